@@ -1,0 +1,381 @@
+//! Built-in functions available in configuration expressions. They are pure: no function
+//! reads files, the clock or the environment (environment values reach a configuration
+//! through `COFFER_VAR_<name>` variables instead).
+
+use crate::diag::{Diagnostic, Span};
+use crate::value::{format_number, Value};
+use std::collections::BTreeMap;
+
+/// Every function name, for documentation and "did you mean" help.
+pub const NAMES: &[&str] = &[
+    "coalesce", "concat", "contains", "distinct", "flatten", "format", "join", "keys", "length", "lookup",
+    "lower", "max", "merge", "min", "replace", "split", "title", "tolist", "tonumber", "tostring", "trimspace",
+    "upper", "values",
+];
+
+type Args = Vec<(Value, Span)>;
+type Outcome = Result<Value, Box<Diagnostic>>;
+
+/// Calls function `name` with evaluated arguments; `span` is the whole call.
+pub fn call(name: &str, args: Args, span: Span) -> Outcome {
+    let f = Call { name, span: span.clone() };
+    match name {
+        "lower" => f.string1(&args).map(|s| Value::String(s.to_lowercase())),
+        "upper" => f.string1(&args).map(|s| Value::String(s.to_uppercase())),
+        "title" => f.string1(&args).map(|s| Value::String(title(&s))),
+        "trimspace" => f.string1(&args).map(|s| Value::String(s.trim().to_string())),
+        "tostring" => {
+            f.arity(&args, 1, 1)?;
+            match &args[0].0 {
+                v @ (Value::String(_) | Value::Number(_) | Value::Bool(_)) => {
+                    Ok(Value::String(v.to_template_string().unwrap_or_default()))
+                }
+                v => Err(f.wrong(&args[0].1, "a string, number or bool", v)),
+            }
+        }
+        "tonumber" => {
+            f.arity(&args, 1, 1)?;
+            match &args[0].0 {
+                Value::Number(n) => Ok(Value::Number(*n)),
+                Value::String(s) => s
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .map(Value::Number)
+                    .ok_or_else(|| f.fail(&args[0].1, format!("`{s}` is not a number"))),
+                v => Err(f.wrong(&args[0].1, "a string or number", v)),
+            }
+        }
+        "tolist" => {
+            f.arity(&args, 1, 1)?;
+            match &args[0].0 {
+                Value::List(l) => Ok(Value::List(l.clone())),
+                v => Err(f.wrong(&args[0].1, "a list", v)),
+            }
+        }
+        "length" => {
+            f.arity(&args, 1, 1)?;
+            match &args[0].0 {
+                Value::List(l) => Ok(Value::Number(l.len() as f64)),
+                Value::Map(m) => Ok(Value::Number(m.len() as f64)),
+                Value::String(s) => Ok(Value::Number(s.chars().count() as f64)),
+                v => Err(f.wrong(&args[0].1, "a list, map or string", v)),
+            }
+        }
+        "merge" => {
+            let mut out = BTreeMap::new();
+            for (v, s) in &args {
+                match v {
+                    Value::Map(m) => out.extend(m.clone()),
+                    Value::Null => {}
+                    v => return Err(f.wrong(s, "a map", v)),
+                }
+            }
+            Ok(Value::Map(out))
+        }
+        "concat" => {
+            let mut out = Vec::new();
+            for (v, s) in &args {
+                match v {
+                    Value::List(l) => out.extend(l.clone()),
+                    v => return Err(f.wrong(s, "a list", v)),
+                }
+            }
+            Ok(Value::List(out))
+        }
+        "flatten" => {
+            f.arity(&args, 1, 1)?;
+            fn flat(v: &Value, out: &mut Vec<Value>) {
+                match v {
+                    Value::List(l) => l.iter().for_each(|x| flat(x, out)),
+                    other => out.push(other.clone()),
+                }
+            }
+            match &args[0].0 {
+                Value::List(_) => {
+                    let mut out = Vec::new();
+                    flat(&args[0].0, &mut out);
+                    Ok(Value::List(out))
+                }
+                v => Err(f.wrong(&args[0].1, "a list", v)),
+            }
+        }
+        "distinct" => {
+            f.arity(&args, 1, 1)?;
+            match &args[0].0 {
+                Value::List(l) => {
+                    let mut out: Vec<Value> = Vec::new();
+                    for v in l {
+                        if !out.contains(v) {
+                            out.push(v.clone());
+                        }
+                    }
+                    Ok(Value::List(out))
+                }
+                v => Err(f.wrong(&args[0].1, "a list", v)),
+            }
+        }
+        "contains" => {
+            f.arity(&args, 2, 2)?;
+            match &args[0].0 {
+                Value::List(l) => Ok(Value::Bool(l.contains(&args[1].0))),
+                v => Err(f.wrong(&args[0].1, "a list", v)),
+            }
+        }
+        "keys" | "values" => {
+            f.arity(&args, 1, 1)?;
+            match &args[0].0 {
+                Value::Map(m) if name == "keys" => Ok(Value::List(m.keys().cloned().map(Value::String).collect())),
+                Value::Map(m) => Ok(Value::List(m.values().cloned().collect())),
+                v => Err(f.wrong(&args[0].1, "a map", v)),
+            }
+        }
+        "lookup" => {
+            f.arity(&args, 2, 3)?;
+            let Value::Map(m) = &args[0].0 else { return Err(f.wrong(&args[0].1, "a map", &args[0].0)) };
+            let key = f.string_at(&args, 1)?;
+            match (m.get(&key), args.get(2)) {
+                (Some(v), _) => Ok(v.clone()),
+                (None, Some((default, _))) => Ok(default.clone()),
+                (None, None) => Err(f.fail(&args[1].1, format!("the map has no key `{key}` and no default was given"))),
+            }
+        }
+        "coalesce" => {
+            if args.is_empty() {
+                return Err(f.fail(&span, "coalesce needs at least one argument".into()));
+            }
+            args.iter()
+                .map(|(v, _)| v)
+                .find(|v| !matches!(v, Value::Null) && *v != &Value::String(String::new()))
+                .cloned()
+                .ok_or_else(|| f.fail(&span, "every argument is null or an empty string".into()))
+        }
+        "join" => {
+            f.arity(&args, 2, 2)?;
+            let sep = f.string_at(&args, 0)?;
+            let Value::List(items) = &args[1].0 else { return Err(f.wrong(&args[1].1, "a list", &args[1].0)) };
+            let mut parts = Vec::with_capacity(items.len());
+            for item in items {
+                match item.to_template_string() {
+                    Some(s) if !matches!(item, Value::Ref(_)) => parts.push(s),
+                    _ => return Err(f.fail(&args[1].1, format!("join takes a list of strings; it holds a {}", item.type_name()))),
+                }
+            }
+            Ok(Value::String(parts.join(&sep)))
+        }
+        "split" => {
+            f.arity(&args, 2, 2)?;
+            let sep = f.string_at(&args, 0)?;
+            let text = f.string_at(&args, 1)?;
+            if sep.is_empty() {
+                return Err(f.fail(&args[0].1, "the separator must not be empty".into()));
+            }
+            Ok(Value::List(text.split(sep.as_str()).map(|s| Value::String(s.to_string())).collect()))
+        }
+        "replace" => {
+            f.arity(&args, 3, 3)?;
+            let text = f.string_at(&args, 0)?;
+            let from = f.string_at(&args, 1)?;
+            let to = f.string_at(&args, 2)?;
+            if from.is_empty() {
+                return Err(f.fail(&args[1].1, "the text to replace must not be empty".into()));
+            }
+            Ok(Value::String(text.replace(&from, &to)))
+        }
+        "min" | "max" => {
+            if args.is_empty() {
+                return Err(f.fail(&span, format!("{name} needs at least one number")));
+            }
+            let mut best: Option<f64> = None;
+            for (v, s) in &args {
+                let Value::Number(n) = v else { return Err(f.wrong(s, "a number", v)) };
+                best = Some(match best {
+                    None => *n,
+                    Some(b) if name == "min" => b.min(*n),
+                    Some(b) => b.max(*n),
+                });
+            }
+            Ok(Value::Number(best.unwrap_or_default()))
+        }
+        "format" => {
+            if args.is_empty() {
+                return Err(f.fail(&span, "format needs a format string".into()));
+            }
+            let spec = f.string_at(&args, 0)?;
+            format(&f, &spec, &args[0].1, &args[1..])
+        }
+        _ => {
+            let mut d = Diagnostic::error("coffer::unknown_function", format!("unknown function `{name}`"))
+                .at(span, "not a built-in function");
+            d = match super::suggest::did_you_mean(name, NAMES.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("available functions: {}", NAMES.join(", "))),
+            };
+            Err(Box::new(d))
+        }
+    }
+}
+
+struct Call<'a> {
+    name: &'a str,
+    span: Span,
+}
+
+impl Call<'_> {
+    fn fail(&self, span: &Span, message: String) -> Box<Diagnostic> {
+        Box::new(
+            Diagnostic::error("coffer::function_error", format!("{}(): {message}", self.name))
+                .at(span.clone(), "this argument"),
+        )
+    }
+
+    fn wrong(&self, span: &Span, expected: &str, got: &Value) -> Box<Diagnostic> {
+        Box::new(
+            Diagnostic::error("coffer::wrong_type", format!("{}() expects {expected}, not {}", self.name, got.type_name()))
+                .at(span.clone(), "this argument"),
+        )
+    }
+
+    fn arity(&self, args: &Args, min: usize, max: usize) -> Result<(), Box<Diagnostic>> {
+        if args.len() < min || args.len() > max {
+            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+            return Err(Box::new(
+                Diagnostic::error(
+                    "coffer::function_error",
+                    format!("{}() takes {want} argument{}, got {}", self.name, if max == 1 { "" } else { "s" }, args.len()),
+                )
+                .at(self.span.clone(), "in this call"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn string_at(&self, args: &Args, i: usize) -> Result<String, Box<Diagnostic>> {
+        match &args[i].0 {
+            Value::String(s) => Ok(s.clone()),
+            Value::Number(_) | Value::Bool(_) => Ok(args[i].0.to_template_string().unwrap_or_default()),
+            v => Err(self.wrong(&args[i].1, "a string", v)),
+        }
+    }
+
+    fn string1(&self, args: &Args) -> Result<String, Box<Diagnostic>> {
+        self.arity(args, 1, 1)?;
+        self.string_at(args, 0)
+    }
+}
+
+fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if start && c.is_alphabetic() {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = c.is_whitespace();
+    }
+    out
+}
+
+/// `format("%s-%d", a, b)`: verbs `%s`, `%d`, `%v`, `%q`, `%%`.
+fn format(f: &Call<'_>, spec: &str, spec_span: &Span, args: &[(Value, Span)]) -> Outcome {
+    let mut out = String::new();
+    let mut chars = spec.chars();
+    let mut next = 0;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let verb = chars.next();
+        if verb == Some('%') {
+            out.push('%');
+            continue;
+        }
+        let Some((value, span)) = args.get(next) else {
+            return Err(f.fail(spec_span, format!("the format string needs more than {} argument(s)", args.len())));
+        };
+        next += 1;
+        match verb {
+            Some('s' | 'v') => match value.to_template_string() {
+                Some(s) => out.push_str(&s),
+                None => return Err(f.wrong(span, "a string, number or bool", value)),
+            },
+            Some('d') => match value {
+                Value::Number(n) if n.fract() == 0.0 => out.push_str(&format_number(*n)),
+                v => return Err(f.wrong(span, "a whole number for %d", v)),
+            },
+            Some('q') => match value.to_template_string() {
+                Some(s) => out.push_str(&format!("{s:?}")),
+                None => return Err(f.wrong(span, "a string", value)),
+            },
+            other => {
+                return Err(f.fail(
+                    spec_span,
+                    format!("unsupported verb `%{}`; use %s, %d, %v, %q or %%", other.map(String::from).unwrap_or_default()),
+                ))
+            }
+        }
+    }
+    if next < args.len() {
+        return Err(f.fail(spec_span, format!("{} argument(s) given but the format string uses {next}", args.len())));
+    }
+    Ok(Value::String(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::FileId;
+
+    fn s(v: &str) -> (Value, Span) {
+        (Value::String(v.into()), Span::new(FileId(0), 0..0))
+    }
+    fn l(v: Vec<Value>) -> (Value, Span) {
+        (Value::List(v), Span::new(FileId(0), 0..0))
+    }
+    fn run(name: &str, args: Args) -> Outcome {
+        call(name, args, Span::new(FileId(0), 0..0))
+    }
+
+    #[test]
+    fn string_functions() {
+        assert_eq!(run("lower", vec![s("AbC")]).unwrap(), Value::String("abc".into()));
+        assert_eq!(run("upper", vec![s("AbC")]).unwrap(), Value::String("ABC".into()));
+        assert_eq!(run("title", vec![s("hello world")]).unwrap(), Value::String("Hello World".into()));
+        assert_eq!(
+            run("format", vec![s("%s-%d%%"), s("a"), (Value::Number(3.0), Span::new(FileId(0), 0..0))]).unwrap(),
+            Value::String("a-3%".into())
+        );
+        assert_eq!(run("join", vec![s(","), l(vec![Value::String("a".into()), Value::String("b".into())])]).unwrap(), Value::String("a,b".into()));
+        assert_eq!(
+            run("split", vec![s(","), s("a,b")]).unwrap(),
+            Value::List(vec![Value::String("a".into()), Value::String("b".into())])
+        );
+        assert_eq!(run("coalesce", vec![(Value::Null, Span::new(FileId(0), 0..0)), s(""), s("x")]).unwrap(), Value::String("x".into()));
+    }
+
+    #[test]
+    fn collection_functions() {
+        let m = |k: &str, v: &str| (Value::Map([(k.to_string(), Value::String(v.into()))].into()), Span::new(FileId(0), 0..0));
+        let merged = run("merge", vec![m("a", "1"), m("a", "2"), m("b", "3")]).unwrap();
+        assert_eq!(merged.to_json(), serde_json::json!({"a": "2", "b": "3"}));
+        let c = run("concat", vec![l(vec![Value::Bool(true)]), l(vec![Value::Null])]).unwrap();
+        assert_eq!(c, Value::List(vec![Value::Bool(true), Value::Null]));
+        assert_eq!(run("length", vec![s("héllo")]).unwrap(), Value::Number(5.0));
+    }
+
+    #[test]
+    fn errors() {
+        let e = run("lowr", vec![s("a")]).unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("did you mean `lower`?"));
+        let e = run("lower", vec![]).unwrap_err();
+        assert_eq!(e.message, "lower() takes 1 argument, got 0");
+        let e = run("format", vec![s("%s %s"), s("a")]).unwrap_err();
+        assert!(e.message.contains("needs more"));
+        let e = run("merge", vec![s("a")]).unwrap_err();
+        assert_eq!(e.message, "merge() expects a map, not string");
+    }
+}

@@ -1,0 +1,152 @@
+//! The typed configuration model that lowering produces: vaults, plans with rules,
+//! selections, directories, the backend and providers. Every item keeps the span of its
+//! declaration so later stages can point back into the user's files.
+
+use super::duration::Duration;
+use crate::address::Address;
+use crate::diag::Span;
+use std::collections::BTreeMap;
+
+/// A string map such as `tags` or `recovery_point_tags`.
+pub type Tags = BTreeMap<String, String>;
+
+/// The whole, validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub backend: Backend,
+    pub providers: Vec<Provider>,
+    pub vaults: BTreeMap<String, Vault>,
+    pub plans: BTreeMap<String, Plan>,
+    pub selections: BTreeMap<String, Selection>,
+    pub directories: BTreeMap<String, Directory>,
+    /// Object dependencies found in expressions (including through locals), by address.
+    pub dependencies: BTreeMap<Address, Vec<Address>>,
+}
+
+/// Where state and catalog are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A directory on this machine (default `.coffer`, relative to the configuration).
+    Local { path: String },
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        Backend::Local { path: ".coffer".into() }
+    }
+}
+
+/// A `provider "aws"` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    pub name: String,
+    pub alias: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    Governance,
+    Compliance,
+}
+
+impl LockMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Governance => "governance",
+            LockMode::Compliance => "compliance",
+        }
+    }
+}
+
+/// A vault lock: retention limits that recovery points in the vault must respect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultLock {
+    pub mode: LockMode,
+    pub min_retention: Option<Duration>,
+    pub max_retention: Option<Duration>,
+    pub changeable_for: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vault {
+    pub name: String,
+    /// Location of the vault's repository for file-level points, e.g. `file://./vaults/x`.
+    pub storage: Option<String>,
+    pub kms_key_arn: Option<String>,
+    pub lock: Option<VaultLock>,
+    pub force_destroy: bool,
+    pub tags: Tags,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Lifecycle {
+    pub cold_storage_after: Option<Duration>,
+    pub delete_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyAction {
+    pub vault: String,
+    pub lifecycle: Option<Lifecycle>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub plan: String,
+    pub name: String,
+    pub schedule: String,
+    pub timezone: Option<String>,
+    pub start_window: Duration,
+    pub completion_window: Duration,
+    pub target_vault: String,
+    pub lifecycle: Option<Lifecycle>,
+    pub recovery_point_tags: Tags,
+    pub copy_to: Vec<CopyAction>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub name: String,
+    pub tags: Tags,
+    pub rules: BTreeMap<String, Rule>,
+    pub span: Span,
+}
+
+/// `condition` block of a selection: every entry must hold.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Conditions {
+    pub string_equals: Tags,
+    pub string_not_equals: Tags,
+    pub string_like: Tags,
+    pub string_not_like: Tags,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    pub name: String,
+    pub plan: String,
+    pub any_tag: BTreeMap<String, Vec<String>>,
+    pub resources: Vec<String>,
+    pub not_resources: Vec<String>,
+    pub conditions: Conditions,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directory {
+    pub name: String,
+    /// The path as written (relative paths are relative to the configuration directory).
+    pub path: String,
+    pub tags: Tags,
+    pub span: Span,
+}
+
+/// Default start window when a rule sets none: 8 hours, as AWS Backup's API and console.
+pub const DEFAULT_START_WINDOW_MINUTES: u64 = 8 * 60;
+/// Default completion window when a rule sets none: 7 days, as AWS Backup's API and console.
+pub const DEFAULT_COMPLETION_WINDOW_MINUTES: u64 = 7 * 24 * 60;

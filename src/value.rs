@@ -1,0 +1,129 @@
+//! Values produced by evaluating configuration expressions, and their conversion to the JSON
+//! attribute values stored in state and plans.
+
+use crate::address::Address;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// An evaluated configuration value. `Ref` is a reference to another block (`vault.default`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    Ref(Address),
+}
+
+impl Value {
+    /// The type name users see in "wrong type" diagnostics.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+            Value::Ref(a) => match a.kind() {
+                crate::address::Kind::Vault => "vault reference",
+                crate::address::Kind::Plan => "plan reference",
+                crate::address::Kind::Rule => "rule reference",
+                crate::address::Kind::Selection => "selection reference",
+                crate::address::Kind::Directory => "directory reference",
+            },
+        }
+    }
+
+    /// The string form used in interpolation and by `tostring`; `None` for collections.
+    pub fn to_template_string(&self) -> Option<String> {
+        match self {
+            Value::Null => Some(String::new()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Number(n) => Some(format_number(*n)),
+            Value::String(s) => Some(s.clone()),
+            Value::Ref(a) => Some(a.to_string()),
+            Value::List(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// Converts to the JSON attribute form stored in state (references become their address).
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => number_to_json(*n),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::Ref(a) => serde_json::Value::String(a.to_string()),
+            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::to_json).collect()),
+            Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+        }
+    }
+
+    /// Reads a JSON value (from a variable file given as JSON, or `-var` text) as a config value.
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            }
+        }
+    }
+}
+
+/// Integers print without a fractional part; others use the shortest round-trip form.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+fn number_to_json(n: f64) -> serde_json::Value {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        serde_json::Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::String(s) => write!(f, "{s:?}"),
+            other => write!(f, "{}", other.to_json()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_print_without_fraction() {
+        assert_eq!(format_number(3.0), "3");
+        assert_eq!(format_number(-2.5), "-2.5");
+        assert_eq!(Value::Number(7.0).to_json(), serde_json::json!(7));
+    }
+
+    #[test]
+    fn references_store_as_addresses() {
+        let v = Value::Ref(Address::Vault("dr".into()));
+        assert_eq!(v.to_json(), serde_json::json!("vault.dr"));
+        assert_eq!(v.type_name(), "vault reference");
+    }
+
+    #[test]
+    fn json_round_trip() {
+        let j = serde_json::json!({"a": [1, "x", true, null], "b": {"c": 2.5}});
+        assert_eq!(Value::from_json(&j).to_json(), j);
+    }
+}
