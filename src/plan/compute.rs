@@ -1,0 +1,365 @@
+//! Plan computation: compares desired objects with recorded state and decides, per object,
+//! create / update / replace / delete / no-op, then orders the steps by dependencies.
+//! Pure: everything, including `now` and the catalog's recovery point counts, is an argument.
+
+use super::diff::{diff, AttributeChange};
+use super::{Action, Change, Mode, Operation, Plan, StateRef, Step, Summary, PLAN_FORMAT_VERSION};
+use crate::address::{Address, Kind};
+use crate::graph::DependencyGraph;
+use crate::objects::{forces_replacement, ObjectSpec};
+use crate::state::State;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Everything a plan is computed from.
+pub struct PlanInput<'a> {
+    pub mode: Mode,
+    /// Desired objects (ignored in destroy mode).
+    pub desired: &'a [ObjectSpec],
+    /// Recorded state, if any exists.
+    pub state: Option<&'a State>,
+    /// Recovery points per vault name, from the catalog.
+    pub recovery_points: &'a BTreeMap<String, u64>,
+    pub now: DateTime<Utc>,
+}
+
+/// A change the plan refuses to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError {
+    pub address: Address,
+    pub message: String,
+    pub help: String,
+}
+
+/// Computes the plan, or the reasons it cannot be made.
+pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
+    let empty_state = BTreeMap::new();
+    let recorded = input.state.map_or(&empty_state, |s| &s.objects);
+    let desired: BTreeMap<&Address, &ObjectSpec> = match input.mode {
+        Mode::Normal => input.desired.iter().map(|o| (&o.address, o)).collect(),
+        Mode::Destroy => BTreeMap::new(),
+    };
+    let mut addresses: BTreeSet<&Address> = desired.keys().copied().collect();
+    addresses.extend(recorded.keys());
+
+    let mut changes = Vec::with_capacity(addresses.len());
+    let mut summary = Summary::default();
+    let mut notes = Vec::new();
+    let mut errors = Vec::new();
+    for addr in addresses {
+        let before = recorded.get(addr);
+        let after = desired.get(addr);
+        let change = match (before, after) {
+            (None, Some(a)) => {
+                summary.add += 1;
+                Change {
+                    address: addr.clone(),
+                    kind: addr.kind(),
+                    action: Action::Create,
+                    before: None,
+                    after: Some(a.attributes.clone()),
+                    attribute_changes: Vec::new(),
+                }
+            }
+            (Some(b), None) => {
+                summary.destroy += 1;
+                Change {
+                    address: addr.clone(),
+                    kind: addr.kind(),
+                    action: Action::Delete,
+                    before: Some(b.attributes.clone()),
+                    after: None,
+                    attribute_changes: Vec::new(),
+                }
+            }
+            (Some(b), Some(a)) => {
+                let kind = addr.kind();
+                let attribute_changes: Vec<AttributeChange> =
+                    diff(&b.attributes, &a.attributes, &|top| forces_replacement(kind, top));
+                let action = if attribute_changes.is_empty() {
+                    Action::NoOp
+                } else if attribute_changes.iter().any(|c| c.forces_replacement) {
+                    summary.add += 1;
+                    summary.destroy += 1;
+                    Action::Replace
+                } else {
+                    summary.change += 1;
+                    Action::Update
+                };
+                Change {
+                    address: addr.clone(),
+                    kind,
+                    action,
+                    before: Some(b.attributes.clone()),
+                    after: Some(a.attributes.clone()),
+                    attribute_changes,
+                }
+            }
+            (None, None) => continue,
+        };
+        if matches!(change.action, Action::Delete | Action::Replace) && change.kind == Kind::Vault {
+            check_vault_destroy(&change, input.recovery_points, &mut errors, &mut notes);
+        }
+        changes.push(change);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    let steps = order_steps(&changes, &desired, recorded);
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        coffer_version: crate::VERSION.to_string(),
+        mode: input.mode,
+        planned_at: input.now,
+        state: StateRef {
+            lineage: input.state.map(|s| s.lineage.clone()),
+            serial: input.state.map_or(0, |s| s.serial),
+        },
+        changes,
+        steps,
+        summary,
+        notes,
+    })
+}
+
+/// A vault holding recovery points is only destroyed when its *recorded* configuration says
+/// `force_destroy = true`; repository data is never deleted by destroying a vault.
+fn check_vault_destroy(change: &Change, points: &BTreeMap<String, u64>, errors: &mut Vec<PlanError>, notes: &mut Vec<String>) {
+    let name = change.address.name();
+    let before = change.before.as_ref();
+    let force = before.and_then(|b| b.get("force_destroy")).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let count = points.get(name).copied().unwrap_or(0);
+    let verb = if change.action == Action::Replace { "replace" } else { "destroy" };
+    if count > 0 && !force {
+        errors.push(PlanError {
+            address: change.address.clone(),
+            message: format!("cannot {verb} vault `{name}`: it holds {count} recovery point{}", if count == 1 { "" } else { "s" }),
+            help: format!(
+                "to {verb} it anyway, first set `force_destroy = true` on vault \"{name}\" and apply that change, then {verb} it; or keep the vault"
+            ),
+        });
+    }
+    if let Some(storage) = before.and_then(|b| b.get("storage")).and_then(serde_json::Value::as_str) {
+        notes.push(format!("{}: the repository at {storage} is kept; coffer never deletes repository data when a vault is destroyed", change.address));
+    }
+}
+
+/// Orders steps so that every create/update runs after the objects it depends on, every
+/// delete runs after the objects that depended on it are gone or no longer depend on it,
+/// and a replacement's delete runs before its create.
+fn order_steps(changes: &[Change], desired: &BTreeMap<&Address, &ObjectSpec>, recorded: &BTreeMap<Address, crate::state::StateObject>) -> Vec<Step> {
+    type Key = (Address, Operation);
+    let mut ops: BTreeMap<&Address, Action> = BTreeMap::new();
+    for c in changes {
+        if c.action != Action::NoOp {
+            ops.insert(&c.address, c.action);
+        }
+    }
+    let has = |a: &Address, op: Operation| -> bool {
+        match (ops.get(a), op) {
+            (Some(Action::Create | Action::Replace), Operation::Create) => true,
+            (Some(Action::Update), Operation::Update) => true,
+            (Some(Action::Delete | Action::Replace), Operation::Delete) => true,
+            _ => false,
+        }
+    };
+    let mut g: DependencyGraph<Key> = DependencyGraph::new();
+    for (addr, action) in &ops {
+        let addr = (*addr).clone();
+        match action {
+            Action::Create => {
+                g.add_node((addr, Operation::Create));
+            }
+            Action::Update => {
+                g.add_node((addr, Operation::Update));
+            }
+            Action::Delete => {
+                g.add_node((addr, Operation::Delete));
+            }
+            Action::Replace => {
+                g.add_dependency((addr.clone(), Operation::Create), (addr, Operation::Delete));
+            }
+            Action::NoOp => {}
+        }
+    }
+    // creates and updates after what they depend on
+    for (addr, action) in &ops {
+        let op = match action {
+            Action::Create | Action::Replace => Operation::Create,
+            Action::Update => Operation::Update,
+            _ => continue,
+        };
+        let Some(spec) = desired.get(addr) else { continue };
+        for dep in &spec.depends_on {
+            for dep_op in [Operation::Create, Operation::Update] {
+                if has(dep, dep_op) {
+                    g.add_dependency(((*addr).clone(), op), (dep.clone(), dep_op));
+                }
+            }
+        }
+    }
+    // deletes after their former dependents are deleted or stop depending on them
+    let mut dependents: BTreeMap<&Address, Vec<&Address>> = BTreeMap::new();
+    for o in recorded.values() {
+        for d in &o.depends_on {
+            dependents.entry(d).or_default().push(&o.address);
+        }
+    }
+    for (addr, _) in ops.iter().filter(|(a, _)| has(a, Operation::Delete)) {
+        for dependent in dependents.get(addr).into_iter().flatten() {
+            if has(dependent, Operation::Delete) {
+                g.add_dependency((( *addr).clone(), Operation::Delete), ((*dependent).clone(), Operation::Delete));
+            }
+            let still_depends = desired.get(dependent).is_some_and(|s| s.depends_on.contains(addr));
+            if has(dependent, Operation::Update) && !still_depends {
+                g.add_dependency(((*addr).clone(), Operation::Delete), ((*dependent).clone(), Operation::Update));
+            }
+        }
+    }
+    let order = g.order().unwrap_or_else(|_| {
+        // Unreachable for acyclic configurations and states; fall back to phases.
+        let mut keys: Vec<Key> = Vec::new();
+        let mut deletes: Vec<Key> = ops.keys().filter(|a| has(a, Operation::Delete)).map(|a| ((*a).clone(), Operation::Delete)).collect();
+        deletes.reverse();
+        keys.extend(deletes);
+        keys.extend(ops.keys().filter(|a| has(a, Operation::Create)).map(|a| ((*a).clone(), Operation::Create)));
+        keys.extend(ops.keys().filter(|a| has(a, Operation::Update)).map(|a| ((*a).clone(), Operation::Update)));
+        keys
+    });
+    order
+        .into_iter()
+        .map(|(address, operation)| {
+            let object = match operation {
+                Operation::Delete => None,
+                _ => desired.get(&address).map(|s| (*s).clone()),
+            };
+            Step { address, operation, object }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::StateObject;
+    use serde_json::json;
+
+    fn spec(addr: &str, attrs: serde_json::Value, deps: &[&str]) -> ObjectSpec {
+        let address: Address = addr.parse().unwrap();
+        ObjectSpec { kind: address.kind(), address, attributes: attrs, depends_on: deps.iter().map(|d| d.parse().unwrap()).collect() }
+    }
+
+    fn recorded(specs: &[ObjectSpec]) -> State {
+        let mut s = State::new("L");
+        s.serial = 1;
+        for o in specs {
+            s.objects.insert(
+                o.address.clone(),
+                StateObject {
+                    address: o.address.clone(),
+                    kind: o.kind,
+                    id: "x".into(),
+                    attributes: o.attributes.clone(),
+                    depends_on: o.depends_on.clone(),
+                    created_at: DateTime::UNIX_EPOCH,
+                    updated_at: DateTime::UNIX_EPOCH,
+                },
+            );
+        }
+        s
+    }
+
+    fn plan(desired: &[ObjectSpec], state: Option<&State>, mode: Mode) -> Result<Plan, Vec<PlanError>> {
+        compute(&PlanInput { mode, desired, state, recovery_points: &BTreeMap::new(), now: DateTime::UNIX_EPOCH })
+    }
+
+    fn steps(p: &Plan) -> Vec<String> {
+        p.steps.iter().map(|s| format!("{:?} {}", s.operation, s.address)).collect()
+    }
+
+    fn world() -> Vec<ObjectSpec> {
+        vec![
+            spec("vault.v", json!({"storage": "file://a", "tags": {}}), &[]),
+            spec("plan.p", json!({"tags": {}}), &[]),
+            spec("plan.p.rule.r", json!({"target_vault": "vault.v"}), &["vault.v", "plan.p"]),
+            spec("selection.s", json!({"plan": "plan.p"}), &["plan.p"]),
+        ]
+    }
+
+    #[test]
+    fn creates_in_dependency_order() {
+        let p = plan(&world(), None, Mode::Normal).unwrap();
+        assert_eq!(steps(&p), ["Create vault.v", "Create plan.p", "Create plan.p.rule.r", "Create selection.s"]);
+        assert_eq!(p.summary, Summary { add: 4, change: 0, destroy: 0 });
+        assert_eq!(p.state, StateRef { lineage: None, serial: 0 });
+    }
+
+    #[test]
+    fn no_changes_against_matching_state() {
+        let w = world();
+        let s = recorded(&w);
+        let p = plan(&w, Some(&s), Mode::Normal).unwrap();
+        assert!(!p.has_changes());
+        assert!(p.changes.iter().all(|c| c.action == Action::NoOp));
+    }
+
+    #[test]
+    fn destroys_in_reverse_dependency_order() {
+        let w = world();
+        let s = recorded(&w);
+        let p = plan(&w, Some(&s), Mode::Destroy).unwrap();
+        let st = steps(&p);
+        let pos = |x: &str| st.iter().position(|s| s == x).unwrap();
+        assert!(pos("Delete plan.p.rule.r") < pos("Delete vault.v"));
+        assert!(pos("Delete plan.p.rule.r") < pos("Delete plan.p"));
+        assert!(pos("Delete selection.s") < pos("Delete plan.p"));
+        assert_eq!(p.summary.destroy, 4);
+    }
+
+    #[test]
+    fn replacement_deletes_before_creating_and_updates_follow() {
+        let w = world();
+        let s = recorded(&w);
+        let mut w2 = w.clone();
+        w2[0].attributes = json!({"storage": "file://b", "tags": {}});
+        w2[2].attributes = json!({"target_vault": "vault.v", "schedule": "x"});
+        let p = plan(&w2, Some(&s), Mode::Normal).unwrap();
+        assert_eq!(steps(&p), ["Delete vault.v", "Create vault.v", "Update plan.p.rule.r"]);
+        assert_eq!(p.summary, Summary { add: 1, change: 1, destroy: 1 });
+        let c = p.changes.iter().find(|c| c.address.to_string() == "vault.v").unwrap();
+        assert_eq!(c.action, Action::Replace);
+    }
+
+    #[test]
+    fn moving_a_rule_away_updates_it_before_the_old_vault_goes() {
+        let mut w = world();
+        w.push(spec("vault.w", json!({"storage": "file://w", "tags": {}}), &[]));
+        let s = recorded(&w);
+        let w2 = vec![
+            w[1].clone(),
+            spec("plan.p.rule.r", json!({"target_vault": "vault.w"}), &["vault.w", "plan.p"]),
+            w[3].clone(),
+            w[4].clone(),
+        ];
+        let p = plan(&w2, Some(&s), Mode::Normal).unwrap();
+        assert_eq!(steps(&p), ["Update plan.p.rule.r", "Delete vault.v"]);
+    }
+
+    #[test]
+    fn vault_with_points_is_not_destroyed_without_force() {
+        let w = world();
+        let s = recorded(&w);
+        let points: BTreeMap<String, u64> = [("v".to_string(), 3)].into();
+        let r = compute(&PlanInput { mode: Mode::Destroy, desired: &w, state: Some(&s), recovery_points: &points, now: DateTime::UNIX_EPOCH });
+        let errs = r.unwrap_err();
+        assert_eq!(errs[0].message, "cannot destroy vault `v`: it holds 3 recovery points");
+
+        let mut forced = w.clone();
+        forced[0].attributes = json!({"storage": "file://a", "tags": {}, "force_destroy": true});
+        let s = recorded(&forced);
+        let r = compute(&PlanInput { mode: Mode::Destroy, desired: &w, state: Some(&s), recovery_points: &points, now: DateTime::UNIX_EPOCH });
+        let p = r.unwrap();
+        assert!(p.notes[0].contains("is kept"));
+    }
+}
