@@ -1,1 +1,5 @@
-fn main() {}
+//! The `coffer` binary: a thin wrapper around [`coffer::cli::main`].
+
+fn main() -> std::process::ExitCode {
+    coffer::cli::main()
+}

@@ -1,1 +1,136 @@
-//! wip
+//! Apply: executes a plan's steps verbatim, in order, through an [`Effects`] implementation,
+//! journaling each finished step so an interrupted apply leaves true state for everything
+//! that was done. Stops cleanly between steps when interrupted.
+
+pub mod effects;
+
+use crate::catalog::Catalog;
+use crate::plan::{Operation, Plan, Step};
+use crate::state::local::{BackendError, Journal};
+use crate::state::{JournalEntry, State, StateObject};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use effects::{Effects, LocalEffects};
+
+/// What happened to one step, for progress output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Started { address: String, operation: Operation },
+    Finished { address: String, operation: Operation, id: Option<String> },
+    Failed { address: String, operation: Operation, error: String },
+}
+
+/// The outcome of an apply.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub added: usize,
+    pub changed: usize,
+    pub destroyed: usize,
+    /// Steps not run because of an error or an interruption.
+    pub skipped: usize,
+    pub error: Option<String>,
+    pub interrupted: bool,
+}
+
+/// Runs the steps of `plan` against `state`, journaling each finished step.
+pub fn run(
+    plan: &Plan,
+    state: &mut State,
+    journal: &mut Journal,
+    effects: &mut dyn Effects,
+    catalog: &dyn Catalog,
+    clock: &dyn Fn() -> DateTime<Utc>,
+    interrupted: &AtomicBool,
+    progress: &mut dyn FnMut(Event),
+) -> Result<Report, BackendError> {
+    let mut report = Report::default();
+    for (i, step) in plan.steps.iter().enumerate() {
+        if interrupted.load(Ordering::SeqCst) {
+            report.interrupted = true;
+            report.skipped = plan.steps.len() - i;
+            break;
+        }
+        let address = step.address.to_string();
+        progress(Event::Started { address: address.clone(), operation: step.operation });
+        match run_step(step, state, effects, catalog, clock) {
+            Ok((entry, id)) => {
+                journal.append(&entry)?;
+                state.apply_entry(&entry);
+                match step.operation {
+                    Operation::Create => report.added += 1,
+                    Operation::Update => report.changed += 1,
+                    Operation::Delete => report.destroyed += 1,
+                }
+                progress(Event::Finished { address, operation: step.operation, id });
+            }
+            Err(error) => {
+                progress(Event::Failed { address: address.clone(), operation: step.operation, error: error.clone() });
+                report.error = Some(format!("{address}: {error}"));
+                report.skipped = plan.steps.len() - i - 1;
+                break;
+            }
+        }
+    }
+    journal.sync()?;
+    Ok(report)
+}
+
+fn run_step(
+    step: &Step,
+    state: &State,
+    effects: &mut dyn Effects,
+    catalog: &dyn Catalog,
+    clock: &dyn Fn() -> DateTime<Utc>,
+) -> Result<(JournalEntry, Option<String>), String> {
+    let existing = state.get(&step.address);
+    match step.operation {
+        Operation::Create => {
+            let spec = step.object.as_ref().ok_or("the plan has no object for this create step")?;
+            if existing.is_some() {
+                return Err("already exists in state; the plan is out of date".into());
+            }
+            let id = effects.create(spec)?;
+            let now = clock();
+            let object = StateObject {
+                address: spec.address.clone(),
+                kind: spec.kind,
+                id: id.clone(),
+                attributes: spec.attributes.clone(),
+                depends_on: spec.depends_on.clone(),
+                created_at: now,
+                updated_at: now,
+            };
+            Ok((JournalEntry::Put { object }, Some(id)))
+        }
+        Operation::Update => {
+            let spec = step.object.as_ref().ok_or("the plan has no object for this update step")?;
+            let old = existing.ok_or("not in state; the plan is out of date")?;
+            effects.update(spec, old)?;
+            let object = StateObject {
+                attributes: spec.attributes.clone(),
+                depends_on: spec.depends_on.clone(),
+                updated_at: clock(),
+                ..old.clone()
+            };
+            Ok((JournalEntry::Put { object }, Some(old.id.clone())))
+        }
+        Operation::Delete => {
+            let old = existing.ok_or("not in state; the plan is out of date")?;
+            if step.address.kind() == crate::address::Kind::Vault {
+                // Re-checked at apply time: a backup may have landed since the plan was made.
+                let counts = catalog.recovery_point_counts().map_err(|e| e.to_string())?;
+                let n = counts.get(step.address.name()).copied().unwrap_or(0);
+                let force = old.attributes.get("force_destroy").and_then(serde_json::Value::as_bool).unwrap_or(false);
+                if n > 0 && !force {
+                    return Err(format!(
+                        "vault holds {n} recovery point{} and force_destroy is not set; refusing to destroy it",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+            effects.delete(old)?;
+            Ok((JournalEntry::Remove { address: step.address.clone() }, None))
+        }
+    }
+}

@@ -1,1 +1,81 @@
-//! wip
+//! The `coffer` command line: parses arguments, dispatches to commands, and maps outcomes to
+//! exit codes (0 success, 1 error, 2 changes present with `--detailed-exitcode`, 3 files
+//! need formatting with `fmt --check`).
+
+pub mod args;
+mod context;
+mod inspect;
+mod misc;
+mod reconcile;
+pub mod starter;
+
+use args::{Cli, Command, StateCommand};
+use clap::Parser;
+use std::process::ExitCode;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Error = 1,
+    Changes = 2,
+    NeedsFormatting = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// Runs coffer with the process arguments.
+pub fn main() -> ExitCode {
+    let args = args::normalize_args(std::env::args_os());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Error.into(),
+                _ => Exit::Error.into(),
+            };
+        }
+    };
+    run(cli).into()
+}
+
+/// Runs one parsed command.
+pub fn run(cli: Cli) -> Exit {
+    let ctx = match context::Ctx::new(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return Exit::Error;
+        }
+    };
+    let result = match cli.command {
+        Command::Validate { json, vars } => misc::validate(&ctx, json, &vars),
+        Command::Plan { detailed_exitcode, out, json, format, destroy, vars, lock } => {
+            let format = if json { args::PlanFormat::Json } else { format.unwrap_or(args::PlanFormat::Text) };
+            reconcile::plan(&ctx, reconcile::PlanOptions { detailed_exitcode, out, format, destroy, vars, lock })
+        }
+        Command::Apply { plan_file, auto_approve, vars, lock } => reconcile::apply(&ctx, plan_file, auto_approve, false, &vars, &lock),
+        Command::Destroy { auto_approve, vars, lock } => reconcile::apply(&ctx, None, auto_approve, true, &vars, &lock),
+        Command::Show { file, json } => inspect::show(&ctx, file, json),
+        Command::State(StateCommand::List) => inspect::state_list(&ctx),
+        Command::State(StateCommand::Show { address }) => inspect::state_show(&ctx, &address),
+        Command::ForceUnlock { id } => misc::force_unlock(&ctx, &id),
+        Command::Fmt { check, diff, paths } => misc::fmt(&ctx, check, diff, paths),
+        Command::Init => misc::init(&ctx),
+        Command::Version { json } => misc::version(json),
+        Command::Completions { shell } => misc::completions(shell),
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            ctx.error(&e);
+            Exit::Error
+        }
+    }
+}

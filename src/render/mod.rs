@@ -1,1 +1,40 @@
-//! wip
+//! Rendering of plans for people and machines: Terraform-style text ([`text`]), pull-request
+//! markdown ([`markdown`]) and JSON. All renderings are built from the same serializable
+//! [`Plan`](crate::plan::Plan); rendering is pure (strings in, strings out).
+
+pub mod markdown;
+pub mod text;
+
+pub use markdown::render_markdown;
+pub use text::{render_text, summary_line};
+
+/// Colour choice for text output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style { color: false };
+
+    pub(crate) fn paint(self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub(crate) fn green(self, t: &str) -> String {
+        self.paint(t, "32")
+    }
+    pub(crate) fn red(self, t: &str) -> String {
+        self.paint(t, "31")
+    }
+    pub(crate) fn yellow(self, t: &str) -> String {
+        self.paint(t, "33")
+    }
+    pub(crate) fn bold(self, t: &str) -> String {
+        self.paint(t, "1")
+    }
+}

@@ -1,0 +1,65 @@
+//! Side effects of applying objects. [`LocalEffects`] is the no-cloud implementation: a
+//! vault with `file://` storage gets its repository directory; other objects exist only in
+//! coffer's own records. Destroying a vault never deletes repository data.
+
+use crate::address::Kind;
+use crate::objects::ObjectSpec;
+use crate::state::StateObject;
+use crate::workspace;
+use std::path::PathBuf;
+
+/// What applying an object does outside coffer's records.
+pub trait Effects {
+    /// Creates the object; returns its identifier.
+    fn create(&mut self, spec: &ObjectSpec) -> Result<String, String>;
+    fn update(&mut self, spec: &ObjectSpec, old: &StateObject) -> Result<(), String>;
+    fn delete(&mut self, old: &StateObject) -> Result<(), String>;
+}
+
+/// Effects on the local machine, relative to the configuration directory.
+pub struct LocalEffects {
+    pub config_dir: PathBuf,
+}
+
+impl LocalEffects {
+    fn storage_dir(&self, spec: &ObjectSpec) -> Option<PathBuf> {
+        let storage = spec.attributes.get("storage")?.as_str()?;
+        let path = storage.strip_prefix("file://")?;
+        Some(workspace::normalize(&workspace::resolve(&self.config_dir, path)))
+    }
+
+    fn prepare_vault(&self, spec: &ObjectSpec) -> Result<(), String> {
+        if let Some(dir) = self.storage_dir(spec) {
+            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the vault's storage directory {}: {e}", dir.display()))?;
+        }
+        Ok(())
+    }
+}
+
+impl Effects for LocalEffects {
+    fn create(&mut self, spec: &ObjectSpec) -> Result<String, String> {
+        match spec.kind {
+            Kind::Vault => {
+                self.prepare_vault(spec)?;
+                Ok(format!("vault-{}", uuid::Uuid::new_v4().simple()))
+            }
+            Kind::Directory => {
+                let path = spec.attributes.get("path").and_then(|p| p.as_str()).unwrap_or_default();
+                let abs = workspace::normalize(&workspace::resolve(&self.config_dir, path));
+                Ok(format!("dir:{}", abs.display()))
+            }
+            kind => Ok(format!("{}-{}", kind.keyword(), uuid::Uuid::new_v4().simple())),
+        }
+    }
+
+    fn update(&mut self, spec: &ObjectSpec, _old: &StateObject) -> Result<(), String> {
+        if spec.kind == Kind::Vault {
+            self.prepare_vault(spec)?;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, _old: &StateObject) -> Result<(), String> {
+        Ok(())
+    }
+}

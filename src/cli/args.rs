@@ -1,0 +1,247 @@
+//! Command-line syntax (clap derive): every command, flag and its help text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+const ABOUT: &str = "Declarative backup manager: describe vaults, backup plans and resource selections in HCL, review the plan, apply it.";
+
+const AFTER_HELP: &str = "\
+Typical workflow:
+  coffer init                      write a starter configuration
+  coffer validate                  check the configuration
+  coffer plan --out plan.json      see what would change, and save it
+  coffer apply plan.json           apply exactly that plan
+
+Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 files need formatting (fmt --check).
+Variables: -var NAME=VALUE, -var-file FILE, or COFFER_VAR_NAME in the environment.";
+
+#[derive(Debug, Parser)]
+#[command(name = "coffer", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Run as if started in DIR (the configuration directory)
+    #[arg(short = 'C', long = "chdir", value_name = "DIR", global = true, default_value = ".")]
+    pub chdir: PathBuf,
+
+    /// Never colour output (colour is used only on a terminal, and never when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct VarArgs {
+    /// Set an input variable (repeatable; later wins)
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read input variables from an HCL file of `name = value` lines (repeatable)
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LockArgs {
+    /// How long to wait for the state lock held by another coffer (e.g. 30s, 5m)
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-style text
+    Text,
+    /// A pull-request comment (GitHub-flavoured markdown, under 65,536 characters)
+    Markdown,
+    /// JSON following schema/plan.schema.json
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration and report every problem with its location
+    Validate {
+        /// Print diagnostics as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Show what apply would change
+    Plan {
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error
+        #[arg(long)]
+        detailed_exitcode: bool,
+        /// Save the plan to FILE for `coffer apply FILE`
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Print the plan as JSON (same as --format json)
+        #[arg(long)]
+        json: bool,
+        /// Output format
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        format: Option<PlanFormat>,
+        /// Plan to destroy every object in state
+        #[arg(long)]
+        destroy: bool,
+        #[command(flatten)]
+        vars: VarArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Apply the changes a plan (computed now, or saved in FILE) describes
+    Apply {
+        /// A plan saved with `coffer plan --out FILE`; applied exactly, without asking
+        #[arg(value_name = "FILE")]
+        plan_file: Option<PathBuf>,
+        /// Apply without asking for confirmation
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        vars: VarArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Destroy every object coffer manages (repository data is kept)
+    Destroy {
+        /// Destroy without asking for confirmation
+        #[arg(long)]
+        auto_approve: bool,
+        #[command(flatten)]
+        vars: VarArgs,
+        #[command(flatten)]
+        lock: LockArgs,
+    },
+    /// Show the recorded state, or a saved plan
+    Show {
+        /// A plan saved with `coffer plan --out FILE`
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect the recorded state
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Remove the state lock with the given ID, left behind by a coffer that is gone
+    ForceUnlock {
+        /// The lock ID, as printed by the command that found the state locked
+        id: String,
+    },
+    /// Rewrite configuration files in canonical style (keeps every comment)
+    Fmt {
+        /// Do not write; exit 3 if any file needs formatting
+        #[arg(long)]
+        check: bool,
+        /// Show the changes as a diff
+        #[arg(long)]
+        diff: bool,
+        /// Files or directories (default: the configuration directory)
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Write a commented starter configuration into an empty directory
+    Init,
+    /// Print coffer's version and the file formats it reads and writes
+    Version {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the address of every object in state
+    List,
+    /// Show one object in state
+    Show {
+        /// e.g. vault.default or plan.monthly.rule.first-saturday
+        address: String,
+    },
+}
+
+/// Parses `10s`, `5m`, `1h`, `250ms` or a plain number of seconds.
+pub fn parse_wait(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (examples: 30s, 5m, 1h)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("unknown unit `{unit}` in `{s}` (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&secs) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Terraform users type `-var`, `-var-file`, `-auto-approve` …: accept the single-dash
+/// spelling of coffer's long options by rewriting it before parsing.
+pub fn normalize_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const LONG: &[&str] = &[
+        "var", "var-file", "auto-approve", "detailed-exitcode", "out", "json", "no-color", "lock-timeout", "destroy", "check", "diff", "chdir",
+        "format",
+    ];
+    let mut out = Vec::new();
+    let mut after_separator = false;
+    for a in args {
+        if after_separator {
+            out.push(a);
+            continue;
+        }
+        if a == "--" {
+            after_separator = true;
+            out.push(a);
+            continue;
+        }
+        let rewritten = a.to_str().and_then(|s| {
+            let rest = s.strip_prefix('-')?;
+            if rest.starts_with('-') {
+                return None;
+            }
+            let name = rest.split('=').next()?;
+            LONG.contains(&name).then(|| format!("--{rest}"))
+        });
+        out.push(rewritten.map_or(a, Into::into));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits() {
+        assert_eq!(parse_wait("0s").unwrap(), Duration::ZERO);
+        assert_eq!(parse_wait("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_wait("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_wait("3").unwrap(), Duration::from_secs(3));
+        assert!(parse_wait("5 parsecs").is_err());
+        assert!(parse_wait("-1s").is_err());
+    }
+
+    #[test]
+    fn single_dash_long_options() {
+        let v = normalize_args(["coffer", "plan", "-var", "a=b", "-var-file=x", "-C", "d", "-detailed-exitcode", "--", "-var"].map(Into::into));
+        let v: Vec<String> = v.into_iter().map(|s| s.into_string().unwrap()).collect();
+        assert_eq!(v, ["coffer", "plan", "--var", "a=b", "--var-file=x", "-C", "d", "--detailed-exitcode", "--", "-var"]);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,93 @@
+//! What every command shares: the configuration directory, colour choices, loading the
+//! configuration (printing its diagnostics), and opening the state backend and catalog.
+
+use super::args::{Cli, VarArgs};
+use crate::catalog::SqliteCatalog;
+use crate::config::{self, model::Backend, model::Config, Loaded};
+use crate::diag::{self, Diagnostic};
+use crate::state::local::LocalBackend;
+use crate::workspace;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// A command failure, already explained in words.
+pub type CmdError = String;
+
+pub struct Ctx {
+    /// The configuration directory (absolute).
+    pub dir: PathBuf,
+    pub color_out: bool,
+    pub color_err: bool,
+}
+
+impl Ctx {
+    pub fn new(cli: &Cli) -> Result<Ctx, String> {
+        let dir = std::path::absolute(&cli.chdir).map_err(|e| format!("cannot use directory {}: {e}", cli.chdir.display()))?;
+        if !dir.is_dir() {
+            return Err(format!("{} is not a directory", cli.chdir.display()));
+        }
+        let no_color = cli.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Ok(Ctx {
+            dir: workspace::normalize(&dir),
+            color_out: !no_color && std::io::stdout().is_terminal(),
+            color_err: !no_color && std::io::stderr().is_terminal(),
+        })
+    }
+
+    pub fn error(&self, message: &str) {
+        let head = if self.color_err { "\x1b[1;31mError:\x1b[0m" } else { "Error:" };
+        eprintln!("{head} {message}");
+    }
+
+    pub fn print_diagnostics(&self, diags: &[Diagnostic], sources: &diag::Sources) {
+        if !diags.is_empty() {
+            eprint!("{}", diag::render(diags, sources, self.color_err));
+        }
+    }
+
+    /// Loads the configuration; prints diagnostics; `Err` if there are errors.
+    pub fn load(&self, vars: &VarArgs) -> Result<(Config, Loaded), CmdError> {
+        let loaded = self.load_raw(vars)?;
+        self.print_diagnostics(&loaded.diagnostics, &loaded.sources);
+        match loaded.config.clone() {
+            Some(c) => Ok((c, loaded)),
+            None => {
+                let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
+                Err(format!("the configuration has {n} error{}; nothing was planned or changed", if n == 1 { "" } else { "s" }))
+            }
+        }
+    }
+
+    /// Loads the configuration without printing anything.
+    pub fn load_raw(&self, vars: &VarArgs) -> Result<Loaded, CmdError> {
+        let mut cli_vars = Vec::new();
+        for v in &vars.vars {
+            let Some((k, val)) = v.split_once('=') else {
+                return Err(format!("-var expects NAME=VALUE, got `{v}`"));
+            };
+            cli_vars.push((k.trim().to_string(), val.to_string()));
+        }
+        let var_files: Vec<PathBuf> = vars.var_files.iter().map(|f| if f.is_absolute() { f.clone() } else { self.dir.join(f) }).collect();
+        let input = workspace::read_input(&self.dir, &var_files, &cli_vars).map_err(|e| e.to_string())?;
+        Ok(config::load(input))
+    }
+
+    pub fn backend(&self, config: Option<&Config>) -> LocalBackend {
+        let path = match config.map(|c| &c.backend) {
+            Some(Backend::Local { path }) => path.clone(),
+            None => ".coffer".to_string(),
+        };
+        LocalBackend::new(workspace::normalize(&workspace::resolve(&self.dir, &path)))
+    }
+
+    /// The backend when no configuration is needed (show, state): from the configuration if
+    /// it loads, else the default `.coffer`.
+    pub fn backend_best_effort(&self) -> LocalBackend {
+        let config = self.load_raw(&VarArgs::default()).ok().and_then(|l| l.config);
+        self.backend(config.as_ref())
+    }
+
+    pub fn catalog_read_only(&self, backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
+        SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
+    }
+}
