@@ -121,6 +121,6 @@ mod tests {
     #[test]
     fn markers_move_to_the_first_column() {
         let t = diff_friendly("  + vault \"a\" {\n      ~ x = 1 -> 2\n-/+ vault \"b\" {\n    }\n");
-        assert_eq!(t, "+   vault \"a\" {\n!       x = 1 -> 2\n!    vault \"b\" {\n     }\n");
+        assert_eq!(t, "+   vault \"a\" {\n!       x = 1 -> 2\n!   vault \"b\" {\n     }\n");
     }
 }
