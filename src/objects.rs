@@ -129,6 +129,54 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
     out
 }
 
+/// The evaluated configuration as JSON (schema/config.schema.json): what `coffer validate
+/// --json` reports under `config`, with variables and locals resolved and references written
+/// as addresses.
+pub fn config_json(config: &Config) -> Value {
+    let objects = desired(config);
+    let attrs = |a: &Address| objects.iter().find(|o| &o.address == a).map(|o| o.attributes.clone()).unwrap_or(Value::Null);
+    let backend = match &config.backend {
+        crate::config::model::Backend::Local { path } => json!({ "type": "local", "path": path }),
+    };
+    let providers: Vec<Value> = config
+        .providers
+        .iter()
+        .map(|p| json!({ "name": p.name, "alias": p.alias, "region": p.region, "profile": p.profile }))
+        .collect();
+    let mut vaults = Map::new();
+    for name in config.vaults.keys() {
+        vaults.insert(name.clone(), attrs(&Address::Vault(name.clone())));
+    }
+    let mut plans = Map::new();
+    for (name, plan) in &config.plans {
+        let mut p = attrs(&Address::Plan(name.clone()));
+        let mut rules = Map::new();
+        for rule in plan.rules.keys() {
+            rules.insert(rule.clone(), attrs(&Address::Rule { plan: name.clone(), rule: rule.clone() }));
+        }
+        if let Value::Object(m) = &mut p {
+            m.insert("rules".into(), Value::Object(rules));
+        }
+        plans.insert(name.clone(), p);
+    }
+    let mut selections = Map::new();
+    for name in config.selections.keys() {
+        selections.insert(name.clone(), attrs(&Address::Selection(name.clone())));
+    }
+    let mut directories = Map::new();
+    for name in config.directories.keys() {
+        directories.insert(name.clone(), attrs(&Address::Directory(name.clone())));
+    }
+    json!({
+        "backend": backend,
+        "providers": providers,
+        "vaults": vaults,
+        "plans": plans,
+        "selections": selections,
+        "directories": directories,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub fn validate(ctx: &Ctx, json: bool, vars: &VarArgs) -> Result<Exit, CmdError>
             "error_count": errors,
             "warning_count": warnings,
             "diagnostics": diags,
+            "config": loaded.config.as_ref().map(crate::objects::config_json),
         });
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
