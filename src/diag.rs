@@ -262,8 +262,9 @@ impl Diagnostic {
 /// A diagnostic bound to its source text so miette can draw it.
 #[derive(Debug)]
 struct Report {
-    severity: Severity,
-    code: &'static str,
+    /// `None` for a related location, drawn as advice without a code.
+    severity: Option<Severity>,
+    code: Option<&'static str>,
     message: String,
     source: Option<miette::NamedSource<Arc<str>>>,
     labels: Vec<miette::LabeledSpan>,
@@ -281,13 +282,14 @@ impl std::error::Error for Report {}
 
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.code))
+        self.code.map(|c| Box::new(c) as Box<dyn fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.severity {
-            Severity::Error => miette::Severity::Error,
-            Severity::Warning => miette::Severity::Warning,
+            Some(Severity::Error) => miette::Severity::Error,
+            Some(Severity::Warning) => miette::Severity::Warning,
+            None => miette::Severity::Advice,
         })
     }
 
@@ -340,8 +342,8 @@ fn report(d: &Diagnostic, sources: &Sources) -> Report {
         match sources.get(l.span.file) {
             Some(f) if same_file => labels.push(labeled(&f.text, &l.span.range, &l.message, false)),
             Some(f) => related.push(Report {
-                severity: Severity::Warning,
-                code: "coffer::related",
+                severity: None,
+                code: None,
                 message: l.message.clone(),
                 source: Some(miette::NamedSource::new(f.name.clone(), f.text.clone())),
                 labels: vec![labeled(&f.text, &l.span.range, "", true)],
@@ -352,8 +354,8 @@ fn report(d: &Diagnostic, sources: &Sources) -> Report {
         }
     }
     Report {
-        severity: d.severity,
-        code: d.code,
+        severity: Some(d.severity),
+        code: Some(d.code),
         message: d.message.clone(),
         source,
         labels,

@@ -1,0 +1,210 @@
+//! Golden tests for what plan reviewers read: the text, markdown and JSON renderings of
+//! plans that create, update, replace and destroy objects, all built from one serialized plan.
+
+use crate::support::load;
+use chrono::{DateTime, TimeZone, Utc};
+use coffer::objects::{desired, ObjectSpec};
+use coffer::plan::{compute, Mode, Plan, PlanInput};
+use coffer::render::{render_markdown, render_text, Style};
+use coffer::state::{State, StateObject};
+use std::collections::BTreeMap;
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+fn objects(text: &str) -> Vec<ObjectSpec> {
+    let loaded = load(text);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    desired(&loaded.config.unwrap())
+}
+
+/// The state an apply of `text` would record, with fixed ids and times.
+fn state_of(text: &str) -> State {
+    let mut s = State::new("11111111-2222-3333-4444-555555555555");
+    s.serial = 7;
+    for (i, o) in objects(text).into_iter().enumerate() {
+        s.objects.insert(
+            o.address.clone(),
+            StateObject {
+                address: o.address,
+                kind: o.kind,
+                id: format!("id-{i}"),
+                attributes: o.attributes,
+                depends_on: o.depends_on,
+                created_at: now(),
+                updated_at: now(),
+            },
+        );
+    }
+    s
+}
+
+fn plan(text: &str, state: Option<&State>, mode: Mode) -> Plan {
+    let desired = objects(text);
+    let plan = compute(&PlanInput { mode, desired: &desired, state, recovery_points: &BTreeMap::new(), now: now() }).expect("plan");
+    // every rendering is built from the serialized plan, so round-trip it first
+    Plan::parse(&plan.to_json_text()).expect("plan parses back")
+}
+
+const BEFORE: &str = r#"
+vault "main" {
+  storage = "file://./vaults/main"
+  tags    = { Team = "platform", Old = "yes" }
+}
+
+vault "dr" {
+  storage = "file://./vaults/dr"
+}
+
+plan "standard" {
+  tags = {
+    Notes = <<-EOT
+      first line
+      second line
+    EOT
+  }
+
+  rule "monthly" {
+    schedule          = "cron(0 6 ? * 7#1 *)"
+    start_window      = "2h"
+    completion_window = "8h"
+    target_vault      = vault.main
+    lifecycle {
+      cold_storage_after = "90d"
+      delete_after       = "7y"
+    }
+    copy_to {
+      vault = vault.dr
+      lifecycle { delete_after = "1y" }
+    }
+  }
+}
+
+selection "tagged" {
+  plan      = plan.standard
+  any_tag   = { Backup = ["standard"] }
+  resources = ["arn:aws:ec2:us-east-1:111122223333:volume/vol-a", "arn:aws:ec2:us-east-1:111122223333:volume/vol-c"]
+}
+
+directory "photos" {
+  path = "./photos"
+}
+"#;
+
+const AFTER: &str = r#"
+vault "main" {
+  storage = "file://./vaults/main"
+  tags    = { Team = "storage", New = "yes" }
+  lock {
+    mode          = "governance"
+    min_retention = "7d"
+  }
+}
+
+vault "dr" {
+  storage = "file://./vaults/dr-2"
+}
+
+plan "standard" {
+  tags = {
+    Notes = <<-EOT
+      first line
+      changed line
+      third line
+    EOT
+  }
+
+  rule "monthly" {
+    schedule          = "cron(0 6 ? * 7#1 *)"
+    start_window      = "3h"
+    completion_window = "8h"
+    target_vault      = vault.main
+    lifecycle {
+      cold_storage_after = "90d"
+      delete_after       = "7y"
+    }
+    copy_to {
+      vault = vault.dr
+      lifecycle { delete_after = "2y" }
+    }
+  }
+
+  rule "nightly" {
+    schedule     = "cron(0 3 * * ? *)"
+    target_vault = vault.main
+  }
+}
+
+selection "tagged" {
+  plan      = plan.standard
+  any_tag   = { Backup = ["standard", "gold"] }
+  resources = ["arn:aws:ec2:us-east-1:111122223333:volume/vol-a", "arn:aws:ec2:us-east-1:111122223333:volume/vol-b", "arn:aws:ec2:us-east-1:111122223333:volume/vol-c"]
+}
+"#;
+
+#[test]
+fn create_from_empty_state() {
+    let p = plan(BEFORE, None, Mode::Normal);
+    insta::assert_snapshot!("create_text", render_text(&p, Style::PLAIN));
+    insta::assert_snapshot!("create_markdown", render_markdown(&p));
+}
+
+#[test]
+fn update_replace_and_delete() {
+    let state = state_of(BEFORE);
+    let p = plan(AFTER, Some(&state), Mode::Normal);
+    insta::assert_snapshot!("update_text", render_text(&p, Style::PLAIN));
+    insta::assert_snapshot!("update_markdown", render_markdown(&p));
+    insta::assert_json_snapshot!("update_json", p);
+}
+
+#[test]
+fn no_changes() {
+    let state = state_of(AFTER);
+    let p = plan(AFTER, Some(&state), Mode::Normal);
+    insta::assert_snapshot!("no_changes_text", render_text(&p, Style::PLAIN));
+    insta::assert_snapshot!("no_changes_markdown", render_markdown(&p));
+}
+
+#[test]
+fn destroy_everything() {
+    let state = state_of(BEFORE);
+    let p = plan(BEFORE, Some(&state), Mode::Destroy);
+    insta::assert_snapshot!("destroy_text", render_text(&p, Style::PLAIN));
+}
+
+#[test]
+fn colour_is_only_added_when_asked() {
+    let p = plan(BEFORE, None, Mode::Normal);
+    assert!(!render_text(&p, Style::PLAIN).contains('\x1b'));
+    assert!(render_text(&p, Style { color: true }).contains("\x1b[32m+\x1b[0m"));
+}
+
+#[test]
+fn output_is_deterministic() {
+    let state = state_of(BEFORE);
+    let a = render_text(&plan(AFTER, Some(&state), Mode::Normal), Style::PLAIN);
+    let b = render_text(&plan(AFTER, Some(&state), Mode::Normal), Style::PLAIN);
+    assert_eq!(a, b);
+}
+
+/// A plan far larger than a GitHub comment is summarised, never overflowing the limit.
+#[test]
+fn markdown_stays_under_the_github_limit() {
+    let mut text = String::from("vault \"main\" {}\n");
+    for i in 0..3000 {
+        text.push_str(&format!(
+            "plan \"p{i}\" {{\n  rule \"r\" {{\n    schedule = \"cron(0 3 * * ? *)\"\n    target_vault = vault.main\n    recovery_point_tags = {{ Owner = \"team-{i}\" }}\n  }}\n}}\n"
+        ));
+    }
+    let p = plan(&text, None, Mode::Normal);
+    let md = render_markdown(&p);
+    assert!(md.chars().count() <= 65_536, "{} characters", md.chars().count());
+    assert!(md.starts_with("### coffer plan: 6001 to add, 0 to change, 0 to destroy"));
+    assert!(md.contains("more (list cut to fit a GitHub comment)"));
+    assert!(md.contains("output cut to fit GitHub's 65536-character comment limit"));
+    assert!(md.trim_end().ends_with("</details>"));
+    // the first addresses come first, in order
+    assert!(md.find("`vault.main`").unwrap() < md.find("`plan.p0`").unwrap());
+}

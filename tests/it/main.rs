@@ -1,0 +1,10 @@
+//! Integration tests for coffer, in one test binary (link time matters once the AWS SDK is
+//! in): golden renderings, schema validation, properties of plan/apply, and CLI behaviour
+//! through the built binary.
+
+mod cli;
+mod golden_diagnostics;
+mod golden_plans;
+mod properties;
+mod schemas;
+mod support;

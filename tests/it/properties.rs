@@ -1,0 +1,126 @@
+//! Property: for generated configurations and states, applying the plan and planning again
+//! yields no changes, and the state then records exactly the configured objects.
+
+use chrono::Utc;
+use coffer::apply::{self, LocalEffects};
+use coffer::catalog::SqliteCatalog;
+use coffer::objects::desired;
+use coffer::plan::{compute, Mode, PlanInput};
+use coffer::state::local::LocalBackend;
+use coffer::state::State;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+struct World {
+    vaults: Vec<(usize, u8, Vec<(String, String)>)>,
+    plans: Vec<(usize, Vec<(usize, usize, u8)>)>,
+    selections: Vec<(usize, usize, Vec<String>)>,
+    directories: Vec<(usize, u8)>,
+}
+
+const NAMES: &[&str] = &["alpha", "beta", "gamma", "delta", "epsilon"];
+
+fn world() -> impl Strategy<Value = World> {
+    let tags = prop::collection::btree_map("[A-C]", "[xyz]{1,2}", 0..3).prop_map(|m| m.into_iter().collect::<Vec<_>>());
+    (
+        prop::collection::btree_map(0..NAMES.len(), (0u8..3, tags), 1..4),
+        prop::collection::btree_map(0..NAMES.len(), prop::collection::btree_map(0..NAMES.len(), (0usize..8, 0u8..3), 0..3), 0..3),
+        prop::collection::btree_map(0..NAMES.len(), (0usize..8, prop::collection::vec("arn:aws:ec2:us-east-1:1:volume/v[0-3]", 0..3)), 0..3),
+        prop::collection::btree_map(0..NAMES.len(), 0u8..3, 0..3),
+    )
+        .prop_map(|(v, p, s, d)| World {
+            vaults: v.into_iter().map(|(i, (st, t))| (i, st, t)).collect(),
+            plans: p.into_iter().map(|(i, rules)| (i, rules.into_iter().map(|(r, (vault, w))| (r, vault, w)).collect())).collect(),
+            selections: s.into_iter().map(|(i, (plan, res))| (i, plan, res)).collect(),
+            directories: d.into_iter().collect(),
+        })
+}
+
+fn render(w: &World) -> String {
+    let mut out = String::new();
+    let vault_names: Vec<&str> = w.vaults.iter().map(|(i, _, _)| NAMES[*i]).collect();
+    for (i, storage, tags) in &w.vaults {
+        let tags: Vec<String> = tags.iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+        out.push_str(&format!(
+            "vault \"{}\" {{\n  storage = \"file://./vaults/{}-{storage}\"\n  tags = {{ {} }}\n}}\n",
+            NAMES[*i],
+            NAMES[*i],
+            tags.join(", ")
+        ));
+    }
+    let mut plan_names = Vec::new();
+    for (i, rules) in &w.plans {
+        plan_names.push(format!("p-{}", NAMES[*i]));
+        out.push_str(&format!("plan \"p-{}\" {{\n", NAMES[*i]));
+        for (r, vault, window) in rules {
+            let vault = vault_names[vault % vault_names.len()];
+            out.push_str(&format!(
+                "  rule \"{}\" {{\n    schedule = \"cron(0 {} * * ? *)\"\n    start_window = \"{}h\"\n    target_vault = vault.{vault}\n  }}\n",
+                NAMES[*r],
+                window,
+                window + 1
+            ));
+        }
+        out.push_str("}\n");
+    }
+    if !plan_names.is_empty() {
+        for (i, plan, resources) in &w.selections {
+            let res: Vec<String> = resources.iter().map(|r| format!("\"{r}\"")).collect();
+            out.push_str(&format!(
+                "selection \"s.{}\" {{\n  plan = plan.{}\n  resources = [{}]\n}}\n",
+                NAMES[*i],
+                plan_names[plan % plan_names.len()],
+                res.join(", ")
+            ));
+        }
+    }
+    for (i, p) in &w.directories {
+        out.push_str(&format!("directory \"{}\" {{\n  path = \"./data/{p}\"\n}}\n", NAMES[*i]));
+    }
+    out
+}
+
+/// Plans `text` against the backend's state and applies it for real; returns the new state.
+fn plan_and_apply(dir: &std::path::Path, backend: &LocalBackend, text: &str) -> (usize, State) {
+    let loaded = crate::support::load(text);
+    assert!(!loaded.has_errors(), "{text}\n{:#?}", loaded.diagnostics);
+    let objects = desired(&loaded.config.unwrap());
+    let lock = backend.lock("test", Duration::ZERO, |_| {}).unwrap();
+    let state = backend.read().unwrap().map(|l| l.state);
+    let plan = compute(&PlanInput { mode: Mode::Normal, desired: &objects, state: state.as_ref(), recovery_points: &BTreeMap::new(), now: Utc::now() }).unwrap();
+    let mut state = state.unwrap_or_else(|| State::new("prop"));
+    let mut journal = backend.begin_journal(&lock, &state, Utc::now()).unwrap();
+    let catalog = SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).unwrap();
+    let mut effects = LocalEffects { config_dir: dir.to_path_buf() };
+    let report = apply::run(&plan, &mut state, &mut journal, &mut effects, &catalog, &Utc::now, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    assert!(report.error.is_none(), "{:?}", report.error);
+    state.serial += 1;
+    backend.write(&lock, &state).unwrap();
+    (plan.steps.len(), state)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn applying_a_plan_then_planning_again_shows_no_changes(a in world(), b in world()) {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join(".coffer"));
+        let (_, first) = plan_and_apply(dir.path(), &backend, &render(&a));
+        let (_, second) = plan_and_apply(dir.path(), &backend, &render(&b));
+        prop_assert_eq!(second.serial, first.serial + 1);
+
+        let loaded = crate::support::load(&render(&b));
+        let objects = desired(&loaded.config.unwrap());
+        let reread = backend.read().unwrap().unwrap().state;
+        prop_assert_eq!(&reread, &second);
+        let again = compute(&PlanInput { mode: Mode::Normal, desired: &objects, state: Some(&reread), recovery_points: &BTreeMap::new(), now: Utc::now() }).unwrap();
+        prop_assert!(!again.has_changes(), "second plan has steps: {:?}", again.steps);
+        let recorded: Vec<_> = reread.objects.values().map(|o| (o.address.clone(), o.attributes.clone())).collect();
+        let wanted: Vec<_> = objects.iter().map(|o| (o.address.clone(), o.attributes.clone())).collect();
+        prop_assert_eq!(recorded, wanted);
+    }
+}

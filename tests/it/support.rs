@@ -1,0 +1,78 @@
+//! Shared helpers: running the built `coffer` binary in temporary configuration
+//! directories, and loading configurations through the library.
+
+use coffer::config::{self, ConfigInput, Loaded};
+use coffer::diag::SourceFile;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository root (for fixtures, schemas and examples).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A `coffer` command with colour off and no inherited COFFER_VAR_* variables.
+pub fn coffer(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_coffer"));
+    c.arg("-C").arg(dir).env("NO_COLOR", "1").env_remove("RUST_BACKTRACE");
+    for (k, _) in std::env::vars() {
+        if k.starts_with("COFFER_VAR_") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Output of a finished command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("coffer runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A temporary configuration directory holding `main.hcl`.
+pub fn workspace(main_hcl: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("main.hcl"), main_hcl).expect("write main.hcl");
+    dir
+}
+
+/// Loads one configuration text through the library.
+pub fn load(text: &str) -> Loaded {
+    config::load(ConfigInput { files: vec![SourceFile::new("main.hcl", text)], ..Default::default() })
+}
+
+/// A small valid configuration used by many CLI tests.
+pub const BASIC: &str = r#"
+vault "main" {
+  storage = "file://./vaults/main"
+}
+
+plan "daily" {
+  rule "nightly" {
+    schedule     = "cron(0 3 * * ? *)"
+    target_vault = vault.main
+    lifecycle {
+      delete_after = "35d"
+    }
+  }
+}
+
+selection "tagged" {
+  plan    = plan.daily
+  any_tag = { Backup = ["daily"] }
+}
+
+directory "data" {
+  path = "./data"
+}
+"#;
