@@ -3,18 +3,20 @@
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// A directed graph whose edges point from a dependency to the nodes that depend on it.
 #[derive(Debug, Clone)]
 pub struct DependencyGraph<N: Ord + Clone> {
     graph: DiGraph<N, ()>,
     index: BTreeMap<N, NodeIndex>,
+    /// Edges already present, so adding one is O(1) even for nodes with many neighbours.
+    edges: HashSet<(NodeIndex, NodeIndex)>,
 }
 
 impl<N: Ord + Clone> Default for DependencyGraph<N> {
     fn default() -> Self {
-        DependencyGraph { graph: DiGraph::new(), index: BTreeMap::new() }
+        DependencyGraph { graph: DiGraph::new(), index: BTreeMap::new(), edges: HashSet::new() }
     }
 }
 
@@ -48,7 +50,7 @@ impl<N: Ord + Clone> DependencyGraph<N> {
     pub fn add_dependency(&mut self, dependent: N, dependency: N) {
         let a = self.add_node(dependency);
         let b = self.add_node(dependent);
-        if self.graph.find_edge(a, b).is_none() {
+        if self.edges.insert((a, b)) {
             self.graph.add_edge(a, b, ());
         }
     }
