@@ -51,7 +51,9 @@ struct Measured {
     code: i32,
 }
 
-/// Runs coffer and waits with wait4 to read the child's own peak memory.
+/// Runs coffer and waits with wait4 to read the child's own peak memory (wait4 reaps the
+/// child, which clippy cannot see).
+#[allow(clippy::zombie_processes)]
 fn measure(dir: &Path, args: &[&str]) -> Measured {
     let start = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_coffer"))
@@ -70,8 +72,16 @@ fn measure(dir: &Path, args: &[&str]) -> Measured {
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let elapsed = start.elapsed();
     assert_eq!(r, pid, "wait4 failed");
-    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    Measured { elapsed, max_rss_kib: usage.ru_maxrss, code }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Measured {
+        elapsed,
+        max_rss_kib: usage.ru_maxrss,
+        code,
+    }
 }
 
 fn report(name: &str, runs: &[Measured], time_target: Duration, mem_target_mib: Option<i64>) {
@@ -98,11 +108,27 @@ fn main() {
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this without it, in a debug
     // build: then only a small smoke run checks that the benchmark itself works.
     let full = std::env::args().any(|a| a == "--bench");
-    let runs: usize = std::env::var("COFFER_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(if full { 5 } else { 1 });
-    let text = if full { generate(1000, 5, 4000) } else { generate(10, 5, 40) };
+    let runs: usize = std::env::var("COFFER_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 5 } else { 1 });
+    let text = if full {
+        generate(1000, 5, 4000)
+    } else {
+        generate(10, 5, 40)
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("main.hcl"), &text).expect("write config");
-    println!("configuration: {} bytes{} in {}", text.len(), if full { ", 10,000 objects (+2 vaults)" } else { " (smoke run; use cargo bench for figures)" }, dir.path().display());
+    println!(
+        "configuration: {} bytes{} in {}",
+        text.len(),
+        if full {
+            ", 10,000 objects (+2 vaults)"
+        } else {
+            " (smoke run; use cargo bench for figures)"
+        },
+        dir.path().display()
+    );
 
     let mut empty_plan = Vec::new();
     for _ in 0..runs {
@@ -110,7 +136,12 @@ fn main() {
         assert_eq!(m.code, 0, "plan failed");
         empty_plan.push(m);
     }
-    report("plan, empty state", &empty_plan, Duration::from_secs(1), Some(200));
+    report(
+        "plan, empty state",
+        &empty_plan,
+        Duration::from_secs(1),
+        Some(200),
+    );
 
     let mut applies = Vec::new();
     for i in 0..runs {
@@ -121,7 +152,12 @@ fn main() {
         assert_eq!(m.code, 0, "apply failed");
         applies.push(m);
     }
-    report("apply 10,000 from empty", &applies, Duration::from_secs(3), None);
+    report(
+        "apply 10,000 from empty",
+        &applies,
+        Duration::from_secs(3),
+        None,
+    );
 
     let mut full_plan = Vec::new();
     for _ in 0..runs {
@@ -129,5 +165,10 @@ fn main() {
         assert_eq!(m.code, 0, "plan against full state must show no changes");
         full_plan.push(m);
     }
-    report("plan, state holds all", &full_plan, Duration::from_secs(1), Some(200));
+    report(
+        "plan, state holds all",
+        &full_plan,
+        Duration::from_secs(1),
+        Some(200),
+    );
 }

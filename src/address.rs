@@ -54,7 +54,10 @@ impl Address {
     /// The object's own name (the rule name for rules).
     pub fn name(&self) -> &str {
         match self {
-            Address::Vault(n) | Address::Plan(n) | Address::Selection(n) | Address::Directory(n) => n,
+            Address::Vault(n)
+            | Address::Plan(n)
+            | Address::Selection(n)
+            | Address::Directory(n) => n,
             Address::Rule { rule, .. } => rule,
         }
     }
@@ -88,7 +91,9 @@ impl FromStr for Address {
     type Err = AddressParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || AddressParseError { input: s.to_string() };
+        let err = || AddressParseError {
+            input: s.to_string(),
+        };
         let (kind, rest) = s.split_once('.').ok_or_else(err)?;
         if rest.is_empty() {
             return Err(err());
@@ -144,22 +149,43 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for text in ["", "vault", "vault.", "bucket.x", "plan..rule.x", "plan.x.rule."] {
+        for text in [
+            "",
+            "vault",
+            "vault.",
+            "bucket.x",
+            "plan..rule.x",
+            "plan.x.rule.",
+        ] {
             assert!(text.parse::<Address>().is_err(), "{text}");
         }
     }
 
     #[test]
     fn orders_by_kind_then_name() {
-        let mut v: Vec<Address> = ["directory.a", "selection.a", "plan.b.rule.a", "plan.b", "vault.z", "vault.a"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let mut v: Vec<Address> = [
+            "directory.a",
+            "selection.a",
+            "plan.b.rule.a",
+            "plan.b",
+            "vault.z",
+            "vault.a",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         v.sort();
         let out: Vec<String> = v.iter().map(ToString::to_string).collect();
         assert_eq!(
             out,
-            ["vault.a", "vault.z", "plan.b", "plan.b.rule.a", "selection.a", "directory.a"]
+            [
+                "vault.a",
+                "vault.z",
+                "plan.b",
+                "plan.b.rule.a",
+                "selection.a",
+                "directory.a"
+            ]
         );
     }
 

@@ -56,7 +56,10 @@ pub struct SqliteCatalog {
 
 impl SqliteCatalog {
     fn err(path: &Path, e: impl std::fmt::Display) -> CatalogError {
-        CatalogError { path: path.to_path_buf(), message: e.to_string() }
+        CatalogError {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }
     }
 
     /// Opens (creating and migrating if needed) the catalog at `path`.
@@ -65,26 +68,48 @@ impl SqliteCatalog {
             std::fs::create_dir_all(dir).map_err(|e| Self::err(path, e))?;
         }
         let mut conn = Connection::open(path).map_err(|e| Self::err(path, e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| Self::err(path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| Self::err(path, e))?;
         migrate(&mut conn).map_err(|e| Self::err(path, e))?;
-        Ok(SqliteCatalog { conn: Some(conn), path: path.to_path_buf() })
+        Ok(SqliteCatalog {
+            conn: Some(conn),
+            path: path.to_path_buf(),
+        })
     }
 
     /// Opens an existing catalog read-only; a missing file is an empty catalog (nothing has
     /// been backed up yet) and is not created.
     pub fn open_read_only(path: &Path) -> Result<SqliteCatalog, CatalogError> {
         if !path.exists() {
-            return Ok(SqliteCatalog { conn: None, path: path.to_path_buf() });
+            return Ok(SqliteCatalog {
+                conn: None,
+                path: path.to_path_buf(),
+            });
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| Self::err(path, e))?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| Self::err(path, e))?;
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| Self::err(path, e))?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| Self::err(path, e))?;
         if version > MIGRATIONS.len() as i64 {
-            return Err(Self::err(path, format!("written by a newer coffer (schema {version}; this coffer knows {})", MIGRATIONS.len())));
+            return Err(Self::err(
+                path,
+                format!(
+                    "written by a newer coffer (schema {version}; this coffer knows {})",
+                    MIGRATIONS.len()
+                ),
+            ));
         }
         if version < MIGRATIONS.len() as i64 {
-            return Err(Self::err(path, "the catalog schema is older than this coffer; run `coffer apply` to migrate it"));
+            return Err(Self::err(
+                path,
+                "the catalog schema is older than this coffer; run `coffer apply` to migrate it",
+            ));
         }
-        Ok(SqliteCatalog { conn: Some(conn), path: path.to_path_buf() })
+        Ok(SqliteCatalog {
+            conn: Some(conn),
+            path: path.to_path_buf(),
+        })
     }
 }
 
@@ -104,7 +129,9 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 impl Catalog for SqliteCatalog {
     fn recovery_point_counts(&self) -> Result<BTreeMap<String, u64>, CatalogError> {
-        let Some(conn) = &self.conn else { return Ok(BTreeMap::new()) };
+        let Some(conn) = &self.conn else {
+            return Ok(BTreeMap::new());
+        };
         let mut stmt = conn
             .prepare("SELECT vault, COUNT(*) FROM recovery_points WHERE status != 'DELETED' GROUP BY vault")
             .map_err(|e| Self::err(&self.path, e))?;
@@ -130,7 +157,11 @@ impl Catalog for SqliteCatalog {
         )
         .map_err(|e| Self::err(&self.path, e))?;
         let _: Option<String> = conn
-            .query_row("SELECT id FROM recovery_points WHERE id = ?1", params![id], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM recovery_points WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(|e| Self::err(&self.path, e))?;
         Ok(id)

@@ -36,20 +36,31 @@ impl SourceFile {
         let text: Arc<str> = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { name: name.into(), text, line_starts }
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// One-based line and column (in characters) of a byte offset.
     pub fn position(&self, offset: usize) -> Position {
         let offset = offset.min(self.text.len());
-        let line = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line = self
+            .line_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1);
         let start = self.line_starts[line];
         let column = self
             .text
             .get(start..offset)
             .map(|s| s.chars().count())
             .unwrap_or(offset - start);
-        Position { line: line + 1, column: column + 1, byte: offset }
+        Position {
+            line: line + 1,
+            column: column + 1,
+            byte: offset,
+        }
     }
 }
 
@@ -125,7 +136,10 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Self {
@@ -140,7 +154,10 @@ impl Diagnostic {
     }
 
     pub fn with_related(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.related.push(Label { span, message: message.into() });
+        self.related.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 
@@ -184,7 +201,11 @@ impl Diagnostics {
     /// Sorted by file, position and message, so output order never depends on discovery order.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            let key = |d: &Diagnostic| d.span.as_ref().map(|s| (s.file, s.range.start, s.range.end));
+            let key = |d: &Diagnostic| {
+                d.span
+                    .as_ref()
+                    .map(|s| (s.file, s.range.start, s.range.end))
+            };
             key(a).cmp(&key(b)).then_with(|| a.message.cmp(&b.message))
         });
         self.items.dedup();
@@ -226,7 +247,10 @@ fn json_range(sources: &Sources, span: &Span) -> Option<(String, JsonRange)> {
     let file = sources.get(span.file)?;
     Some((
         file.name.clone(),
-        JsonRange { start: file.position(span.range.start), end: file.position(span.range.end) },
+        JsonRange {
+            start: file.position(span.range.start),
+            end: file.position(span.range.end),
+        },
     ))
 }
 
@@ -294,7 +318,9 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -313,7 +339,9 @@ impl miette::Diagnostic for Report {
         if self.related.is_empty() {
             None
         } else {
-            Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+            Some(Box::new(
+                self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+            ))
         }
     }
 }
@@ -330,7 +358,10 @@ fn labeled(text: &str, range: &Range<usize>, label: &str, primary: bool) -> miet
 }
 
 fn report(d: &Diagnostic, sources: &Sources) -> Report {
-    let file = d.span.as_ref().and_then(|s| sources.get(s.file).map(|f| (s, f)));
+    let file = d
+        .span
+        .as_ref()
+        .and_then(|s| sources.get(s.file).map(|f| (s, f)));
     let mut labels = Vec::new();
     let mut related = Vec::new();
     let source = file.map(|(span, f)| {
@@ -392,8 +423,22 @@ mod tests {
     #[test]
     fn positions_are_one_based_and_count_characters() {
         let f = SourceFile::new("a.hcl", "ab\ncdé f\n");
-        assert_eq!(f.position(0), Position { line: 1, column: 1, byte: 0 });
-        assert_eq!(f.position(3), Position { line: 2, column: 1, byte: 3 });
+        assert_eq!(
+            f.position(0),
+            Position {
+                line: 1,
+                column: 1,
+                byte: 0
+            }
+        );
+        assert_eq!(
+            f.position(3),
+            Position {
+                line: 2,
+                column: 1,
+                byte: 3
+            }
+        );
         // é is two bytes; 'f' is the 5th character of line 2
         assert_eq!(f.position(8).column, 5);
         assert_eq!(f.position(999).line, 3);

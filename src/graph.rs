@@ -16,7 +16,11 @@ pub struct DependencyGraph<N: Ord + Clone> {
 
 impl<N: Ord + Clone> Default for DependencyGraph<N> {
     fn default() -> Self {
-        DependencyGraph { graph: DiGraph::new(), index: BTreeMap::new(), edges: HashSet::new() }
+        DependencyGraph {
+            graph: DiGraph::new(),
+            index: BTreeMap::new(),
+            edges: HashSet::new(),
+        }
     }
 }
 
@@ -57,7 +61,9 @@ impl<N: Ord + Clone> DependencyGraph<N> {
 
     /// The direct dependencies of `n`, sorted.
     pub fn dependencies_of(&self, n: &N) -> Vec<N> {
-        let Some(&i) = self.index.get(n) else { return Vec::new() };
+        let Some(&i) = self.index.get(n) else {
+            return Vec::new();
+        };
         let mut v: Vec<N> = self
             .graph
             .neighbors_directed(i, Direction::Incoming)
@@ -78,7 +84,10 @@ impl<N: Ord + Clone> DependencyGraph<N> {
             if !is_cycle {
                 continue;
             }
-            let Some(&start) = members.iter().min_by(|a, b| self.graph[**a].cmp(&self.graph[**b])) else {
+            let Some(&start) = members
+                .iter()
+                .min_by(|a, b| self.graph[**a].cmp(&self.graph[**b]))
+            else {
                 continue;
             };
             out.push(self.walk_cycle(start, &members));
@@ -132,7 +141,11 @@ impl<N: Ord + Clone> DependencyGraph<N> {
         let mut indegree: Vec<usize> = self
             .graph
             .node_indices()
-            .map(|i| self.graph.neighbors_directed(i, Direction::Incoming).count())
+            .map(|i| {
+                self.graph
+                    .neighbors_directed(i, Direction::Incoming)
+                    .count()
+            })
             .collect();
         let mut ready: BTreeSet<(N, NodeIndex)> = self
             .graph
@@ -170,7 +183,10 @@ mod tests {
         g.add_dependency("rule", "plan");
         g.add_dependency("selection", "plan");
         g.add_node("a-standalone");
-        assert_eq!(g.order().unwrap(), vec!["a-standalone", "plan", "selection", "vault", "rule"]);
+        assert_eq!(
+            g.order().unwrap(),
+            vec!["a-standalone", "plan", "selection", "vault", "rule"]
+        );
     }
 
     #[test]

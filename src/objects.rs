@@ -22,7 +22,10 @@ pub struct ObjectSpec {
 pub fn forces_replacement(kind: Kind, attribute: &str) -> bool {
     matches!(
         (kind, attribute),
-        (Kind::Vault, "storage") | (Kind::Vault, "kms_key_arn") | (Kind::Selection, "plan") | (Kind::Directory, "path")
+        (Kind::Vault, "storage")
+            | (Kind::Vault, "kms_key_arn")
+            | (Kind::Selection, "plan")
+            | (Kind::Directory, "path")
     )
 }
 
@@ -67,7 +70,12 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
     };
     let mut push = |address: Address, attributes: Value| {
         let depends_on = deps(&address);
-        out.push(ObjectSpec { kind: address.kind(), address, attributes, depends_on });
+        out.push(ObjectSpec {
+            kind: address.kind(),
+            address,
+            attributes,
+            depends_on,
+        });
     };
     for v in config.vaults.values() {
         push(
@@ -82,7 +90,10 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         );
     }
     for p in config.plans.values() {
-        push(Address::Plan(p.name.clone()), json!({ "tags": map_json(&p.tags) }));
+        push(
+            Address::Plan(p.name.clone()),
+            json!({ "tags": map_json(&p.tags) }),
+        );
         for r in p.rules.values() {
             let copies: Vec<Value> = r
                 .copy_to
@@ -90,7 +101,10 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
                 .map(|c| json!({ "vault": Address::Vault(c.vault.clone()).to_string(), "lifecycle": lifecycle_json(c.lifecycle.as_ref()) }))
                 .collect();
             push(
-                Address::Rule { plan: p.name.clone(), rule: r.name.clone() },
+                Address::Rule {
+                    plan: p.name.clone(),
+                    rule: r.name.clone(),
+                },
                 json!({
                     "schedule": r.schedule,
                     "timezone": r.timezone.clone().unwrap_or_else(|| "UTC".into()),
@@ -123,7 +137,10 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         );
     }
     for d in config.directories.values() {
-        push(Address::Directory(d.name.clone()), json!({ "path": d.path, "tags": map_json(&d.tags) }));
+        push(
+            Address::Directory(d.name.clone()),
+            json!({ "path": d.path, "tags": map_json(&d.tags) }),
+        );
     }
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
@@ -134,7 +151,13 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
 /// as addresses.
 pub fn config_json(config: &Config) -> Value {
     let objects = desired(config);
-    let attrs = |a: &Address| objects.iter().find(|o| &o.address == a).map(|o| o.attributes.clone()).unwrap_or(Value::Null);
+    let attrs = |a: &Address| {
+        objects
+            .iter()
+            .find(|o| &o.address == a)
+            .map(|o| o.attributes.clone())
+            .unwrap_or(Value::Null)
+    };
     let backend = match &config.backend {
         crate::config::model::Backend::Local { path } => json!({ "type": "local", "path": path }),
     };
@@ -152,7 +175,13 @@ pub fn config_json(config: &Config) -> Value {
         let mut p = attrs(&Address::Plan(name.clone()));
         let mut rules = Map::new();
         for rule in plan.rules.keys() {
-            rules.insert(rule.clone(), attrs(&Address::Rule { plan: name.clone(), rule: rule.clone() }));
+            rules.insert(
+                rule.clone(),
+                attrs(&Address::Rule {
+                    plan: name.clone(),
+                    rule: rule.clone(),
+                }),
+            );
         }
         if let Value::Object(m) = &mut p {
             m.insert("rules".into(), Value::Object(rules));
@@ -184,7 +213,10 @@ mod tests {
     use crate::diag::SourceFile;
 
     fn config(text: &str) -> Config {
-        let loaded = load(ConfigInput { files: vec![SourceFile::new("main.hcl", text)], ..Default::default() });
+        let loaded = load(ConfigInput {
+            files: vec![SourceFile::new("main.hcl", text)],
+            ..Default::default()
+        });
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
         loaded.config.expect("config")
     }
@@ -208,7 +240,16 @@ mod tests {
         );
         let objects = desired(&c);
         let addrs: Vec<String> = objects.iter().map(|o| o.address.to_string()).collect();
-        assert_eq!(addrs, ["vault.dr", "vault.main", "plan.p", "plan.p.rule.r", "selection.s"]);
+        assert_eq!(
+            addrs,
+            [
+                "vault.dr",
+                "vault.main",
+                "plan.p",
+                "plan.p.rule.r",
+                "selection.s"
+            ]
+        );
         let rule = &objects[3];
         let deps: Vec<String> = rule.depends_on.iter().map(ToString::to_string).collect();
         assert_eq!(deps, ["vault.dr", "vault.main", "plan.p"]);

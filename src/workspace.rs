@@ -12,16 +12,25 @@ pub const ENV_VAR_PREFIX: &str = "COFFER_VAR_";
 #[derive(Debug, thiserror::Error)]
 pub enum WorkspaceError {
     #[error("cannot read the configuration directory {path}: {source}")]
-    ReadDir { path: PathBuf, source: std::io::Error },
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {path}: {source}")]
-    ReadFile { path: PathBuf, source: std::io::Error },
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no configuration files (*.hcl) in {0}\n  Run `coffer init` to write a starter configuration, or use -C DIR to point at one.")]
     Empty(PathBuf),
 }
 
 /// The `*.hcl` files of `dir`, sorted by name (not recursive).
 pub fn config_files(dir: &Path) -> Result<Vec<PathBuf>, WorkspaceError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| WorkspaceError::ReadDir { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| WorkspaceError::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -32,22 +41,33 @@ pub fn config_files(dir: &Path) -> Result<Vec<PathBuf>, WorkspaceError> {
 }
 
 fn read(path: &Path, name: String) -> Result<SourceFile, WorkspaceError> {
-    let bytes = std::fs::read(path).map_err(|source| WorkspaceError::ReadFile { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| WorkspaceError::ReadFile {
+        path: path.to_path_buf(),
+        source,
+    })?;
     // Invalid UTF-8 is shown with replacement characters and then fails to parse with a
     // diagnostic pointing at it, instead of aborting the whole run.
-    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Ok(SourceFile::new(name, text))
 }
 
 /// Reads everything the loader needs.
-pub fn read_input(dir: &Path, var_files: &[PathBuf], cli_vars: &[(String, String)]) -> Result<ConfigInput, WorkspaceError> {
+pub fn read_input(
+    dir: &Path,
+    var_files: &[PathBuf],
+    cli_vars: &[(String, String)],
+) -> Result<ConfigInput, WorkspaceError> {
     let paths = config_files(dir)?;
     if paths.is_empty() {
         return Err(WorkspaceError::Empty(dir.to_path_buf()));
     }
     let mut files = Vec::with_capacity(paths.len());
     for p in &paths {
-        let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+        let name = p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         files.push(read(p, name)?);
     }
     let mut vfiles = Vec::new();
@@ -58,7 +78,12 @@ pub fn read_input(dir: &Path, var_files: &[PathBuf], cli_vars: &[(String, String
         .filter_map(|(k, v)| k.strip_prefix(ENV_VAR_PREFIX).map(|n| (n.to_string(), v)))
         .collect();
     env_vars.sort();
-    Ok(ConfigInput { files, var_files: vfiles, cli_vars: cli_vars.to_vec(), env_vars })
+    Ok(ConfigInput {
+        files,
+        var_files: vfiles,
+        cli_vars: cli_vars.to_vec(),
+        env_vars,
+    })
 }
 
 /// Resolves a path written in the configuration against the configuration directory.

@@ -25,12 +25,20 @@ impl LocalEffects {
     fn storage_dir(&self, spec: &ObjectSpec) -> Option<PathBuf> {
         let storage = spec.attributes.get("storage")?.as_str()?;
         let path = storage.strip_prefix("file://")?;
-        Some(workspace::normalize(&workspace::resolve(&self.config_dir, path)))
+        Some(workspace::normalize(&workspace::resolve(
+            &self.config_dir,
+            path,
+        )))
     }
 
     fn prepare_vault(&self, spec: &ObjectSpec) -> Result<(), String> {
         if let Some(dir) = self.storage_dir(spec) {
-            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the vault's storage directory {}: {e}", dir.display()))?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                format!(
+                    "cannot create the vault's storage directory {}: {e}",
+                    dir.display()
+                )
+            })?;
         }
         Ok(())
     }
@@ -44,11 +52,19 @@ impl Effects for LocalEffects {
                 Ok(format!("vault-{}", uuid::Uuid::new_v4().simple()))
             }
             Kind::Directory => {
-                let path = spec.attributes.get("path").and_then(|p| p.as_str()).unwrap_or_default();
+                let path = spec
+                    .attributes
+                    .get("path")
+                    .and_then(|p| p.as_str())
+                    .unwrap_or_default();
                 let abs = workspace::normalize(&workspace::resolve(&self.config_dir, path));
                 Ok(format!("dir:{}", abs.display()))
             }
-            kind => Ok(format!("{}-{}", kind.keyword(), uuid::Uuid::new_v4().simple())),
+            kind => Ok(format!(
+                "{}-{}",
+                kind.keyword(),
+                uuid::Uuid::new_v4().simple()
+            )),
         }
     }
 

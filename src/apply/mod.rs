@@ -16,9 +16,20 @@ pub use effects::{Effects, LocalEffects};
 /// What happened to one step, for progress output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    Started { address: String, operation: Operation },
-    Finished { address: String, operation: Operation, id: Option<String> },
-    Failed { address: String, operation: Operation, error: String },
+    Started {
+        address: String,
+        operation: Operation,
+    },
+    Finished {
+        address: String,
+        operation: Operation,
+        id: Option<String>,
+    },
+    Failed {
+        address: String,
+        operation: Operation,
+        error: String,
+    },
 }
 
 /// The outcome of an apply.
@@ -33,27 +44,36 @@ pub struct Report {
     pub interrupted: bool,
 }
 
+/// What apply acts through: effects outside coffer's records, the catalog (to re-check that
+/// vaults being destroyed hold no recovery points), the clock, and the interruption flag.
+pub struct Environment<'a> {
+    pub effects: &'a mut dyn Effects,
+    pub catalog: &'a dyn Catalog,
+    pub clock: &'a dyn Fn() -> DateTime<Utc>,
+    pub interrupted: &'a AtomicBool,
+}
+
 /// Runs the steps of `plan` against `state`, journaling each finished step.
 pub fn run(
     plan: &Plan,
     state: &mut State,
     journal: &mut Journal,
-    effects: &mut dyn Effects,
-    catalog: &dyn Catalog,
-    clock: &dyn Fn() -> DateTime<Utc>,
-    interrupted: &AtomicBool,
+    env: &mut Environment<'_>,
     progress: &mut dyn FnMut(Event),
 ) -> Result<Report, BackendError> {
     let mut report = Report::default();
     for (i, step) in plan.steps.iter().enumerate() {
-        if interrupted.load(Ordering::SeqCst) {
+        if env.interrupted.load(Ordering::SeqCst) {
             report.interrupted = true;
             report.skipped = plan.steps.len() - i;
             break;
         }
         let address = step.address.to_string();
-        progress(Event::Started { address: address.clone(), operation: step.operation });
-        match run_step(step, state, effects, catalog, clock) {
+        progress(Event::Started {
+            address: address.clone(),
+            operation: step.operation,
+        });
+        match run_step(step, state, env) {
             Ok((entry, id)) => {
                 journal.append(&entry)?;
                 state.apply_entry(&entry);
@@ -62,10 +82,18 @@ pub fn run(
                     Operation::Update => report.changed += 1,
                     Operation::Delete => report.destroyed += 1,
                 }
-                progress(Event::Finished { address, operation: step.operation, id });
+                progress(Event::Finished {
+                    address,
+                    operation: step.operation,
+                    id,
+                });
             }
             Err(error) => {
-                progress(Event::Failed { address: address.clone(), operation: step.operation, error: error.clone() });
+                progress(Event::Failed {
+                    address: address.clone(),
+                    operation: step.operation,
+                    error: error.clone(),
+                });
                 report.error = Some(format!("{address}: {error}"));
                 report.skipped = plan.steps.len() - i - 1;
                 break;
@@ -79,19 +107,20 @@ pub fn run(
 fn run_step(
     step: &Step,
     state: &State,
-    effects: &mut dyn Effects,
-    catalog: &dyn Catalog,
-    clock: &dyn Fn() -> DateTime<Utc>,
+    env: &mut Environment<'_>,
 ) -> Result<(JournalEntry, Option<String>), String> {
     let existing = state.get(&step.address);
     match step.operation {
         Operation::Create => {
-            let spec = step.object.as_ref().ok_or("the plan has no object for this create step")?;
+            let spec = step
+                .object
+                .as_ref()
+                .ok_or("the plan has no object for this create step")?;
             if existing.is_some() {
                 return Err("already exists in state; the plan is out of date".into());
             }
-            let id = effects.create(spec)?;
-            let now = clock();
+            let id = env.effects.create(spec)?;
+            let now = (env.clock)();
             let object = StateObject {
                 address: spec.address.clone(),
                 kind: spec.kind,
@@ -104,13 +133,16 @@ fn run_step(
             Ok((JournalEntry::Put { object }, Some(id)))
         }
         Operation::Update => {
-            let spec = step.object.as_ref().ok_or("the plan has no object for this update step")?;
+            let spec = step
+                .object
+                .as_ref()
+                .ok_or("the plan has no object for this update step")?;
             let old = existing.ok_or("not in state; the plan is out of date")?;
-            effects.update(spec, old)?;
+            env.effects.update(spec, old)?;
             let object = StateObject {
                 attributes: spec.attributes.clone(),
                 depends_on: spec.depends_on.clone(),
-                updated_at: clock(),
+                updated_at: (env.clock)(),
                 ..old.clone()
             };
             Ok((JournalEntry::Put { object }, Some(old.id.clone())))
@@ -119,9 +151,16 @@ fn run_step(
             let old = existing.ok_or("not in state; the plan is out of date")?;
             if step.address.kind() == crate::address::Kind::Vault {
                 // Re-checked at apply time: a backup may have landed since the plan was made.
-                let counts = catalog.recovery_point_counts().map_err(|e| e.to_string())?;
+                let counts = env
+                    .catalog
+                    .recovery_point_counts()
+                    .map_err(|e| e.to_string())?;
                 let n = counts.get(step.address.name()).copied().unwrap_or(0);
-                let force = old.attributes.get("force_destroy").and_then(serde_json::Value::as_bool).unwrap_or(false);
+                let force = old
+                    .attributes
+                    .get("force_destroy")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false);
                 if n > 0 && !force {
                     return Err(format!(
                         "vault holds {n} recovery point{} and force_destroy is not set; refusing to destroy it",
@@ -129,8 +168,13 @@ fn run_step(
                     ));
                 }
             }
-            effects.delete(old)?;
-            Ok((JournalEntry::Remove { address: step.address.clone() }, None))
+            env.effects.delete(old)?;
+            Ok((
+                JournalEntry::Remove {
+                    address: step.address.clone(),
+                },
+                None,
+            ))
         }
     }
 }

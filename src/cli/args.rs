@@ -20,7 +20,13 @@ Variables: -var NAME=VALUE, -var-file FILE, or COFFER_VAR_NAME in the environmen
 #[command(name = "coffer", version, about = ABOUT, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
     /// Run as if started in DIR (the configuration directory)
-    #[arg(short = 'C', long = "chdir", value_name = "DIR", global = true, default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "chdir",
+        value_name = "DIR",
+        global = true,
+        default_value = "."
+    )]
     pub chdir: PathBuf,
 
     /// Never colour output (colour is used only on a terminal, and never when NO_COLOR is set)
@@ -171,14 +177,22 @@ pub enum StateCommand {
 /// Parses `10s`, `5m`, `1h`, `250ms` or a plain number of seconds.
 pub fn parse_wait(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let (num, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (examples: 30s, 5m, 1h)"))?;
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (examples: 30s, 5m, 1h)"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" => n,
         "m" => n * 60.0,
         "h" => n * 3600.0,
-        _ => return Err(format!("unknown unit `{unit}` in `{s}` (use ms, s, m or h)")),
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{s}` (use ms, s, m or h)"
+            ))
+        }
     };
     if !secs.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&secs) {
         return Err(format!("`{s}` is out of range"));
@@ -188,9 +202,22 @@ pub fn parse_wait(s: &str) -> Result<Duration, String> {
 
 /// Terraform users type `-var`, `-var-file`, `-auto-approve` …: accept the single-dash
 /// spelling of coffer's long options by rewriting it before parsing.
-pub fn normalize_args(args: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub fn normalize_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Vec<std::ffi::OsString> {
     const LONG: &[&str] = &[
-        "var", "var-file", "auto-approve", "detailed-exitcode", "out", "json", "no-color", "lock-timeout", "destroy", "check", "diff", "chdir",
+        "var",
+        "var-file",
+        "auto-approve",
+        "detailed-exitcode",
+        "out",
+        "json",
+        "no-color",
+        "lock-timeout",
+        "destroy",
+        "check",
+        "diff",
+        "chdir",
         "format",
     ];
     let mut out = Vec::new();
@@ -234,9 +261,37 @@ mod tests {
 
     #[test]
     fn single_dash_long_options() {
-        let v = normalize_args(["coffer", "plan", "-var", "a=b", "-var-file=x", "-C", "d", "-detailed-exitcode", "--", "-var"].map(Into::into));
+        let v = normalize_args(
+            [
+                "coffer",
+                "plan",
+                "-var",
+                "a=b",
+                "-var-file=x",
+                "-C",
+                "d",
+                "-detailed-exitcode",
+                "--",
+                "-var",
+            ]
+            .map(Into::into),
+        );
         let v: Vec<String> = v.into_iter().map(|s| s.into_string().unwrap()).collect();
-        assert_eq!(v, ["coffer", "plan", "--var", "a=b", "--var-file=x", "-C", "d", "--detailed-exitcode", "--", "-var"]);
+        assert_eq!(
+            v,
+            [
+                "coffer",
+                "plan",
+                "--var",
+                "a=b",
+                "--var-file=x",
+                "-C",
+                "d",
+                "--detailed-exitcode",
+                "--",
+                "-var"
+            ]
+        );
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(cli: &Cli) -> Result<Ctx, String> {
-        let dir = std::path::absolute(&cli.chdir).map_err(|e| format!("cannot use directory {}: {e}", cli.chdir.display()))?;
+        let dir = std::path::absolute(&cli.chdir)
+            .map_err(|e| format!("cannot use directory {}: {e}", cli.chdir.display()))?;
         if !dir.is_dir() {
             return Err(format!("{} is not a directory", cli.chdir.display()));
         }
@@ -35,7 +36,11 @@ impl Ctx {
     }
 
     pub fn error(&self, message: &str) {
-        let head = if self.color_err { "\x1b[1;31mError:\x1b[0m" } else { "Error:" };
+        let head = if self.color_err {
+            "\x1b[1;31mError:\x1b[0m"
+        } else {
+            "Error:"
+        };
         eprintln!("{head} {message}");
     }
 
@@ -53,7 +58,10 @@ impl Ctx {
             Some(c) => Ok((c, loaded)),
             None => {
                 let n = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
-                Err(format!("the configuration has {n} error{}; nothing was planned or changed", if n == 1 { "" } else { "s" }))
+                Err(format!(
+                    "the configuration has {n} error{}; nothing was planned or changed",
+                    if n == 1 { "" } else { "s" }
+                ))
             }
         }
     }
@@ -67,8 +75,19 @@ impl Ctx {
             };
             cli_vars.push((k.trim().to_string(), val.to_string()));
         }
-        let var_files: Vec<PathBuf> = vars.var_files.iter().map(|f| if f.is_absolute() { f.clone() } else { self.dir.join(f) }).collect();
-        let input = workspace::read_input(&self.dir, &var_files, &cli_vars).map_err(|e| e.to_string())?;
+        let var_files: Vec<PathBuf> = vars
+            .var_files
+            .iter()
+            .map(|f| {
+                if f.is_absolute() {
+                    f.clone()
+                } else {
+                    self.dir.join(f)
+                }
+            })
+            .collect();
+        let input =
+            workspace::read_input(&self.dir, &var_files, &cli_vars).map_err(|e| e.to_string())?;
         Ok(config::load(input))
     }
 
@@ -83,7 +102,10 @@ impl Ctx {
     /// The backend when no configuration is needed (show, state): from the configuration if
     /// it loads, else the default `.coffer`.
     pub fn backend_best_effort(&self) -> LocalBackend {
-        let config = self.load_raw(&VarArgs::default()).ok().and_then(|l| l.config);
+        let config = self
+            .load_raw(&VarArgs::default())
+            .ok()
+            .and_then(|l| l.config);
         self.backend(config.as_ref())
     }
 

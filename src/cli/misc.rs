@@ -13,7 +13,11 @@ pub fn validate(ctx: &Ctx, json: bool, vars: &VarArgs) -> Result<Exit, CmdError>
     let errors = loaded.diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = loaded.diagnostics.len() - errors;
     if json {
-        let diags: Vec<_> = loaded.diagnostics.iter().map(|d| d.to_json(&loaded.sources)).collect();
+        let diags: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| d.to_json(&loaded.sources))
+            .collect();
         let out = serde_json::json!({
             "valid": errors == 0,
             "error_count": errors,
@@ -25,17 +29,39 @@ pub fn validate(ctx: &Ctx, json: bool, vars: &VarArgs) -> Result<Exit, CmdError>
     } else {
         ctx.print_diagnostics(&loaded.diagnostics, &loaded.sources);
         if errors == 0 {
-            let w = if warnings > 0 { format!(" ({warnings} warning{})", if warnings == 1 { "" } else { "s" }) } else { String::new() };
+            let w = if warnings > 0 {
+                format!(
+                    " ({warnings} warning{})",
+                    if warnings == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            };
             println!("Success! The configuration is valid{w}.");
         } else {
-            eprintln!("{errors} error{}, {warnings} warning{}.", if errors == 1 { "" } else { "s" }, if warnings == 1 { "" } else { "s" });
+            eprintln!(
+                "{errors} error{}, {warnings} warning{}.",
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" }
+            );
         }
     }
-    Ok(if errors == 0 { Exit::Success } else { Exit::Error })
+    Ok(if errors == 0 {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
 }
 
 fn collect_hcl(ctx: &Ctx, paths: Vec<PathBuf>) -> Result<Vec<PathBuf>, CmdError> {
-    let paths = if paths.is_empty() { vec![ctx.dir.clone()] } else { paths.into_iter().map(|p| if p.is_absolute() { p } else { ctx.dir.join(p) }).collect() };
+    let paths = if paths.is_empty() {
+        vec![ctx.dir.clone()]
+    } else {
+        paths
+            .into_iter()
+            .map(|p| if p.is_absolute() { p } else { ctx.dir.join(p) })
+            .collect()
+    };
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -59,16 +85,20 @@ pub fn fmt(ctx: &Ctx, check: bool, diff: bool, paths: Vec<PathBuf>) -> Result<Ex
     let mut failed = 0;
     for path in files {
         let name = display_name(ctx, &path);
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {name}: {e}"))?;
         let formatted = match format_hcl(&text) {
             Ok(f) => f,
             Err(e) => {
                 let mut sources = Sources::default();
                 let id: FileId = sources.add(SourceFile::new(name.clone(), text.clone()));
                 let end = (e.offset + 1).min(text.len());
-                let d = Diagnostic::error("coffer::syntax_error", format!("cannot format {name}: {}", e.message))
-                    .at(Span::new(id, e.offset.min(text.len())..end), "here")
-                    .with_help("fix the syntax error first; `coffer validate` reports every problem");
+                let d = Diagnostic::error(
+                    "coffer::syntax_error",
+                    format!("cannot format {name}: {}", e.message),
+                )
+                .at(Span::new(id, e.offset.min(text.len())..end), "here")
+                .with_help("fix the syntax error first; `coffer validate` reports every problem");
                 ctx.print_diagnostics(&[d], &sources);
                 failed += 1;
                 continue;
@@ -81,7 +111,13 @@ pub fn fmt(ctx: &Ctx, check: bool, diff: bool, paths: Vec<PathBuf>) -> Result<Ex
         println!("{name}");
         if diff {
             let d = similar::TextDiff::from_lines(&text, &formatted);
-            print!("{}", d.unified_diff().context_radius(3).header(&format!("{name} (original)"), &format!("{name} (formatted)")));
+            print!(
+                "{}",
+                d.unified_diff().context_radius(3).header(
+                    &format!("{name} (original)"),
+                    &format!("{name} (formatted)")
+                )
+            );
         }
         if !check {
             let tmp = path.with_extension("hcl.fmt-tmp");
@@ -93,7 +129,11 @@ pub fn fmt(ctx: &Ctx, check: bool, diff: bool, paths: Vec<PathBuf>) -> Result<Ex
     if failed > 0 {
         return Ok(Exit::Error);
     }
-    Ok(if check && unformatted > 0 { Exit::NeedsFormatting } else { Exit::Success })
+    Ok(if check && unformatted > 0 {
+        Exit::NeedsFormatting
+    } else {
+        Exit::Success
+    })
 }
 
 pub fn init(ctx: &Ctx) -> Result<Exit, CmdError> {
@@ -107,12 +147,17 @@ pub fn init(ctx: &Ctx) -> Result<Exit, CmdError> {
         ));
     }
     let path = ctx.dir.join("main.hcl");
-    std::fs::write(&path, super::starter::STARTER).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    std::fs::write(&path, super::starter::STARTER)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let data = ctx.dir.join("data");
     if !data.exists() {
-        std::fs::create_dir_all(&data).map_err(|e| format!("cannot create {}: {e}", data.display()))?;
+        std::fs::create_dir_all(&data)
+            .map_err(|e| format!("cannot create {}: {e}", data.display()))?;
     }
-    println!("Wrote {}.\n\nNext:\n  coffer validate\n  coffer plan\n  coffer apply", path.display());
+    println!(
+        "Wrote {}.\n\nNext:\n  coffer validate\n  coffer plan\n  coffer apply",
+        path.display()
+    );
     Ok(Exit::Success)
 }
 
@@ -145,6 +190,9 @@ pub fn completions(shell: clap_complete::Shell) -> Result<Exit, CmdError> {
 pub fn force_unlock(ctx: &Ctx, id: &str) -> Result<Exit, CmdError> {
     let backend = ctx.backend_best_effort();
     let info = backend.force_unlock(id).map_err(|e| e.to_string())?;
-    println!("The state lock {} has been removed (it was held for `{}` by process {} on {}).", info.id, info.operation, info.pid, info.host);
+    println!(
+        "The state lock {} has been removed (it was held for `{}` by process {} on {}).",
+        info.id, info.operation, info.pid, info.host
+    );
     Ok(Exit::Success)
 }

@@ -36,8 +36,12 @@ pub fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
-                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Exit::Error.into(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    Exit::Error.into()
+                }
                 _ => Exit::Error.into(),
             };
         }
@@ -56,12 +60,43 @@ pub fn run(cli: Cli) -> Exit {
     };
     let result = match cli.command {
         Command::Validate { json, vars } => misc::validate(&ctx, json, &vars),
-        Command::Plan { detailed_exitcode, out, json, format, destroy, vars, lock } => {
-            let format = if json { args::PlanFormat::Json } else { format.unwrap_or(args::PlanFormat::Text) };
-            reconcile::plan(&ctx, reconcile::PlanOptions { detailed_exitcode, out, format, destroy, vars, lock })
+        Command::Plan {
+            detailed_exitcode,
+            out,
+            json,
+            format,
+            destroy,
+            vars,
+            lock,
+        } => {
+            let format = if json {
+                args::PlanFormat::Json
+            } else {
+                format.unwrap_or(args::PlanFormat::Text)
+            };
+            reconcile::plan(
+                &ctx,
+                reconcile::PlanOptions {
+                    detailed_exitcode,
+                    out,
+                    format,
+                    destroy,
+                    vars,
+                    lock,
+                },
+            )
         }
-        Command::Apply { plan_file, auto_approve, vars, lock } => reconcile::apply(&ctx, plan_file, auto_approve, false, &vars, &lock),
-        Command::Destroy { auto_approve, vars, lock } => reconcile::apply(&ctx, None, auto_approve, true, &vars, &lock),
+        Command::Apply {
+            plan_file,
+            auto_approve,
+            vars,
+            lock,
+        } => reconcile::apply(&ctx, plan_file, auto_approve, false, &vars, &lock),
+        Command::Destroy {
+            auto_approve,
+            vars,
+            lock,
+        } => reconcile::apply(&ctx, None, auto_approve, true, &vars, &lock),
         Command::Show { file, json } => inspect::show(&ctx, file, json),
         Command::State(StateCommand::List) => inspect::state_list(&ctx),
         Command::State(StateCommand::Show { address }) => inspect::state_show(&ctx, &address),

@@ -28,23 +28,44 @@ pub struct PlanOptions {
     pub lock: LockArgs,
 }
 
-fn lock(ctx: &Ctx, backend: &LocalBackend, operation: &str, args: &LockArgs) -> Result<StateLock, CmdError> {
+fn lock(
+    ctx: &Ctx,
+    backend: &LocalBackend,
+    operation: &str,
+    args: &LockArgs,
+) -> Result<StateLock, CmdError> {
     let color = ctx.color_err;
     backend
         .lock(operation, args.lock_timeout, |holder| {
             if !args.lock_timeout.is_zero() {
-                let msg = format!("Waiting up to {:?} for the state lock held by {holder}...", args.lock_timeout);
-                eprintln!("{}", if color { format!("\x1b[2m{msg}\x1b[0m") } else { msg });
+                let msg = format!(
+                    "Waiting up to {:?} for the state lock held by {holder}...",
+                    args.lock_timeout
+                );
+                eprintln!(
+                    "{}",
+                    if color {
+                        format!("\x1b[2m{msg}\x1b[0m")
+                    } else {
+                        msg
+                    }
+                );
             }
         })
         .map_err(|e| e.to_string())
 }
 
-fn plan_errors(ctx: &Ctx, config: &Config, loaded: &crate::config::Loaded, errors: Vec<PlanError>) -> CmdError {
+fn plan_errors(
+    ctx: &Ctx,
+    config: &Config,
+    loaded: &crate::config::Loaded,
+    errors: Vec<PlanError>,
+) -> CmdError {
     let diags: Vec<Diagnostic> = errors
         .iter()
         .map(|e| {
-            let mut d = Diagnostic::error("coffer::vault_not_empty", e.message.clone()).with_help(e.help.clone());
+            let mut d = Diagnostic::error("coffer::vault_not_empty", e.message.clone())
+                .with_help(e.help.clone());
             if let Some(v) = config.vaults.get(e.address.name()) {
                 d = d.at(v.span.clone(), "holds recovery points");
             }
@@ -52,16 +73,33 @@ fn plan_errors(ctx: &Ctx, config: &Config, loaded: &crate::config::Loaded, error
         })
         .collect();
     ctx.print_diagnostics(&diags, &loaded.sources);
-    format!("the plan cannot be made ({} problem{})", errors.len(), if errors.len() == 1 { "" } else { "s" })
+    format!(
+        "the plan cannot be made ({} problem{})",
+        errors.len(),
+        if errors.len() == 1 { "" } else { "s" }
+    )
 }
 
 /// Computes a plan from configuration and (already loaded) state.
-fn compute(ctx: &Ctx, config: &Config, loaded: &crate::config::Loaded, backend: &LocalBackend, state: Option<&State>, mode: Mode) -> Result<Plan, CmdError> {
+fn compute(
+    ctx: &Ctx,
+    config: &Config,
+    loaded: &crate::config::Loaded,
+    backend: &LocalBackend,
+    state: Option<&State>,
+    mode: Mode,
+) -> Result<Plan, CmdError> {
     let desired = objects::desired(config);
     let catalog = ctx.catalog_read_only(backend)?;
     let counts = catalog.recovery_point_counts().map_err(|e| e.to_string())?;
-    plan::compute(&PlanInput { mode, desired: &desired, state, recovery_points: &counts, now: Utc::now() })
-        .map_err(|errors| plan_errors(ctx, config, loaded, errors))
+    plan::compute(&PlanInput {
+        mode,
+        desired: &desired,
+        state,
+        recovery_points: &counts,
+        now: Utc::now(),
+    })
+    .map_err(|errors| plan_errors(ctx, config, loaded, errors))
 }
 
 fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(), CmdError> {
@@ -76,21 +114,45 @@ pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
     let backend = ctx.backend(Some(&config));
     let guard = lock(ctx, &backend, "plan", &opts.lock)?;
     let state = backend.read().map_err(|e| e.to_string())?;
-    let mode = if opts.destroy { Mode::Destroy } else { Mode::Normal };
-    let plan = compute(ctx, &config, &loaded, &backend, state.as_ref().map(|s| &s.state), mode)?;
+    let mode = if opts.destroy {
+        Mode::Destroy
+    } else {
+        Mode::Normal
+    };
+    let plan = compute(
+        ctx,
+        &config,
+        &loaded,
+        &backend,
+        state.as_ref().map(|s| &s.state),
+        mode,
+    )?;
     drop(guard);
 
     let mut stdout = std::io::stdout().lock();
     let text = match opts.format {
         PlanFormat::Json => plan.to_json_text(),
         PlanFormat::Markdown => render::render_markdown(&plan),
-        PlanFormat::Text => render::render_text(&plan, Style { color: ctx.color_out }),
+        PlanFormat::Text => render::render_text(
+            &plan,
+            Style {
+                color: ctx.color_out,
+            },
+        ),
     };
     let _ = stdout.write_all(text.as_bytes());
     if let Some(out) = &opts.out {
-        let out = if out.is_absolute() { out.clone() } else { ctx.dir.join(out) };
+        let out = if out.is_absolute() {
+            out.clone()
+        } else {
+            ctx.dir.join(out)
+        };
         write_plan_file(&out, &plan)?;
-        let msg = format!("\nSaved the plan to {}. To apply exactly this plan, run: coffer apply {}\n", out.display(), out.display());
+        let msg = format!(
+            "\nSaved the plan to {}. To apply exactly this plan, run: coffer apply {}\n",
+            out.display(),
+            out.display()
+        );
         if opts.format == PlanFormat::Text {
             let _ = stdout.write_all(msg.as_bytes());
         } else {
@@ -98,7 +160,11 @@ pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
         }
     }
     let _ = stdout.flush();
-    Ok(if opts.detailed_exitcode && plan.has_changes() { Exit::Changes } else { Exit::Success })
+    Ok(if opts.detailed_exitcode && plan.has_changes() {
+        Exit::Changes
+    } else {
+        Exit::Success
+    })
 }
 
 /// Asks for a literal `yes` on the terminal.
@@ -109,10 +175,15 @@ fn confirm(question: &str, detail: &str) -> Result<bool, CmdError> {
                 .into(),
         );
     }
-    print!("{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    print!(
+        "{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
     let _ = std::io::stdout().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
     Ok(line.trim() == "yes")
 }
 
@@ -124,10 +195,22 @@ fn verb(op: Operation) -> (&'static str, &'static str) {
     }
 }
 
-pub fn apply(ctx: &Ctx, plan_file: Option<PathBuf>, auto_approve: bool, destroy: bool, vars: &VarArgs, lock_args: &LockArgs) -> Result<Exit, CmdError> {
+pub fn apply(
+    ctx: &Ctx,
+    plan_file: Option<PathBuf>,
+    auto_approve: bool,
+    destroy: bool,
+    vars: &VarArgs,
+    lock_args: &LockArgs,
+) -> Result<Exit, CmdError> {
     let (config, loaded) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
-    let guard = lock(ctx, &backend, if destroy { "destroy" } else { "apply" }, lock_args)?;
+    let guard = lock(
+        ctx,
+        &backend,
+        if destroy { "destroy" } else { "apply" },
+        lock_args,
+    )?;
     let current = backend.read().map_err(|e| e.to_string())?;
     let replayed = current.as_ref().is_some_and(|l| l.replayed_journal);
     let current_state = current.map(|l| l.state);
@@ -135,15 +218,27 @@ pub fn apply(ctx: &Ctx, plan_file: Option<PathBuf>, auto_approve: bool, destroy:
     let saved = plan_file.is_some();
     let plan = match &plan_file {
         Some(path) => {
-            let path = if path.is_absolute() { path.clone() } else { ctx.dir.join(path) };
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read the plan file {}: {e}", path.display()))?;
+            let path = if path.is_absolute() {
+                path.clone()
+            } else {
+                ctx.dir.join(path)
+            };
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read the plan file {}: {e}", path.display()))?;
             let plan = Plan::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
             check_fresh(&plan, current_state.as_ref(), &path)?;
             plan
         }
         None => {
             let mode = if destroy { Mode::Destroy } else { Mode::Normal };
-            compute(ctx, &config, &loaded, &backend, current_state.as_ref(), mode)?
+            compute(
+                ctx,
+                &config,
+                &loaded,
+                &backend,
+                current_state.as_ref(),
+                mode,
+            )?
         }
     };
 
@@ -158,18 +253,36 @@ pub fn apply(ctx: &Ctx, plan_file: Option<PathBuf>, auto_approve: bool, destroy:
         return Ok(Exit::Success);
     }
     if !saved {
-        let _ = out.write_all(render::render_text(&plan, Style { color: ctx.color_out }).as_bytes());
+        let _ = out.write_all(
+            render::render_text(
+                &plan,
+                Style {
+                    color: ctx.color_out,
+                },
+            )
+            .as_bytes(),
+        );
         let _ = writeln!(out);
         let _ = out.flush();
         if !auto_approve {
             drop(out);
             let (q, d) = if destroy {
-                ("Do you really want to destroy all objects?", "coffer will destroy all the objects shown above; repository data is kept.")
+                (
+                    "Do you really want to destroy all objects?",
+                    "coffer will destroy all the objects shown above; repository data is kept.",
+                )
             } else {
-                ("Do you want to perform these actions?", "coffer will perform the actions described above.")
+                (
+                    "Do you want to perform these actions?",
+                    "coffer will perform the actions described above.",
+                )
             };
             if !confirm(q, d)? {
-                return Err(if destroy { "destroy cancelled".into() } else { "apply cancelled".into() });
+                return Err(if destroy {
+                    "destroy cancelled".into()
+                } else {
+                    "apply cancelled".into()
+                });
             }
             out = std::io::stdout().lock();
             let _ = writeln!(out);
@@ -195,23 +308,45 @@ pub fn apply(ctx: &Ctx, plan_file: Option<PathBuf>, auto_approve: bool, destroy:
     if replayed {
         backend.write(&guard, &state).map_err(|e| e.to_string())?;
     }
-    let mut journal = backend.begin_journal(&guard, &state, Utc::now()).map_err(|e| e.to_string())?;
+    let mut journal = backend
+        .begin_journal(&guard, &state, Utc::now())
+        .map_err(|e| e.to_string())?;
     let catalog = ctx.catalog_read_only(&backend)?;
-    let mut effects = LocalEffects { config_dir: ctx.dir.clone() };
-    let style = Style { color: ctx.color_out };
+    let mut effects = LocalEffects {
+        config_dir: ctx.dir.clone(),
+    };
+    let style = Style {
+        color: ctx.color_out,
+    };
     let report = {
         let out = &mut out;
         let mut progress = |e: Event| match e {
             Event::Started { address, operation } => {
                 let _ = writeln!(out, "{}: {}", style.bold(&address), verb(operation).0);
             }
-            Event::Finished { address, operation, id } => {
+            Event::Finished {
+                address,
+                operation,
+                id,
+            } => {
                 let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
                 let _ = writeln!(out, "{}: {}{id}", style.bold(&address), verb(operation).1);
             }
             Event::Failed { .. } => {}
         };
-        apply::run(&plan, &mut state, &mut journal, &mut effects, &catalog, &Utc::now, &interrupted, &mut progress).map_err(|e| e.to_string())?
+        apply::run(
+            &plan,
+            &mut state,
+            &mut journal,
+            &mut apply::Environment {
+                effects: &mut effects,
+                catalog: &catalog,
+                clock: &Utc::now,
+                interrupted: &interrupted,
+            },
+            &mut progress,
+        )
+        .map_err(|e| e.to_string())?
     };
     drop(journal);
     let changed = report.added + report.changed + report.destroyed > 0;
@@ -223,17 +358,27 @@ pub fn apply(ctx: &Ctx, plan_file: Option<PathBuf>, auto_approve: bool, destroy:
         let _ = std::fs::remove_file(backend.journal_path());
     }
     drop(guard);
-    let summary = format!("Resources: {} added, {} changed, {} destroyed.", report.added, report.changed, report.destroyed);
+    let summary = format!(
+        "Resources: {} added, {} changed, {} destroyed.",
+        report.added, report.changed, report.destroyed
+    );
     if let Some(err) = report.error {
         let _ = writeln!(out);
         let _ = out.flush();
-        return Err(format!("{err}\n  {summary} {} step(s) not run; the state records everything that was done.", report.skipped));
+        return Err(format!(
+            "{err}\n  {summary} {} step(s) not run; the state records everything that was done.",
+            report.skipped
+        ));
     }
     if report.interrupted {
         let _ = out.flush();
         return Err(format!("apply interrupted: {summary} {} step(s) not run; the state records everything that was done.", report.skipped));
     }
-    let done = if destroy { "Destroy complete!" } else { "Apply complete!" };
+    let done = if destroy {
+        "Destroy complete!"
+    } else {
+        "Apply complete!"
+    };
     let _ = writeln!(out, "\n{} {summary}", style.green(done));
     Ok(Exit::Success)
 }

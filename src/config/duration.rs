@@ -33,7 +33,10 @@ pub struct DurationError {
 
 impl Duration {
     pub fn from_minutes(minutes: u64) -> Self {
-        Duration { minutes, text: canonical_text(minutes) }
+        Duration {
+            minutes,
+            text: canonical_text(minutes),
+        }
     }
 
     pub fn from_days(days: u64) -> Self {
@@ -93,7 +96,10 @@ impl Duration {
                 } else {
                     format!("unknown unit `{unit}`")
                 };
-                return Err(DurationError { message, range: offset + start..offset + i.max(unit_start) });
+                return Err(DurationError {
+                    message,
+                    range: offset + start..offset + i.max(unit_start),
+                });
             };
             total = number
                 .checked_mul(*per)
@@ -103,7 +109,10 @@ impl Duration {
                     range: offset + start..offset + i,
                 })?;
         }
-        Ok(Duration { minutes: total, text: trimmed.to_string() })
+        Ok(Duration {
+            minutes: total,
+            text: trimmed.to_string(),
+        })
     }
 }
 
@@ -113,7 +122,7 @@ fn canonical_text(minutes: u64) -> String {
         return "0m".into();
     }
     for (unit, per) in [("y", 365 * 24 * 60), ("d", 24 * 60), ("h", 60)] {
-        if minutes % per == 0 {
+        if minutes.is_multiple_of(per) {
             return format!("{}{unit}", minutes / per);
         }
     }

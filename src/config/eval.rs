@@ -70,7 +70,13 @@ impl<'a> Scope<'a> {
         vars: &'a BTreeMap<String, Value>,
         locals: &'a BTreeMap<String, Value>,
     ) -> Self {
-        Scope { file, declared, vars, locals, bindings: Vec::new() }
+        Scope {
+            file,
+            declared,
+            vars,
+            locals,
+            bindings: Vec::new(),
+        }
     }
 
     /// A scope with one extra binding (used for `validation` conditions and tests).
@@ -83,7 +89,11 @@ impl<'a> Scope<'a> {
     }
 
     fn lookup_binding(&self, name: &str) -> Option<&Value> {
-        self.bindings.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 }
 
@@ -96,7 +106,10 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
         Expression::Number(n) => match n.value().as_f64() {
             Some(f) => Ok(Value::Number(f)),
             None => {
-                diags.push(Diagnostic::error("coffer::invalid_number", "number out of range").at(span, "here"));
+                diags.push(
+                    Diagnostic::error("coffer::invalid_number", "number out of range")
+                        .at(span, "here"),
+                );
                 Err(Failed)
             }
         },
@@ -129,8 +142,11 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
                             Some(s) if !matches!(v, Value::Null) => Some(s),
                             _ => {
                                 diags.push(
-                                    Diagnostic::error("coffer::wrong_type", format!("map key must be a string, not {}", v.type_name()))
-                                        .at(key_span.clone(), "this key"),
+                                    Diagnostic::error(
+                                        "coffer::wrong_type",
+                                        format!("map key must be a string, not {}", v.type_name()),
+                                    )
+                                    .at(key_span.clone(), "this key"),
                                 );
                                 None
                             }
@@ -143,10 +159,13 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
                     (Some(k), Ok(v)) => {
                         if let Some(first) = seen.get(&k) {
                             diags.push(
-                                Diagnostic::error("coffer::duplicate_key", format!("duplicate map key `{k}`"))
-                                    .at(key_span, "repeated here")
-                                    .with_related(first.clone(), "first set here")
-                                    .with_help("each key may appear once in a map"),
+                                Diagnostic::error(
+                                    "coffer::duplicate_key",
+                                    format!("duplicate map key `{k}`"),
+                                )
+                                .at(key_span, "repeated here")
+                                .with_related(first.clone(), "first set here")
+                                .with_help("each key may appear once in a map"),
                             );
                             failed = true;
                         } else {
@@ -190,13 +209,19 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
                     .collect();
                 match super::suggest::did_you_mean(name, candidates) {
                     Some(s) => format!("did you mean `{s}`? Strings must be quoted: \"{name}\""),
-                    None => format!("strings must be quoted: \"{name}\"; references start with one of: {}", REFERENCE_ROOTS.join(", ")),
+                    None => format!(
+                        "strings must be quoted: \"{name}\"; references start with one of: {}",
+                        REFERENCE_ROOTS.join(", ")
+                    ),
                 }
             };
             diags.push(
-                Diagnostic::error("coffer::unknown_reference", format!("unknown name `{name}`"))
-                    .at(span, "not declared")
-                    .with_help(help),
+                Diagnostic::error(
+                    "coffer::unknown_reference",
+                    format!("unknown name `{name}`"),
+                )
+                .at(span, "not declared")
+                .with_help(help),
             );
             Err(Failed)
         }
@@ -207,8 +232,11 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
                 Value::Bool(false) => eval(&c.false_expr, scope, diags),
                 other => {
                     diags.push(
-                        Diagnostic::error("coffer::wrong_type", format!("condition must be a bool, not {}", other.type_name()))
-                            .at(scope.span(c.cond_expr.span()), "this condition"),
+                        Diagnostic::error(
+                            "coffer::wrong_type",
+                            format!("condition must be a bool, not {}", other.type_name()),
+                        )
+                        .at(scope.span(c.cond_expr.span()), "this condition"),
                     );
                     Err(Failed)
                 }
@@ -218,9 +246,15 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
             let name = call.name.name.value().as_str().to_string();
             if call.name.is_namespaced() {
                 diags.push(
-                    Diagnostic::error("coffer::unknown_function", format!("unknown function `{}`", call.name.name.value().as_str()))
-                        .at(span, "namespaced functions are not supported")
-                        .with_help(format!("available functions: {}", functions::NAMES.join(", "))),
+                    Diagnostic::error(
+                        "coffer::unknown_function",
+                        format!("unknown function `{}`", call.name.name.value().as_str()),
+                    )
+                    .at(span, "namespaced functions are not supported")
+                    .with_help(format!(
+                        "available functions: {}",
+                        functions::NAMES.join(", ")
+                    )),
                 );
                 return Err(Failed);
             }
@@ -238,11 +272,16 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
             }
             if call.args.expand_final() {
                 match args.pop() {
-                    Some((Value::List(items), s)) => args.extend(items.into_iter().map(|v| (v, s.clone()))),
+                    Some((Value::List(items), s)) => {
+                        args.extend(items.into_iter().map(|v| (v, s.clone())))
+                    }
                     Some((other, s)) => {
                         diags.push(
-                            Diagnostic::error("coffer::wrong_type", format!("`...` expands a list, not {}", other.type_name()))
-                                .at(s, "this argument"),
+                            Diagnostic::error(
+                                "coffer::wrong_type",
+                                format!("`...` expands a list, not {}", other.type_name()),
+                            )
+                            .at(s, "this argument"),
                         );
                         return Err(Failed);
                     }
@@ -262,8 +301,15 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
                 (UnaryOperator::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
                 (o, v) => {
                     diags.push(
-                        Diagnostic::error("coffer::wrong_type", format!("operator `{}` does not apply to {}", o.as_str(), v.type_name()))
-                            .at(span, "here"),
+                        Diagnostic::error(
+                            "coffer::wrong_type",
+                            format!(
+                                "operator `{}` does not apply to {}",
+                                o.as_str(),
+                                v.type_name()
+                            ),
+                        )
+                        .at(span, "here"),
                     );
                     Err(Failed)
                 }
@@ -274,7 +320,9 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
             let rhs = eval(&op.rhs_expr, scope, diags);
             let (lhs, rhs) = (lhs?, rhs?);
             binary(*op.operator.value(), lhs, rhs).map_err(|msg| {
-                diags.push(Diagnostic::error("coffer::wrong_type", msg).at(span, "in this expression"));
+                diags.push(
+                    Diagnostic::error("coffer::wrong_type", msg).at(span, "in this expression"),
+                );
                 Failed
             })
         }
@@ -296,11 +344,12 @@ fn binary(op: BinaryOperator, lhs: Value, rhs: Value) -> Result<Value, String> {
         (B::Plus, Value::Number(a), Value::Number(b)) => Value::Number(a + b),
         (B::Minus, Value::Number(a), Value::Number(b)) => Value::Number(a - b),
         (B::Mul, Value::Number(a), Value::Number(b)) => Value::Number(a * b),
-        (B::Div | B::Mod, Value::Number(_), Value::Number(b)) if b == 0.0 => {
-            return Err("division by zero".into());
+        (B::Div | B::Mod, Value::Number(a), Value::Number(b)) => {
+            if b == 0.0 {
+                return Err("division by zero".into());
+            }
+            Value::Number(if op == B::Div { a / b } else { a % b })
         }
-        (B::Div, Value::Number(a), Value::Number(b)) => Value::Number(a / b),
-        (B::Mod, Value::Number(a), Value::Number(b)) => Value::Number(a % b),
         (op, a, b) => {
             return Err(format!(
                 "operator `{}` does not apply to {} and {}",
@@ -312,7 +361,12 @@ fn binary(op: BinaryOperator, lhs: Value, rhs: Value) -> Result<Value, String> {
     })
 }
 
-fn eval_template(t: &Template, scope: &mut Scope<'_>, diags: &mut Diagnostics, out: &mut String) -> Result<(), Failed> {
+fn eval_template(
+    t: &Template,
+    scope: &mut Scope<'_>,
+    diags: &mut Diagnostics,
+    out: &mut String,
+) -> Result<(), Failed> {
     let mut failed = false;
     for element in t.iter() {
         match element {
@@ -322,9 +376,12 @@ fn eval_template(t: &Template, scope: &mut Scope<'_>, diags: &mut Diagnostics, o
                     Some(s) => out.push_str(&s),
                     None => {
                         diags.push(
-                            Diagnostic::error("coffer::wrong_type", format!("cannot insert a {} into a string", v.type_name()))
-                                .at(scope.span(i.expr.span()), "this value")
-                                .with_help("use join(\", \", list) to turn a list into a string"),
+                            Diagnostic::error(
+                                "coffer::wrong_type",
+                                format!("cannot insert a {} into a string", v.type_name()),
+                            )
+                            .at(scope.span(i.expr.span()), "this value")
+                            .with_help("use join(\", \", list) to turn a list into a string"),
                         );
                         failed = true;
                     }
@@ -335,7 +392,9 @@ fn eval_template(t: &Template, scope: &mut Scope<'_>, diags: &mut Diagnostics, o
                 Directive::If(dir) => {
                     let cond = eval(&dir.if_expr.cond_expr, scope, diags);
                     match cond {
-                        Ok(Value::Bool(true)) => eval_template(&dir.if_expr.template, scope, diags, out)?,
+                        Ok(Value::Bool(true)) => {
+                            eval_template(&dir.if_expr.template, scope, diags, out)?
+                        }
                         Ok(Value::Bool(false)) => {
                             if let Some(e) = &dir.else_expr {
                                 eval_template(&e.template, scope, diags, out)?;
@@ -343,8 +402,11 @@ fn eval_template(t: &Template, scope: &mut Scope<'_>, diags: &mut Diagnostics, o
                         }
                         Ok(other) => {
                             diags.push(
-                                Diagnostic::error("coffer::wrong_type", format!("condition must be a bool, not {}", other.type_name()))
-                                    .at(scope.span(dir.if_expr.cond_expr.span()), "this condition"),
+                                Diagnostic::error(
+                                    "coffer::wrong_type",
+                                    format!("condition must be a bool, not {}", other.type_name()),
+                                )
+                                .at(scope.span(dir.if_expr.cond_expr.span()), "this condition"),
                             );
                             failed = true;
                         }
@@ -379,7 +441,11 @@ fn eval_template(t: &Template, scope: &mut Scope<'_>, diags: &mut Diagnostics, o
 }
 
 /// Key/value pairs of a collection: list indices or map keys.
-fn iterate(collection: Value, span: Span, diags: &mut Diagnostics) -> Result<Vec<(Value, Value)>, Failed> {
+fn iterate(
+    collection: Value,
+    span: Span,
+    diags: &mut Diagnostics,
+) -> Result<Vec<(Value, Value)>, Failed> {
     match collection {
         Value::List(items) => Ok(items
             .into_iter()
@@ -389,19 +455,29 @@ fn iterate(collection: Value, span: Span, diags: &mut Diagnostics) -> Result<Vec
         Value::Map(m) => Ok(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
         other => {
             diags.push(
-                Diagnostic::error("coffer::wrong_type", format!("cannot iterate over {}", other.type_name()))
-                    .at(span, "expected a list or a map"),
+                Diagnostic::error(
+                    "coffer::wrong_type",
+                    format!("cannot iterate over {}", other.type_name()),
+                )
+                .at(span, "expected a list or a map"),
             );
             Err(Failed)
         }
     }
 }
 
-fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>, diags: &mut Diagnostics) -> EvalResult {
+fn eval_for(
+    f: &hcl_edit::expr::ForExpr,
+    scope: &mut Scope<'_>,
+    diags: &mut Diagnostics,
+) -> EvalResult {
     let intro = &f.intro;
     let collection = eval(&intro.collection_expr, scope, diags)?;
     let items = iterate(collection, scope.span(intro.collection_expr.span()), diags)?;
-    let key_var = intro.key_var.as_ref().map(|k| k.value().as_str().to_string());
+    let key_var = intro
+        .key_var
+        .as_ref()
+        .map(|k| k.value().as_str().to_string());
     let value_var = intro.value_var.value().as_str().to_string();
     let mut list = Vec::new();
     let mut map: BTreeMap<String, Value> = BTreeMap::new();
@@ -419,8 +495,11 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>, diags: &mut Diag
                     Value::Bool(false) => return Ok(()),
                     other => {
                         diags.push(
-                            Diagnostic::error("coffer::wrong_type", format!("`if` condition must be a bool, not {}", other.type_name()))
-                                .at(scope.span(cond.expr.span()), "this condition"),
+                            Diagnostic::error(
+                                "coffer::wrong_type",
+                                format!("`if` condition must be a bool, not {}", other.type_name()),
+                            )
+                            .at(scope.span(cond.expr.span()), "this condition"),
                         );
                         return Err(Failed);
                     }
@@ -431,24 +510,38 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>, diags: &mut Diag
                 None => list.push(value),
                 Some(key_expr) => {
                     let key = eval(key_expr, scope, diags)?;
-                    let Some(key) = key.to_template_string().filter(|_| !matches!(key, Value::Null)) else {
+                    let Some(key) = key
+                        .to_template_string()
+                        .filter(|_| !matches!(key, Value::Null))
+                    else {
                         diags.push(
-                            Diagnostic::error("coffer::wrong_type", format!("map key must be a string, not {}", key.type_name()))
-                                .at(scope.span(key_expr.span()), "this key"),
+                            Diagnostic::error(
+                                "coffer::wrong_type",
+                                format!("map key must be a string, not {}", key.type_name()),
+                            )
+                            .at(scope.span(key_expr.span()), "this key"),
                         );
                         return Err(Failed);
                     };
                     if f.grouping {
                         grouped.entry(key).or_default().push(value);
-                    } else if map.contains_key(&key) {
-                        diags.push(
-                            Diagnostic::error("coffer::duplicate_key", format!("duplicate map key `{key}` in for expression"))
-                                .at(scope.span(key_expr.span()), "produces the same key twice")
-                                .with_help("use the grouping form `key => value...` to collect duplicates into lists"),
-                        );
-                        return Err(Failed);
                     } else {
-                        map.insert(key, value);
+                        match map.entry(key) {
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(value);
+                            }
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                diags.push(
+                                    Diagnostic::error(
+                                        "coffer::duplicate_key",
+                                        format!("duplicate map key `{}` in for expression", e.key()),
+                                    )
+                                    .at(scope.span(key_expr.span()), "produces the same key twice")
+                                    .with_help("use the grouping form `key => value...` to collect duplicates into lists"),
+                                );
+                                return Err(Failed);
+                            }
+                        }
                     }
                 }
             }
@@ -459,12 +552,21 @@ fn eval_for(f: &hcl_edit::expr::ForExpr, scope: &mut Scope<'_>, diags: &mut Diag
     }
     Ok(match &f.key_expr {
         None => Value::List(list),
-        Some(_) if f.grouping => Value::Map(grouped.into_iter().map(|(k, v)| (k, Value::List(v))).collect()),
+        Some(_) if f.grouping => Value::Map(
+            grouped
+                .into_iter()
+                .map(|(k, v)| (k, Value::List(v)))
+                .collect(),
+        ),
         Some(_) => Value::Map(map),
     })
 }
 
-fn eval_traversal(t: &hcl_edit::expr::Traversal, scope: &mut Scope<'_>, diags: &mut Diagnostics) -> EvalResult {
+fn eval_traversal(
+    t: &hcl_edit::expr::Traversal,
+    scope: &mut Scope<'_>,
+    diags: &mut Diagnostics,
+) -> EvalResult {
     let mut ops = t.operators.iter();
     let mut current = match resolve_root(t, scope, diags)? {
         Some(value) => {
@@ -477,12 +579,16 @@ fn eval_traversal(t: &hcl_edit::expr::Traversal, scope: &mut Scope<'_>, diags: &
     for op in ops {
         let op_span = scope.span(op.span());
         current = match op.value() {
-            TraversalOperator::GetAttr(name) => get_attr(current, name.value().as_str(), op_span, diags)?,
+            TraversalOperator::GetAttr(name) => {
+                get_attr(current, name.value().as_str(), op_span, diags)?
+            }
             TraversalOperator::Index(e) => {
                 let index = eval(e, scope, diags)?;
                 index_value(current, index, op_span, diags)?
             }
-            TraversalOperator::LegacyIndex(i) => index_value(current, Value::Number(*i.value() as f64), op_span, diags)?,
+            TraversalOperator::LegacyIndex(i) => {
+                index_value(current, Value::Number(*i.value() as f64), op_span, diags)?
+            }
             TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => match current {
                 Value::List(items) => Value::List(items),
                 other => Value::List(vec![other]),
@@ -493,23 +599,37 @@ fn eval_traversal(t: &hcl_edit::expr::Traversal, scope: &mut Scope<'_>, diags: &
 }
 
 /// Resolves `var.x`, `local.x`, `vault.x` …; `None` when the traversal does not start with a root.
-fn resolve_root(t: &hcl_edit::expr::Traversal, scope: &mut Scope<'_>, diags: &mut Diagnostics) -> Result<Option<Value>, Failed> {
-    let Expression::Variable(root) = &t.expr else { return Ok(None) };
+fn resolve_root(
+    t: &hcl_edit::expr::Traversal,
+    scope: &mut Scope<'_>,
+    diags: &mut Diagnostics,
+) -> Result<Option<Value>, Failed> {
+    let Expression::Variable(root) = &t.expr else {
+        return Ok(None);
+    };
     let root_name = root.value().as_str();
     if scope.lookup_binding(root_name).is_some() {
         return Ok(None);
     }
-    let Some(declared) = scope.declared.names(root_name) else { return Ok(None) };
+    let Some(declared) = scope.declared.names(root_name) else {
+        return Ok(None);
+    };
     let first = t.operators.first();
     let Some(TraversalOperator::GetAttr(name)) = first.map(|o| o.value()) else {
         diags.push(
-            Diagnostic::error("coffer::invalid_reference", format!("`{root_name}` must be followed by `.NAME`"))
-                .at(scope.span(t.span()), "incomplete reference"),
+            Diagnostic::error(
+                "coffer::invalid_reference",
+                format!("`{root_name}` must be followed by `.NAME`"),
+            )
+            .at(scope.span(t.span()), "incomplete reference"),
         );
         return Err(Failed);
     };
     let name = name.value().as_str();
-    let ref_span = Span::new(scope.file, t.expr.span().unwrap_or(0..0).start..first.and_then(|o| o.span()).map_or(0, |s| s.end));
+    let ref_span = Span::new(
+        scope.file,
+        t.expr.span().unwrap_or(0..0).start..first.and_then(|o| o.span()).map_or(0, |s| s.end),
+    );
     if !declared.contains(name) {
         diags.push(undeclared(root_name, name, declared, ref_span));
         return Err(Failed);
@@ -532,14 +652,29 @@ pub fn undeclared(root: &str, name: &str, declared: &BTreeSet<String>, span: Spa
         "local" => "local value",
         other => other,
     };
-    let mut d = Diagnostic::error("coffer::undeclared_reference", format!("reference to undeclared {what} `{name}`"))
-        .at(span, format!("no {what} named `{name}`"));
+    let mut d = Diagnostic::error(
+        "coffer::undeclared_reference",
+        format!("reference to undeclared {what} `{name}`"),
+    )
+    .at(span, format!("no {what} named `{name}`"));
     d = match super::suggest::did_you_mean(name, declared.iter().map(String::as_str)) {
         Some(s) => d.with_help(format!("did you mean `{root}.{s}`?")),
-        None if declared.is_empty() => d.with_help(format!("declare it with a `{}` block", if root == "local" { "locals" } else { root_keyword(root) })),
+        None if declared.is_empty() => d.with_help(format!(
+            "declare it with a `{}` block",
+            if root == "local" {
+                "locals"
+            } else {
+                root_keyword(root)
+            }
+        )),
         None => d.with_help(format!(
             "declared {what}s: {}",
-            declared.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+            declared
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     };
     d
@@ -559,8 +694,11 @@ fn get_attr(value: Value, name: &str, span: Span, diags: &mut Diagnostics) -> Ev
             Some(v) => Ok(v),
             None => {
                 let keys: Vec<String> = m.keys().cloned().collect();
-                let mut d = Diagnostic::error("coffer::missing_key", format!("map has no key `{name}`")).at(span, "not in the map");
-                if let Some(s) = super::suggest::did_you_mean(name, keys.iter().map(String::as_str)) {
+                let mut d =
+                    Diagnostic::error("coffer::missing_key", format!("map has no key `{name}`"))
+                        .at(span, "not in the map");
+                if let Some(s) = super::suggest::did_you_mean(name, keys.iter().map(String::as_str))
+                {
                     d = d.with_help(format!("did you mean `{s}`?"));
                 }
                 diags.push(d);
@@ -571,16 +709,22 @@ fn get_attr(value: Value, name: &str, span: Span, diags: &mut Diagnostics) -> Ev
         Value::Ref(addr) if name == "address" => Ok(Value::String(addr.to_string())),
         Value::Ref(addr) => {
             diags.push(
-                Diagnostic::error("coffer::invalid_reference", format!("`{addr}` has no attribute `{name}` that can be read"))
-                    .at(span, "not readable")
-                    .with_help("a block reference can be used whole, or as `.name` and `.address`"),
+                Diagnostic::error(
+                    "coffer::invalid_reference",
+                    format!("`{addr}` has no attribute `{name}` that can be read"),
+                )
+                .at(span, "not readable")
+                .with_help("a block reference can be used whole, or as `.name` and `.address`"),
             );
             Err(Failed)
         }
         other => {
             diags.push(
-                Diagnostic::error("coffer::wrong_type", format!("cannot read attribute `{name}` of a {}", other.type_name()))
-                    .at(span, "here"),
+                Diagnostic::error(
+                    "coffer::wrong_type",
+                    format!("cannot read attribute `{name}` of a {}", other.type_name()),
+                )
+                .at(span, "here"),
             );
             Err(Failed)
         }
@@ -594,8 +738,14 @@ fn index_value(value: Value, index: Value, span: Span, diags: &mut Diagnostics) 
                 Ok(items[n as usize].clone())
             } else {
                 diags.push(
-                    Diagnostic::error("coffer::index_out_of_range", format!("index {n} is out of range for a list of {} elements", items.len()))
-                        .at(span, "here"),
+                    Diagnostic::error(
+                        "coffer::index_out_of_range",
+                        format!(
+                            "index {n} is out of range for a list of {} elements",
+                            items.len()
+                        ),
+                    )
+                    .at(span, "here"),
                 );
                 Err(Failed)
             }
@@ -603,8 +753,11 @@ fn index_value(value: Value, index: Value, span: Span, diags: &mut Diagnostics) 
         (Value::Map(m), Value::String(k)) => get_attr(Value::Map(m), &k, span, diags),
         (v, i) => {
             diags.push(
-                Diagnostic::error("coffer::wrong_type", format!("cannot index a {} with a {}", v.type_name(), i.type_name()))
-                    .at(span, "here"),
+                Diagnostic::error(
+                    "coffer::wrong_type",
+                    format!("cannot index a {} with a {}", v.type_name(), i.type_name()),
+                )
+                .at(span, "here"),
             );
             Err(Failed)
         }
@@ -620,7 +773,8 @@ pub fn references(expr: &Expression) -> Vec<(RefTarget, std::ops::Range<usize>)>
             if let (Expression::Variable(root), Some(first)) = (&t.expr, t.operators.first()) {
                 if let TraversalOperator::GetAttr(name) = first.value() {
                     let name = name.value().as_str().to_string();
-                    let span = t.expr.span().unwrap_or(0..0).start..first.span().map_or(0, |s| s.end);
+                    let span =
+                        t.expr.span().unwrap_or(0..0).start..first.span().map_or(0, |s| s.end);
                     let target = match root.value().as_str() {
                         "var" => Some(RefTarget::Variable(name)),
                         "local" => Some(RefTarget::Local(name)),
@@ -681,17 +835,32 @@ mod tests {
 
     #[test]
     fn literals_and_templates() {
-        assert_eq!(ok("\"backup-${var.env}\""), Value::String("backup-prod".into()));
+        assert_eq!(
+            ok("\"backup-${var.env}\""),
+            Value::String("backup-prod".into())
+        );
         assert_eq!(ok("1 + 2 * 3"), Value::Number(7.0));
-        assert_eq!(ok("var.env == \"prod\" ? \"yes\" : \"no\""), Value::String("yes".into()));
+        assert_eq!(
+            ok("var.env == \"prod\" ? \"yes\" : \"no\""),
+            Value::String("yes".into())
+        );
         assert_eq!(ok("!true || false"), Value::Bool(false));
-        assert_eq!(ok("\"%{ if var.env == \"prod\" }P%{ else }D%{ endif }\""), Value::String("P".into()));
-        assert_eq!(ok("\"%{ for x in [1, 2] }${x};%{ endfor }\""), Value::String("1;2;".into()));
+        assert_eq!(
+            ok("\"%{ if var.env == \"prod\" }P%{ else }D%{ endif }\""),
+            Value::String("P".into())
+        );
+        assert_eq!(
+            ok("\"%{ for x in [1, 2] }${x};%{ endfor }\""),
+            Value::String("1;2;".into())
+        );
     }
 
     #[test]
     fn references() {
-        assert_eq!(ok("vault.default"), Value::Ref(Address::Vault("default".into())));
+        assert_eq!(
+            ok("vault.default"),
+            Value::Ref(Address::Vault("default".into()))
+        );
         assert_eq!(ok("vault.default.name"), Value::String("default".into()));
         assert_eq!(ok("local.tags.Team"), Value::String("platform".into()));
         assert_eq!(ok("local.tags[\"Team\"]"), Value::String("platform".into()));
@@ -712,10 +881,19 @@ mod tests {
     #[test]
     fn errors_are_explained() {
         assert_eq!(err("var.nope"), "reference to undeclared variable `nope`");
-        assert_eq!(err("vault.defualt"), "reference to undeclared vault `defualt`");
+        assert_eq!(
+            err("vault.defualt"),
+            "reference to undeclared vault `defualt`"
+        );
         assert_eq!(err("prod"), "unknown name `prod`");
-        assert_eq!(err("1 + \"a\""), "operator `+` does not apply to number and string");
-        assert_eq!(err("[1][3]"), "index 3 is out of range for a list of 1 elements");
+        assert_eq!(
+            err("1 + \"a\""),
+            "operator `+` does not apply to number and string"
+        );
+        assert_eq!(
+            err("[1][3]"),
+            "index 3 is out of range for a list of 1 elements"
+        );
         assert_eq!(err("{(var.env) = 1, prod = 2}"), "duplicate map key `prod`");
         assert_eq!(err("\"${[1]}\""), "cannot insert a list into a string");
         assert_eq!(err("1 / 0"), "division by zero");
@@ -730,7 +908,8 @@ mod tests {
 
     #[test]
     fn collects_references() {
-        let e = hcl_edit::parser::parse_expr("merge(local.tags, { a = var.env }, vault.x.name)").unwrap();
+        let e = hcl_edit::parser::parse_expr("merge(local.tags, { a = var.env }, vault.x.name)")
+            .unwrap();
         let refs: Vec<RefTarget> = super::references(&e).into_iter().map(|(r, _)| r).collect();
         assert_eq!(
             refs,

@@ -8,9 +8,29 @@ use std::collections::BTreeMap;
 
 /// Every function name, for documentation and "did you mean" help.
 pub const NAMES: &[&str] = &[
-    "coalesce", "concat", "contains", "distinct", "flatten", "format", "join", "keys", "length", "lookup",
-    "lower", "max", "merge", "min", "replace", "split", "title", "tolist", "tonumber", "tostring", "trimspace",
-    "upper", "values",
+    "coalesce",
+    "concat",
+    "contains",
+    "distinct",
+    "flatten",
+    "format",
+    "join",
+    "keys",
+    "length",
+    "lookup",
+    "lower",
+    "max",
+    "merge",
+    "min",
+    "replace",
+    "split",
+    "title",
+    "tolist",
+    "tonumber",
+    "tostring",
+    "trimspace",
+    "upper",
+    "values",
 ];
 
 type Args = Vec<(Value, Span)>;
@@ -18,12 +38,17 @@ type Outcome = Result<Value, Box<Diagnostic>>;
 
 /// Calls function `name` with evaluated arguments; `span` is the whole call.
 pub fn call(name: &str, args: Args, span: Span) -> Outcome {
-    let f = Call { name, span: span.clone() };
+    let f = Call {
+        name,
+        span: span.clone(),
+    };
     match name {
         "lower" => f.string1(&args).map(|s| Value::String(s.to_lowercase())),
         "upper" => f.string1(&args).map(|s| Value::String(s.to_uppercase())),
         "title" => f.string1(&args).map(|s| Value::String(title(&s))),
-        "trimspace" => f.string1(&args).map(|s| Value::String(s.trim().to_string())),
+        "trimspace" => f
+            .string1(&args)
+            .map(|s| Value::String(s.trim().to_string())),
         "tostring" => {
             f.arity(&args, 1, 1)?;
             match &args[0].0 {
@@ -126,19 +151,26 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
         "keys" | "values" => {
             f.arity(&args, 1, 1)?;
             match &args[0].0 {
-                Value::Map(m) if name == "keys" => Ok(Value::List(m.keys().cloned().map(Value::String).collect())),
+                Value::Map(m) if name == "keys" => {
+                    Ok(Value::List(m.keys().cloned().map(Value::String).collect()))
+                }
                 Value::Map(m) => Ok(Value::List(m.values().cloned().collect())),
                 v => Err(f.wrong(&args[0].1, "a map", v)),
             }
         }
         "lookup" => {
             f.arity(&args, 2, 3)?;
-            let Value::Map(m) = &args[0].0 else { return Err(f.wrong(&args[0].1, "a map", &args[0].0)) };
+            let Value::Map(m) = &args[0].0 else {
+                return Err(f.wrong(&args[0].1, "a map", &args[0].0));
+            };
             let key = f.string_at(&args, 1)?;
             match (m.get(&key), args.get(2)) {
                 (Some(v), _) => Ok(v.clone()),
                 (None, Some((default, _))) => Ok(default.clone()),
-                (None, None) => Err(f.fail(&args[1].1, format!("the map has no key `{key}` and no default was given"))),
+                (None, None) => Err(f.fail(
+                    &args[1].1,
+                    format!("the map has no key `{key}` and no default was given"),
+                )),
             }
         }
         "coalesce" => {
@@ -154,12 +186,22 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
         "join" => {
             f.arity(&args, 2, 2)?;
             let sep = f.string_at(&args, 0)?;
-            let Value::List(items) = &args[1].0 else { return Err(f.wrong(&args[1].1, "a list", &args[1].0)) };
+            let Value::List(items) = &args[1].0 else {
+                return Err(f.wrong(&args[1].1, "a list", &args[1].0));
+            };
             let mut parts = Vec::with_capacity(items.len());
             for item in items {
                 match item.to_template_string() {
                     Some(s) if !matches!(item, Value::Ref(_)) => parts.push(s),
-                    _ => return Err(f.fail(&args[1].1, format!("join takes a list of strings; it holds a {}", item.type_name()))),
+                    _ => {
+                        return Err(f.fail(
+                            &args[1].1,
+                            format!(
+                                "join takes a list of strings; it holds a {}",
+                                item.type_name()
+                            ),
+                        ))
+                    }
                 }
             }
             Ok(Value::String(parts.join(&sep)))
@@ -171,7 +213,11 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
             if sep.is_empty() {
                 return Err(f.fail(&args[0].1, "the separator must not be empty".into()));
             }
-            Ok(Value::List(text.split(sep.as_str()).map(|s| Value::String(s.to_string())).collect()))
+            Ok(Value::List(
+                text.split(sep.as_str())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect(),
+            ))
         }
         "replace" => {
             f.arity(&args, 3, 3)?;
@@ -189,7 +235,9 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
             }
             let mut best: Option<f64> = None;
             for (v, s) in &args {
-                let Value::Number(n) = v else { return Err(f.wrong(s, "a number", v)) };
+                let Value::Number(n) = v else {
+                    return Err(f.wrong(s, "a number", v));
+                };
                 best = Some(match best {
                     None => *n,
                     Some(b) if name == "min" => b.min(*n),
@@ -206,8 +254,11 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
             format(&f, &spec, &args[0].1, &args[1..])
         }
         _ => {
-            let mut d = Diagnostic::error("coffer::unknown_function", format!("unknown function `{name}`"))
-                .at(span, "not a built-in function");
+            let mut d = Diagnostic::error(
+                "coffer::unknown_function",
+                format!("unknown function `{name}`"),
+            )
+            .at(span, "not a built-in function");
             d = match super::suggest::did_you_mean(name, NAMES.iter().copied()) {
                 Some(s) => d.with_help(format!("did you mean `{s}`?")),
                 None => d.with_help(format!("available functions: {}", NAMES.join(", "))),
@@ -225,25 +276,44 @@ struct Call<'a> {
 impl Call<'_> {
     fn fail(&self, span: &Span, message: String) -> Box<Diagnostic> {
         Box::new(
-            Diagnostic::error("coffer::function_error", format!("{}(): {message}", self.name))
-                .at(span.clone(), "this argument"),
+            Diagnostic::error(
+                "coffer::function_error",
+                format!("{}(): {message}", self.name),
+            )
+            .at(span.clone(), "this argument"),
         )
     }
 
     fn wrong(&self, span: &Span, expected: &str, got: &Value) -> Box<Diagnostic> {
         Box::new(
-            Diagnostic::error("coffer::wrong_type", format!("{}() expects {expected}, not {}", self.name, got.type_name()))
-                .at(span.clone(), "this argument"),
+            Diagnostic::error(
+                "coffer::wrong_type",
+                format!(
+                    "{}() expects {expected}, not {}",
+                    self.name,
+                    got.type_name()
+                ),
+            )
+            .at(span.clone(), "this argument"),
         )
     }
 
     fn arity(&self, args: &Args, min: usize, max: usize) -> Result<(), Box<Diagnostic>> {
         if args.len() < min || args.len() > max {
-            let want = if min == max { format!("{min}") } else { format!("{min} to {max}") };
+            let want = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} to {max}")
+            };
             return Err(Box::new(
                 Diagnostic::error(
                     "coffer::function_error",
-                    format!("{}() takes {want} argument{}, got {}", self.name, if max == 1 { "" } else { "s" }, args.len()),
+                    format!(
+                        "{}() takes {want} argument{}, got {}",
+                        self.name,
+                        if max == 1 { "" } else { "s" },
+                        args.len()
+                    ),
                 )
                 .at(self.span.clone(), "in this call"),
             ));
@@ -254,7 +324,9 @@ impl Call<'_> {
     fn string_at(&self, args: &Args, i: usize) -> Result<String, Box<Diagnostic>> {
         match &args[i].0 {
             Value::String(s) => Ok(s.clone()),
-            Value::Number(_) | Value::Bool(_) => Ok(args[i].0.to_template_string().unwrap_or_default()),
+            Value::Number(_) | Value::Bool(_) => {
+                Ok(args[i].0.to_template_string().unwrap_or_default())
+            }
             v => Err(self.wrong(&args[i].1, "a string", v)),
         }
     }
@@ -295,7 +367,13 @@ fn format(f: &Call<'_>, spec: &str, spec_span: &Span, args: &[(Value, Span)]) ->
             continue;
         }
         let Some((value, span)) = args.get(next) else {
-            return Err(f.fail(spec_span, format!("the format string needs more than {} argument(s)", args.len())));
+            return Err(f.fail(
+                spec_span,
+                format!(
+                    "the format string needs more than {} argument(s)",
+                    args.len()
+                ),
+            ));
         };
         next += 1;
         match verb {
@@ -314,13 +392,22 @@ fn format(f: &Call<'_>, spec: &str, spec_span: &Span, args: &[(Value, Span)]) ->
             other => {
                 return Err(f.fail(
                     spec_span,
-                    format!("unsupported verb `%{}`; use %s, %d, %v, %q or %%", other.map(String::from).unwrap_or_default()),
+                    format!(
+                        "unsupported verb `%{}`; use %s, %d, %v, %q or %%",
+                        other.map(String::from).unwrap_or_default()
+                    ),
                 ))
             }
         }
     }
     if next < args.len() {
-        return Err(f.fail(spec_span, format!("{} argument(s) given but the format string uses {next}", args.len())));
+        return Err(f.fail(
+            spec_span,
+            format!(
+                "{} argument(s) given but the format string uses {next}",
+                args.len()
+            ),
+        ));
     }
     Ok(Value::String(out))
 }
@@ -342,27 +429,70 @@ mod tests {
 
     #[test]
     fn string_functions() {
-        assert_eq!(run("lower", vec![s("AbC")]).unwrap(), Value::String("abc".into()));
-        assert_eq!(run("upper", vec![s("AbC")]).unwrap(), Value::String("ABC".into()));
-        assert_eq!(run("title", vec![s("hello world")]).unwrap(), Value::String("Hello World".into()));
         assert_eq!(
-            run("format", vec![s("%s-%d%%"), s("a"), (Value::Number(3.0), Span::new(FileId(0), 0..0))]).unwrap(),
+            run("lower", vec![s("AbC")]).unwrap(),
+            Value::String("abc".into())
+        );
+        assert_eq!(
+            run("upper", vec![s("AbC")]).unwrap(),
+            Value::String("ABC".into())
+        );
+        assert_eq!(
+            run("title", vec![s("hello world")]).unwrap(),
+            Value::String("Hello World".into())
+        );
+        assert_eq!(
+            run(
+                "format",
+                vec![
+                    s("%s-%d%%"),
+                    s("a"),
+                    (Value::Number(3.0), Span::new(FileId(0), 0..0))
+                ]
+            )
+            .unwrap(),
             Value::String("a-3%".into())
         );
-        assert_eq!(run("join", vec![s(","), l(vec![Value::String("a".into()), Value::String("b".into())])]).unwrap(), Value::String("a,b".into()));
+        assert_eq!(
+            run(
+                "join",
+                vec![
+                    s(","),
+                    l(vec![Value::String("a".into()), Value::String("b".into())])
+                ]
+            )
+            .unwrap(),
+            Value::String("a,b".into())
+        );
         assert_eq!(
             run("split", vec![s(","), s("a,b")]).unwrap(),
             Value::List(vec![Value::String("a".into()), Value::String("b".into())])
         );
-        assert_eq!(run("coalesce", vec![(Value::Null, Span::new(FileId(0), 0..0)), s(""), s("x")]).unwrap(), Value::String("x".into()));
+        assert_eq!(
+            run(
+                "coalesce",
+                vec![(Value::Null, Span::new(FileId(0), 0..0)), s(""), s("x")]
+            )
+            .unwrap(),
+            Value::String("x".into())
+        );
     }
 
     #[test]
     fn collection_functions() {
-        let m = |k: &str, v: &str| (Value::Map([(k.to_string(), Value::String(v.into()))].into()), Span::new(FileId(0), 0..0));
+        let m = |k: &str, v: &str| {
+            (
+                Value::Map([(k.to_string(), Value::String(v.into()))].into()),
+                Span::new(FileId(0), 0..0),
+            )
+        };
         let merged = run("merge", vec![m("a", "1"), m("a", "2"), m("b", "3")]).unwrap();
         assert_eq!(merged.to_json(), serde_json::json!({"a": "2", "b": "3"}));
-        let c = run("concat", vec![l(vec![Value::Bool(true)]), l(vec![Value::Null])]).unwrap();
+        let c = run(
+            "concat",
+            vec![l(vec![Value::Bool(true)]), l(vec![Value::Null])],
+        )
+        .unwrap();
         assert_eq!(c, Value::List(vec![Value::Bool(true), Value::Null]));
         assert_eq!(run("length", vec![s("héllo")]).unwrap(), Value::Number(5.0));
     }

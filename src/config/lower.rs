@@ -132,16 +132,29 @@ pub fn load(input: ConfigInput) -> Loaded {
             }
         }
     }
-    let mut lowerer = Lowerer { sources: &sources, diags, vars: BTreeMap::new(), locals: BTreeMap::new(), declared: Declared::default() };
+    let mut lowerer = Lowerer {
+        sources: &sources,
+        diags,
+        vars: BTreeMap::new(),
+        locals: BTreeMap::new(),
+        declared: Declared::default(),
+    };
     let config = lowerer.run(&parsed, &var_files, &input.cli_vars, &input.env_vars);
     let diagnostics = lowerer.diags.into_sorted();
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
-    Loaded { sources, config: if has_errors { None } else { Some(config) }, diagnostics }
+    Loaded {
+        sources,
+        config: if has_errors { None } else { Some(config) },
+        diagnostics,
+    }
 }
 
 fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagnostic {
     let offset = e.location().offset().min(text.len());
-    let end = text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+    let end = text[offset..]
+        .chars()
+        .next()
+        .map_or(offset, |c| offset + c.len_utf8());
     let message = e.message().to_string();
     let help = if message.contains("expected") {
         "check for a missing or extra brace, bracket, quote, comma or `=` at or just before this point"
@@ -261,8 +274,14 @@ impl<'s> Lowerer<'s> {
                     }
                     Structure::Block(block) => {
                         let keyword = block.ident.value().as_str();
-                        let Some(&(_, nlabels)) = TOP_LEVEL.iter().find(|(k, _)| *k == keyword) else {
-                            self.unknown_block(file, block, "the top level", TOP_LEVEL.iter().map(|(k, _)| *k));
+                        let Some(&(_, nlabels)) = TOP_LEVEL.iter().find(|(k, _)| *k == keyword)
+                        else {
+                            self.unknown_block(
+                                file,
+                                block,
+                                "the top level",
+                                TOP_LEVEL.iter().map(|(k, _)| *k),
+                            );
                             continue;
                         };
                         if keyword == "locals" {
@@ -283,7 +302,9 @@ impl<'s> Lowerer<'s> {
                         if !self.check_labels(file, block, nlabels) {
                             continue;
                         }
-                        let Some(decl) = self.decl(file, block, keyword) else { continue };
+                        let Some(decl) = self.decl(file, block, keyword) else {
+                            continue;
+                        };
                         let key = match keyword {
                             "provider" => None,
                             "coffer" => Some(("coffer".to_string(), String::new())),
@@ -319,10 +340,13 @@ impl<'s> Lowerer<'s> {
             let name = l.attr.key.value().as_str().to_string();
             if let Some(first) = first_local.get(&name) {
                 self.push(
-                    Diagnostic::error("coffer::duplicate_name", format!("local value `{name}` is declared more than once"))
-                        .at(l.span.clone(), "declared again here")
-                        .with_related(first.clone(), "first declared here")
-                        .with_help("each local value needs a unique name across all files"),
+                    Diagnostic::error(
+                        "coffer::duplicate_name",
+                        format!("local value `{name}` is declared more than once"),
+                    )
+                    .at(l.span.clone(), "declared again here")
+                    .with_related(first.clone(), "first declared here")
+                    .with_help("each local value needs a unique name across all files"),
                 );
             } else {
                 first_local.insert(name, l.span.clone());
@@ -333,14 +357,21 @@ impl<'s> Lowerer<'s> {
         c
     }
 
-    fn collect_rules<'a>(&mut self, file: FileId, plan: &'a Block, plan_name: &str) -> Vec<Decl<'a>> {
+    fn collect_rules<'a>(
+        &mut self,
+        file: FileId,
+        plan: &'a Block,
+        plan_name: &str,
+    ) -> Vec<Decl<'a>> {
         let mut rules = Vec::new();
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         for b in plan.body.blocks() {
             if b.ident.value().as_str() != "rule" || !self.check_labels(file, b, 1) {
                 continue;
             }
-            let Some(decl) = self.decl(file, b, "rule") else { continue };
+            let Some(decl) = self.decl(file, b, "rule") else {
+                continue;
+            };
             if let Some(first) = seen.get(&decl.name) {
                 self.duplicate(&format!("rule in plan `{plan_name}`"), &decl, first.clone());
                 continue;
@@ -352,12 +383,19 @@ impl<'s> Lowerer<'s> {
     }
 
     fn duplicate(&mut self, what: &str, decl: &Decl<'_>, first: Span) {
-        let what = if what == "coffer" { "the `coffer` block".to_string() } else { format!("{what} `{}`", decl.name) };
+        let what = if what == "coffer" {
+            "the `coffer` block".to_string()
+        } else {
+            format!("{what} `{}`", decl.name)
+        };
         self.push(
-            Diagnostic::error("coffer::duplicate_name", format!("{what} is declared more than once"))
-                .at(decl.name_span.clone(), "declared again here")
-                .with_related(first, "first declared here")
-                .with_help("names must be unique; rename or remove one of the two"),
+            Diagnostic::error(
+                "coffer::duplicate_name",
+                format!("{what} is declared more than once"),
+            )
+            .at(decl.name_span.clone(), "declared again here")
+            .with_related(first, "first declared here")
+            .with_help("names must be unique; rename or remove one of the two"),
         );
     }
 
@@ -365,16 +403,28 @@ impl<'s> Lowerer<'s> {
     fn decl<'a>(&mut self, file: FileId, block: &'a Block, keyword: &str) -> Option<Decl<'a>> {
         let header = header_span(file, block);
         let Some(label) = block.labels.first() else {
-            return Some(Decl { file, block, name: String::new(), name_span: header.clone(), header });
+            return Some(Decl {
+                file,
+                block,
+                name: String::new(),
+                name_span: header.clone(),
+                header,
+            });
         };
         let name = label.as_str().to_string();
         let name_span = span_of(file, label.span());
-        let checked = matches!(keyword, "vault" | "plan" | "rule" | "selection" | "directory");
+        let checked = matches!(
+            keyword,
+            "vault" | "plan" | "rule" | "selection" | "directory"
+        );
         if checked && !names::is_valid(keyword, &name) {
             self.push(
-                Diagnostic::error("coffer::invalid_name", format!("invalid {keyword} name `{name}`"))
-                    .at(name_span.clone(), "invalid name")
-                    .with_help(format!("{keyword} names are {}", names::rule_text(keyword))),
+                Diagnostic::error(
+                    "coffer::invalid_name",
+                    format!("invalid {keyword} name `{name}`"),
+                )
+                .at(name_span.clone(), "invalid name")
+                .with_help(format!("{keyword} names are {}", names::rule_text(keyword))),
             );
         }
         if keyword == "variable" && !is_identifier(&name) {
@@ -384,7 +434,13 @@ impl<'s> Lowerer<'s> {
                     .with_help("variable names start with a letter or `_` and contain letters, digits, `_` and `-`"),
             );
         }
-        Some(Decl { file, block, name, name_span, header })
+        Some(Decl {
+            file,
+            block,
+            name,
+            name_span,
+            header,
+        })
     }
 
     fn check_labels(&mut self, file: FileId, block: &Block, expected: usize) -> bool {
@@ -393,11 +449,23 @@ impl<'s> Lowerer<'s> {
             return true;
         }
         let (message, help) = if expected == 0 {
-            (format!("`{keyword}` blocks take no label"), format!("write `{keyword} {{ … }}`"))
+            (
+                format!("`{keyword}` blocks take no label"),
+                format!("write `{keyword} {{ … }}`"),
+            )
         } else if block.labels.is_empty() {
-            (format!("`{keyword}` block needs a name"), format!("write `{keyword} \"name\" {{ … }}`"))
+            (
+                format!("`{keyword}` block needs a name"),
+                format!("write `{keyword} \"name\" {{ … }}`"),
+            )
         } else {
-            (format!("`{keyword}` block takes exactly one name, found {}", block.labels.len()), format!("write `{keyword} \"name\" {{ … }}`"))
+            (
+                format!(
+                    "`{keyword}` block takes exactly one name, found {}",
+                    block.labels.len()
+                ),
+                format!("write `{keyword} \"name\" {{ … }}`"),
+            )
         };
         self.push(
             Diagnostic::error("coffer::wrong_labels", message)
@@ -407,10 +475,19 @@ impl<'s> Lowerer<'s> {
         false
     }
 
-    fn unknown_block<'a>(&mut self, file: FileId, block: &Block, place: &str, allowed: impl Iterator<Item = &'a str> + Clone) {
+    fn unknown_block<'a>(
+        &mut self,
+        file: FileId,
+        block: &Block,
+        place: &str,
+        allowed: impl Iterator<Item = &'a str> + Clone,
+    ) {
         let keyword = block.ident.value().as_str();
-        let mut d = Diagnostic::error("coffer::unknown_block", format!("unknown block `{keyword}` in {place}"))
-            .at(span_of(file, block.ident.span()), "unknown block type");
+        let mut d = Diagnostic::error(
+            "coffer::unknown_block",
+            format!("unknown block `{keyword}` in {place}"),
+        )
+        .at(span_of(file, block.ident.span()), "unknown block type");
         d = match did_you_mean(keyword, allowed.clone()) {
             Some(s) => d.with_help(format!("did you mean `{s}`?")),
             None => {
@@ -429,7 +506,11 @@ impl<'s> Lowerer<'s> {
         let names = |v: &[Decl<'_>]| v.iter().map(|d| d.name.clone()).collect::<BTreeSet<_>>();
         self.declared = Declared {
             variables: names(&c.variables),
-            locals: c.locals.iter().map(|l| l.attr.key.value().as_str().to_string()).collect(),
+            locals: c
+                .locals
+                .iter()
+                .map(|l| l.attr.key.value().as_str().to_string())
+                .collect(),
             vaults: names(&c.vaults),
             plans: c.plans.iter().map(|p| p.decl.name.clone()).collect(),
             selections: names(&c.selections),
@@ -480,7 +561,11 @@ impl<'s> Lowerer<'s> {
             }
         }
         for v in &c.vaults {
-            add_body(&mut g, Node::Object(Address::Vault(v.name.clone())), &v.block.body);
+            add_body(
+                &mut g,
+                Node::Object(Address::Vault(v.name.clone())),
+                &v.block.body,
+            );
         }
         for p in &c.plans {
             let plan = Address::Plan(p.decl.name.clone());
@@ -494,16 +579,27 @@ impl<'s> Lowerer<'s> {
                 }
             }
             for r in &p.rules {
-                let rule = Node::Object(Address::Rule { plan: p.decl.name.clone(), rule: r.name.clone() });
+                let rule = Node::Object(Address::Rule {
+                    plan: p.decl.name.clone(),
+                    rule: r.name.clone(),
+                });
                 add_body(&mut g, rule.clone(), &r.block.body);
                 g.add_dependency(rule, Node::Object(plan.clone()));
             }
         }
         for s in &c.selections {
-            add_body(&mut g, Node::Object(Address::Selection(s.name.clone())), &s.block.body);
+            add_body(
+                &mut g,
+                Node::Object(Address::Selection(s.name.clone())),
+                &s.block.body,
+            );
         }
         for d in &c.directories {
-            add_body(&mut g, Node::Object(Address::Directory(d.name.clone())), &d.block.body);
+            add_body(
+                &mut g,
+                Node::Object(Address::Directory(d.name.clone())),
+                &d.block.body,
+            );
         }
         g
     }
@@ -512,18 +608,41 @@ impl<'s> Lowerer<'s> {
     fn report_cycles(&mut self, g: &DependencyGraph<Node>, c: &Collected<'_>) -> BTreeSet<Node> {
         let mut spans: BTreeMap<Node, Span> = BTreeMap::new();
         for l in &c.locals {
-            spans.insert(Node::Local(l.attr.key.value().as_str().to_string()), l.span.clone());
+            spans.insert(
+                Node::Local(l.attr.key.value().as_str().to_string()),
+                l.span.clone(),
+            );
         }
         let objects = c
             .vaults
             .iter()
             .map(|d| (Address::Vault(d.name.clone()), d))
-            .chain(c.plans.iter().map(|p| (Address::Plan(p.decl.name.clone()), &p.decl)))
+            .chain(
+                c.plans
+                    .iter()
+                    .map(|p| (Address::Plan(p.decl.name.clone()), &p.decl)),
+            )
             .chain(c.plans.iter().flat_map(|p| {
-                p.rules.iter().map(|r| (Address::Rule { plan: p.decl.name.clone(), rule: r.name.clone() }, r))
+                p.rules.iter().map(|r| {
+                    (
+                        Address::Rule {
+                            plan: p.decl.name.clone(),
+                            rule: r.name.clone(),
+                        },
+                        r,
+                    )
+                })
             }))
-            .chain(c.selections.iter().map(|d| (Address::Selection(d.name.clone()), d)))
-            .chain(c.directories.iter().map(|d| (Address::Directory(d.name.clone()), d)));
+            .chain(
+                c.selections
+                    .iter()
+                    .map(|d| (Address::Selection(d.name.clone()), d)),
+            )
+            .chain(
+                c.directories
+                    .iter()
+                    .map(|d| (Address::Directory(d.name.clone()), d)),
+            );
         for (addr, d) in objects {
             spans.insert(Node::Object(addr), d.name_span.clone());
         }
@@ -532,7 +651,10 @@ impl<'s> Lowerer<'s> {
             let mut path: Vec<String> = cycle.iter().map(ToString::to_string).collect();
             path.push(cycle[0].to_string());
             let first = &cycle[0];
-            let mut d = Diagnostic::error("coffer::dependency_cycle", format!("dependency cycle: {}", path.join(" → ")));
+            let mut d = Diagnostic::error(
+                "coffer::dependency_cycle",
+                format!("dependency cycle: {}", path.join(" → ")),
+            );
             if let Some(s) = spans.get(first) {
                 d = d.at(s.clone(), format!("{first} is part of the cycle"));
             }
@@ -551,7 +673,12 @@ impl<'s> Lowerer<'s> {
     // -----------------------------------------------------------------------------------------
     // variables and locals
 
-    fn empty_scope<'a>(&'a self, file: FileId, no_locals: &'a BTreeMap<String, Value>, declared: &'a Declared) -> Scope<'a> {
+    fn empty_scope<'a>(
+        &'a self,
+        file: FileId,
+        no_locals: &'a BTreeMap<String, Value>,
+        declared: &'a Declared,
+    ) -> Scope<'a> {
         Scope::new(file, declared, no_locals, no_locals)
     }
 
@@ -571,16 +698,28 @@ impl<'s> Lowerer<'s> {
         let empty = BTreeMap::new();
         let nothing = Declared::default();
         for v in &c.variables {
-            let view = View { file: v.file, body: &v.block.body, what: format!("variable \"{}\"", v.name), header: v.header.clone() };
-            self.check_body(&view, &["type", "default", "description", "sensitive"], &["validation"]);
+            let view = View {
+                file: v.file,
+                body: &v.block.body,
+                what: format!("variable \"{}\"", v.name),
+                header: v.header.clone(),
+            };
+            self.check_body(
+                &view,
+                &["type", "default", "description", "sensitive"],
+                &["validation"],
+            );
             let ty = match v.block.body.get_attribute("type") {
                 Some(a) => match variables::parse_type(&a.value) {
                     Ok(t) => t,
                     Err(e) => {
                         self.push(
-                            Diagnostic::error("coffer::invalid_type", format!("invalid type for variable `{}`", v.name))
-                                .at(span_of(v.file, a.value.span()), "not a type")
-                                .with_help(e),
+                            Diagnostic::error(
+                                "coffer::invalid_type",
+                                format!("invalid type for variable `{}`", v.name),
+                            )
+                            .at(span_of(v.file, a.value.span()), "not a type")
+                            .with_help(e),
                         );
                         VarType::Any
                     }
@@ -616,20 +755,32 @@ impl<'s> Lowerer<'s> {
                 }
                 None => None,
             };
-            infos.insert(v.name.clone(), VarInfo { ty, default, span: v.name_span.clone() });
+            infos.insert(
+                v.name.clone(),
+                VarInfo {
+                    ty,
+                    default,
+                    span: v.name_span.clone(),
+                },
+            );
         }
 
         // Sources of values, lowest precedence first: environment, variable files, -var flags.
         let mut given: BTreeMap<String, Value> = BTreeMap::new();
         for (name, raw) in env_vars {
-            let Some(info) = infos.get(name) else { continue };
+            let Some(info) = infos.get(name) else {
+                continue;
+            };
             match variables::from_raw(raw, &info.ty) {
                 Ok(v) => {
                     given.insert(name.clone(), v);
                 }
                 Err(e) => self.push(
-                    Diagnostic::error("coffer::invalid_variable_value", format!("invalid value for variable `{name}` from COFFER_VAR_{name}: {e}"))
-                        .at(info.span.clone(), format!("declared as {}", info.ty)),
+                    Diagnostic::error(
+                        "coffer::invalid_variable_value",
+                        format!("invalid value for variable `{name}` from COFFER_VAR_{name}: {e}"),
+                    )
+                    .at(info.span.clone(), format!("declared as {}", info.ty)),
                 ),
             }
         }
@@ -638,16 +789,22 @@ impl<'s> Lowerer<'s> {
             for s in body.iter() {
                 let Structure::Attribute(attr) = s else {
                     self.push(
-                        Diagnostic::error("coffer::unexpected_block", "variable files hold only `name = value` attributes")
-                            .at(span_of(*file, s.span()), "not an attribute"),
+                        Diagnostic::error(
+                            "coffer::unexpected_block",
+                            "variable files hold only `name = value` attributes",
+                        )
+                        .at(span_of(*file, s.span()), "not an attribute"),
                     );
                     continue;
                 };
                 let name = attr.key.value().as_str();
                 let Some(info) = infos.get(name) else {
-                    let mut d = Diagnostic::warning("coffer::undeclared_variable", format!("value for undeclared variable `{name}`"))
-                        .at(span_of(*file, attr.key.span()), "no such variable")
-                        .with_help("declare it with a `variable` block, or remove this line");
+                    let mut d = Diagnostic::warning(
+                        "coffer::undeclared_variable",
+                        format!("value for undeclared variable `{name}`"),
+                    )
+                    .at(span_of(*file, attr.key.span()), "no such variable")
+                    .with_help("declare it with a `variable` block, or remove this line");
                     if let Some(s) = did_you_mean(name, infos.keys().map(String::as_str)) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
@@ -664,8 +821,14 @@ impl<'s> Lowerer<'s> {
                             given.insert(name.to_string(), v);
                         }
                         Err(e) => self.push(
-                            Diagnostic::error("coffer::invalid_variable_value", format!("invalid value for variable `{name}`: {e}"))
-                                .at(span_of(*file, attr.value.span()), format!("expected {}", info.ty)),
+                            Diagnostic::error(
+                                "coffer::invalid_variable_value",
+                                format!("invalid value for variable `{name}`: {e}"),
+                            )
+                            .at(
+                                span_of(*file, attr.value.span()),
+                                format!("expected {}", info.ty),
+                            ),
                         ),
                     }
                 }
@@ -673,7 +836,10 @@ impl<'s> Lowerer<'s> {
         }
         for (name, raw) in cli_vars {
             let Some(info) = infos.get(name) else {
-                let mut d = Diagnostic::error("coffer::undeclared_variable", format!("-var given for undeclared variable `{name}`"));
+                let mut d = Diagnostic::error(
+                    "coffer::undeclared_variable",
+                    format!("-var given for undeclared variable `{name}`"),
+                );
                 d = match did_you_mean(name, infos.keys().map(String::as_str)) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help("declare it with a `variable` block in the configuration"),
@@ -686,14 +852,19 @@ impl<'s> Lowerer<'s> {
                     given.insert(name.clone(), v);
                 }
                 Err(e) => self.push(
-                    Diagnostic::error("coffer::invalid_variable_value", format!("invalid value for variable `{name}` from -var: {e}"))
-                        .at(info.span.clone(), format!("declared as {}", info.ty)),
+                    Diagnostic::error(
+                        "coffer::invalid_variable_value",
+                        format!("invalid value for variable `{name}` from -var: {e}"),
+                    )
+                    .at(info.span.clone(), format!("declared as {}", info.ty)),
                 ),
             }
         }
 
         for v in &c.variables {
-            let Some(info) = infos.get(&v.name) else { continue };
+            let Some(info) = infos.get(&v.name) else {
+                continue;
+            };
             let value = match given.remove(&v.name).or_else(|| info.default.clone()) {
                 Some(value) => value,
                 None => {
@@ -719,8 +890,18 @@ impl<'s> Lowerer<'s> {
     /// Runs a variable's `validation` blocks; false when one fails.
     fn validate_variable(&mut self, v: &Decl<'_>, value: &Value) -> bool {
         let mut ok = true;
-        for b in v.block.body.blocks().filter(|b| b.ident.value().as_str() == "validation") {
-            let view = View { file: v.file, body: &b.body, what: "validation block".into(), header: header_span(v.file, b) };
+        for b in v
+            .block
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == "validation")
+        {
+            let view = View {
+                file: v.file,
+                body: &b.body,
+                what: "validation block".into(),
+                header: header_span(v.file, b),
+            };
             self.check_body(&view, &["condition", "error_message"], &[]);
             let Some(cond) = b.body.get_attribute("condition") else {
                 self.missing(&view, "condition", "condition = length(var.name) > 0");
@@ -744,15 +925,27 @@ impl<'s> Lowerer<'s> {
                 Ok(Value::Bool(false)) => {
                     ok = false;
                     self.push(
-                        Diagnostic::error("coffer::variable_validation", format!("invalid value for variable `{}`: {message}", v.name))
-                            .at(span_of(v.file, cond.value.span()), format!("this condition is false for {value}")),
+                        Diagnostic::error(
+                            "coffer::variable_validation",
+                            format!("invalid value for variable `{}`: {message}", v.name),
+                        )
+                        .at(
+                            span_of(v.file, cond.value.span()),
+                            format!("this condition is false for {value}"),
+                        ),
                     );
                 }
                 Ok(other) => {
                     ok = false;
                     self.push(
-                        Diagnostic::error("coffer::wrong_type", format!("validation condition must be a bool, not {}", other.type_name()))
-                            .at(span_of(v.file, cond.value.span()), "here"),
+                        Diagnostic::error(
+                            "coffer::wrong_type",
+                            format!(
+                                "validation condition must be a bool, not {}",
+                                other.type_name()
+                            ),
+                        )
+                        .at(span_of(v.file, cond.value.span()), "here"),
                     );
                 }
                 Err(_) => ok = false,
@@ -761,9 +954,17 @@ impl<'s> Lowerer<'s> {
         ok
     }
 
-    fn lower_locals(&mut self, c: &Collected<'_>, graph: &DependencyGraph<Node>, poisoned: &BTreeSet<Node>) {
-        let by_name: BTreeMap<String, &LocalDecl<'_>> =
-            c.locals.iter().map(|l| (l.attr.key.value().as_str().to_string(), l)).collect();
+    fn lower_locals(
+        &mut self,
+        c: &Collected<'_>,
+        graph: &DependencyGraph<Node>,
+        poisoned: &BTreeSet<Node>,
+    ) {
+        let by_name: BTreeMap<String, &LocalDecl<'_>> = c
+            .locals
+            .iter()
+            .map(|l| (l.attr.key.value().as_str().to_string(), l))
+            .collect();
         // order locals among themselves, leaving cycle members out
         let mut g: DependencyGraph<String> = DependencyGraph::new();
         for name in by_name.keys() {
@@ -781,7 +982,9 @@ impl<'s> Lowerer<'s> {
         }
         let order = g.order().unwrap_or_default();
         for name in order {
-            let Some(l) = by_name.get(&name) else { continue };
+            let Some(l) = by_name.get(&name) else {
+                continue;
+            };
             let mut diags = Diagnostics::default();
             let r = {
                 let mut scope = Scope::new(l.file, &self.declared, &self.vars, &self.locals);
@@ -806,23 +1009,39 @@ impl<'s> Lowerer<'s> {
                     let name = a.key.value().as_str();
                     let span = span_of(view.file, a.key.span());
                     if !attrs.contains(&name) {
-                        let mut d = Diagnostic::error("coffer::unknown_attribute", format!("unknown attribute `{name}` in {}", view.what))
-                            .at(span.clone(), "unknown attribute");
+                        let mut d = Diagnostic::error(
+                            "coffer::unknown_attribute",
+                            format!("unknown attribute `{name}` in {}", view.what),
+                        )
+                        .at(span.clone(), "unknown attribute");
                         d = match did_you_mean(name, attrs.iter().copied()) {
                             Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                            None if blocks.contains(&name) => d.with_help(format!("`{name}` is a block: write `{name} {{ … }}` without `=`")),
-                            None if attrs.is_empty() => d.with_help(format!("{} takes no attributes", view.what)),
-                            None => d.with_help(format!("attributes allowed here: {}", attrs.join(", "))),
+                            None if blocks.contains(&name) => d.with_help(format!(
+                                "`{name}` is a block: write `{name} {{ … }}` without `=`"
+                            )),
+                            None if attrs.is_empty() => {
+                                d.with_help(format!("{} takes no attributes", view.what))
+                            }
+                            None => d.with_help(format!(
+                                "attributes allowed here: {}",
+                                attrs.join(", ")
+                            )),
                         };
                         self.push(d);
                         continue;
                     }
                     if let Some(first) = seen.get(name) {
                         self.push(
-                            Diagnostic::error("coffer::duplicate_attribute", format!("attribute `{name}` is set more than once in {}", view.what))
-                                .at(span, "set again here")
-                                .with_related(first.clone(), "first set here")
-                                .with_help("remove one of them"),
+                            Diagnostic::error(
+                                "coffer::duplicate_attribute",
+                                format!(
+                                    "attribute `{name}` is set more than once in {}",
+                                    view.what
+                                ),
+                            )
+                            .at(span, "set again here")
+                            .with_related(first.clone(), "first set here")
+                            .with_help("remove one of them"),
                         );
                     } else {
                         seen.insert(name.to_string(), span);
@@ -833,9 +1052,15 @@ impl<'s> Lowerer<'s> {
                     if !blocks.contains(&name) {
                         if attrs.contains(&name) {
                             self.push(
-                                Diagnostic::error("coffer::unknown_block", format!("`{name}` is an attribute, not a block, in {}", view.what))
-                                    .at(span_of(view.file, b.ident.span()), "written as a block")
-                                    .with_help(format!("write `{name} = …`")),
+                                Diagnostic::error(
+                                    "coffer::unknown_block",
+                                    format!(
+                                        "`{name}` is an attribute, not a block, in {}",
+                                        view.what
+                                    ),
+                                )
+                                .at(span_of(view.file, b.ident.span()), "written as a block")
+                                .with_help(format!("write `{name} = …`")),
                             );
                         } else {
                             let place = view.what.clone();
@@ -849,9 +1074,12 @@ impl<'s> Lowerer<'s> {
 
     fn missing(&mut self, view: &View<'_>, name: &str, example: &str) {
         self.push(
-            Diagnostic::error("coffer::missing_attribute", format!("missing required attribute `{name}` in {}", view.what))
-                .at(view.header.clone(), format!("needs `{name}`"))
-                .with_help(format!("add `{example}`")),
+            Diagnostic::error(
+                "coffer::missing_attribute",
+                format!("missing required attribute `{name}` in {}", view.what),
+            )
+            .at(view.header.clone(), format!("needs `{name}`"))
+            .with_help(format!("add `{example}`")),
         );
     }
 
@@ -865,17 +1093,39 @@ impl<'s> Lowerer<'s> {
             eval::eval(&attr.value, &mut scope, &mut diags)
         };
         self.diags.extend(diags);
-        let literal = if matches!(attr.value, Expression::String(_)) { "literal" } else { "expression" };
+        let literal = if matches!(attr.value, Expression::String(_)) {
+            "literal"
+        } else {
+            "expression"
+        };
         r.ok().map(|v| (v, span, literal))
     }
 
     fn wrong_type(&mut self, view: &View<'_>, name: &str, expected: &str, got: &Value, span: Span) {
-        let mut d = Diagnostic::error("coffer::wrong_type", format!("`{name}` in {} must be {expected}, not {}", view.what, got.type_name()))
-            .at(span, format!("this is a {}", got.type_name()));
+        let mut d = Diagnostic::error(
+            "coffer::wrong_type",
+            format!(
+                "`{name}` in {} must be {expected}, not {}",
+                view.what,
+                got.type_name()
+            ),
+        )
+        .at(span, format!("this is a {}", got.type_name()));
         if let (Value::String(s), true) = (got, expected.contains("reference")) {
-            d = d.with_help(format!("write the reference without quotes, e.g. `{name} = {s}`"));
+            d = d.with_help(format!(
+                "write the reference without quotes, e.g. `{name} = {s}`"
+            ));
         } else if expected.contains("reference") {
-            d = d.with_help(format!("write a reference such as `{name} = {}`", expected.split(" reference").next().unwrap_or("vault").trim_start_matches("a ").to_string() + ".NAME"));
+            d = d.with_help(format!(
+                "write a reference such as `{name} = {}`",
+                expected
+                    .split(" reference")
+                    .next()
+                    .unwrap_or("vault")
+                    .trim_start_matches("a ")
+                    .to_string()
+                    + ".NAME"
+            ));
         }
         self.push(d);
     }
@@ -884,7 +1134,9 @@ impl<'s> Lowerer<'s> {
         let (v, span, _) = self.value(view, name)?;
         match v {
             Value::String(s) => Some((s, span)),
-            Value::Number(_) | Value::Bool(_) => Some((v.to_template_string().unwrap_or_default(), span)),
+            Value::Number(_) | Value::Bool(_) => {
+                Some((v.to_template_string().unwrap_or_default(), span))
+            }
             other => {
                 self.wrong_type(view, name, "a string", &other, span);
                 None
@@ -892,7 +1144,12 @@ impl<'s> Lowerer<'s> {
         }
     }
 
-    fn required_string(&mut self, view: &View<'_>, name: &str, example: &str) -> Option<(String, Span)> {
+    fn required_string(
+        &mut self,
+        view: &View<'_>,
+        name: &str,
+        example: &str,
+    ) -> Option<(String, Span)> {
         if view.body.get_attribute(name).is_none() {
             self.missing(view, name, example);
             return None;
@@ -912,7 +1169,9 @@ impl<'s> Lowerer<'s> {
     }
 
     fn string_map(&mut self, view: &View<'_>, name: &str) -> Tags {
-        let Some((v, span, _)) = self.value(view, name) else { return Tags::new() };
+        let Some((v, span, _)) = self.value(view, name) else {
+            return Tags::new();
+        };
         match v {
             Value::Map(m) => {
                 let mut out = Tags::new();
@@ -923,8 +1182,15 @@ impl<'s> Lowerer<'s> {
                         }
                         _ => {
                             self.push(
-                                Diagnostic::error("coffer::wrong_type", format!("`{name}.{k}` in {} must be a string, not {}", view.what, v.type_name()))
-                                    .at(span.clone(), "in this map"),
+                                Diagnostic::error(
+                                    "coffer::wrong_type",
+                                    format!(
+                                        "`{name}.{k}` in {} must be a string, not {}",
+                                        view.what,
+                                        v.type_name()
+                                    ),
+                                )
+                                .at(span.clone(), "in this map"),
                             );
                         }
                     }
@@ -939,7 +1205,9 @@ impl<'s> Lowerer<'s> {
     }
 
     fn string_list(&mut self, view: &View<'_>, name: &str) -> Vec<String> {
-        let Some((v, span, _)) = self.value(view, name) else { return Vec::new() };
+        let Some((v, span, _)) = self.value(view, name) else {
+            return Vec::new();
+        };
         match v {
             Value::List(items) => {
                 let mut out = Vec::new();
@@ -947,8 +1215,15 @@ impl<'s> Lowerer<'s> {
                     match item {
                         Value::String(s) => out.push(s),
                         other => self.push(
-                            Diagnostic::error("coffer::wrong_type", format!("element {i} of `{name}` in {} must be a string, not {}", view.what, other.type_name()))
-                                .at(span.clone(), "in this list"),
+                            Diagnostic::error(
+                                "coffer::wrong_type",
+                                format!(
+                                    "element {i} of `{name}` in {} must be a string, not {}",
+                                    view.what,
+                                    other.type_name()
+                                ),
+                            )
+                            .at(span.clone(), "in this list"),
                         ),
                     }
                 }
@@ -963,7 +1238,9 @@ impl<'s> Lowerer<'s> {
 
     /// `any_tag = { Key = ["a", "b"] }`; a single string counts as a one-element list.
     fn string_list_map(&mut self, view: &View<'_>, name: &str) -> BTreeMap<String, Vec<String>> {
-        let Some((v, span, _)) = self.value(view, name) else { return BTreeMap::new() };
+        let Some((v, span, _)) = self.value(view, name) else {
+            return BTreeMap::new();
+        };
         let Value::Map(m) = v else {
             self.wrong_type(view, name, "a map of string lists", &v, span);
             return BTreeMap::new();
@@ -974,12 +1251,25 @@ impl<'s> Lowerer<'s> {
                 Value::String(s) => vec![s],
                 Value::List(items) if items.iter().all(|i| matches!(i, Value::String(_))) => items
                     .into_iter()
-                    .filter_map(|i| if let Value::String(s) = i { Some(s) } else { None })
+                    .filter_map(|i| {
+                        if let Value::String(s) = i {
+                            Some(s)
+                        } else {
+                            None
+                        }
+                    })
                     .collect(),
                 other => {
                     self.push(
-                        Diagnostic::error("coffer::wrong_type", format!("`{name}.{k}` in {} must be a string or a list of strings, not {}", view.what, other.type_name()))
-                            .at(span.clone(), "in this map"),
+                        Diagnostic::error(
+                            "coffer::wrong_type",
+                            format!(
+                                "`{name}.{k}` in {} must be a string or a list of strings, not {}",
+                                view.what,
+                                other.type_name()
+                            ),
+                        )
+                        .at(span.clone(), "in this map"),
                     );
                     continue;
                 }
@@ -1011,21 +1301,41 @@ impl<'s> Lowerer<'s> {
     }
 
     /// Narrows a span to characters inside a plain string literal when the literal has no escapes.
-    fn inner_span(&self, span: &Span, value: &str, kind: &str, range: std::ops::Range<usize>) -> Span {
+    fn inner_span(
+        &self,
+        span: &Span,
+        value: &str,
+        kind: &str,
+        range: std::ops::Range<usize>,
+    ) -> Span {
         if kind != "literal" {
             return span.clone();
         }
-        let Some(file) = self.sources.get(span.file) else { return span.clone() };
-        let raw = file.text.get(span.range.start + 1..span.range.end.saturating_sub(1));
+        let Some(file) = self.sources.get(span.file) else {
+            return span.clone();
+        };
+        let raw = file
+            .text
+            .get(span.range.start + 1..span.range.end.saturating_sub(1));
         if raw == Some(value) && range.end <= value.len() {
-            Span::new(span.file, span.range.start + 1 + range.start..span.range.start + 1 + range.end.max(range.start + 1).min(value.len()))
+            Span::new(
+                span.file,
+                span.range.start + 1 + range.start
+                    ..span.range.start + 1 + range.end.max(range.start + 1).min(value.len()),
+            )
         } else {
             span.clone()
         }
     }
 
     /// A reference attribute (`target_vault = vault.x`); returns the referenced name.
-    fn reference(&mut self, view: &View<'_>, name: &str, kind: crate::address::Kind, required: bool) -> Option<(String, Span)> {
+    fn reference(
+        &mut self,
+        view: &View<'_>,
+        name: &str,
+        kind: crate::address::Kind,
+        required: bool,
+    ) -> Option<(String, Span)> {
         if view.body.get_attribute(name).is_none() {
             if required {
                 let example = format!("{name} = {}.NAME", kind.keyword());
@@ -1039,24 +1349,40 @@ impl<'s> Lowerer<'s> {
             other => {
                 let expected = format!("a {} reference", kind.keyword());
                 if let Value::String(s) = &other {
-                    let mut d = Diagnostic::error("coffer::wrong_type", format!("`{name}` in {} must be {expected}, not a string", view.what))
-                        .at(span, "a quoted string");
+                    let mut d = Diagnostic::error(
+                        "coffer::wrong_type",
+                        format!("`{name}` in {} must be {expected}, not a string", view.what),
+                    )
+                    .at(span, "a quoted string");
                     let exists = match kind {
                         crate::address::Kind::Vault => self.declared.vaults.contains(s),
                         crate::address::Kind::Plan => self.declared.plans.contains(s),
                         _ => false,
                     };
                     d = if exists {
-                        d.with_help(format!("write `{name} = {}.{s}` without quotes", kind.keyword()))
+                        d.with_help(format!(
+                            "write `{name} = {}.{s}` without quotes",
+                            kind.keyword()
+                        ))
                     } else {
-                        d.with_help(format!("write a reference without quotes, e.g. `{name} = {}.NAME`", kind.keyword()))
+                        d.with_help(format!(
+                            "write a reference without quotes, e.g. `{name} = {}.NAME`",
+                            kind.keyword()
+                        ))
                     };
                     self.push(d);
                 } else {
                     self.push(
-                        Diagnostic::error("coffer::wrong_type", format!("`{name}` in {} must be {expected}, not {}", view.what, other.type_name()))
-                            .at(span, "wrong kind of value")
-                            .with_help(format!("write `{name} = {}.NAME`", kind.keyword())),
+                        Diagnostic::error(
+                            "coffer::wrong_type",
+                            format!(
+                                "`{name}` in {} must be {expected}, not {}",
+                                view.what,
+                                other.type_name()
+                            ),
+                        )
+                        .at(span, "wrong kind of value")
+                        .with_help(format!("write `{name} = {}.NAME`", kind.keyword())),
                     );
                 }
                 None
@@ -1067,12 +1393,19 @@ impl<'s> Lowerer<'s> {
     /// The single nested block `name`, reporting repeats.
     fn single_block<'b>(&mut self, view: &View<'b>, name: &str) -> Option<&'b Block> {
         let mut found: Option<&'b Block> = None;
-        for b in view.body.blocks().filter(|b| b.ident.value().as_str() == name) {
+        for b in view
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == name)
+        {
             if let Some(first) = found {
                 self.push(
-                    Diagnostic::error("coffer::duplicate_block", format!("only one `{name}` block is allowed in {}", view.what))
-                        .at(header_span(view.file, b), "repeated here")
-                        .with_related(header_span(view.file, first), "first here"),
+                    Diagnostic::error(
+                        "coffer::duplicate_block",
+                        format!("only one `{name}` block is allowed in {}", view.what),
+                    )
+                    .at(header_span(view.file, b), "repeated here")
+                    .with_related(header_span(view.file, first), "first here"),
                 );
                 continue;
             }
@@ -1089,14 +1422,27 @@ impl<'s> Lowerer<'s> {
     // blocks
 
     fn lower_coffer(&mut self, d: &Decl<'_>) -> Option<Backend> {
-        let view = View { file: d.file, body: &d.block.body, what: "the `coffer` block".into(), header: d.header.clone() };
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: "the `coffer` block".into(),
+            header: d.header.clone(),
+        };
         self.check_body(&view, &[], &["backend"]);
         let mut backend = None;
-        for b in d.block.body.blocks().filter(|b| b.ident.value().as_str() == "backend") {
+        for b in d
+            .block
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == "backend")
+        {
             if backend.is_some() {
                 self.push(
-                    Diagnostic::error("coffer::duplicate_block", "only one `backend` block is allowed")
-                        .at(header_span(d.file, b), "repeated here"),
+                    Diagnostic::error(
+                        "coffer::duplicate_block",
+                        "only one `backend` block is allowed",
+                    )
+                    .at(header_span(d.file, b), "repeated here"),
                 );
                 continue;
             }
@@ -1104,16 +1450,27 @@ impl<'s> Lowerer<'s> {
                 continue;
             }
             let kind = b.labels[0].as_str();
-            let bview = View { file: d.file, body: &b.body, what: format!("backend \"{kind}\""), header: header_span(d.file, b) };
+            let bview = View {
+                file: d.file,
+                body: &b.body,
+                what: format!("backend \"{kind}\""),
+                header: header_span(d.file, b),
+            };
             match kind {
                 "local" => {
                     self.check_body(&bview, &["path"], &[]);
-                    let path = self.string(&bview, "path").map(|(s, _)| s).unwrap_or_else(|| ".coffer".into());
+                    let path = self
+                        .string(&bview, "path")
+                        .map(|(s, _)| s)
+                        .unwrap_or_else(|| ".coffer".into());
                     backend = Some(Backend::Local { path });
                 }
                 other => {
-                    let mut diag = Diagnostic::error("coffer::unsupported_backend", format!("unsupported backend `{other}`"))
-                        .at(span_of(d.file, b.labels[0].span()), "not available");
+                    let mut diag = Diagnostic::error(
+                        "coffer::unsupported_backend",
+                        format!("unsupported backend `{other}`"),
+                    )
+                    .at(span_of(d.file, b.labels[0].span()), "not available");
                     diag = match did_you_mean(other, ["local"]) {
                         Some(s) => diag.with_help(format!("did you mean `{s}`?")),
                         None => diag.with_help("this version supports the `local` backend (state and catalog in a directory)"),
@@ -1126,9 +1483,18 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_provider(&mut self, d: &Decl<'_>, existing: &[Provider]) -> Option<Provider> {
-        let view = View { file: d.file, body: &d.block.body, what: format!("provider \"{}\"", d.name), header: d.header.clone() };
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: format!("provider \"{}\"", d.name),
+            header: d.header.clone(),
+        };
         if d.name != "aws" {
-            let mut diag = Diagnostic::error("coffer::unknown_provider", format!("unknown provider `{}`", d.name)).at(d.name_span.clone(), "not a provider");
+            let mut diag = Diagnostic::error(
+                "coffer::unknown_provider",
+                format!("unknown provider `{}`", d.name),
+            )
+            .at(d.name_span.clone(), "not a provider");
             diag = diag.with_help(match did_you_mean(&d.name, ["aws"]) {
                 Some(_) => "did you mean `aws`?".to_string(),
                 None => "the only provider is \"aws\"".to_string(),
@@ -1142,15 +1508,21 @@ impl<'s> Lowerer<'s> {
             if !is_region_name(r) {
                 let s = span.clone();
                 self.push(
-                    Diagnostic::error("coffer::invalid_region", format!("`{r}` is not an AWS region name"))
-                        .at(s, "not a region")
-                        .with_help("region names look like `us-east-1` or `eu-central-2`"),
+                    Diagnostic::error(
+                        "coffer::invalid_region",
+                        format!("`{r}` is not an AWS region name"),
+                    )
+                    .at(s, "not a region")
+                    .with_help("region names look like `us-east-1` or `eu-central-2`"),
                 );
             }
         }
         let profile = self.string(&view, "profile").map(|(s, _)| s);
         let alias = self.string(&view, "alias").map(|(s, _)| s);
-        if let Some(first) = existing.iter().find(|p| p.name == d.name && p.alias == alias) {
+        if let Some(first) = existing
+            .iter()
+            .find(|p| p.name == d.name && p.alias == alias)
+        {
             let what = match &alias {
                 Some(a) => format!("provider \"aws\" with alias `{a}` is declared more than once"),
                 None => "provider \"aws\" without an alias is declared more than once".to_string(),
@@ -1163,15 +1535,30 @@ impl<'s> Lowerer<'s> {
             );
             return None;
         }
-        Some(Provider { name: d.name.clone(), alias, region: region.map(|(s, _)| s), profile, span: d.header.clone() })
+        Some(Provider {
+            name: d.name.clone(),
+            alias,
+            region: region.map(|(s, _)| s),
+            profile,
+            span: d.header.clone(),
+        })
     }
 
     fn lower_vault(&mut self, d: &Decl<'_>) -> Option<Vault> {
-        let view = View { file: d.file, body: &d.block.body, what: format!("vault \"{}\"", d.name), header: d.header.clone() };
-        self.check_body(&view, &["storage", "kms_key_arn", "force_destroy", "tags"], &["lock"]);
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: format!("vault \"{}\"", d.name),
+            header: d.header.clone(),
+        };
+        self.check_body(
+            &view,
+            &["storage", "kms_key_arn", "force_destroy", "tags"],
+            &["lock"],
+        );
         let storage = self.string(&view, "storage");
         if let Some((s, span)) = &storage {
-            if !(s.starts_with("file://") && s.len() > "file://".len()) && !(s.starts_with("s3://") && s.len() > "s3://".len()) {
+            if !is_storage_url(s) {
                 let span = span.clone();
                 self.push(
                     Diagnostic::error("coffer::invalid_storage", format!("unsupported storage location `{s}`"))
@@ -1187,13 +1574,17 @@ impl<'s> Lowerer<'s> {
                 self.push(
                     Diagnostic::error("coffer::invalid_arn", format!("`{k}` is not a KMS key ARN"))
                         .at(span, "not a KMS key ARN")
-                        .with_help("expected arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (or alias/NAME)"),
+                        .with_help(
+                            "expected arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (or alias/NAME)",
+                        ),
                 );
             }
         }
         let force_destroy = self.bool(&view, "force_destroy").unwrap_or(false);
         let tags = self.string_map(&view, "tags");
-        let lock = self.single_block(&view, "lock").and_then(|b| self.lower_lock(d.file, b));
+        let lock = self
+            .single_block(&view, "lock")
+            .and_then(|b| self.lower_lock(d.file, b));
         Some(Vault {
             name: d.name.clone(),
             storage: storage.map(|(s, _)| s),
@@ -1206,14 +1597,26 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_lock(&mut self, file: FileId, b: &Block) -> Option<VaultLock> {
-        let view = View { file, body: &b.body, what: "lock block".into(), header: header_span(file, b) };
-        self.check_body(&view, &["mode", "min_retention", "max_retention", "changeable_for"], &[]);
+        let view = View {
+            file,
+            body: &b.body,
+            what: "lock block".into(),
+            header: header_span(file, b),
+        };
+        self.check_body(
+            &view,
+            &["mode", "min_retention", "max_retention", "changeable_for"],
+            &[],
+        );
         let mode = match self.required_string(&view, "mode", "mode = \"governance\"") {
             Some((m, _)) if m == "governance" => Some(LockMode::Governance),
             Some((m, _)) if m == "compliance" => Some(LockMode::Compliance),
             Some((m, span)) => {
-                let mut d = Diagnostic::error("coffer::invalid_value", format!("lock mode must be \"governance\" or \"compliance\", not `{m}`"))
-                    .at(span, "unknown mode");
+                let mut d = Diagnostic::error(
+                    "coffer::invalid_value",
+                    format!("lock mode must be \"governance\" or \"compliance\", not `{m}`"),
+                )
+                .at(span, "unknown mode");
                 d = d.with_help(match did_you_mean(&m, ["governance", "compliance"]) {
                     Some(s) => format!("did you mean \"{s}\"?"),
                     None => "governance: users with special permissions can change the lock; compliance: nobody can, once changeable_for has passed".into(),
@@ -1229,9 +1632,12 @@ impl<'s> Lowerer<'s> {
         if let (Some((min_d, _)), Some((max_d, max_span))) = (&min, &max) {
             if max_d < min_d {
                 let related = min.as_ref().map(|(_, s)| s.clone());
-                let mut d = Diagnostic::error("coffer::invalid_lock", format!("max_retention ({max_d}) is shorter than min_retention ({min_d})"))
-                    .at(max_span.clone(), "shorter than the minimum")
-                    .with_help("max_retention must be at least min_retention");
+                let mut d = Diagnostic::error(
+                    "coffer::invalid_lock",
+                    format!("max_retention ({max_d}) is shorter than min_retention ({min_d})"),
+                )
+                .at(max_span.clone(), "shorter than the minimum")
+                .with_help("max_retention must be at least min_retention");
                 if let Some(r) = related {
                     d = d.with_related(r, "minimum set here");
                 }
@@ -1241,17 +1647,25 @@ impl<'s> Lowerer<'s> {
         if let Some((min_d, span)) = &min {
             if min_d.minutes() < 24 * 60 {
                 self.push(
-                    Diagnostic::error("coffer::invalid_lock", format!("min_retention must be at least 1 day, not {min_d}"))
-                        .at(span.clone(), "too short")
-                        .with_help("AWS Backup Vault Lock counts retention in whole days, from 1 day"),
+                    Diagnostic::error(
+                        "coffer::invalid_lock",
+                        format!("min_retention must be at least 1 day, not {min_d}"),
+                    )
+                    .at(span.clone(), "too short")
+                    .with_help("AWS Backup Vault Lock counts retention in whole days, from 1 day"),
                 );
             }
         }
         if let Some((max_d, span)) = &max {
             if max_d.days() > 36500 {
                 self.push(
-                    Diagnostic::error("coffer::invalid_lock", format!("max_retention must be at most 100 years (36500 days), not {max_d}"))
-                        .at(span.clone(), "too long"),
+                    Diagnostic::error(
+                        "coffer::invalid_lock",
+                        format!(
+                            "max_retention must be at most 100 years (36500 days), not {max_d}"
+                        ),
+                    )
+                    .at(span.clone(), "too long"),
                 );
             }
         }
@@ -1283,10 +1697,21 @@ impl<'s> Lowerer<'s> {
 
     fn lower_plan(&mut self, p: &PlanDecl<'_>) -> Option<Plan> {
         let d = &p.decl;
-        let view = View { file: d.file, body: &d.block.body, what: format!("plan \"{}\"", d.name), header: d.header.clone() };
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: format!("plan \"{}\"", d.name),
+            header: d.header.clone(),
+        };
         self.check_body(&view, &["tags"], &["rule"]);
         let tags = self.string_map(&view, "tags");
-        if p.rules.is_empty() && !d.block.body.blocks().any(|b| b.ident.value().as_str() == "rule") {
+        if p.rules.is_empty()
+            && !d
+                .block
+                .body
+                .blocks()
+                .any(|b| b.ident.value().as_str() == "rule")
+        {
             self.push(
                 Diagnostic::warning("coffer::empty_plan", format!("plan `{}` has no rules, so it never backs anything up", d.name))
                     .at(d.name_span.clone(), "no rule blocks")
@@ -1299,14 +1724,31 @@ impl<'s> Lowerer<'s> {
                 rules.insert(rule.name.clone(), rule);
             }
         }
-        Some(Plan { name: d.name.clone(), tags, rules, span: d.name_span.clone() })
+        Some(Plan {
+            name: d.name.clone(),
+            tags,
+            rules,
+            span: d.name_span.clone(),
+        })
     }
 
     fn lower_rule(&mut self, plan: &str, d: &Decl<'_>) -> Option<Rule> {
-        let view = View { file: d.file, body: &d.block.body, what: format!("rule \"{}\"", d.name), header: d.header.clone() };
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: format!("rule \"{}\"", d.name),
+            header: d.header.clone(),
+        };
         self.check_body(
             &view,
-            &["schedule", "timezone", "start_window", "completion_window", "target_vault", "recovery_point_tags"],
+            &[
+                "schedule",
+                "timezone",
+                "start_window",
+                "completion_window",
+                "target_vault",
+                "recovery_point_tags",
+            ],
             &["lifecycle", "copy_to"],
         );
         let schedule = self.required_string(&view, "schedule", "schedule = \"cron(0 5 ? * * *)\"");
@@ -1316,20 +1758,32 @@ impl<'s> Lowerer<'s> {
         let timezone = self.string(&view, "timezone").map(|(s, _)| s);
         let start = self.duration(&view, "start_window");
         let completion = self.duration(&view, "completion_window");
-        let start_window = start.as_ref().map(|(d, _)| d.clone()).unwrap_or_else(|| Duration::from_minutes(DEFAULT_START_WINDOW_MINUTES));
-        let completion_window =
-            completion.as_ref().map(|(d, _)| d.clone()).unwrap_or_else(|| Duration::from_minutes(DEFAULT_COMPLETION_WINDOW_MINUTES));
+        let start_window = start
+            .as_ref()
+            .map(|(d, _)| d.clone())
+            .unwrap_or_else(|| Duration::from_minutes(DEFAULT_START_WINDOW_MINUTES));
+        let completion_window = completion
+            .as_ref()
+            .map(|(d, _)| d.clone())
+            .unwrap_or_else(|| Duration::from_minutes(DEFAULT_COMPLETION_WINDOW_MINUTES));
         if let Some((s, span)) = &start {
             if s.minutes() < 60 {
                 self.push(
-                    Diagnostic::error("coffer::invalid_window", format!("start_window must be at least 1 hour, not {s}"))
-                        .at(span.clone(), "too short")
-                        .with_help("a job gets at least an hour to start, as in AWS Backup"),
+                    Diagnostic::error(
+                        "coffer::invalid_window",
+                        format!("start_window must be at least 1 hour, not {s}"),
+                    )
+                    .at(span.clone(), "too short")
+                    .with_help("a job gets at least an hour to start, as in AWS Backup"),
                 );
             }
         }
         if completion_window <= start_window {
-            let span = completion.as_ref().or(start.as_ref()).map(|(_, s)| s.clone()).unwrap_or_else(|| view.header.clone());
+            let span = completion
+                .as_ref()
+                .or(start.as_ref())
+                .map(|(_, s)| s.clone())
+                .unwrap_or_else(|| view.header.clone());
             self.push(
                 Diagnostic::error(
                     "coffer::invalid_window",
@@ -1341,23 +1795,45 @@ impl<'s> Lowerer<'s> {
         }
         let target = self.reference(&view, "target_vault", crate::address::Kind::Vault, true);
         let recovery_point_tags = self.string_map(&view, "recovery_point_tags");
-        let lifecycle = self.single_block(&view, "lifecycle").and_then(|b| self.lower_lifecycle(d.file, b));
+        let lifecycle = self
+            .single_block(&view, "lifecycle")
+            .and_then(|b| self.lower_lifecycle(d.file, b));
         let mut copy_to = Vec::new();
-        for b in d.block.body.blocks().filter(|b| b.ident.value().as_str() == "copy_to") {
+        for b in d
+            .block
+            .body
+            .blocks()
+            .filter(|b| b.ident.value().as_str() == "copy_to")
+        {
             if !b.labels.is_empty() {
                 self.check_labels(d.file, b, 0);
                 continue;
             }
-            let cview = View { file: d.file, body: &b.body, what: "copy_to block".into(), header: header_span(d.file, b) };
+            let cview = View {
+                file: d.file,
+                body: &b.body,
+                what: "copy_to block".into(),
+                header: header_span(d.file, b),
+            };
             self.check_body(&cview, &["vault"], &["lifecycle"]);
             let vault = self.reference(&cview, "vault", crate::address::Kind::Vault, true);
-            let lifecycle = self.single_block(&cview, "lifecycle").and_then(|lb| self.lower_lifecycle(d.file, lb));
+            let lifecycle = self
+                .single_block(&cview, "lifecycle")
+                .and_then(|lb| self.lower_lifecycle(d.file, lb));
             if let Some((vault, span)) = vault {
                 if target.as_ref().is_some_and(|(t, _)| *t == vault) {
                     self.push(
-                        Diagnostic::warning("coffer::copy_to_same_vault", format!("rule `{}` copies into its own target vault `{vault}`", d.name))
-                            .at(span, "same as target_vault")
-                            .with_help("copies protect against losing a vault; point copy_to at another vault"),
+                        Diagnostic::warning(
+                            "coffer::copy_to_same_vault",
+                            format!(
+                                "rule `{}` copies into its own target vault `{vault}`",
+                                d.name
+                            ),
+                        )
+                        .at(span, "same as target_vault")
+                        .with_help(
+                            "copies protect against losing a vault; point copy_to at another vault",
+                        ),
                     );
                 }
                 copy_to.push(CopyAction { vault, lifecycle });
@@ -1381,19 +1857,28 @@ impl<'s> Lowerer<'s> {
     /// Checks the outer form of a schedule: `cron(…)` with six fields; `rate(…)` is refused.
     fn check_schedule(&mut self, s: &str, span: Span) {
         let trimmed = s.trim();
-        if let Some(inner) = trimmed.strip_prefix("rate(").and_then(|r| r.strip_suffix(')')) {
+        if let Some(inner) = trimmed
+            .strip_prefix("rate(")
+            .and_then(|r| r.strip_suffix(')'))
+        {
             let help = match rate_to_cron(inner) {
                 Some(c) => format!("backup rules use cron expressions; the same schedule is `{c}`"),
                 None => "backup rules use cron expressions: cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 5 ? * * *) for 05:00 UTC daily".into(),
             };
             self.push(
-                Diagnostic::error("coffer::invalid_schedule", format!("`{trimmed}` is a rate expression, which is not a backup schedule"))
-                    .at(span, "rate() is not accepted for backup rules")
-                    .with_help(help),
+                Diagnostic::error(
+                    "coffer::invalid_schedule",
+                    format!("`{trimmed}` is a rate expression, which is not a backup schedule"),
+                )
+                .at(span, "rate() is not accepted for backup rules")
+                .with_help(help),
             );
             return;
         }
-        let Some(inner) = trimmed.strip_prefix("cron(").and_then(|r| r.strip_suffix(')')) else {
+        let Some(inner) = trimmed
+            .strip_prefix("cron(")
+            .and_then(|r| r.strip_suffix(')'))
+        else {
             self.push(
                 Diagnostic::error("coffer::invalid_schedule", format!("schedule `{s}` is not a cron(...) expression"))
                     .at(span, "expected cron(...)")
@@ -1412,7 +1897,12 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_lifecycle(&mut self, file: FileId, b: &Block) -> Option<Lifecycle> {
-        let view = View { file, body: &b.body, what: "lifecycle block".into(), header: header_span(file, b) };
+        let view = View {
+            file,
+            body: &b.body,
+            what: "lifecycle block".into(),
+            header: header_span(file, b),
+        };
         self.check_body(&view, &["cold_storage_after", "delete_after"], &[]);
         let cold = self.duration(&view, "cold_storage_after");
         let delete = self.duration(&view, "delete_after");
@@ -1436,45 +1926,95 @@ impl<'s> Lowerer<'s> {
         if delete.as_ref().is_some_and(|(d, _)| d.minutes() < 24 * 60) {
             if let Some((d, span)) = &delete {
                 self.push(
-                    Diagnostic::error("coffer::invalid_lifecycle", format!("delete_after must be at least 1 day, not {d}"))
-                        .at(span.clone(), "too short")
-                        .with_help("lifecycle is counted in whole days"),
+                    Diagnostic::error(
+                        "coffer::invalid_lifecycle",
+                        format!("delete_after must be at least 1 day, not {d}"),
+                    )
+                    .at(span.clone(), "too short")
+                    .with_help("lifecycle is counted in whole days"),
                 );
             }
         }
-        Some(Lifecycle { cold_storage_after: cold.map(|(d, _)| d), delete_after: delete.map(|(d, _)| d) })
+        Some(Lifecycle {
+            cold_storage_after: cold.map(|(d, _)| d),
+            delete_after: delete.map(|(d, _)| d),
+        })
     }
 
     fn lower_selection(&mut self, d: &Decl<'_>) -> Option<Selection> {
-        let view = View { file: d.file, body: &d.block.body, what: format!("selection \"{}\"", d.name), header: d.header.clone() };
-        self.check_body(&view, &["plan", "any_tag", "resources", "not_resources"], &["condition"]);
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: format!("selection \"{}\"", d.name),
+            header: d.header.clone(),
+        };
+        self.check_body(
+            &view,
+            &["plan", "any_tag", "resources", "not_resources"],
+            &["condition"],
+        );
         let plan = self.reference(&view, "plan", crate::address::Kind::Plan, true);
         let any_tag = self.string_list_map(&view, "any_tag");
         let resources = self.string_list(&view, "resources");
         let not_resources = self.string_list(&view, "not_resources");
         let mut conditions = Conditions::default();
         if let Some(b) = self.single_block(&view, "condition") {
-            let cview = View { file: d.file, body: &b.body, what: "condition block".into(), header: header_span(d.file, b) };
-            self.check_body(&cview, &["string_equals", "string_not_equals", "string_like", "string_not_like"], &[]);
+            let cview = View {
+                file: d.file,
+                body: &b.body,
+                what: "condition block".into(),
+                header: header_span(d.file, b),
+            };
+            self.check_body(
+                &cview,
+                &[
+                    "string_equals",
+                    "string_not_equals",
+                    "string_like",
+                    "string_not_like",
+                ],
+                &[],
+            );
             conditions.string_equals = self.string_map(&cview, "string_equals");
             conditions.string_not_equals = self.string_map(&cview, "string_not_equals");
             conditions.string_like = self.string_map(&cview, "string_like");
             conditions.string_not_like = self.string_map(&cview, "string_not_like");
         }
-        Some(Selection { name: d.name.clone(), plan: plan?.0, any_tag, resources, not_resources, conditions, span: d.name_span.clone() })
+        Some(Selection {
+            name: d.name.clone(),
+            plan: plan?.0,
+            any_tag,
+            resources,
+            not_resources,
+            conditions,
+            span: d.name_span.clone(),
+        })
     }
 
     fn lower_directory(&mut self, d: &Decl<'_>) -> Option<Directory> {
-        let view = View { file: d.file, body: &d.block.body, what: format!("directory \"{}\"", d.name), header: d.header.clone() };
+        let view = View {
+            file: d.file,
+            body: &d.block.body,
+            what: format!("directory \"{}\"", d.name),
+            header: d.header.clone(),
+        };
         self.check_body(&view, &["path", "tags"], &[]);
         let path = self.required_string(&view, "path", "path = \"./data\"");
         if let Some((p, span)) = &path {
             if p.trim().is_empty() {
-                self.push(Diagnostic::error("coffer::invalid_value", "directory path must not be empty").at(span.clone(), "empty"));
+                self.push(
+                    Diagnostic::error("coffer::invalid_value", "directory path must not be empty")
+                        .at(span.clone(), "empty"),
+                );
             }
         }
         let tags = self.string_map(&view, "tags");
-        Some(Directory { name: d.name.clone(), path: path?.0, tags, span: d.name_span.clone() })
+        Some(Directory {
+            name: d.name.clone(),
+            path: path?.0,
+            tags,
+            span: d.name_span.clone(),
+        })
     }
 
     /// A lock's minimum retention wins over everything: rules that would delete points
@@ -1483,9 +2023,15 @@ impl<'s> Lowerer<'s> {
         for plan in config.plans.values() {
             for rule in plan.rules.values() {
                 let mut targets = vec![(rule.target_vault.as_str(), rule.lifecycle.as_ref())];
-                targets.extend(rule.copy_to.iter().map(|c| (c.vault.as_str(), c.lifecycle.as_ref())));
+                targets.extend(
+                    rule.copy_to
+                        .iter()
+                        .map(|c| (c.vault.as_str(), c.lifecycle.as_ref())),
+                );
                 for (vault, lifecycle) in targets {
-                    let Some(lock) = config.vaults.get(vault).and_then(|v| v.lock.as_ref()) else { continue };
+                    let Some(lock) = config.vaults.get(vault).and_then(|v| v.lock.as_ref()) else {
+                        continue;
+                    };
                     let delete_after = lifecycle.and_then(|l| l.delete_after.as_ref());
                     let vspan = config.vaults[vault].span.clone();
                     match (delete_after, &lock.min_retention) {
@@ -1506,7 +2052,10 @@ impl<'s> Lowerer<'s> {
                             None => true,
                         };
                         if too_long {
-                            let what = delete_after.map_or("keeps points forever".to_string(), |d| format!("keeps points for {d}"));
+                            let what = delete_after
+                                .map_or("keeps points forever".to_string(), |d| {
+                                    format!("keeps points for {d}")
+                                });
                             self.push(
                                 Diagnostic::error(
                                     "coffer::lock_violation",
@@ -1538,7 +2087,12 @@ fn body_expressions(body: &Body) -> Vec<&Expression> {
 
 /// For each object, the objects it depends on, following references through locals.
 fn object_dependencies(graph: &DependencyGraph<Node>) -> BTreeMap<Address, Vec<Address>> {
-    fn resolve(graph: &DependencyGraph<Node>, node: &Node, out: &mut BTreeSet<Address>, seen: &mut BTreeSet<Node>) {
+    fn resolve(
+        graph: &DependencyGraph<Node>,
+        node: &Node,
+        out: &mut BTreeSet<Address>,
+        seen: &mut BTreeSet<Node>,
+    ) {
         for dep in graph.dependencies_of(node) {
             if !seen.insert(dep.clone()) {
                 continue;
@@ -1557,7 +2111,13 @@ fn object_dependencies(graph: &DependencyGraph<Node>) -> BTreeMap<Address, Vec<A
         .order()
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|n| if let Node::Object(a) = n { Some(a) } else { None })
+        .filter_map(|n| {
+            if let Node::Object(a) = n {
+                Some(a)
+            } else {
+                None
+            }
+        })
         .collect();
     for a in objects {
         let mut deps = BTreeSet::new();
@@ -1580,9 +2140,18 @@ fn is_region_name(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
         && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty()
+}
+
+/// `file://PATH` or `s3://BUCKET[/PREFIX]`, each with something after the scheme.
+fn is_storage_url(s: &str) -> bool {
+    ["file://", "s3://"]
+        .iter()
+        .any(|scheme| s.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()))
 }
 
 fn is_kms_arn(s: &str) -> bool {
@@ -1595,7 +2164,9 @@ fn is_kms_arn(s: &str) -> bool {
         && parts[4].len() == 12
         && parts[4].chars().all(|c| c.is_ascii_digit())
         && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
-        && parts[5].split_once('/').is_some_and(|(_, id)| !id.is_empty())
+        && parts[5]
+            .split_once('/')
+            .is_some_and(|(_, id)| !id.is_empty())
 }
 
 /// The cron equivalent of a simple rate expression, for help text.
@@ -1631,8 +2202,12 @@ mod tests {
 
     #[test]
     fn kms_arns() {
-        assert!(is_kms_arn("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab"));
-        assert!(is_kms_arn("arn:aws:kms:us-east-1:111122223333:alias/backup"));
+        assert!(is_kms_arn(
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab"
+        ));
+        assert!(is_kms_arn(
+            "arn:aws:kms:us-east-1:111122223333:alias/backup"
+        ));
         assert!(!is_kms_arn("arn:aws:kms:us-east-1:1111:key/x"));
         assert!(!is_kms_arn("arn:aws:s3:::bucket"));
         assert!(!is_kms_arn("arn:aws:kms:us-east-1:111122223333:key/"));
@@ -1640,7 +2215,10 @@ mod tests {
 
     #[test]
     fn rate_equivalents() {
-        assert_eq!(rate_to_cron("12 hours").as_deref(), Some("cron(0 0/12 * * ? *)"));
+        assert_eq!(
+            rate_to_cron("12 hours").as_deref(),
+            Some("cron(0 0/12 * * ? *)")
+        );
         assert_eq!(rate_to_cron("1 day").as_deref(), Some("cron(0 0 * * ? *)"));
         assert_eq!(rate_to_cron("7 minutes"), None);
         assert_eq!(rate_to_cron("x days"), None);

@@ -32,7 +32,9 @@ pub enum Backend {
 
 impl Default for Backend {
     fn default() -> Self {
-        Backend::Local { path: ".coffer".into() }
+        Backend::Local {
+            path: ".coffer".into(),
+        }
     }
 }
 

@@ -39,11 +39,21 @@ pub fn parse_type(expr: &Expression) -> Result<VarType, String> {
             "number" => Ok(VarType::Number),
             "bool" => Ok(VarType::Bool),
             "any" => Ok(VarType::Any),
-            "list" | "map" => Err(format!("`{}` needs an element type, e.g. {}(string)", v.value().as_str(), v.value().as_str())),
+            "list" | "map" => Err(format!(
+                "`{}` needs an element type, e.g. {}(string)",
+                v.value().as_str(),
+                v.value().as_str()
+            )),
             other => Err(format!("unknown type `{other}`; {HELP}")),
         },
         Expression::FuncCall(call) if call.args.len() == 1 && !call.name.is_namespaced() => {
-            let inner = call.args.iter().next().map(parse_type).transpose()?.unwrap_or(VarType::Any);
+            let inner = call
+                .args
+                .iter()
+                .next()
+                .map(parse_type)
+                .transpose()?
+                .unwrap_or(VarType::Any);
             match call.name.name.value().as_str() {
                 "list" | "set" => Ok(VarType::List(Box::new(inner))),
                 "map" => Ok(VarType::Map(Box::new(inner))),
@@ -74,7 +84,9 @@ pub fn convert(value: Value, ty: &VarType) -> Result<Value, String> {
             .map(Value::Number)
             .ok_or_else(|| format!("`{s}` is not a number")),
         (VarType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
-        (VarType::Bool, Value::String(s)) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
+        (VarType::Bool, Value::String(s)) if s == "true" || s == "false" => {
+            Ok(Value::Bool(s == "true"))
+        }
         (VarType::List(t), Value::List(items)) => items
             .into_iter()
             .enumerate()
@@ -83,7 +95,11 @@ pub fn convert(value: Value, ty: &VarType) -> Result<Value, String> {
             .map(Value::List),
         (VarType::Map(t), Value::Map(m)) => m
             .into_iter()
-            .map(|(k, v)| convert(v, t).map(|v| (k.clone(), v)).map_err(|e| format!("key `{k}`: {e}")))
+            .map(|(k, v)| {
+                convert(v, t)
+                    .map(|v| (k.clone(), v))
+                    .map_err(|e| format!("key `{k}`: {e}"))
+            })
             .collect::<Result<_, _>>()
             .map(Value::Map),
         (ty, v) => Err(format!("expected {ty}, got {}", v.type_name())),
@@ -97,8 +113,13 @@ pub fn from_raw(raw: &str, ty: &VarType) -> Result<Value, String> {
         VarType::String | VarType::Any => Ok(Value::String(raw.to_string())),
         VarType::Number | VarType::Bool => convert(Value::String(raw.to_string()), ty),
         VarType::List(_) | VarType::Map(_) => {
-            let expr = hcl_edit::parser::parse_expr(raw).map_err(|e| format!("not a valid {ty} literal: {}", e.message()))?;
-            literal(&expr).ok_or_else(|| format!("not a valid {ty} literal (only literal values are allowed)")).and_then(|v| convert(v, ty))
+            let expr = hcl_edit::parser::parse_expr(raw)
+                .map_err(|e| format!("not a valid {ty} literal: {}", e.message()))?;
+            literal(&expr)
+                .ok_or_else(|| {
+                    format!("not a valid {ty} literal (only literal values are allowed)")
+                })
+                .and_then(|v| convert(v, ty))
         }
     }
 }
@@ -116,7 +137,9 @@ fn literal(expr: &Expression) -> Option<Value> {
                 .map(|(k, v)| {
                     let key = match k {
                         hcl_edit::expr::ObjectKey::Ident(i) => i.as_str().to_string(),
-                        hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => s.value().clone(),
+                        hcl_edit::expr::ObjectKey::Expression(Expression::String(s)) => {
+                            s.value().clone()
+                        }
                         _ => return None,
                     };
                     Some((key, literal(v.expr())?))
@@ -139,8 +162,15 @@ mod tests {
     #[test]
     fn parses_types() {
         assert_eq!(ty("string"), VarType::String);
-        assert_eq!(ty("map(list(string))"), VarType::Map(Box::new(VarType::List(Box::new(VarType::String)))));
-        assert!(parse_type(&hcl_edit::parser::parse_expr("\"string\"").unwrap()).unwrap_err().contains("without quotes"));
+        assert_eq!(
+            ty("map(list(string))"),
+            VarType::Map(Box::new(VarType::List(Box::new(VarType::String))))
+        );
+        assert!(
+            parse_type(&hcl_edit::parser::parse_expr("\"string\"").unwrap())
+                .unwrap_err()
+                .contains("without quotes")
+        );
         assert!(parse_type(&hcl_edit::parser::parse_expr("strin").unwrap()).is_err());
     }
 
@@ -153,14 +183,20 @@ mod tests {
             from_raw("[\"a\", \"b\"]", &ty("list(string)")).unwrap(),
             Value::List(vec![Value::String("a".into()), Value::String("b".into())])
         );
-        assert_eq!(from_raw("{ a = 1 }", &ty("map(number)")).unwrap().to_json(), serde_json::json!({"a": 1}));
+        assert_eq!(
+            from_raw("{ a = 1 }", &ty("map(number)")).unwrap().to_json(),
+            serde_json::json!({"a": 1})
+        );
         assert!(from_raw("[1", &ty("list(string)")).is_err());
         assert!(from_raw("[var.x]", &ty("list(string)")).is_err());
     }
 
     #[test]
     fn type_errors_say_what_was_expected() {
-        assert_eq!(convert(Value::List(vec![]), &VarType::String).unwrap_err(), "expected string, got list");
+        assert_eq!(
+            convert(Value::List(vec![]), &VarType::String).unwrap_err(),
+            "expected string, got list"
+        );
         assert_eq!(
             convert(Value::List(vec![Value::List(vec![])]), &ty("list(string)")).unwrap_err(),
             "element 0: expected string, got list"

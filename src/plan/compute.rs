@@ -75,7 +75,9 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
             (Some(b), Some(a)) => {
                 let kind = addr.kind();
                 let attribute_changes: Vec<AttributeChange> =
-                    diff(&b.attributes, &a.attributes, &|top| forces_replacement(kind, top));
+                    diff(&b.attributes, &a.attributes, &|top| {
+                        forces_replacement(kind, top)
+                    });
                 let action = if attribute_changes.is_empty() {
                     Action::NoOp
                 } else if attribute_changes.iter().any(|c| c.forces_replacement) {
@@ -125,12 +127,24 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
 
 /// A vault holding recovery points is only destroyed when its *recorded* configuration says
 /// `force_destroy = true`; repository data is never deleted by destroying a vault.
-fn check_vault_destroy(change: &Change, points: &BTreeMap<String, u64>, errors: &mut Vec<PlanError>, notes: &mut Vec<String>) {
+fn check_vault_destroy(
+    change: &Change,
+    points: &BTreeMap<String, u64>,
+    errors: &mut Vec<PlanError>,
+    notes: &mut Vec<String>,
+) {
     let name = change.address.name();
     let before = change.before.as_ref();
-    let force = before.and_then(|b| b.get("force_destroy")).and_then(serde_json::Value::as_bool).unwrap_or(false);
+    let force = before
+        .and_then(|b| b.get("force_destroy"))
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     let count = points.get(name).copied().unwrap_or(0);
-    let verb = if change.action == Action::Replace { "replace" } else { "destroy" };
+    let verb = if change.action == Action::Replace {
+        "replace"
+    } else {
+        "destroy"
+    };
     if count > 0 && !force {
         errors.push(PlanError {
             address: change.address.clone(),
@@ -140,7 +154,10 @@ fn check_vault_destroy(change: &Change, points: &BTreeMap<String, u64>, errors: 
             ),
         });
     }
-    if let Some(storage) = before.and_then(|b| b.get("storage")).and_then(serde_json::Value::as_str) {
+    if let Some(storage) = before
+        .and_then(|b| b.get("storage"))
+        .and_then(serde_json::Value::as_str)
+    {
         notes.push(format!("{}: the repository at {storage} is kept; coffer never deletes repository data when a vault is destroyed", change.address));
     }
 }
@@ -148,7 +165,11 @@ fn check_vault_destroy(change: &Change, points: &BTreeMap<String, u64>, errors: 
 /// Orders steps so that every create/update runs after the objects it depends on, every
 /// delete runs after the objects that depended on it are gone or no longer depend on it,
 /// and a replacement's delete runs before its create.
-fn order_steps(changes: &[Change], desired: &BTreeMap<&Address, &ObjectSpec>, recorded: &BTreeMap<Address, crate::state::StateObject>) -> Vec<Step> {
+fn order_steps(
+    changes: &[Change],
+    desired: &BTreeMap<&Address, &ObjectSpec>,
+    recorded: &BTreeMap<Address, crate::state::StateObject>,
+) -> Vec<Step> {
     type Key = (Address, Operation);
     let mut ops: BTreeMap<&Address, Action> = BTreeMap::new();
     for c in changes {
@@ -157,12 +178,12 @@ fn order_steps(changes: &[Change], desired: &BTreeMap<&Address, &ObjectSpec>, re
         }
     }
     let has = |a: &Address, op: Operation| -> bool {
-        match (ops.get(a), op) {
-            (Some(Action::Create | Action::Replace), Operation::Create) => true,
-            (Some(Action::Update), Operation::Update) => true,
-            (Some(Action::Delete | Action::Replace), Operation::Delete) => true,
-            _ => false,
-        }
+        matches!(
+            (ops.get(a), op),
+            (Some(Action::Create | Action::Replace), Operation::Create)
+                | (Some(Action::Update), Operation::Update)
+                | (Some(Action::Delete | Action::Replace), Operation::Delete)
+        )
     };
     let mut g: DependencyGraph<Key> = DependencyGraph::new();
     for (addr, action) in &ops {
@@ -190,7 +211,9 @@ fn order_steps(changes: &[Change], desired: &BTreeMap<&Address, &ObjectSpec>, re
             Action::Update => Operation::Update,
             _ => continue,
         };
-        let Some(spec) = desired.get(addr) else { continue };
+        let Some(spec) = desired.get(addr) else {
+            continue;
+        };
         for dep in &spec.depends_on {
             for dep_op in [Operation::Create, Operation::Update] {
                 if has(dep, dep_op) {
@@ -209,22 +232,42 @@ fn order_steps(changes: &[Change], desired: &BTreeMap<&Address, &ObjectSpec>, re
     for (addr, _) in ops.iter().filter(|(a, _)| has(a, Operation::Delete)) {
         for dependent in dependents.get(addr).into_iter().flatten() {
             if has(dependent, Operation::Delete) {
-                g.add_dependency((( *addr).clone(), Operation::Delete), ((*dependent).clone(), Operation::Delete));
+                g.add_dependency(
+                    ((*addr).clone(), Operation::Delete),
+                    ((*dependent).clone(), Operation::Delete),
+                );
             }
-            let still_depends = desired.get(dependent).is_some_and(|s| s.depends_on.contains(addr));
+            let still_depends = desired
+                .get(dependent)
+                .is_some_and(|s| s.depends_on.contains(addr));
             if has(dependent, Operation::Update) && !still_depends {
-                g.add_dependency(((*addr).clone(), Operation::Delete), ((*dependent).clone(), Operation::Update));
+                g.add_dependency(
+                    ((*addr).clone(), Operation::Delete),
+                    ((*dependent).clone(), Operation::Update),
+                );
             }
         }
     }
     let order = g.order().unwrap_or_else(|_| {
         // Unreachable for acyclic configurations and states; fall back to phases.
         let mut keys: Vec<Key> = Vec::new();
-        let mut deletes: Vec<Key> = ops.keys().filter(|a| has(a, Operation::Delete)).map(|a| ((*a).clone(), Operation::Delete)).collect();
+        let mut deletes: Vec<Key> = ops
+            .keys()
+            .filter(|a| has(a, Operation::Delete))
+            .map(|a| ((*a).clone(), Operation::Delete))
+            .collect();
         deletes.reverse();
         keys.extend(deletes);
-        keys.extend(ops.keys().filter(|a| has(a, Operation::Create)).map(|a| ((*a).clone(), Operation::Create)));
-        keys.extend(ops.keys().filter(|a| has(a, Operation::Update)).map(|a| ((*a).clone(), Operation::Update)));
+        keys.extend(
+            ops.keys()
+                .filter(|a| has(a, Operation::Create))
+                .map(|a| ((*a).clone(), Operation::Create)),
+        );
+        keys.extend(
+            ops.keys()
+                .filter(|a| has(a, Operation::Update))
+                .map(|a| ((*a).clone(), Operation::Update)),
+        );
         keys
     });
     order
@@ -234,7 +277,11 @@ fn order_steps(changes: &[Change], desired: &BTreeMap<&Address, &ObjectSpec>, re
                 Operation::Delete => None,
                 _ => desired.get(&address).map(|s| (*s).clone()),
             };
-            Step { address, operation, object }
+            Step {
+                address,
+                operation,
+                object,
+            }
         })
         .collect()
 }
@@ -247,7 +294,12 @@ mod tests {
 
     fn spec(addr: &str, attrs: serde_json::Value, deps: &[&str]) -> ObjectSpec {
         let address: Address = addr.parse().unwrap();
-        ObjectSpec { kind: address.kind(), address, attributes: attrs, depends_on: deps.iter().map(|d| d.parse().unwrap()).collect() }
+        ObjectSpec {
+            kind: address.kind(),
+            address,
+            attributes: attrs,
+            depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+        }
     }
 
     fn recorded(specs: &[ObjectSpec]) -> State {
@@ -270,19 +322,36 @@ mod tests {
         s
     }
 
-    fn plan(desired: &[ObjectSpec], state: Option<&State>, mode: Mode) -> Result<Plan, Vec<PlanError>> {
-        compute(&PlanInput { mode, desired, state, recovery_points: &BTreeMap::new(), now: DateTime::UNIX_EPOCH })
+    fn plan(
+        desired: &[ObjectSpec],
+        state: Option<&State>,
+        mode: Mode,
+    ) -> Result<Plan, Vec<PlanError>> {
+        compute(&PlanInput {
+            mode,
+            desired,
+            state,
+            recovery_points: &BTreeMap::new(),
+            now: DateTime::UNIX_EPOCH,
+        })
     }
 
     fn steps(p: &Plan) -> Vec<String> {
-        p.steps.iter().map(|s| format!("{:?} {}", s.operation, s.address)).collect()
+        p.steps
+            .iter()
+            .map(|s| format!("{:?} {}", s.operation, s.address))
+            .collect()
     }
 
     fn world() -> Vec<ObjectSpec> {
         vec![
             spec("vault.v", json!({"storage": "file://a", "tags": {}}), &[]),
             spec("plan.p", json!({"tags": {}}), &[]),
-            spec("plan.p.rule.r", json!({"target_vault": "vault.v"}), &["vault.v", "plan.p"]),
+            spec(
+                "plan.p.rule.r",
+                json!({"target_vault": "vault.v"}),
+                &["vault.v", "plan.p"],
+            ),
             spec("selection.s", json!({"plan": "plan.p"}), &["plan.p"]),
         ]
     }
@@ -290,9 +359,30 @@ mod tests {
     #[test]
     fn creates_in_dependency_order() {
         let p = plan(&world(), None, Mode::Normal).unwrap();
-        assert_eq!(steps(&p), ["Create vault.v", "Create plan.p", "Create plan.p.rule.r", "Create selection.s"]);
-        assert_eq!(p.summary, Summary { add: 4, change: 0, destroy: 0 });
-        assert_eq!(p.state, StateRef { lineage: None, serial: 0 });
+        assert_eq!(
+            steps(&p),
+            [
+                "Create vault.v",
+                "Create plan.p",
+                "Create plan.p.rule.r",
+                "Create selection.s"
+            ]
+        );
+        assert_eq!(
+            p.summary,
+            Summary {
+                add: 4,
+                change: 0,
+                destroy: 0
+            }
+        );
+        assert_eq!(
+            p.state,
+            StateRef {
+                lineage: None,
+                serial: 0
+            }
+        );
     }
 
     #[test]
@@ -325,20 +415,42 @@ mod tests {
         w2[0].attributes = json!({"storage": "file://b", "tags": {}});
         w2[2].attributes = json!({"target_vault": "vault.v", "schedule": "x"});
         let p = plan(&w2, Some(&s), Mode::Normal).unwrap();
-        assert_eq!(steps(&p), ["Delete vault.v", "Create vault.v", "Update plan.p.rule.r"]);
-        assert_eq!(p.summary, Summary { add: 1, change: 1, destroy: 1 });
-        let c = p.changes.iter().find(|c| c.address.to_string() == "vault.v").unwrap();
+        assert_eq!(
+            steps(&p),
+            ["Delete vault.v", "Create vault.v", "Update plan.p.rule.r"]
+        );
+        assert_eq!(
+            p.summary,
+            Summary {
+                add: 1,
+                change: 1,
+                destroy: 1
+            }
+        );
+        let c = p
+            .changes
+            .iter()
+            .find(|c| c.address.to_string() == "vault.v")
+            .unwrap();
         assert_eq!(c.action, Action::Replace);
     }
 
     #[test]
     fn moving_a_rule_away_updates_it_before_the_old_vault_goes() {
         let mut w = world();
-        w.push(spec("vault.w", json!({"storage": "file://w", "tags": {}}), &[]));
+        w.push(spec(
+            "vault.w",
+            json!({"storage": "file://w", "tags": {}}),
+            &[],
+        ));
         let s = recorded(&w);
         let w2 = vec![
             w[1].clone(),
-            spec("plan.p.rule.r", json!({"target_vault": "vault.w"}), &["vault.w", "plan.p"]),
+            spec(
+                "plan.p.rule.r",
+                json!({"target_vault": "vault.w"}),
+                &["vault.w", "plan.p"],
+            ),
             w[3].clone(),
             w[4].clone(),
         ];
@@ -351,14 +463,29 @@ mod tests {
         let w = world();
         let s = recorded(&w);
         let points: BTreeMap<String, u64> = [("v".to_string(), 3)].into();
-        let r = compute(&PlanInput { mode: Mode::Destroy, desired: &w, state: Some(&s), recovery_points: &points, now: DateTime::UNIX_EPOCH });
+        let r = compute(&PlanInput {
+            mode: Mode::Destroy,
+            desired: &w,
+            state: Some(&s),
+            recovery_points: &points,
+            now: DateTime::UNIX_EPOCH,
+        });
         let errs = r.unwrap_err();
-        assert_eq!(errs[0].message, "cannot destroy vault `v`: it holds 3 recovery points");
+        assert_eq!(
+            errs[0].message,
+            "cannot destroy vault `v`: it holds 3 recovery points"
+        );
 
         let mut forced = w.clone();
         forced[0].attributes = json!({"storage": "file://a", "tags": {}, "force_destroy": true});
         let s = recorded(&forced);
-        let r = compute(&PlanInput { mode: Mode::Destroy, desired: &w, state: Some(&s), recovery_points: &points, now: DateTime::UNIX_EPOCH });
+        let r = compute(&PlanInput {
+            mode: Mode::Destroy,
+            desired: &w,
+            state: Some(&s),
+            recovery_points: &points,
+            now: DateTime::UNIX_EPOCH,
+        });
         let p = r.unwrap();
         assert!(p.notes[0].contains("is kept"));
     }

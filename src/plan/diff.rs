@@ -26,7 +26,9 @@ pub struct AttributeChange {
 
 fn key_path(parent: &str, key: &str) -> String {
     let simple = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !key.starts_with(|c: char| c.is_ascii_digit());
     match (parent.is_empty(), simple) {
         (true, true) => key.to_string(),
@@ -44,7 +46,15 @@ pub fn diff(before: &Value, after: &Value, forces: &dyn Fn(&str) -> bool) -> Vec
     out
 }
 
-fn push(out: &mut Vec<AttributeChange>, path: String, top: &str, action: ChangeAction, before: Option<&Value>, after: Option<&Value>, forces: &dyn Fn(&str) -> bool) {
+fn push(
+    out: &mut Vec<AttributeChange>,
+    path: String,
+    top: &str,
+    action: ChangeAction,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    forces: &dyn Fn(&str) -> bool,
+) {
     out.push(AttributeChange {
         path,
         action,
@@ -54,7 +64,14 @@ fn push(out: &mut Vec<AttributeChange>, path: String, top: &str, action: ChangeA
     });
 }
 
-fn walk(path: &str, top: &str, before: &Value, after: &Value, forces: &dyn Fn(&str) -> bool, out: &mut Vec<AttributeChange>) {
+fn walk(
+    path: &str,
+    top: &str,
+    before: &Value,
+    after: &Value,
+    forces: &dyn Fn(&str) -> bool,
+    out: &mut Vec<AttributeChange>,
+) {
     if before == after {
         return;
     }
@@ -69,7 +86,9 @@ fn walk(path: &str, top: &str, before: &Value, after: &Value, forces: &dyn Fn(&s
                 match (b.get(k), a.get(k)) {
                     (Some(bv), Some(av)) => walk(&p, t, bv, av, forces, out),
                     (None, Some(av)) => push(out, p, t, ChangeAction::Add, None, Some(av), forces),
-                    (Some(bv), None) => push(out, p, t, ChangeAction::Remove, Some(bv), None, forces),
+                    (Some(bv), None) => {
+                        push(out, p, t, ChangeAction::Remove, Some(bv), None, forces)
+                    }
                     (None, None) => {}
                 }
             }
@@ -77,40 +96,87 @@ fn walk(path: &str, top: &str, before: &Value, after: &Value, forces: &dyn Fn(&s
         (Value::Array(b), Value::Array(a)) if !path.is_empty() => {
             let bs: Vec<String> = b.iter().map(Value::to_string).collect();
             let as_: Vec<String> = a.iter().map(Value::to_string).collect();
+            let removed = |out: &mut Vec<AttributeChange>, range: std::ops::Range<usize>| {
+                for (i, v) in b.iter().enumerate().take(range.end).skip(range.start) {
+                    push(
+                        out,
+                        format!("{path}[{i}]"),
+                        top,
+                        ChangeAction::Remove,
+                        Some(v),
+                        None,
+                        forces,
+                    );
+                }
+            };
+            let added = |out: &mut Vec<AttributeChange>, range: std::ops::Range<usize>| {
+                for (j, v) in a.iter().enumerate().take(range.end).skip(range.start) {
+                    push(
+                        out,
+                        format!("{path}[{j}]"),
+                        top,
+                        ChangeAction::Add,
+                        None,
+                        Some(v),
+                        forces,
+                    );
+                }
+            };
             for op in capture_diff_slices(Algorithm::Myers, &bs, &as_) {
                 match op {
                     DiffOp::Equal { .. } => {}
-                    DiffOp::Delete { old_index, old_len, .. } => {
-                        for i in old_index..old_index + old_len {
-                            push(out, format!("{path}[{i}]"), top, ChangeAction::Remove, Some(&b[i]), None, forces);
-                        }
+                    DiffOp::Delete {
+                        old_index, old_len, ..
+                    } => {
+                        removed(out, old_index..old_index + old_len);
                     }
-                    DiffOp::Insert { new_index, new_len, .. } => {
-                        for j in new_index..new_index + new_len {
-                            push(out, format!("{path}[{j}]"), top, ChangeAction::Add, None, Some(&a[j]), forces);
-                        }
+                    DiffOp::Insert {
+                        new_index, new_len, ..
+                    } => {
+                        added(out, new_index..new_index + new_len);
                     }
-                    DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                    DiffOp::Replace {
+                        old_index,
+                        old_len,
+                        new_index,
+                        new_len,
+                    } => {
                         let paired = old_len.min(new_len);
-                        for k in 0..paired {
-                            let (bi, ai) = (old_index + k, new_index + k);
-                            if b[bi].is_object() && a[ai].is_object() {
-                                walk(&format!("{path}[{ai}]"), top, &b[bi], &a[ai], forces, out);
+                        for (k, (bv, av)) in b[old_index..old_index + paired]
+                            .iter()
+                            .zip(&a[new_index..new_index + paired])
+                            .enumerate()
+                        {
+                            let p = format!("{path}[{}]", new_index + k);
+                            if bv.is_object() && av.is_object() {
+                                walk(&p, top, bv, av, forces, out);
                             } else {
-                                push(out, format!("{path}[{ai}]"), top, ChangeAction::Change, Some(&b[bi]), Some(&a[ai]), forces);
+                                push(
+                                    out,
+                                    p,
+                                    top,
+                                    ChangeAction::Change,
+                                    Some(bv),
+                                    Some(av),
+                                    forces,
+                                );
                             }
                         }
-                        for i in old_index + paired..old_index + old_len {
-                            push(out, format!("{path}[{i}]"), top, ChangeAction::Remove, Some(&b[i]), None, forces);
-                        }
-                        for j in new_index + paired..new_index + new_len {
-                            push(out, format!("{path}[{j}]"), top, ChangeAction::Add, None, Some(&a[j]), forces);
-                        }
+                        removed(out, old_index + paired..old_index + old_len);
+                        added(out, new_index + paired..new_index + new_len);
                     }
                 }
             }
         }
-        _ => push(out, path.to_string(), top, ChangeAction::Change, Some(before), Some(after), forces),
+        _ => push(
+            out,
+            path.to_string(),
+            top,
+            ChangeAction::Change,
+            Some(before),
+            Some(after),
+            forces,
+        ),
     }
 }
 
@@ -120,12 +186,18 @@ mod tests {
     use serde_json::json;
 
     fn paths(before: Value, after: Value) -> Vec<(String, ChangeAction)> {
-        diff(&before, &after, &|t| t == "storage").into_iter().map(|c| (c.path, c.action)).collect()
+        diff(&before, &after, &|t| t == "storage")
+            .into_iter()
+            .map(|c| (c.path, c.action))
+            .collect()
     }
 
     #[test]
     fn maps_are_diffed_by_key() {
-        let d = paths(json!({"tags": {"a": "1", "b": "2"}}), json!({"tags": {"b": "3", "c": "4"}}));
+        let d = paths(
+            json!({"tags": {"a": "1", "b": "2"}}),
+            json!({"tags": {"b": "3", "c": "4"}}),
+        );
         assert_eq!(
             d,
             vec![
@@ -138,7 +210,10 @@ mod tests {
 
     #[test]
     fn lists_are_diffed_by_element() {
-        let d = paths(json!({"r": ["a", "b", "c"]}), json!({"r": ["a", "x", "b", "c"]}));
+        let d = paths(
+            json!({"r": ["a", "b", "c"]}),
+            json!({"r": ["a", "x", "b", "c"]}),
+        );
         assert_eq!(d, vec![("r[1]".into(), ChangeAction::Add)]);
         let d = paths(json!({"r": ["a", "b"]}), json!({"r": ["b"]}));
         assert_eq!(d, vec![("r[0]".into(), ChangeAction::Remove)]);
@@ -155,7 +230,11 @@ mod tests {
 
     #[test]
     fn odd_keys_are_quoted_and_replacement_is_flagged() {
-        let d = diff(&json!({"tags": {}, "storage": "a"}), &json!({"tags": {"Cost Center": "1"}, "storage": "b"}), &|t| t == "storage");
+        let d = diff(
+            &json!({"tags": {}, "storage": "a"}),
+            &json!({"tags": {"Cost Center": "1"}, "storage": "b"}),
+            &|t| t == "storage",
+        );
         assert_eq!(d[0].path, "storage");
         assert!(d[0].forces_replacement);
         assert_eq!(d[1].path, "tags[\"Cost Center\"]");
@@ -164,7 +243,10 @@ mod tests {
 
     #[test]
     fn null_to_object_is_one_change() {
-        let d = paths(json!({"lock": null}), json!({"lock": {"mode": "governance"}}));
+        let d = paths(
+            json!({"lock": null}),
+            json!({"lock": {"mode": "governance"}}),
+        );
         assert_eq!(d, vec![("lock".into(), ChangeAction::Change)]);
     }
 }

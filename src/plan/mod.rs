@@ -130,10 +130,18 @@ impl Plan {
 
     /// Parses a saved plan file.
     pub fn parse(text: &str) -> Result<Plan, String> {
-        let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not a plan file: {e}"))?;
-        match raw.get("format_version").and_then(serde_json::Value::as_u64) {
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not a plan file: {e}"))?;
+        match raw
+            .get("format_version")
+            .and_then(serde_json::Value::as_u64)
+        {
             Some(v) if v == u64::from(PLAN_FORMAT_VERSION) => {}
-            Some(v) => return Err(format!("plan format {v} is not supported (this coffer reads format {PLAN_FORMAT_VERSION})")),
+            Some(v) => {
+                return Err(format!(
+                "plan format {v} is not supported (this coffer reads format {PLAN_FORMAT_VERSION})"
+            ))
+            }
             None => return Err("not a plan file: `format_version` is missing".into()),
         }
         serde_json::from_value(raw).map_err(|e| format!("the plan file is damaged: {e}"))

@@ -28,13 +28,26 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
         let _ = writeln!(out, "### coffer plan: no changes\n\n{}", summary_line(s));
         return out;
     }
-    let _ = writeln!(out, "### coffer plan: {} to add, {} to change, {} to destroy\n", s.add, s.change, s.destroy);
-    let changed: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let _ = writeln!(
+        out,
+        "### coffer plan: {} to add, {} to change, {} to destroy\n",
+        s.add, s.change, s.destroy
+    );
+    let changed: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     let _ = writeln!(out, "| action | address |\n|---|---|");
     let table_budget = TABLE_SHARE.min(limit.saturating_sub(MARGIN) / 2);
     let mut shown = 0;
     for c in &changed {
-        let row = format!("| {} {} | `{}` |\n", c.action.symbol(), action_word(c.action), c.address);
+        let row = format!(
+            "| {} {} | `{}` |\n",
+            c.action.symbol(),
+            action_word(c.action),
+            c.address
+        );
         if out.chars().count() + row.chars().count() > table_budget {
             break;
         }
@@ -42,7 +55,11 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
         shown += 1;
     }
     if shown < changed.len() {
-        let _ = writeln!(out, "| … | and {} more (list cut to fit a GitHub comment) |", changed.len() - shown);
+        let _ = writeln!(
+            out,
+            "| … | and {} more (list cut to fit a GitHub comment) |",
+            changed.len() - shown
+        );
     }
     for n in &plan.notes {
         let _ = writeln!(out, "\n> **Note:** {n}");
@@ -121,6 +138,9 @@ mod tests {
     #[test]
     fn markers_move_to_the_first_column() {
         let t = diff_friendly("  + vault \"a\" {\n      ~ x = 1 -> 2\n-/+ vault \"b\" {\n    }\n");
-        assert_eq!(t, "+   vault \"a\" {\n!       x = 1 -> 2\n!   vault \"b\" {\n     }\n");
+        assert_eq!(
+            t,
+            "+   vault \"a\" {\n!       x = 1 -> 2\n!   vault \"b\" {\n     }\n"
+        );
     }
 }

@@ -15,14 +15,21 @@ pub fn summary_line(s: &Summary) -> String {
     if s.is_empty() {
         "No changes. The configuration matches the recorded state.".to_string()
     } else {
-        format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy)
+        format!(
+            "Plan: {} to add, {} to change, {} to destroy.",
+            s.add, s.change, s.destroy
+        )
     }
 }
 
 /// The whole plan as text.
 pub fn render_text(plan: &Plan, style: Style) -> String {
     let mut out = String::new();
-    let changed: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let changed: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     if !changed.is_empty() {
         let _ = writeln!(out, "coffer will perform the following actions:\n");
         for c in changed {
@@ -37,7 +44,15 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         out.push('\n');
     }
     let line = summary_line(&plan.summary);
-    let _ = writeln!(out, "{}", if plan.summary.is_empty() { style.green(&line) } else { style.bold(&line) });
+    let _ = writeln!(
+        out,
+        "{}",
+        if plan.summary.is_empty() {
+            style.green(&line)
+        } else {
+            style.bold(&line)
+        }
+    );
     out
 }
 
@@ -67,8 +82,17 @@ fn render_change(out: &mut String, c: &Change, style: Style) {
         Action::NoOp => "is unchanged",
     };
     let _ = writeln!(out, "  {}", style.bold(&format!("# {} {what}", c.address)));
-    let pad = if c.action == Action::Replace { "" } else { "  " };
-    let _ = writeln!(out, "{pad}{} {} {{", sign(style, c.action), block_header(&c.address));
+    let pad = if c.action == Action::Replace {
+        ""
+    } else {
+        "  "
+    };
+    let _ = writeln!(
+        out,
+        "{pad}{} {} {{",
+        sign(style, c.action),
+        block_header(&c.address)
+    );
     let replacing: BTreeSet<String> = c
         .attribute_changes
         .iter()
@@ -78,17 +102,35 @@ fn render_change(out: &mut String, c: &Change, style: Style) {
     let empty = serde_json::Map::new();
     let before = c.before.as_ref().and_then(Value::as_object);
     let after = c.after.as_ref().and_then(Value::as_object);
-    let mut r = Renderer { out, style, replacing: &replacing };
+    let mut r = Renderer {
+        out,
+        style,
+        replacing: &replacing,
+    };
     match c.action {
         Action::Create => r.object_entries(None, after, 6, true, false),
         Action::Delete => r.object_entries(before, None, 6, true, false),
-        _ => r.object_entries(Some(before.unwrap_or(&empty)), Some(after.unwrap_or(&empty)), 6, true, false),
+        _ => r.object_entries(
+            Some(before.unwrap_or(&empty)),
+            Some(after.unwrap_or(&empty)),
+            6,
+            true,
+            false,
+        ),
     }
     let _ = writeln!(r.out, "    }}");
 }
 
 /// Attributes whose values are user maps (their keys print quoted).
-const MAP_ATTRIBUTES: &[&str] = &["tags", "recovery_point_tags", "any_tag", "string_equals", "string_not_equals", "string_like", "string_not_like"];
+const MAP_ATTRIBUTES: &[&str] = &[
+    "tags",
+    "recovery_point_tags",
+    "any_tag",
+    "string_equals",
+    "string_not_equals",
+    "string_like",
+    "string_not_like",
+];
 
 fn top_key(path: &str) -> String {
     let end = path.find(['.', '[']).unwrap_or(path.len());
@@ -125,17 +167,37 @@ impl Renderer<'_> {
     /// Renders the entries of two maps (either may be absent). `map` says whether these are
     /// the keys of a user map (printed quoted, as Terraform does) or attribute names.
     /// Null attributes of created or destroyed objects are not shown.
-    fn object_entries(&mut self, before: Option<&serde_json::Map<String, Value>>, after: Option<&serde_json::Map<String, Value>>, indent: usize, top: bool, map: bool) {
-        let mut keys: Vec<&String> = before.iter().flat_map(|m| m.keys()).chain(after.iter().flat_map(|m| m.keys())).collect();
+    fn object_entries(
+        &mut self,
+        before: Option<&serde_json::Map<String, Value>>,
+        after: Option<&serde_json::Map<String, Value>>,
+        indent: usize,
+        top: bool,
+        map: bool,
+    ) {
+        let mut keys: Vec<&String> = before
+            .iter()
+            .flat_map(|m| m.keys())
+            .chain(after.iter().flat_map(|m| m.keys()))
+            .collect();
         keys.sort();
         keys.dedup();
         let whole = before.is_none() || after.is_none();
         let shown: Vec<(&String, Option<&Value>, Option<&Value>)> = keys
             .into_iter()
-            .map(|k| (k, before.and_then(|m| m.get(k)), after.and_then(|m| m.get(k))))
+            .map(|k| {
+                (
+                    k,
+                    before.and_then(|m| m.get(k)),
+                    after.and_then(|m| m.get(k)),
+                )
+            })
             .filter(|(_, b, a)| {
                 if whole {
-                    !matches!((b, a), (Some(Value::Null), None) | (None, Some(Value::Null)))
+                    !matches!(
+                        (b, a),
+                        (Some(Value::Null), None) | (None, Some(Value::Null))
+                    )
                 } else {
                     b != a
                 }
@@ -149,7 +211,11 @@ impl Renderer<'_> {
             _ => 0,
         };
         let label = |k: &str| if map { format!("{k:?}") } else { k.to_string() };
-        let width = shown.iter().map(|(k, _, _)| label(k).chars().count()).max().unwrap_or(0);
+        let width = shown
+            .iter()
+            .map(|(k, _, _)| label(k).chars().count())
+            .max()
+            .unwrap_or(0);
         for (k, b, a) in shown {
             let key = format!("{:width$}", label(k));
             let note = if top && self.replacing.contains(k.as_str()) {
@@ -157,33 +223,67 @@ impl Renderer<'_> {
             } else {
                 String::new()
             };
-            self.entry(&key, MAP_ATTRIBUTES.contains(&k.as_str()) && !map, b, a, indent, &note);
+            self.entry(
+                &key,
+                MAP_ATTRIBUTES.contains(&k.as_str()) && !map,
+                b,
+                a,
+                indent,
+                &note,
+            );
         }
         if hidden > 0 {
             let what = if map { "element" } else { "attribute" };
-            self.line(indent + 2, &format!("# ({hidden} unchanged {what}{} hidden)", if hidden == 1 { "" } else { "s" }));
+            self.line(
+                indent + 2,
+                &format!(
+                    "# ({hidden} unchanged {what}{} hidden)",
+                    if hidden == 1 { "" } else { "s" }
+                ),
+            );
         }
     }
 
     /// One `key = value` entry, in whichever form the change needs.
-    fn entry(&mut self, key: &str, map: bool, before: Option<&Value>, after: Option<&Value>, indent: usize, note: &str) {
+    fn entry(
+        &mut self,
+        key: &str,
+        map: bool,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        indent: usize,
+        note: &str,
+    ) {
         match (before, after) {
             (None, Some(a)) => self.whole(Action::Create, key, map, a, indent, note),
             (Some(b), None) => self.whole(Action::Delete, key, map, b, indent, note),
-            (Some(Value::Null), Some(a)) if !a.is_null() && (a.is_object() || a.is_array()) => self.whole(Action::Create, key, map, a, indent, note),
-            (Some(b), Some(Value::Null)) if b.is_object() || b.is_array() => self.whole(Action::Delete, key, map, b, indent, note),
+            (Some(Value::Null), Some(a)) if !a.is_null() && (a.is_object() || a.is_array()) => {
+                self.whole(Action::Create, key, map, a, indent, note)
+            }
+            (Some(b), Some(Value::Null)) if b.is_object() || b.is_array() => {
+                self.whole(Action::Delete, key, map, b, indent, note)
+            }
             (Some(Value::Object(b)), Some(Value::Object(a))) => {
-                self.line(indent, &format!("{} {key} = {{{note}", self.mark(Action::Update)));
+                self.line(
+                    indent,
+                    &format!("{} {key} = {{{note}", self.mark(Action::Update)),
+                );
                 self.object_entries(Some(b), Some(a), indent + 4, false, map);
                 self.line(indent + 2, "}");
             }
             (Some(Value::Array(b)), Some(Value::Array(a))) => {
-                self.line(indent, &format!("{} {key} = [{note}", self.mark(Action::Update)));
+                self.line(
+                    indent,
+                    &format!("{} {key} = [{note}", self.mark(Action::Update)),
+                );
                 self.array_diff(b, a, indent + 4);
                 self.line(indent + 2, "]");
             }
             (Some(b), Some(a)) if is_multiline(b) || is_multiline(a) => {
-                self.line(indent, &format!("{} {key} = <<-EOT{note}", self.mark(Action::Update)));
+                self.line(
+                    indent,
+                    &format!("{} {key} = <<-EOT{note}", self.mark(Action::Update)),
+                );
                 let bs = b.as_str().map(str::to_string).unwrap_or_else(|| scalar(b));
                 let as_ = a.as_str().map(str::to_string).unwrap_or_else(|| scalar(a));
                 let diff = TextDiff::from_lines(&bs, &as_);
@@ -199,20 +299,44 @@ impl Renderer<'_> {
                 self.line(indent + 2, "EOT");
             }
             (Some(b), Some(a)) => {
-                self.line(indent, &format!("{} {key} = {} -> {}{note}", self.mark(Action::Update), scalar(b), scalar(a)));
+                self.line(
+                    indent,
+                    &format!(
+                        "{} {key} = {} -> {}{note}",
+                        self.mark(Action::Update),
+                        scalar(b),
+                        scalar(a)
+                    ),
+                );
             }
             (None, None) => {}
         }
     }
 
     /// A value shown whole, added or removed.
-    fn whole(&mut self, action: Action, key: &str, map: bool, v: &Value, indent: usize, note: &str) {
+    fn whole(
+        &mut self,
+        action: Action,
+        key: &str,
+        map: bool,
+        v: &Value,
+        indent: usize,
+        note: &str,
+    ) {
         let m = self.mark(action);
-        let tail = if action == Action::Delete && !(v.is_object() || v.is_array()) { " -> null" } else { "" };
+        let tail = if action == Action::Delete && !(v.is_object() || v.is_array()) {
+            " -> null"
+        } else {
+            ""
+        };
         match v {
             Value::Object(o) if !o.is_empty() => {
                 self.line(indent, &format!("{m} {key} = {{{note}"));
-                let (b, a) = if action == Action::Delete { (Some(o), None) } else { (None, Some(o)) };
+                let (b, a) = if action == Action::Delete {
+                    (Some(o), None)
+                } else {
+                    (None, Some(o))
+                };
                 self.object_entries(b, a, indent + 4, false, map);
                 self.line(indent + 2, "}");
             }
@@ -230,7 +354,19 @@ impl Renderer<'_> {
                 }
                 self.line(indent + 2, "EOT");
             }
-            other => self.line(indent, &format!("{m} {key} = {}{tail}{note}", if other.is_object() { "{}".into() } else if other.is_array() { "[]".into() } else { scalar(other) })),
+            other => self.line(
+                indent,
+                &format!(
+                    "{m} {key} = {}{tail}{note}",
+                    if other.is_object() {
+                        "{}".into()
+                    } else if other.is_array() {
+                        "[]".into()
+                    } else {
+                        scalar(other)
+                    }
+                ),
+            ),
         }
     }
 
@@ -240,7 +376,11 @@ impl Renderer<'_> {
         match v {
             Value::Object(o) if !o.is_empty() => {
                 self.line(indent, &format!("{m} {{"));
-                let (b, a) = if action == Action::Delete { (Some(o), None) } else { (None, Some(o)) };
+                let (b, a) = if action == Action::Delete {
+                    (Some(o), None)
+                } else {
+                    (None, Some(o))
+                };
                 self.object_entries(b, a, indent + 4, false, false);
                 self.line(indent + 2, "},");
             }
@@ -262,17 +402,26 @@ impl Renderer<'_> {
         for op in capture_diff_slices(Algorithm::Myers, &bs, &as_) {
             match op {
                 DiffOp::Equal { len, .. } => unchanged += len,
-                DiffOp::Delete { old_index, old_len, .. } => {
+                DiffOp::Delete {
+                    old_index, old_len, ..
+                } => {
                     for v in &b[old_index..old_index + old_len] {
                         self.element(Action::Delete, v, indent);
                     }
                 }
-                DiffOp::Insert { new_index, new_len, .. } => {
+                DiffOp::Insert {
+                    new_index, new_len, ..
+                } => {
                     for v in &a[new_index..new_index + new_len] {
                         self.element(Action::Create, v, indent);
                     }
                 }
-                DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
                     let paired = old_len.min(new_len);
                     for k in 0..paired {
                         match (&b[old_index + k], &a[new_index + k]) {
@@ -297,7 +446,13 @@ impl Renderer<'_> {
             }
         }
         if unchanged > 0 {
-            self.line(indent + 2, &format!("# ({unchanged} unchanged element{} hidden)", if unchanged == 1 { "" } else { "s" }));
+            self.line(
+                indent + 2,
+                &format!(
+                    "# ({unchanged} unchanged element{} hidden)",
+                    if unchanged == 1 { "" } else { "s" }
+                ),
+            );
         }
     }
 }
@@ -315,22 +470,42 @@ pub fn render_object(address: &Address, id: &str, attributes: &Value) -> String 
     }
     let width = entries.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in entries {
-        write_plain(&mut out, &format!("{k:width$}"), MAP_ATTRIBUTES.contains(&k), v, 4);
+        write_plain(
+            &mut out,
+            &format!("{k:width$}"),
+            MAP_ATTRIBUTES.contains(&k),
+            v,
+            4,
+        );
     }
     out.push_str("}\n");
     out
 }
 
 fn write_plain(out: &mut String, key: &str, map: bool, v: &Value, indent: usize) {
-    let prefix = if key.is_empty() { String::new() } else { format!("{key} = ") };
+    let prefix = if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key} = ")
+    };
     match v {
         Value::Object(m) if !m.is_empty() => {
             let _ = writeln!(out, "{:indent$}{prefix}{{", "");
             let label = |k: &String| if map { format!("{k:?}") } else { k.clone() };
-            let width = m.keys().map(|k| label(k).chars().count()).max().unwrap_or(0);
+            let width = m
+                .keys()
+                .map(|k| label(k).chars().count())
+                .max()
+                .unwrap_or(0);
             for (k, v) in m {
                 let nested_map = !map && MAP_ATTRIBUTES.contains(&k.as_str());
-                write_plain(out, &format!("{:width$}", label(k)), nested_map, v, indent + 4);
+                write_plain(
+                    out,
+                    &format!("{:width$}", label(k)),
+                    nested_map,
+                    v,
+                    indent + 4,
+                );
             }
             let _ = writeln!(out, "{:indent$}}}", "");
         }

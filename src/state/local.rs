@@ -33,7 +33,8 @@ impl std::fmt::Display for LockInfo {
             self.pid,
             self.host,
             self.user,
-            self.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            self.created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         )
     }
 }
@@ -45,11 +46,19 @@ pub enum BackendError {
     #[error("cannot write the state file {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
     #[error("{path}: {source}\n  The file was not modified. Restore it from {backup} or fix it by hand.")]
-    Invalid { path: PathBuf, backup: PathBuf, source: StateError },
+    Invalid {
+        path: PathBuf,
+        backup: PathBuf,
+        source: StateError,
+    },
     #[error("{path}: {source}\n  The journal and state were not modified; move the journal aside only if you know the state is right.")]
     Journal { path: PathBuf, source: JournalError },
     #[error("the state is locked by another coffer ({holder})\n  Waited {waited:?}. Wait for it to finish, or pass --lock-timeout to wait longer; if that process is gone for good, run `coffer force-unlock {id}`.")]
-    Locked { holder: String, id: String, waited: Duration },
+    Locked {
+        holder: String,
+        id: String,
+        waited: Duration,
+    },
     #[error("cannot lock the state at {path}: {source}")]
     Lock { path: PathBuf, source: io::Error },
     #[error("{0}")]
@@ -91,9 +100,17 @@ const JOURNAL_SYNC_EVERY: usize = 256;
 
 impl Journal {
     pub fn append(&mut self, entry: &JournalEntry) -> Result<(), BackendError> {
-        let mut line = serde_json::to_string(entry).map_err(|e| BackendError::Write { path: self.path.clone(), source: io::Error::other(e) })?;
+        let mut line = serde_json::to_string(entry).map_err(|e| BackendError::Write {
+            path: self.path.clone(),
+            source: io::Error::other(e),
+        })?;
         line.push('\n');
-        self.file.write_all(line.as_bytes()).map_err(|source| BackendError::Write { path: self.path.clone(), source })?;
+        self.file
+            .write_all(line.as_bytes())
+            .map_err(|source| BackendError::Write {
+                path: self.path.clone(),
+                source,
+            })?;
         self.unsynced += 1;
         if self.unsynced >= JOURNAL_SYNC_EVERY {
             self.sync()?;
@@ -103,7 +120,10 @@ impl Journal {
 
     pub fn sync(&mut self) -> Result<(), BackendError> {
         self.unsynced = 0;
-        self.file.sync_data().map_err(|source| BackendError::Write { path: self.path.clone(), source })
+        self.file.sync_data().map_err(|source| BackendError::Write {
+            path: self.path.clone(),
+            source,
+        })
     }
 }
 
@@ -146,26 +166,52 @@ impl LocalBackend {
             Err(source) => return Err(BackendError::Read { path, source }),
         };
         let state = match text {
-            Some(t) => Some(State::parse(&t).map_err(|source| BackendError::Invalid { path: path.clone(), backup: self.backup_path(), source })?),
+            Some(t) => Some(State::parse(&t).map_err(|source| BackendError::Invalid {
+                path: path.clone(),
+                backup: self.backup_path(),
+                source,
+            })?),
             None => None,
         };
         let jpath = self.journal_path();
         let journal = match fs::read_to_string(&jpath) {
             Ok(t) => Some(t),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(BackendError::Read { path: jpath, source }),
+            Err(source) => {
+                return Err(BackendError::Read {
+                    path: jpath,
+                    source,
+                })
+            }
         };
         let Some(journal) = journal else {
-            return Ok(state.map(|state| Loaded { state, replayed_journal: false }));
+            return Ok(state.map(|state| Loaded {
+                state,
+                replayed_journal: false,
+            }));
         };
-        let begin = journal.lines().find(|l| !l.trim().is_empty()).and_then(|l| serde_json::from_str::<JournalEntry>(l).ok());
-        let Some(JournalEntry::Begin { lineage, base_serial, .. }) = begin else {
+        let begin = journal
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| serde_json::from_str::<JournalEntry>(l).ok());
+        let Some(JournalEntry::Begin {
+            lineage,
+            base_serial,
+            ..
+        }) = begin
+        else {
             if journal.trim().is_empty() {
-                return Ok(state.map(|state| Loaded { state, replayed_journal: false }));
+                return Ok(state.map(|state| Loaded {
+                    state,
+                    replayed_journal: false,
+                }));
             }
             return Err(BackendError::Journal {
                 path: jpath,
-                source: JournalError::Corrupt { line: 1, reason: "the first entry is not `begin`".into() },
+                source: JournalError::Corrupt {
+                    line: 1,
+                    reason: "the first entry is not `begin`".into(),
+                },
             });
         };
         let mut state = match state {
@@ -175,22 +221,39 @@ impl LocalBackend {
         // A journal already folded into the state (the process died after writing the state
         // but before removing the journal) is stale; the next write removes it.
         if lineage == state.lineage && base_serial < state.serial {
-            return Ok(Some(Loaded { state, replayed_journal: true }));
+            return Ok(Some(Loaded {
+                state,
+                replayed_journal: true,
+            }));
         }
-        let applied = replay(&mut state, &journal).map_err(|source| BackendError::Journal { path: jpath, source })?;
+        let applied = replay(&mut state, &journal).map_err(|source| BackendError::Journal {
+            path: jpath,
+            source,
+        })?;
         if applied > 0 {
             state.serial += 1;
         }
-        Ok(Some(Loaded { state, replayed_journal: true }))
+        Ok(Some(Loaded {
+            state,
+            replayed_journal: true,
+        }))
     }
 
     fn ensure_dir(&self) -> Result<(), BackendError> {
-        fs::create_dir_all(&self.dir).map_err(|source| BackendError::Write { path: self.dir.clone(), source })
+        fs::create_dir_all(&self.dir).map_err(|source| BackendError::Write {
+            path: self.dir.clone(),
+            source,
+        })
     }
 
     /// Takes the exclusive lock, waiting up to `timeout`. `on_wait` is called once with the
     /// holder when the lock is busy.
-    pub fn lock(&self, operation: &str, timeout: Duration, mut on_wait: impl FnMut(&LockInfo)) -> Result<StateLock, BackendError> {
+    pub fn lock(
+        &self,
+        operation: &str,
+        timeout: Duration,
+        mut on_wait: impl FnMut(&LockInfo),
+    ) -> Result<StateLock, BackendError> {
         self.ensure_dir()?;
         let path = self.lock_path();
         let started = Instant::now();
@@ -202,7 +265,10 @@ impl LocalBackend {
                 .create(true)
                 .truncate(false)
                 .open(&path)
-                .map_err(|source| BackendError::Lock { path: path.clone(), source })?;
+                .map_err(|source| BackendError::Lock {
+                    path: path.clone(),
+                    source,
+                })?;
             match file.try_lock() {
                 Ok(()) => {
                     // The file may have been moved aside by force-unlock while we waited.
@@ -214,7 +280,9 @@ impl LocalBackend {
                         operation: operation.to_string(),
                         pid: std::process::id(),
                         host: gethostname::gethostname().to_string_lossy().into_owned(),
-                        user: std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into()),
+                        user: std::env::var("USER")
+                            .or_else(|_| std::env::var("USERNAME"))
+                            .unwrap_or_else(|_| "unknown".into()),
                         created_at: Utc::now(),
                         version: crate::VERSION.to_string(),
                     };
@@ -223,7 +291,10 @@ impl LocalBackend {
                         .and_then(|_| file.seek(SeekFrom::Start(0)))
                         .and_then(|_| file.write_all(text.as_bytes()))
                         .and_then(|_| file.sync_data())
-                        .map_err(|source| BackendError::Lock { path: path.clone(), source })?;
+                        .map_err(|source| BackendError::Lock {
+                            path: path.clone(),
+                            source,
+                        })?;
                     return Ok(StateLock { file, info });
                 }
                 Err(fs::TryLockError::WouldBlock) => {
@@ -236,14 +307,24 @@ impl LocalBackend {
                     }
                     if started.elapsed() >= timeout {
                         return Err(BackendError::Locked {
-                            holder: holder.as_ref().map_or_else(|| "holder unknown".to_string(), ToString::to_string),
+                            holder: holder
+                                .as_ref()
+                                .map_or_else(|| "holder unknown".to_string(), ToString::to_string),
                             id: holder.map_or_else(|| "ID".to_string(), |h| h.id),
                             waited: timeout,
                         });
                     }
-                    std::thread::sleep(Duration::from_millis(100).min(timeout.saturating_sub(started.elapsed()).max(Duration::from_millis(1))));
+                    std::thread::sleep(
+                        Duration::from_millis(100).min(
+                            timeout
+                                .saturating_sub(started.elapsed())
+                                .max(Duration::from_millis(1)),
+                        ),
+                    );
                 }
-                Err(fs::TryLockError::Error(source)) => return Err(BackendError::Lock { path, source }),
+                Err(fs::TryLockError::Error(source)) => {
+                    return Err(BackendError::Lock { path, source })
+                }
             }
         }
     }
@@ -266,7 +347,9 @@ impl LocalBackend {
         let path = self.lock_path();
         let mut file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BackendError::Unlock("the state is not locked".into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(BackendError::Unlock("the state is not locked".into()))
+            }
             Err(source) => return Err(BackendError::Lock { path, source }),
         };
         let info = read_lock_info(&mut file);
@@ -277,11 +360,16 @@ impl LocalBackend {
         match info {
             Some(info) if info.id == id => {
                 let aside = self.dir.join(format!("state.lock.broken-{}", info.id));
-                fs::rename(&path, &aside).map_err(|source| BackendError::Lock { path: path.clone(), source })?;
+                fs::rename(&path, &aside).map_err(|source| BackendError::Lock {
+                    path: path.clone(),
+                    source,
+                })?;
                 let _ = fs::remove_file(&aside);
                 Ok(info)
             }
-            Some(info) if held => Err(BackendError::Unlock(format!("lock ID `{id}` does not match the current lock ({info})"))),
+            Some(info) if held => Err(BackendError::Unlock(format!(
+                "lock ID `{id}` does not match the current lock ({info})"
+            ))),
             _ => Err(BackendError::Unlock("the state is not locked".into())),
         }
     }
@@ -291,8 +379,13 @@ impl LocalBackend {
     pub fn write(&self, _lock: &StateLock, state: &State) -> Result<(), BackendError> {
         self.ensure_dir()?;
         let path = self.state_path();
-        let tmp = self.dir.join(format!("state.json.tmp-{}", std::process::id()));
-        let werr = |source| BackendError::Write { path: path.clone(), source };
+        let tmp = self
+            .dir
+            .join(format!("state.json.tmp-{}", std::process::id()));
+        let werr = |source| BackendError::Write {
+            path: path.clone(),
+            source,
+        };
         {
             let mut f = File::create(&tmp).map_err(werr)?;
             f.write_all(state.to_text().as_bytes()).map_err(werr)?;
@@ -301,7 +394,9 @@ impl LocalBackend {
         if path.exists() {
             let backup_tmp = self.dir.join("state.json.backup.tmp");
             fs::copy(&path, &backup_tmp).map_err(werr)?;
-            File::open(&backup_tmp).and_then(|f| f.sync_all()).map_err(werr)?;
+            File::open(&backup_tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(werr)?;
             fs::rename(&backup_tmp, self.backup_path()).map_err(werr)?;
         }
         fs::rename(&tmp, &path).map_err(werr)?;
@@ -309,14 +404,24 @@ impl LocalBackend {
         match fs::remove_file(self.journal_path()) {
             Ok(()) => sync_dir(&self.dir),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => return Err(BackendError::Write { path: self.journal_path(), source }),
+            Err(source) => {
+                return Err(BackendError::Write {
+                    path: self.journal_path(),
+                    source,
+                })
+            }
         }
         Ok(())
     }
 
     /// Starts the journal for an apply on top of `state` (which must already be on disk
     /// as written, i.e. any earlier journal folded in). Requires the lock.
-    pub fn begin_journal(&self, _lock: &StateLock, state: &State, now: DateTime<Utc>) -> Result<Journal, BackendError> {
+    pub fn begin_journal(
+        &self,
+        _lock: &StateLock,
+        state: &State,
+        now: DateTime<Utc>,
+    ) -> Result<Journal, BackendError> {
         self.ensure_dir()?;
         let path = self.journal_path();
         let file = OpenOptions::new()
@@ -324,9 +429,20 @@ impl LocalBackend {
             .write(true)
             .truncate(true)
             .open(&path)
-            .map_err(|source| BackendError::Write { path: path.clone(), source })?;
-        let mut journal = Journal { file, path, unsynced: 0 };
-        journal.append(&JournalEntry::Begin { lineage: state.lineage.clone(), base_serial: state.serial, started_at: now })?;
+            .map_err(|source| BackendError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        let mut journal = Journal {
+            file,
+            path,
+            unsynced: 0,
+        };
+        journal.append(&JournalEntry::Begin {
+            lineage: state.lineage.clone(),
+            base_serial: state.serial,
+            started_at: now,
+        })?;
         journal.sync()?;
         sync_dir(&self.dir);
         Ok(journal)
@@ -403,13 +519,19 @@ mod tests {
         s.serial = 4;
         b.write(&lock, &s).unwrap();
         let mut j = b.begin_journal(&lock, &s, Utc::now()).unwrap();
-        j.append(&JournalEntry::Put { object: obj("vault.a") }).unwrap();
+        j.append(&JournalEntry::Put {
+            object: obj("vault.a"),
+        })
+        .unwrap();
         drop(j); // "crash": no final write
         drop(lock);
         let loaded = b.read().unwrap().unwrap();
         assert!(loaded.replayed_journal);
         assert_eq!(loaded.state.serial, 5);
-        assert!(loaded.state.objects.contains_key(&"vault.a".parse().unwrap()));
+        assert!(loaded
+            .state
+            .objects
+            .contains_key(&"vault.a".parse().unwrap()));
         let lock = b.lock("apply", Duration::ZERO, |_| {}).unwrap();
         b.write(&lock, &loaded.state).unwrap();
         assert!(!b.journal_path().exists());
@@ -426,7 +548,10 @@ mod tests {
         let mut s = State::new("L");
         s.serial = 1;
         let mut j = b.begin_journal(&lock, &s, Utc::now()).unwrap();
-        j.append(&JournalEntry::Put { object: obj("vault.a") }).unwrap();
+        j.append(&JournalEntry::Put {
+            object: obj("vault.a"),
+        })
+        .unwrap();
         s.serial = 2;
         s.objects.insert("vault.a".parse().unwrap(), obj("vault.a"));
         // write the state but pretend the journal removal never happened
@@ -453,7 +578,11 @@ mod tests {
         let b = LocalBackend::new(dir.path());
         let first = b.lock("apply", Duration::ZERO, |_| {}).unwrap();
         let mut seen = None;
-        let err = b.lock("plan", Duration::from_millis(250), |h| seen = Some(h.clone())).unwrap_err();
+        let err = b
+            .lock("plan", Duration::from_millis(250), |h| {
+                seen = Some(h.clone())
+            })
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains(&first.info.id), "{text}");
         assert!(text.contains("operation `apply`"), "{text}");

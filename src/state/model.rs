@@ -32,20 +32,31 @@ pub struct State {
     /// Identifies one line of history; never changes once the state exists.
     pub lineage: String,
     pub coffer_version: String,
-    #[serde(serialize_with = "objects_as_list", deserialize_with = "objects_from_list")]
+    #[serde(
+        serialize_with = "objects_as_list",
+        deserialize_with = "objects_from_list"
+    )]
     pub objects: BTreeMap<Address, StateObject>,
 }
 
-fn objects_as_list<S: Serializer>(m: &BTreeMap<Address, StateObject>, s: S) -> Result<S::Ok, S::Error> {
+fn objects_as_list<S: Serializer>(
+    m: &BTreeMap<Address, StateObject>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     s.collect_seq(m.values())
 }
 
-fn objects_from_list<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Address, StateObject>, D::Error> {
+fn objects_from_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<Address, StateObject>, D::Error> {
     let list = Vec::<StateObject>::deserialize(d)?;
     let mut m = BTreeMap::new();
     for o in list {
         if m.contains_key(&o.address) {
-            return Err(serde::de::Error::custom(format!("object {} appears twice", o.address)));
+            return Err(serde::de::Error::custom(format!(
+                "object {} appears twice",
+                o.address
+            )));
         }
         m.insert(o.address.clone(), o);
     }
@@ -58,7 +69,11 @@ pub enum StateError {
     #[error("the state is corrupt: {0}")]
     Corrupt(String),
     #[error("the state was written by a newer coffer (state format {found}; this coffer {version} reads up to format {supported})")]
-    NewerFormat { found: u64, supported: u32, version: &'static str },
+    NewerFormat {
+        found: u64,
+        supported: u32,
+        version: &'static str,
+    },
 }
 
 impl State {
@@ -75,21 +90,32 @@ impl State {
 
     /// Parses a state file's text; never guesses at a damaged or newer file.
     pub fn parse(text: &str) -> Result<State, StateError> {
-        let raw: serde_json::Value = serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| StateError::Corrupt(e.to_string()))?;
         let version = raw
             .get("format_version")
             .and_then(serde_json::Value::as_u64)
-            .ok_or_else(|| StateError::Corrupt("`format_version` is missing or not a number".into()))?;
+            .ok_or_else(|| {
+                StateError::Corrupt("`format_version` is missing or not a number".into())
+            })?;
         if version > u64::from(STATE_FORMAT_VERSION) {
-            return Err(StateError::NewerFormat { found: version, supported: STATE_FORMAT_VERSION, version: crate::VERSION });
+            return Err(StateError::NewerFormat {
+                found: version,
+                supported: STATE_FORMAT_VERSION,
+                version: crate::VERSION,
+            });
         }
-        let state: State = serde_json::from_value(raw).map_err(|e| StateError::Corrupt(e.to_string()))?;
+        let state: State =
+            serde_json::from_value(raw).map_err(|e| StateError::Corrupt(e.to_string()))?;
         if state.lineage.is_empty() {
             return Err(StateError::Corrupt("`lineage` is empty".into()));
         }
         for (addr, o) in &state.objects {
             if addr.kind() != o.kind {
-                return Err(StateError::Corrupt(format!("object {addr} has kind {:?}", o.kind)));
+                return Err(StateError::Corrupt(format!(
+                    "object {addr} has kind {:?}",
+                    o.kind
+                )));
             }
         }
         Ok(state)
@@ -125,9 +151,17 @@ impl State {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum JournalEntry {
-    Begin { lineage: String, base_serial: u64, started_at: DateTime<Utc> },
-    Put { object: StateObject },
-    Remove { address: Address },
+    Begin {
+        lineage: String,
+        base_serial: u64,
+        started_at: DateTime<Utc>,
+    },
+    Put {
+        object: StateObject,
+    },
+    Remove {
+        address: Address,
+    },
 }
 
 /// Why a journal cannot be replayed.
@@ -136,7 +170,12 @@ pub enum JournalError {
     #[error("the apply journal is corrupt at line {line}: {reason}")]
     Corrupt { line: usize, reason: String },
     #[error("the apply journal belongs to another state (lineage {found}, serial {found_serial}; state has lineage {expected}, serial {expected_serial})")]
-    Mismatch { found: String, found_serial: u64, expected: String, expected_serial: u64 },
+    Mismatch {
+        found: String,
+        found_serial: u64,
+        expected: String,
+        expected_serial: u64,
+    },
 }
 
 /// Replays a journal's text onto `state`. A torn last line (a crash mid-write) is ignored;
@@ -154,10 +193,22 @@ pub fn replay(state: &mut State, text: &str) -> Result<usize, JournalError> {
             Ok(e) => e,
             // the final line may be half-written if the process died while appending it
             Err(_) if Some(i) == last_nonempty && !text.ends_with('\n') => break,
-            Err(e) => return Err(JournalError::Corrupt { line: i + 1, reason: e.to_string() }),
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    line: i + 1,
+                    reason: e.to_string(),
+                })
+            }
         };
         match (&entry, begun) {
-            (JournalEntry::Begin { lineage, base_serial, .. }, false) => {
+            (
+                JournalEntry::Begin {
+                    lineage,
+                    base_serial,
+                    ..
+                },
+                false,
+            ) => {
                 if *lineage != state.lineage || *base_serial != state.serial {
                     return Err(JournalError::Mismatch {
                         found: lineage.clone(),
@@ -169,9 +220,17 @@ pub fn replay(state: &mut State, text: &str) -> Result<usize, JournalError> {
                 begun = true;
             }
             (JournalEntry::Begin { .. }, true) => {
-                return Err(JournalError::Corrupt { line: i + 1, reason: "a second `begin` entry".into() })
+                return Err(JournalError::Corrupt {
+                    line: i + 1,
+                    reason: "a second `begin` entry".into(),
+                })
             }
-            (_, false) => return Err(JournalError::Corrupt { line: i + 1, reason: "entries before `begin`".into() }),
+            (_, false) => {
+                return Err(JournalError::Corrupt {
+                    line: i + 1,
+                    reason: "entries before `begin`".into(),
+                })
+            }
             (e, true) => {
                 state.apply_entry(e);
                 applied += 1;
@@ -212,10 +271,16 @@ mod tests {
 
     #[test]
     fn corrupt_and_newer_states_are_refused() {
-        assert!(matches!(State::parse("{not json"), Err(StateError::Corrupt(_))));
+        assert!(matches!(
+            State::parse("{not json"),
+            Err(StateError::Corrupt(_))
+        ));
         assert!(matches!(State::parse("{}"), Err(StateError::Corrupt(_))));
         let newer = r#"{"format_version": 99, "serial": 1, "lineage": "x", "objects": []}"#;
-        assert!(matches!(State::parse(newer), Err(StateError::NewerFormat { found: 99, .. })));
+        assert!(matches!(
+            State::parse(newer),
+            Err(StateError::NewerFormat { found: 99, .. })
+        ));
         let mut s = State::new("abc");
         s.objects.insert("vault.x".parse().unwrap(), obj("vault.x"));
         let dup = s.to_text().replace("\"objects\": [", "\"objects\": [ {\"address\": \"vault.x\", \"kind\": \"vault\", \"id\": \"i\", \"attributes\": {}, \"created_at\": \"2020-01-01T00:00:00Z\", \"updated_at\": \"2020-01-01T00:00:00Z\"},");
@@ -226,10 +291,20 @@ mod tests {
     fn journal_replays_and_tolerates_a_torn_tail() {
         let mut s = State::new("L");
         s.serial = 2;
-        let mut text = line(&JournalEntry::Begin { lineage: "L".into(), base_serial: 2, started_at: DateTime::UNIX_EPOCH });
-        text += &line(&JournalEntry::Put { object: obj("vault.a") });
-        text += &line(&JournalEntry::Put { object: obj("vault.b") });
-        text += &line(&JournalEntry::Remove { address: "vault.a".parse().unwrap() });
+        let mut text = line(&JournalEntry::Begin {
+            lineage: "L".into(),
+            base_serial: 2,
+            started_at: DateTime::UNIX_EPOCH,
+        });
+        text += &line(&JournalEntry::Put {
+            object: obj("vault.a"),
+        });
+        text += &line(&JournalEntry::Put {
+            object: obj("vault.b"),
+        });
+        text += &line(&JournalEntry::Remove {
+            address: "vault.a".parse().unwrap(),
+        });
         text += "{\"op\": \"put\", \"obj";
         assert_eq!(replay(&mut s, &text).unwrap(), 3);
         let keys: Vec<String> = s.objects.keys().map(ToString::to_string).collect();
@@ -239,16 +314,32 @@ mod tests {
     #[test]
     fn journal_damage_in_the_middle_is_an_error() {
         let mut s = State::new("L");
-        let mut text = line(&JournalEntry::Begin { lineage: "L".into(), base_serial: 0, started_at: DateTime::UNIX_EPOCH });
+        let mut text = line(&JournalEntry::Begin {
+            lineage: "L".into(),
+            base_serial: 0,
+            started_at: DateTime::UNIX_EPOCH,
+        });
         text += "garbage\n";
-        text += &line(&JournalEntry::Put { object: obj("vault.a") });
-        assert!(matches!(replay(&mut s, &text), Err(JournalError::Corrupt { line: 2, .. })));
+        text += &line(&JournalEntry::Put {
+            object: obj("vault.a"),
+        });
+        assert!(matches!(
+            replay(&mut s, &text),
+            Err(JournalError::Corrupt { line: 2, .. })
+        ));
     }
 
     #[test]
     fn journal_for_another_state_is_refused() {
         let mut s = State::new("L");
-        let text = line(&JournalEntry::Begin { lineage: "OTHER".into(), base_serial: 0, started_at: DateTime::UNIX_EPOCH });
-        assert!(matches!(replay(&mut s, &text), Err(JournalError::Mismatch { .. })));
+        let text = line(&JournalEntry::Begin {
+            lineage: "OTHER".into(),
+            base_serial: 0,
+            started_at: DateTime::UNIX_EPOCH,
+        });
+        assert!(matches!(
+            replay(&mut s, &text),
+            Err(JournalError::Mismatch { .. })
+        ));
     }
 }

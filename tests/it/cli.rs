@@ -15,7 +15,9 @@ fn apply(dir: &Path) {
 
 fn serial(dir: &Path) -> u64 {
     let text = std::fs::read_to_string(dir.join(".coffer/state.json")).unwrap();
-    serde_json::from_str::<serde_json::Value>(&text).unwrap()["serial"].as_u64().unwrap()
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["serial"]
+        .as_u64()
+        .unwrap()
 }
 
 #[test]
@@ -28,7 +30,12 @@ fn validate_exit_codes_and_locations() {
     let bad = workspace("vault \"main\" {\n  storge = \"file://x\"\n}\n");
     let r = run(coffer(bad.path()).arg("validate"));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("unknown attribute `storge` in vault \"main\""), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("unknown attribute `storge` in vault \"main\""),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("main.hcl:2:3"), "{}", r.stderr);
     assert!(r.stderr.contains("did you mean `storage`?"), "{}", r.stderr);
 
@@ -48,7 +55,10 @@ fn validate_exit_codes_and_locations() {
 
 #[test]
 fn every_error_is_reported_not_just_the_first() {
-    let dir = workspace(&std::fs::read_to_string(repo().join("tests/fixtures/diagnostics/many_errors.hcl")).unwrap());
+    let dir = workspace(
+        &std::fs::read_to_string(repo().join("tests/fixtures/diagnostics/many_errors.hcl"))
+            .unwrap(),
+    );
     let r = run(coffer(dir.path()).args(["validate", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(v["error_count"].as_u64().unwrap() >= 5, "{}", r.stdout);
@@ -59,7 +69,11 @@ fn no_configuration_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(coffer(dir.path()).arg("plan"));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("no configuration files (*.hcl)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no configuration files (*.hcl)"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("coffer init"));
 }
 
@@ -68,7 +82,12 @@ fn plan_detailed_exitcode() {
     let dir = workspace(BASIC);
     let r = run(coffer(dir.path()).args(["plan", "--detailed-exitcode"]));
     assert_eq!(r.code, 2, "{}", r.stderr);
-    assert!(r.stdout.contains("Plan: 5 to add, 0 to change, 0 to destroy."), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("Plan: 5 to add, 0 to change, 0 to destroy."),
+        "{}",
+        r.stdout
+    );
     let r = run(coffer(dir.path()).arg("plan"));
     assert_eq!(r.code, 0, "without the flag, changes still exit 0");
     apply(dir.path());
@@ -88,7 +107,12 @@ fn plan_detailed_exitcode() {
 fn plan_formats() {
     let dir = workspace(BASIC);
     let md = run(coffer(dir.path()).args(["plan", "--format", "markdown"]));
-    assert!(md.stdout.starts_with("### coffer plan: 5 to add, 0 to change, 0 to destroy"), "{}", md.stdout);
+    assert!(
+        md.stdout
+            .starts_with("### coffer plan: 5 to add, 0 to change, 0 to destroy"),
+        "{}",
+        md.stdout
+    );
     assert!(md.stdout.contains("<details>"));
     let json = run(coffer(dir.path()).args(["plan", "--json"]));
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
@@ -101,10 +125,15 @@ fn plan_formats() {
 #[test]
 fn apply_without_a_terminal_needs_auto_approve() {
     let dir = workspace(BASIC);
-    let r = run(coffer(dir.path()).arg("apply").stdin(std::process::Stdio::null()));
+    let r = run(coffer(dir.path())
+        .arg("apply")
+        .stdin(std::process::Stdio::null()));
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--auto-approve"), "{}", r.stderr);
-    assert!(!dir.path().join(".coffer/state.json").exists(), "nothing may be applied");
+    assert!(
+        !dir.path().join(".coffer/state.json").exists(),
+        "nothing may be applied"
+    );
 }
 
 #[test]
@@ -118,7 +147,10 @@ fn apply_creates_vault_storage_and_is_idempotent() {
     assert!(r.stdout.contains("No changes."));
     assert_eq!(serial(dir.path()), 1, "a no-op apply does not write state");
     let list = run(coffer(dir.path()).args(["state", "list"]));
-    assert_eq!(list.stdout, "vault.main\nplan.daily\nplan.daily.rule.nightly\nselection.tagged\ndirectory.data\n");
+    assert_eq!(
+        list.stdout,
+        "vault.main\nplan.daily\nplan.daily.rule.nightly\nselection.tagged\ndirectory.data\n"
+    );
 }
 
 #[test]
@@ -127,7 +159,11 @@ fn saved_plan_is_applied_exactly_and_a_stale_one_is_refused() {
     let r = run(coffer(dir.path()).args(["plan", "--out", "p1.json"]));
     assert_eq!(r.code, 0);
     // the configuration changes after the plan was saved: apply still does what the plan says
-    std::fs::write(dir.path().join("main.hcl"), BASIC.replace("directory \"data\"", "directory \"other\"")).unwrap();
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        BASIC.replace("directory \"data\"", "directory \"other\""),
+    )
+    .unwrap();
     let r = run(coffer(dir.path()).args(["apply", "p1.json"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let list = run(coffer(dir.path()).args(["state", "list"]));
@@ -144,15 +180,25 @@ fn saved_plan_is_applied_exactly_and_a_stale_one_is_refused() {
     let r = run(coffer(dir.path()).args(["apply", "p3.json"]));
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("is stale"), "{}", r.stderr);
-    assert_eq!(std::fs::read_to_string(dir.path().join(".coffer/state.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".coffer/state.json")).unwrap(),
+        before
+    );
 
     // a plan made before any state existed is stale once some state exists
     let fresh = workspace(BASIC);
-    assert_eq!(run(coffer(fresh.path()).args(["plan", "--out", "p.json"])).code, 0);
+    assert_eq!(
+        run(coffer(fresh.path()).args(["plan", "--out", "p.json"])).code,
+        0
+    );
     apply(fresh.path());
     let r = run(coffer(fresh.path()).args(["apply", "p.json"]));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("made against no state at all"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("made against no state at all"),
+        "{}",
+        r.stderr
+    );
 
     let shown = run(coffer(dir.path()).args(["show", "p2.json"]));
     assert_eq!(shown.code, 0);
@@ -168,7 +214,12 @@ fn a_busy_lock_fails_naming_its_holder() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains(&held.info.id), "{}", r.stderr);
     assert!(r.stderr.contains("operation `test-holder`"), "{}", r.stderr);
-    assert!(r.stderr.contains(&format!("process {}", std::process::id())), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("process {}", std::process::id())),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("coffer force-unlock"), "{}", r.stderr);
     assert!(!dir.path().join(".coffer/state.json").exists());
 
@@ -215,11 +266,27 @@ fn concurrent_applies_serialise_and_leave_valid_state() {
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
-    let outs = [String::from_utf8_lossy(&a.stdout).into_owned(), String::from_utf8_lossy(&b.stdout).into_owned()];
-    assert_eq!(outs.iter().filter(|o| o.contains("Apply complete!")).count(), 1, "{outs:?}");
-    assert_eq!(outs.iter().filter(|o| o.contains("No changes.")).count(), 1, "{outs:?}");
+    let outs = [
+        String::from_utf8_lossy(&a.stdout).into_owned(),
+        String::from_utf8_lossy(&b.stdout).into_owned(),
+    ];
+    assert_eq!(
+        outs.iter()
+            .filter(|o| o.contains("Apply complete!"))
+            .count(),
+        1,
+        "{outs:?}"
+    );
+    assert_eq!(
+        outs.iter().filter(|o| o.contains("No changes.")).count(),
+        1,
+        "{outs:?}"
+    );
     assert_eq!(serial(dir.path()), 1);
-    assert_eq!(run(coffer(dir.path()).args(["plan", "--detailed-exitcode"])).code, 0);
+    assert_eq!(
+        run(coffer(dir.path()).args(["plan", "--detailed-exitcode"])).code,
+        0
+    );
 }
 
 #[test]
@@ -228,19 +295,35 @@ fn corrupt_or_newer_state_is_reported_and_never_overwritten() {
     std::fs::create_dir_all(dir.path().join(".coffer")).unwrap();
     let path = dir.path().join(".coffer/state.json");
     std::fs::write(&path, "{\"format_version\": 1, \"serial\": ").unwrap();
-    for args in [&["plan"][..], &["apply", "--auto-approve"], &["show"], &["state", "list"]] {
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["show"],
+        &["state", "list"],
+    ] {
         let r = run(coffer(dir.path()).args(args));
         assert_eq!(r.code, 1, "{args:?}");
-        assert!(r.stderr.contains("state is corrupt"), "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("state is corrupt"),
+            "{args:?}: {}",
+            r.stderr
+        );
         assert!(r.stderr.contains("was not modified"), "{}", r.stderr);
     }
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"format_version\": 1, \"serial\": ");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"format_version\": 1, \"serial\": "
+    );
 
     let newer = r#"{"format_version": 2, "serial": 9, "lineage": "x", "coffer_version": "9.9.9", "objects": []}"#;
     std::fs::write(&path, newer).unwrap();
     let r = run(coffer(dir.path()).args(["apply", "--auto-approve"]));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("written by a newer coffer"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("written by a newer coffer"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read_to_string(&path).unwrap(), newer);
 }
 
@@ -283,7 +366,10 @@ fn apply_killed_mid_way_leaves_true_state_and_can_finish() {
         // it finished first: start again from nothing and kill sooner
         std::fs::remove_dir_all(dir.path().join(".coffer")).unwrap();
     }
-    assert!(killed_mid_apply, "apply always finished before it could be killed");
+    assert!(
+        killed_mid_apply,
+        "apply always finished before it could be killed"
+    );
 
     // whatever was done is in state (journal replayed); the rest is still planned
     let listed = run(coffer(dir.path()).args(["state", "list"]));
@@ -293,10 +379,17 @@ fn apply_killed_mid_way_leaves_true_state_and_can_finish() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let remaining = v["summary"]["add"].as_u64().unwrap() as usize;
-    assert_eq!(done + remaining, 1 + 3 * 3000, "done {done} + remaining {remaining}");
+    assert_eq!(
+        done + remaining,
+        1 + 3 * 3000,
+        "done {done} + remaining {remaining}"
+    );
     assert_eq!(v["summary"]["destroy"], 0);
     apply(dir.path());
-    assert_eq!(run(coffer(dir.path()).args(["plan", "--detailed-exitcode"])).code, 0);
+    assert_eq!(
+        run(coffer(dir.path()).args(["plan", "--detailed-exitcode"])).code,
+        0
+    );
     assert!(!dir.path().join(".coffer/state.journal").exists());
 }
 
@@ -316,17 +409,43 @@ fn destroying_a_vault_with_recovery_points_needs_force_destroy() {
         .unwrap();
     let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("cannot destroy vault `main`: it holds 1 recovery point"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot destroy vault `main`: it holds 1 recovery point"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("force_destroy = true"), "{}", r.stderr);
-    assert_eq!(run(coffer(dir.path()).args(["state", "list"])).stdout.lines().count(), 5);
+    assert_eq!(
+        run(coffer(dir.path()).args(["state", "list"]))
+            .stdout
+            .lines()
+            .count(),
+        5
+    );
 
-    std::fs::write(dir.path().join("main.hcl"), BASIC.replace("storage = \"file://./vaults/main\"", "storage = \"file://./vaults/main\"\n  force_destroy = true")).unwrap();
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        BASIC.replace(
+            "storage = \"file://./vaults/main\"",
+            "storage = \"file://./vaults/main\"\n  force_destroy = true",
+        ),
+    )
+    .unwrap();
     apply(dir.path());
     let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.contains("Destroy complete! Resources: 0 added, 0 changed, 5 destroyed."), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 5 destroyed."),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("is kept"), "{}", r.stdout);
-    assert!(dir.path().join("vaults/main").is_dir(), "repository data is never deleted");
+    assert!(
+        dir.path().join("vaults/main").is_dir(),
+        "repository data is never deleted"
+    );
     assert_eq!(run(coffer(dir.path()).args(["state", "list"])).stdout, "");
 }
 
@@ -348,9 +467,19 @@ vault "main" {
     );
     let missing = run(coffer(dir.path()).arg("validate"));
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("no value for required variable `team`"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("no value for required variable `team`"),
+        "{}",
+        missing.stderr
+    );
 
-    std::fs::write(dir.path().join("vars.hcl.in"), "team = \"from-file\"\nretention_days = 90\n").unwrap();
+    std::fs::write(
+        dir.path().join("vars.hcl.in"),
+        "team = \"from-file\"\nretention_days = 90\n",
+    )
+    .unwrap();
     let tags = |args: &[&str], env: Option<&str>| -> serde_json::Value {
         let mut c = coffer(dir.path());
         c.args(["validate", "--json"]).args(args);
@@ -359,18 +488,38 @@ vault "main" {
         }
         let r = run(&mut c);
         assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["config"]["vaults"]["main"]["tags"].clone()
+        serde_json::from_str::<serde_json::Value>(&r.stdout).unwrap()["config"]["vaults"]["main"]
+            ["tags"]
+            .clone()
     };
     assert_eq!(tags(&[], Some("from-env"))["Team"], "from-env");
-    assert_eq!(tags(&["-var-file", "vars.hcl.in"], Some("from-env"))["Team"], "from-file");
+    assert_eq!(
+        tags(&["-var-file", "vars.hcl.in"], Some("from-env"))["Team"],
+        "from-file"
+    );
     assert_eq!(tags(&["-var-file", "vars.hcl.in"], None)["Days"], "90");
-    assert_eq!(tags(&["-var-file", "vars.hcl.in", "-var", "team=from-flag"], Some("from-env"))["Team"], "from-flag");
-    let bad = run(coffer(dir.path()).args(["validate", "-var", "team=x", "-var", "retention_days=lots"]));
+    assert_eq!(
+        tags(
+            &["-var-file", "vars.hcl.in", "-var", "team=from-flag"],
+            Some("from-env")
+        )["Team"],
+        "from-flag"
+    );
+    let bad =
+        run(coffer(dir.path()).args(["validate", "-var", "team=x", "-var", "retention_days=lots"]));
     assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("`lots` is not a number"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("`lots` is not a number"),
+        "{}",
+        bad.stderr
+    );
     let unknown = run(coffer(dir.path()).args(["validate", "-var", "team=x", "-var", "tema=y"]));
     assert_eq!(unknown.code, 1);
-    assert!(unknown.stderr.contains("did you mean `team`?"), "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("did you mean `team`?"),
+        "{}",
+        unknown.stderr
+    );
 }
 
 #[test]
@@ -380,8 +529,16 @@ fn fmt_check_diff_and_write() {
     let r = run(coffer(dir.path()).args(["fmt", "--check", "--diff"]));
     assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("main.hcl"));
-    assert!(r.stdout.contains("+  storage = \"file://./v\" # keep me"), "{}", r.stdout);
-    assert_eq!(std::fs::read_to_string(dir.path().join("main.hcl")).unwrap(), messy, "--check never writes");
+    assert!(
+        r.stdout.contains("+  storage = \"file://./v\" # keep me"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("main.hcl")).unwrap(),
+        messy,
+        "--check never writes"
+    );
     assert_eq!(run(coffer(dir.path()).arg("fmt")).code, 0);
     let formatted = std::fs::read_to_string(dir.path().join("main.hcl")).unwrap();
     assert!(formatted.contains("# keep me"));
@@ -401,7 +558,11 @@ fn init_writes_a_valid_starter_only_into_an_empty_directory() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = run(coffer(dir.path()).arg("validate"));
     assert_eq!(v.code, 0, "{}", v.stderr);
-    assert_eq!(run(coffer(dir.path()).args(["fmt", "--check"])).code, 0, "the starter is formatted");
+    assert_eq!(
+        run(coffer(dir.path()).args(["fmt", "--check"])).code,
+        0,
+        "the starter is formatted"
+    );
     let again = run(coffer(dir.path()).arg("init"));
     assert_eq!(again.code, 1);
     assert!(again.stderr.contains("already holds a configuration"));
@@ -416,10 +577,18 @@ fn show_and_state_show() {
     let r = run(coffer(dir.path()).args(["state", "show", "plan.daily.rule.nightly"]));
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("schedule"), "{}", r.stdout);
-    assert!(r.stdout.contains("# depends on vault.main, plan.daily"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("# depends on vault.main, plan.daily"),
+        "{}",
+        r.stdout
+    );
     let r = run(coffer(dir.path()).args(["state", "show", "vault.mian"]));
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("did you mean vault.main?"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did you mean vault.main?"),
+        "{}",
+        r.stderr
+    );
     let r = run(coffer(dir.path()).args(["state", "show", "bogus"]));
     assert_eq!(r.code, 1);
     let r = run(coffer(dir.path()).arg("show"));
@@ -434,7 +603,9 @@ fn help_version_completions_and_usage_errors() {
     assert!(h.stdout.contains("Typical workflow"));
     assert!(h.stdout.contains("plan"));
     let v = run(coffer(dir.path()).arg("version"));
-    assert!(v.stdout.starts_with(&format!("coffer {}", env!("CARGO_PKG_VERSION"))));
+    assert!(v
+        .stdout
+        .starts_with(&format!("coffer {}", env!("CARGO_PKG_VERSION"))));
     let c = run(coffer(dir.path()).args(["completions", "bash"]));
     assert_eq!(c.code, 0);
     assert!(c.stdout.contains("coffer"));

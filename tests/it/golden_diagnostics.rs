@@ -4,7 +4,9 @@
 use crate::support::{load, repo};
 
 fn render(name: &str) -> String {
-    let path = repo().join("tests/fixtures/diagnostics").join(format!("{name}.hcl"));
+    let path = repo()
+        .join("tests/fixtures/diagnostics")
+        .join(format!("{name}.hcl"));
     let text = std::fs::read_to_string(&path).expect("fixture");
     let loaded = load(&text);
     assert!(loaded.has_errors(), "{name} should have errors");
@@ -44,22 +46,51 @@ golden!(
 
 #[test]
 fn json_form_carries_file_and_ranges() {
-    let text = std::fs::read_to_string(repo().join("tests/fixtures/diagnostics/unknown_attribute.hcl")).unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("tests/fixtures/diagnostics/unknown_attribute.hcl"))
+            .unwrap();
     let loaded = load(&text);
-    let json: Vec<_> = loaded.diagnostics.iter().map(|d| d.to_json(&loaded.sources)).collect();
+    let json: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.to_json(&loaded.sources))
+        .collect();
     insta::assert_json_snapshot!("unknown_attribute_json", json);
 }
 
 #[test]
 fn every_fixture_has_a_golden_test() {
     let listed = [
-        "syntax_error", "unknown_block", "unknown_attribute", "wrong_type", "missing_attribute", "duplicate_name",
-        "undeclared_reference", "dependency_cycle", "invalid_names", "bad_duration", "lifecycle_too_short",
-        "schedule_not_cron", "reference_as_string", "lock_rules", "variables", "functions", "many_errors",
+        "syntax_error",
+        "unknown_block",
+        "unknown_attribute",
+        "wrong_type",
+        "missing_attribute",
+        "duplicate_name",
+        "undeclared_reference",
+        "dependency_cycle",
+        "invalid_names",
+        "bad_duration",
+        "lifecycle_too_short",
+        "schedule_not_cron",
+        "reference_as_string",
+        "lock_rules",
+        "variables",
+        "functions",
+        "many_errors",
     ];
     for entry in std::fs::read_dir(repo().join("tests/fixtures/diagnostics")).unwrap() {
-        let name = entry.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned();
-        assert!(listed.contains(&name.as_str()), "fixture {name} has no golden test");
+        let name = entry
+            .unwrap()
+            .path()
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            listed.contains(&name.as_str()),
+            "fixture {name} has no golden test"
+        );
     }
 }
 
@@ -72,5 +103,8 @@ fn a_duplicate_across_files_points_at_both_files() {
         ],
         ..Default::default()
     });
-    insta::assert_snapshot!("duplicate_across_files", coffer::diag::render(&loaded.diagnostics, &loaded.sources, false));
+    insta::assert_snapshot!(
+        "duplicate_across_files",
+        coffer::diag::render(&loaded.diagnostics, &loaded.sources, false)
+    );
 }

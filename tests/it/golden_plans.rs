@@ -42,7 +42,14 @@ fn state_of(text: &str) -> State {
 
 fn plan(text: &str, state: Option<&State>, mode: Mode) -> Plan {
     let desired = objects(text);
-    let plan = compute(&PlanInput { mode, desired: &desired, state, recovery_points: &BTreeMap::new(), now: now() }).expect("plan");
+    let plan = compute(&PlanInput {
+        mode,
+        desired: &desired,
+        state,
+        recovery_points: &BTreeMap::new(),
+        now: now(),
+    })
+    .expect("plan");
     // every rendering is built from the serialized plan, so round-trip it first
     Plan::parse(&plan.to_json_text()).expect("plan parses back")
 }
@@ -200,7 +207,11 @@ fn markdown_stays_under_the_github_limit() {
     }
     let p = plan(&text, None, Mode::Normal);
     let md = render_markdown(&p);
-    assert!(md.chars().count() <= 65_536, "{} characters", md.chars().count());
+    assert!(
+        md.chars().count() <= 65_536,
+        "{} characters",
+        md.chars().count()
+    );
     assert!(md.starts_with("### coffer plan: 6001 to add, 0 to change, 0 to destroy"));
     assert!(md.contains("more (list cut to fit a GitHub comment)"));
     assert!(md.contains("output cut to fit GitHub's 65536-character comment limit"));

@@ -13,10 +13,15 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
+/// A vault: name index, storage variant, tags.
+type GenVault = (usize, u8, Vec<(String, String)>);
+/// A rule: name index, target vault index, window variant.
+type GenRule = (usize, usize, u8);
+
 #[derive(Debug, Clone)]
 struct World {
-    vaults: Vec<(usize, u8, Vec<(String, String)>)>,
-    plans: Vec<(usize, Vec<(usize, usize, u8)>)>,
+    vaults: Vec<GenVault>,
+    plans: Vec<(usize, Vec<GenRule>)>,
     selections: Vec<(usize, usize, Vec<String>)>,
     directories: Vec<(usize, u8)>,
 }
@@ -24,17 +29,43 @@ struct World {
 const NAMES: &[&str] = &["alpha", "beta", "gamma", "delta", "epsilon"];
 
 fn world() -> impl Strategy<Value = World> {
-    let tags = prop::collection::btree_map("[A-C]", "[xyz]{1,2}", 0..3).prop_map(|m| m.into_iter().collect::<Vec<_>>());
+    let tags = prop::collection::btree_map("[A-C]", "[xyz]{1,2}", 0..3)
+        .prop_map(|m| m.into_iter().collect::<Vec<_>>());
     (
         prop::collection::btree_map(0..NAMES.len(), (0u8..3, tags), 1..4),
-        prop::collection::btree_map(0..NAMES.len(), prop::collection::btree_map(0..NAMES.len(), (0usize..8, 0u8..3), 0..3), 0..3),
-        prop::collection::btree_map(0..NAMES.len(), (0usize..8, prop::collection::vec("arn:aws:ec2:us-east-1:1:volume/v[0-3]", 0..3)), 0..3),
+        prop::collection::btree_map(
+            0..NAMES.len(),
+            prop::collection::btree_map(0..NAMES.len(), (0usize..8, 0u8..3), 0..3),
+            0..3,
+        ),
+        prop::collection::btree_map(
+            0..NAMES.len(),
+            (
+                0usize..8,
+                prop::collection::vec("arn:aws:ec2:us-east-1:1:volume/v[0-3]", 0..3),
+            ),
+            0..3,
+        ),
         prop::collection::btree_map(0..NAMES.len(), 0u8..3, 0..3),
     )
         .prop_map(|(v, p, s, d)| World {
             vaults: v.into_iter().map(|(i, (st, t))| (i, st, t)).collect(),
-            plans: p.into_iter().map(|(i, rules)| (i, rules.into_iter().map(|(r, (vault, w))| (r, vault, w)).collect())).collect(),
-            selections: s.into_iter().map(|(i, (plan, res))| (i, plan, res)).collect(),
+            plans: p
+                .into_iter()
+                .map(|(i, rules)| {
+                    (
+                        i,
+                        rules
+                            .into_iter()
+                            .map(|(r, (vault, w))| (r, vault, w))
+                            .collect(),
+                    )
+                })
+                .collect(),
+            selections: s
+                .into_iter()
+                .map(|(i, (plan, res))| (i, plan, res))
+                .collect(),
             directories: d.into_iter().collect(),
         })
 }
@@ -78,7 +109,10 @@ fn render(w: &World) -> String {
         }
     }
     for (i, p) in &w.directories {
-        out.push_str(&format!("directory \"{}\" {{\n  path = \"./data/{p}\"\n}}\n", NAMES[*i]));
+        out.push_str(&format!(
+            "directory \"{}\" {{\n  path = \"./data/{p}\"\n}}\n",
+            NAMES[*i]
+        ));
     }
     out
 }
@@ -90,12 +124,28 @@ fn plan_and_apply(dir: &std::path::Path, backend: &LocalBackend, text: &str) -> 
     let objects = desired(&loaded.config.unwrap());
     let lock = backend.lock("test", Duration::ZERO, |_| {}).unwrap();
     let state = backend.read().unwrap().map(|l| l.state);
-    let plan = compute(&PlanInput { mode: Mode::Normal, desired: &objects, state: state.as_ref(), recovery_points: &BTreeMap::new(), now: Utc::now() }).unwrap();
+    let plan = compute(&PlanInput {
+        mode: Mode::Normal,
+        desired: &objects,
+        state: state.as_ref(),
+        recovery_points: &BTreeMap::new(),
+        now: Utc::now(),
+    })
+    .unwrap();
     let mut state = state.unwrap_or_else(|| State::new("prop"));
     let mut journal = backend.begin_journal(&lock, &state, Utc::now()).unwrap();
     let catalog = SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).unwrap();
-    let mut effects = LocalEffects { config_dir: dir.to_path_buf() };
-    let report = apply::run(&plan, &mut state, &mut journal, &mut effects, &catalog, &Utc::now, &AtomicBool::new(false), &mut |_| {}).unwrap();
+    let mut effects = LocalEffects {
+        config_dir: dir.to_path_buf(),
+    };
+    let interrupted = AtomicBool::new(false);
+    let mut env = apply::Environment {
+        effects: &mut effects,
+        catalog: &catalog,
+        clock: &Utc::now,
+        interrupted: &interrupted,
+    };
+    let report = apply::run(&plan, &mut state, &mut journal, &mut env, &mut |_| {}).unwrap();
     assert!(report.error.is_none(), "{:?}", report.error);
     state.serial += 1;
     backend.write(&lock, &state).unwrap();

@@ -14,7 +14,10 @@ pub fn repo() -> PathBuf {
 /// A `coffer` command with colour off and no inherited COFFER_VAR_* variables.
 pub fn coffer(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coffer"));
-    c.arg("-C").arg(dir).env("NO_COLOR", "1").env_remove("RUST_BACKTRACE");
+    c.arg("-C")
+        .arg(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_BACKTRACE");
     for (k, _) in std::env::vars() {
         if k.starts_with("COFFER_VAR_") {
             c.env_remove(k);
@@ -48,7 +51,10 @@ pub fn workspace(main_hcl: &str) -> tempfile::TempDir {
 
 /// Loads one configuration text through the library.
 pub fn load(text: &str) -> Loaded {
-    config::load(ConfigInput { files: vec![SourceFile::new("main.hcl", text)], ..Default::default() })
+    config::load(ConfigInput {
+        files: vec![SourceFile::new("main.hcl", text)],
+        ..Default::default()
+    })
 }
 
 /// A small valid configuration used by many CLI tests.
