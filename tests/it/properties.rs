@@ -174,3 +174,31 @@ proptest! {
         prop_assert_eq!(recorded, wanted);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// No input, however malformed, makes loading panic.
+    #[test]
+    fn loading_arbitrary_text_never_panics(text in "\\PC{0,200}") {
+        let _ = crate::support::load(&text);
+    }
+
+    /// Valid configurations with random damage: errors, never panics.
+    #[test]
+    fn loading_damaged_configurations_never_panics(
+        cut in 0usize..2000,
+        insert in "[{}\\[\\]\"=#$%\\n a-z0-9.(),:?<>!*/+-]{0,12}",
+    ) {
+        let base = crate::support::BASIC;
+        let mut at = cut.min(base.len());
+        while !base.is_char_boundary(at) {
+            at -= 1;
+        }
+        let text = format!("{}{insert}{}", &base[..at], &base[at..]);
+        let loaded = crate::support::load(&text);
+        if loaded.config.is_none() {
+            prop_assert!(loaded.has_errors());
+        }
+    }
+}
