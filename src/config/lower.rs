@@ -312,7 +312,12 @@ impl<'s> Lowerer<'s> {
                         };
                         if let Some(key) = key {
                             if let Some(first) = seen.get(&key) {
-                                self.duplicate(keyword, &decl, first.clone());
+                                let what = if keyword == "coffer" {
+                                    "the `coffer` block".to_string()
+                                } else {
+                                    format!("{keyword} `{}`", decl.name)
+                                };
+                                self.duplicate(&what, &decl, first.clone());
                                 continue;
                             }
                             seen.insert(key, decl.name_span.clone());
@@ -373,7 +378,8 @@ impl<'s> Lowerer<'s> {
                 continue;
             };
             if let Some(first) = seen.get(&decl.name) {
-                self.duplicate(&format!("rule in plan `{plan_name}`"), &decl, first.clone());
+                let what = format!("rule `{}` in plan `{plan_name}`", decl.name);
+                self.duplicate(&what, &decl, first.clone());
                 continue;
             }
             seen.insert(decl.name.clone(), decl.name_span.clone());
@@ -382,12 +388,8 @@ impl<'s> Lowerer<'s> {
         rules
     }
 
+    /// Reports `what` (e.g. "vault `main`") as declared twice.
     fn duplicate(&mut self, what: &str, decl: &Decl<'_>, first: Span) {
-        let what = if what == "coffer" {
-            "the `coffer` block".to_string()
-        } else {
-            format!("{what} `{}`", decl.name)
-        };
         self.push(
             Diagnostic::error(
                 "coffer::duplicate_name",
@@ -704,11 +706,7 @@ impl<'s> Lowerer<'s> {
                 what: format!("variable \"{}\"", v.name),
                 header: v.header.clone(),
             };
-            self.check_body(
-                &view,
-                &["type", "default", "description", "sensitive"],
-                &["validation"],
-            );
+            self.check_body(&view, &["type", "default", "description"], &["validation"]);
             let ty = match v.block.body.get_attribute("type") {
                 Some(a) => match variables::parse_type(&a.value) {
                     Ok(t) => t,
@@ -2190,6 +2188,212 @@ fn rate_to_cron(inner: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lower(text: &str) -> Loaded {
+        load(ConfigInput {
+            files: vec![SourceFile::new("main.hcl", text)],
+            ..Default::default()
+        })
+    }
+
+    fn config(text: &str) -> Config {
+        let l = lower(text);
+        assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+        l.config.expect("config")
+    }
+
+    fn messages(text: &str) -> Vec<String> {
+        lower(text)
+            .diagnostics
+            .into_iter()
+            .map(|d| d.message)
+            .collect()
+    }
+
+    #[test]
+    fn lowers_every_block() {
+        let c = config(
+            r#"
+            coffer {
+              backend "local" { path = "state-dir" }
+            }
+            provider "aws" {
+              region  = "eu-west-1"
+              profile = "backup"
+            }
+            vault "main" {
+              storage     = "file://./v"
+              kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/abc"
+              lock {
+                mode           = "compliance"
+                min_retention  = "7d"
+                changeable_for = "3d"
+              }
+            }
+            plan "p" {
+              rule "r" {
+                schedule     = "cron(0 6 ? * 7#1 *)"
+                timezone     = "Europe/Paris"
+                target_vault = vault.main
+                lifecycle {
+                  cold_storage_after = "90d"
+                  delete_after       = "180d"
+                }
+              }
+            }
+            selection "s" {
+              plan          = plan.p
+              any_tag       = { App = "web", Tier = ["a", "b"] }
+              not_resources = ["arn:x"]
+              condition {
+                string_like = { Name = "prod-*" }
+              }
+            }
+            directory "d" { path = "/srv" }
+            "#,
+        );
+        assert_eq!(
+            c.backend,
+            Backend::Local {
+                path: "state-dir".into()
+            }
+        );
+        assert_eq!(c.providers[0].region.as_deref(), Some("eu-west-1"));
+        let lock = c.vaults["main"].lock.as_ref().unwrap();
+        assert_eq!(lock.mode, LockMode::Compliance);
+        assert_eq!(lock.changeable_for.as_ref().unwrap().days(), 3);
+        let rule = &c.plans["p"].rules["r"];
+        assert_eq!(rule.timezone.as_deref(), Some("Europe/Paris"));
+        assert_eq!(
+            rule.lifecycle
+                .as_ref()
+                .unwrap()
+                .delete_after
+                .as_ref()
+                .unwrap()
+                .days(),
+            180
+        );
+        let sel = &c.selections["s"];
+        assert_eq!(sel.any_tag["App"], vec!["web"]);
+        assert_eq!(sel.any_tag["Tier"], vec!["a", "b"]);
+        assert_eq!(sel.conditions.string_like["Name"], "prod-*");
+        assert_eq!(c.directories["d"].path, "/srv");
+    }
+
+    #[test]
+    fn locals_are_evaluated_in_dependency_order_whatever_the_file_order() {
+        let c = config(
+            r#"
+            locals {
+              full = "${local.prefix}-${var.env}"
+            }
+            variable "env" { default = "prod" }
+            locals {
+              prefix = upper("x")
+            }
+            vault "main" { tags = { Name = local.full } }
+            "#,
+        );
+        assert_eq!(c.vaults["main"].tags["Name"], "X-prod");
+    }
+
+    #[test]
+    fn dependencies_follow_references_through_locals() {
+        let c = config(
+            r#"
+            vault "aa" {}
+            locals { target = vault.aa }
+            plan "p" {
+              rule "r" {
+                schedule     = "cron(0 5 ? * * *)"
+                target_vault = local.target
+              }
+            }
+            "#,
+        );
+        let rule = Address::Rule {
+            plan: "p".into(),
+            rule: "r".into(),
+        };
+        assert_eq!(
+            c.dependencies[&rule],
+            vec![Address::Vault("aa".into()), Address::Plan("p".into())]
+        );
+    }
+
+    #[test]
+    fn rule_names_are_unique_per_plan_only() {
+        let ok = r#"
+            vault "v1" {}
+            plan "a" {
+              rule "r" {
+                schedule = "cron(0 5 ? * * *)"
+                target_vault = vault.v1
+              }
+            }
+            plan "b" {
+              rule "r" {
+                schedule = "cron(0 5 ? * * *)"
+                target_vault = vault.v1
+              }
+            }
+        "#;
+        config(ok);
+        let dup = ok.replace("plan \"b\" {", "");
+        let dup = dup.replacen("}\n            }\n", "}\n", 1);
+        let m = messages(&dup);
+        assert!(
+            m.iter()
+                .any(|m| m == "rule `r` in plan `a` is declared more than once"),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn windows_are_checked() {
+        let m = messages(
+            r#"
+            vault "v1" {}
+            plan "a" {
+              rule "r" {
+                schedule          = "cron(0 5 ? * * *)"
+                target_vault      = vault.v1
+                start_window      = "30m"
+                completion_window = "20m"
+              }
+            }
+            "#,
+        );
+        assert!(
+            m.contains(&"start_window must be at least 1 hour, not 30m".to_string()),
+            "{m:?}"
+        );
+        assert!(
+            m.contains(
+                &"completion_window (20m) must be longer than start_window (30m)".to_string()
+            ),
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn warnings_do_not_block_a_configuration() {
+        let l = lower("plan \"empty\" {}\n");
+        assert!(!l.has_errors());
+        assert!(l.config.is_some());
+        assert_eq!(
+            l.diagnostics[0].message,
+            "plan `empty` has no rules, so it never backs anything up"
+        );
+    }
+
+    #[test]
+    fn unsupported_backend_and_provider_are_errors() {
+        let m = messages("coffer {\n  backend \"s3\" {}\n}\nprovider \"gcp\" {}\n");
+        assert!(m.contains(&"unsupported backend `s3`".to_string()), "{m:?}");
+        assert!(m.contains(&"unknown provider `gcp`".to_string()), "{m:?}");
+    }
 
     #[test]
     fn region_names() {
