@@ -92,12 +92,16 @@ pub fn fmt(ctx: &Ctx, check: bool, diff: bool, paths: Vec<PathBuf>) -> Result<Ex
             Err(e) => {
                 let mut sources = Sources::default();
                 let id: FileId = sources.add(SourceFile::new(name.clone(), text.clone()));
-                let end = (e.offset + 1).min(text.len());
+                let start = e.offset.min(text.len());
+                let end = text
+                    .get(start..)
+                    .and_then(|rest| rest.chars().next())
+                    .map_or(start, |c| start + c.len_utf8());
                 let d = Diagnostic::error(
                     "coffer::syntax_error",
                     format!("cannot format {name}: {}", e.message),
                 )
-                .at(Span::new(id, e.offset.min(text.len())..end), "here")
+                .at(Span::new(id, start..end), "here")
                 .with_help("fix the syntax error first; `coffer validate` reports every problem");
                 ctx.print_diagnostics(&[d], &sources);
                 failed += 1;
