@@ -199,7 +199,13 @@ impl Diagnostics {
     }
 
     /// Sorted by file, position and message, so output order never depends on discovery order.
+    /// Diagnostics that were raised without help get the general help for their class.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
+        for d in &mut self.items {
+            if d.help.is_none() {
+                d.help = Some(default_help(d.code).to_string());
+            }
+        }
         self.items.sort_by(|a, b| {
             let key = |d: &Diagnostic| {
                 d.span
@@ -210,6 +216,26 @@ impl Diagnostics {
         });
         self.items.dedup();
         self.items
+    }
+}
+
+/// General advice for a class of diagnostic, used when the place that raised it had nothing
+/// more specific to say.
+pub fn default_help(code: &str) -> &'static str {
+    match code {
+        "coffer::wrong_type" => "check the value's type: strings are quoted, numbers and bools are not, maps are `{ key = value }` and lists are `[a, b]`",
+        "coffer::invalid_number" => "numbers must fit in a 64-bit float",
+        "coffer::invalid_reference" => "references look like var.NAME, local.NAME, vault.NAME or plan.NAME",
+        "coffer::missing_key" => "use lookup(map, key, default) to read a key that may be absent",
+        "coffer::index_out_of_range" => "list indices start at 0; use length(list) to check the size first",
+        "coffer::function_error" => "see the function list in README.md for each function's arguments",
+        "coffer::invalid_variable_value" => "give a value of the variable's declared type",
+        "coffer::variable_validation" => "change the value so that the validation condition holds",
+        "coffer::duplicate_block" => "merge the two blocks into one",
+        "coffer::unexpected_block" => "variable files hold only `name = value` lines",
+        "coffer::invalid_value" => "see the configuration reference in README.md for accepted values",
+        "coffer::invalid_lock" => "see the vault lock rules in README.md",
+        _ => "see the configuration reference in README.md",
     }
 }
 

@@ -7,6 +7,38 @@ use crate::value::{format_number, Value};
 use std::collections::BTreeMap;
 
 /// Every function name, for documentation and "did you mean" help.
+/// How each function is called, for help text.
+fn usage(name: &str) -> &'static str {
+    match name {
+        "coalesce" => "coalesce(a, b, …): the first argument that is not null or \"\"",
+        "concat" => "concat(list, list, …)",
+        "contains" => "contains(list, value)",
+        "distinct" => "distinct(list)",
+        "flatten" => "flatten(list_of_lists)",
+        "format" => {
+            "format(\"%s-%d\", string, number): verbs %s %d %v %q %%, one argument per verb"
+        }
+        "join" => "join(separator, list_of_strings)",
+        "keys" => "keys(map)",
+        "length" => "length(list | map | string)",
+        "lookup" => "lookup(map, key, default)",
+        "lower" => "lower(string)",
+        "max" => "max(number, number, …)",
+        "merge" => "merge(map, map, …): later maps win",
+        "min" => "min(number, number, …)",
+        "replace" => "replace(string, search, replacement)",
+        "split" => "split(separator, string)",
+        "title" => "title(string)",
+        "tolist" => "tolist(list)",
+        "tonumber" => "tonumber(string | number)",
+        "tostring" => "tostring(string | number | bool)",
+        "trimspace" => "trimspace(string)",
+        "upper" => "upper(string)",
+        "values" => "values(map)",
+        _ => "see README.md for the list of functions",
+    }
+}
+
 pub const NAMES: &[&str] = &[
     "coalesce",
     "concat",
@@ -280,7 +312,8 @@ impl Call<'_> {
                 "coffer::function_error",
                 format!("{}(): {message}", self.name),
             )
-            .at(span.clone(), "this argument"),
+            .at(span.clone(), "this argument")
+            .with_help(format!("usage: {}", usage(self.name))),
         )
     }
 
@@ -294,7 +327,8 @@ impl Call<'_> {
                     got.type_name()
                 ),
             )
-            .at(span.clone(), "this argument"),
+            .at(span.clone(), "this argument")
+            .with_help(format!("usage: {}", usage(self.name))),
         )
     }
 
@@ -315,7 +349,8 @@ impl Call<'_> {
                         args.len()
                     ),
                 )
-                .at(self.span.clone(), "in this call"),
+                .at(self.span.clone(), "in this call")
+                .with_help(format!("usage: {}", usage(self.name))),
             ));
         }
         Ok(())

@@ -743,7 +743,8 @@ impl<'s> Lowerer<'s> {
                             Some(Err(e)) => {
                                 self.push(
                                     Diagnostic::error("coffer::wrong_type", format!("the default of variable `{}` does not match its type {ty}", v.name))
-                                        .at(span_of(v.file, a.value.span()), e),
+                                        .at(span_of(v.file, a.value.span()), e)
+                                        .with_help(format!("make the default a {ty} value, or change the variable's type")),
                                 );
                                 None
                             }
@@ -1100,32 +1101,33 @@ impl<'s> Lowerer<'s> {
     }
 
     fn wrong_type(&mut self, view: &View<'_>, name: &str, expected: &str, got: &Value, span: Span) {
-        let mut d = Diagnostic::error(
-            "coffer::wrong_type",
+        let example = if expected.starts_with("a bool") {
+            format!("write `{name} = true` or `{name} = false`, without quotes")
+        } else if expected.starts_with("a map of string lists") {
+            format!("write a map of lists, e.g. `{name} = {{ Backup = [\"daily\", \"weekly\"] }}`")
+        } else if expected.starts_with("a map") {
+            format!("write a map, e.g. `{name} = {{ Team = \"platform\" }}`")
+        } else if expected.starts_with("a list") {
             format!(
-                "`{name}` in {} must be {expected}, not {}",
-                view.what,
-                got.type_name()
-            ),
-        )
-        .at(span, format!("this is a {}", got.type_name()));
-        if let (Value::String(s), true) = (got, expected.contains("reference")) {
-            d = d.with_help(format!(
-                "write the reference without quotes, e.g. `{name} = {s}`"
-            ));
-        } else if expected.contains("reference") {
-            d = d.with_help(format!(
-                "write a reference such as `{name} = {}`",
-                expected
-                    .split(" reference")
-                    .next()
-                    .unwrap_or("vault")
-                    .trim_start_matches("a ")
-                    .to_string()
-                    + ".NAME"
-            ));
-        }
-        self.push(d);
+                "write a list, e.g. `{name} = [\"arn:aws:ec2:us-east-1:111122223333:volume/*\"]`"
+            )
+        } else if expected.starts_with("a duration") {
+            format!("write a duration such as `{name} = \"90d\"` (units m, h, d, w, mo, y)")
+        } else {
+            format!("write a quoted string, e.g. `{name} = \"…\"`")
+        };
+        self.push(
+            Diagnostic::error(
+                "coffer::wrong_type",
+                format!(
+                    "`{name}` in {} must be {expected}, not {}",
+                    view.what,
+                    got.type_name()
+                ),
+            )
+            .at(span, format!("this is a {}", got.type_name()))
+            .with_help(example),
+        );
     }
 
     fn string(&mut self, view: &View<'_>, name: &str) -> Option<(String, Span)> {

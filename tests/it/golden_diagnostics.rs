@@ -108,3 +108,26 @@ fn a_duplicate_across_files_points_at_both_files() {
         coffer::diag::render(&loaded.diagnostics, &loaded.sources, false)
     );
 }
+
+/// Every diagnostic points at a place in a file and says how to fix it.
+#[test]
+fn every_fixture_diagnostic_has_a_span_and_help() {
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(repo().join("tests/fixtures/diagnostics")).unwrap() {
+        let path = entry.unwrap().path();
+        let loaded = load(&std::fs::read_to_string(&path).unwrap());
+        for d in &loaded.diagnostics {
+            if d.span.is_none() || d.help.is_none() {
+                missing.push(format!(
+                    "{}: {}",
+                    path.file_name().unwrap().to_string_lossy(),
+                    d.message
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "diagnostics without span or help: {missing:#?}"
+    );
+}
