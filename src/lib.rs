@@ -18,6 +18,7 @@ pub mod graph;
 pub mod objects;
 pub mod plan;
 pub mod render;
+pub mod schedule;
 pub mod state;
 pub mod value;
 pub mod workspace;

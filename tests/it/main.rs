@@ -3,6 +3,7 @@
 //! through the built binary.
 
 mod cli;
+mod cron_reference;
 mod golden_diagnostics;
 mod golden_plans;
 mod properties;
