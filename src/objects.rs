@@ -108,6 +108,7 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
                 json!({
                     "schedule": r.schedule,
                     "timezone": r.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                    "allow_more_frequent_than_12h": r.allow_more_frequent_than_12h,
                     "start_window": r.start_window.as_str(),
                     "completion_window": r.completion_window.as_str(),
                     "target_vault": Address::Vault(r.target_vault.clone()).to_string(),

@@ -52,7 +52,7 @@ fn read(path: &Path, name: String) -> Result<SourceFile, WorkspaceError> {
     Ok(SourceFile::new(name, text))
 }
 
-/// Reads everything the loader needs.
+/// Reads everything the loader needs, including the current time.
 pub fn read_input(
     dir: &Path,
     var_files: &[PathBuf],
@@ -83,6 +83,7 @@ pub fn read_input(
         var_files: vfiles,
         cli_vars: cli_vars.to_vec(),
         env_vars,
+        now: chrono::Utc::now(),
     })
 }
 

@@ -119,6 +119,26 @@ pub enum Command {
         #[command(flatten)]
         lock: LockArgs,
     },
+    /// List upcoming runs of backup rules, with their windows and a plain-English description
+    Schedule {
+        /// List runs from this time on (RFC 3339, e.g. 2026-12-01T00:00:00Z; default now)
+        #[arg(long, value_name = "RFC3339")]
+        from: Option<String>,
+        /// List runs up to this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339")]
+        until: Option<String>,
+        /// At most this many runs per rule
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        limit: usize,
+        /// Only this rule, e.g. plan.monthly.rule.first-saturday (repeatable)
+        #[arg(long, value_name = "ADDR")]
+        rule: Vec<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
     /// Show the recorded state, or a saved plan
     Show {
         /// A plan saved with `coffer plan --out FILE`

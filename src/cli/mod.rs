@@ -7,6 +7,7 @@ mod context;
 mod inspect;
 mod misc;
 mod reconcile;
+mod schedule;
 pub mod starter;
 
 use args::{Cli, Command, StateCommand};
@@ -97,6 +98,24 @@ pub fn run(cli: Cli) -> Exit {
             vars,
             lock,
         } => reconcile::apply(&ctx, None, auto_approve, true, &vars, &lock),
+        Command::Schedule {
+            from,
+            until,
+            limit,
+            rule,
+            json,
+            vars,
+        } => schedule::schedule(
+            &ctx,
+            schedule::Options {
+                from,
+                until,
+                limit,
+                rules: rule,
+                json,
+                vars,
+            },
+        ),
         Command::Show { file, json } => inspect::show(&ctx, file, json),
         Command::State(StateCommand::List) => inspect::state_list(&ctx),
         Command::State(StateCommand::Show { address }) => inspect::state_show(&ctx, &address),

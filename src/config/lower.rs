@@ -12,6 +12,7 @@ use super::variables::{self, VarType};
 use crate::address::Address;
 use crate::diag::{Diagnostic, Diagnostics, FileId, SourceFile, Sources, Span};
 use crate::graph::DependencyGraph;
+use crate::schedule::{frequency, occurrence, Cron, Schedule};
 use crate::value::Value;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body, Structure};
@@ -29,6 +30,8 @@ pub struct ConfigInput {
     pub cli_vars: Vec<(String, String)>,
     /// `COFFER_VAR_<name>` environment variables as (name, value).
     pub env_vars: Vec<(String, String)>,
+    /// The current time, for schedule checks that speak of upcoming runs.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// The result of loading: the sources (for rendering diagnostics), the configuration if it
@@ -132,7 +135,9 @@ pub fn load(input: ConfigInput) -> Loaded {
             }
         }
     }
+    let now = input.now;
     let mut lowerer = Lowerer {
+        now,
         sources: &sources,
         diags,
         vars: BTreeMap::new(),
@@ -183,6 +188,7 @@ fn header_span(file: FileId, block: &Block) -> Span {
 }
 
 struct Lowerer<'s> {
+    now: chrono::DateTime<chrono::Utc>,
     sources: &'s Sources,
     diags: Diagnostics,
     declared: Declared,
@@ -1748,14 +1754,20 @@ impl<'s> Lowerer<'s> {
                 "completion_window",
                 "target_vault",
                 "recovery_point_tags",
+                "allow_more_frequent_than_12h",
             ],
             &["lifecycle", "copy_to"],
         );
-        let schedule = self.required_string(&view, "schedule", "schedule = \"cron(0 5 ? * * *)\"");
-        if let Some((s, span)) = &schedule {
-            self.check_schedule(s, span.clone());
-        }
-        let timezone = self.string(&view, "timezone").map(|(s, _)| s);
+        let timezone = self.timezone(&view);
+        let allow_frequent = self
+            .bool(&view, "allow_more_frequent_than_12h")
+            .unwrap_or(false);
+        let schedule = self.schedule(
+            &view,
+            timezone.as_ref().and_then(|(_, tz)| *tz),
+            allow_frequent,
+        );
+        let timezone = timezone.map(|(name, _)| name);
         let start = self.duration(&view, "start_window");
         let completion = self.duration(&view, "completion_window");
         let start_window = start
@@ -1843,6 +1855,7 @@ impl<'s> Lowerer<'s> {
             plan: plan.to_string(),
             name: d.name.clone(),
             schedule: schedule?.0,
+            allow_more_frequent_than_12h: allow_frequent,
             timezone,
             start_window,
             completion_window,
@@ -1854,46 +1867,87 @@ impl<'s> Lowerer<'s> {
         })
     }
 
-    /// Checks the outer form of a schedule: `cron(…)` with six fields; `rate(…)` is refused.
-    fn check_schedule(&mut self, s: &str, span: Span) {
-        let trimmed = s.trim();
-        if let Some(inner) = trimmed
-            .strip_prefix("rate(")
-            .and_then(|r| r.strip_suffix(')'))
-        {
-            let help = match rate_to_cron(inner) {
-                Some(c) => format!("backup rules use cron expressions; the same schedule is `{c}`"),
-                None => "backup rules use cron expressions: cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 5 ? * * *) for 05:00 UTC daily".into(),
-            };
-            self.push(
-                Diagnostic::error(
-                    "coffer::invalid_schedule",
-                    format!("`{trimmed}` is a rate expression, which is not a backup schedule"),
+    /// The `timezone` attribute: its name, and the zone if the name is an IANA zone.
+    fn timezone(&mut self, view: &View<'_>) -> Option<(String, Option<chrono_tz::Tz>)> {
+        let (name, span) = self.string(view, "timezone")?;
+        match occurrence::parse_timezone(&name) {
+            Some(tz) => Some((name, Some(tz))),
+            None => {
+                let mut d = Diagnostic::error(
+                    "coffer::invalid_timezone",
+                    format!("unknown time zone `{name}`"),
                 )
-                .at(span, "rate() is not accepted for backup rules")
-                .with_help(help),
-            );
-            return;
+                .at(span, "not an IANA time zone");
+                d = match did_you_mean(&name, occurrence::timezone_names()) {
+                    Some(s) => d.with_help(format!("did you mean \"{s}\"?")),
+                    None => d.with_help("use an IANA time zone name such as \"UTC\", \"Europe/Paris\" or \"America/New_York\""),
+                };
+                self.push(d);
+                Some((name, None))
+            }
         }
-        let Some(inner) = trimmed
-            .strip_prefix("cron(")
-            .and_then(|r| r.strip_suffix(')'))
-        else {
-            self.push(
-                Diagnostic::error("coffer::invalid_schedule", format!("schedule `{s}` is not a cron(...) expression"))
-                    .at(span, "expected cron(...)")
-                    .with_help("write cron(Minutes Hours Day-of-month Month Day-of-week Year), e.g. cron(0 6 ? * 7#1 *) for 06:00 UTC on the first Saturday of each month"),
-            );
-            return;
+    }
+
+    /// The `schedule` attribute: a valid EventBridge cron expression, no more frequent than
+    /// every 12 hours unless the rule allows it, that runs at least once more.
+    fn schedule(
+        &mut self,
+        view: &View<'_>,
+        tz: Option<chrono_tz::Tz>,
+        allow_frequent: bool,
+    ) -> Option<(String, Span)> {
+        if view.body.get_attribute("schedule").is_none() {
+            self.missing(view, "schedule", "schedule = \"cron(0 5 ? * * *)\"");
+            return None;
+        }
+        let (value, span, kind) = self.value(view, "schedule")?;
+        let Value::String(text) = value else {
+            self.wrong_type(view, "schedule", "a string", &value, span);
+            return None;
         };
-        let fields = inner.split_whitespace().count();
-        if fields != 6 {
+        let cron = match Cron::parse(&text) {
+            Ok(c) => c,
+            Err(e) => {
+                let inner = self.inner_span(&span, &text, kind, e.range.clone());
+                self.push(
+                    Diagnostic::error("coffer::invalid_schedule", e.message)
+                        .at(inner, e.label)
+                        .with_help(e.help),
+                );
+                return None;
+            }
+        };
+        let schedule = Schedule::new(cron, tz.unwrap_or(chrono_tz::UTC));
+        let today = self.now.date_naive();
+        if !allow_frequent {
+            if let Some(t) = frequency::check(&schedule.cron, frequency::MIN_GAP_MINUTES, today) {
+                let gap = if t.gap_minutes % 60 == 0 {
+                    format!("{} hours", t.gap_minutes / 60)
+                } else {
+                    format!("{} minutes", t.gap_minutes)
+                };
+                self.push(
+                    Diagnostic::error(
+                        "coffer::schedule_too_frequent",
+                        format!(
+                            "`{text}` runs more often than every 12 hours: {} and {} are {gap} apart",
+                            t.first.format("%Y-%m-%d %H:%M"),
+                            t.second.format("%Y-%m-%d %H:%M")
+                        ),
+                    )
+                    .at(span.clone(), format!("runs {gap} apart"))
+                    .with_help("AWS Backup rules run at most every 12 hours; space the runs out, or set `allow_more_frequent_than_12h = true` on the rule if you really want this"),
+                );
+            }
+        }
+        if schedule.next_after(self.now).is_none() {
             self.push(
-                Diagnostic::error("coffer::invalid_schedule", format!("cron expression has {fields} field(s); it needs exactly 6"))
-                    .at(span, "wrong number of fields")
-                    .with_help("fields: Minutes Hours Day-of-month Month Day-of-week Year, e.g. cron(0 5 ? * * *); Unix cron's 5-field form needs a sixth (year) field, usually `*`"),
+                Diagnostic::warning("coffer::schedule_never_runs", format!("`{text}` has no run after {}", self.now.format("%Y-%m-%d %H:%M UTC")))
+                    .at(span.clone(), "never runs again")
+                    .with_help("check the year field and the day: a day the months lack (such as 30 February) never comes"),
             );
         }
+        Some((text, span))
     }
 
     fn lower_lifecycle(&mut self, file: FileId, b: &Block) -> Option<Lifecycle> {
@@ -2169,24 +2223,6 @@ fn is_kms_arn(s: &str) -> bool {
             .is_some_and(|(_, id)| !id.is_empty())
 }
 
-/// The cron equivalent of a simple rate expression, for help text.
-fn rate_to_cron(inner: &str) -> Option<String> {
-    let mut it = inner.split_whitespace();
-    let n: u32 = it.next()?.parse().ok()?;
-    let unit = it.next()?;
-    if it.next().is_some() || n == 0 {
-        return None;
-    }
-    match unit.trim_end_matches('s') {
-        "minute" if n < 60 && 60 % n == 0 => Some(format!("cron(0/{n} * * * ? *)")),
-        "hour" if n == 1 => Some("cron(0 * * * ? *)".into()),
-        "hour" if n < 24 && 24 % n == 0 => Some(format!("cron(0 0/{n} * * ? *)")),
-        "day" if n == 1 => Some("cron(0 0 * * ? *)".into()),
-        "day" if n <= 31 => Some(format!("cron(0 0 1/{n} * ? *)")),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2417,16 +2453,5 @@ mod tests {
         assert!(!is_kms_arn("arn:aws:kms:us-east-1:1111:key/x"));
         assert!(!is_kms_arn("arn:aws:s3:::bucket"));
         assert!(!is_kms_arn("arn:aws:kms:us-east-1:111122223333:key/"));
-    }
-
-    #[test]
-    fn rate_equivalents() {
-        assert_eq!(
-            rate_to_cron("12 hours").as_deref(),
-            Some("cron(0 0/12 * * ? *)")
-        );
-        assert_eq!(rate_to_cron("1 day").as_deref(), Some("cron(0 0 * * ? *)"));
-        assert_eq!(rate_to_cron("7 minutes"), None);
-        assert_eq!(rate_to_cron("x days"), None);
     }
 }

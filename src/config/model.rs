@@ -100,8 +100,12 @@ pub struct CopyAction {
 pub struct Rule {
     pub plan: String,
     pub name: String,
+    /// A valid EventBridge cron expression, `cron(…)`.
     pub schedule: String,
+    /// An IANA time zone name; `None` means UTC.
     pub timezone: Option<String>,
+    /// Opts out of the 12-hour minimum between runs.
+    pub allow_more_frequent_than_12h: bool,
     pub start_window: Duration,
     pub completion_window: Duration,
     pub target_vault: String,
@@ -109,6 +113,25 @@ pub struct Rule {
     pub recovery_point_tags: Tags,
     pub copy_to: Vec<CopyAction>,
     pub span: Span,
+}
+
+impl Rule {
+    /// The rule's schedule in its time zone. Lowering has already checked both, so this
+    /// only fails for a hand-built rule.
+    pub fn parsed_schedule(&self) -> Result<crate::schedule::Schedule, crate::schedule::CronError> {
+        let tz = self
+            .timezone
+            .as_deref()
+            .and_then(crate::schedule::occurrence::parse_timezone);
+        crate::schedule::Schedule::parse(&self.schedule, tz)
+    }
+
+    pub fn address(&self) -> crate::address::Address {
+        crate::address::Address::Rule {
+            plan: self.plan.clone(),
+            rule: self.name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

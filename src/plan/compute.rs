@@ -59,6 +59,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                     before: None,
                     after: Some(a.attributes.clone()),
                     attribute_changes: Vec::new(),
+                    schedule_preview: None,
                 }
             }
             (Some(b), None) => {
@@ -70,6 +71,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                     before: Some(b.attributes.clone()),
                     after: None,
                     attribute_changes: Vec::new(),
+                    schedule_preview: None,
                 }
             }
             (Some(b), Some(a)) => {
@@ -88,6 +90,15 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                     summary.change += 1;
                     Action::Update
                 };
+                let schedule_preview = if kind == Kind::Rule && action != Action::NoOp {
+                    let tops: Vec<&str> = attribute_changes
+                        .iter()
+                        .map(|c| c.path.split(['.', '[']).next().unwrap_or(""))
+                        .collect();
+                    super::preview::preview(&b.attributes, &a.attributes, &tops, input.now)
+                } else {
+                    None
+                };
                 Change {
                     address: addr.clone(),
                     kind,
@@ -95,6 +106,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                     before: Some(b.attributes.clone()),
                     after: Some(a.attributes.clone()),
                     attribute_changes,
+                    schedule_preview,
                 }
             }
             (None, None) => continue,

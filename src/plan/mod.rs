@@ -4,6 +4,7 @@
 
 pub mod compute;
 pub mod diff;
+pub mod preview;
 
 use crate::address::{Address, Kind};
 use crate::objects::ObjectSpec;
@@ -73,6 +74,8 @@ pub struct Change {
     pub after: Option<serde_json::Value>,
     /// Attribute-level differences (empty for no-ops).
     pub attribute_changes: Vec<AttributeChange>,
+    /// For rules whose schedule, time zone or windows change: the next runs before and after.
+    pub schedule_preview: Option<preview::SchedulePreview>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

@@ -118,7 +118,54 @@ fn render_change(out: &mut String, c: &Change, style: Style) {
             false,
         ),
     }
+    if let Some(p) = &c.schedule_preview {
+        render_preview(r.out, p);
+    }
     let _ = writeln!(r.out, "    }}");
+}
+
+/// The next runs before and after a schedule change, side by side, in each rule's time zone.
+fn render_preview(out: &mut String, p: &crate::plan::preview::SchedulePreview) {
+    use chrono::{DateTime, Utc};
+    let show = |t: DateTime<Utc>, tz: &str| -> String {
+        match crate::schedule::occurrence::parse_timezone(tz) {
+            Some(z) => t.with_timezone(&z).format("%Y-%m-%d %H:%M %Z").to_string(),
+            None => t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    };
+    let short = |t: DateTime<Utc>, start: DateTime<Utc>, tz: &str| -> String {
+        let full = show(t, tz);
+        let day = show(start, tz);
+        if full.get(..10) == day.get(..10) {
+            full.get(11..16).unwrap_or(&full).to_string()
+        } else {
+            full.get(..16).unwrap_or(&full).to_string()
+        }
+    };
+    let describe = |r: Option<&crate::plan::preview::PreviewRun>, tz: &str| -> String {
+        match r {
+            Some(r) => format!(
+                "{} (start by {}, complete by {})",
+                show(r.start, tz),
+                short(r.start_by, r.start, tz),
+                short(r.complete_by, r.start, tz)
+            ),
+            None => "no run".to_string(),
+        }
+    };
+    let _ = writeln!(out, "        # next runs before -> after this change:");
+    let n = p.before.len().max(p.after.len());
+    if n == 0 {
+        let _ = writeln!(out, "        #   none before, none after");
+    }
+    for i in 0..n {
+        let _ = writeln!(
+            out,
+            "        #   {} -> {}",
+            describe(p.before.get(i), &p.timezone_before),
+            describe(p.after.get(i), &p.timezone_after)
+        );
+    }
 }
 
 /// Attributes whose values are user maps (their keys print quoted).

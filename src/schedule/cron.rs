@@ -90,6 +90,8 @@ pub struct CronError {
     pub field: Option<Field>,
     pub message: String,
     pub range: Range<usize>,
+    /// A few words to show under the offending characters.
+    pub label: String,
     pub help: String,
 }
 
@@ -114,13 +116,6 @@ impl Bits {
     }
     pub fn count(&self) -> u32 {
         self.0.iter().map(|w| w.count_ones()).sum()
-    }
-    fn full(lo: u32, hi: u32) -> Bits {
-        let mut b = Bits::default();
-        for v in lo..=hi {
-            b.insert(v);
-        }
-        b
     }
 }
 
@@ -179,14 +174,26 @@ fn err(
     help: impl Into<String>,
 ) -> CronError {
     let message = message.into();
-    let message = match field {
-        Some(f) => format!("{}: {message}", f.name()),
-        None => message,
+    let (message, label) = match field {
+        Some(f) => (
+            format!("{}: {message}", f.name()),
+            format!("in the {} field", f.name()),
+        ),
+        None if message.contains("rate expression") => {
+            (message, "rate() is not accepted for backup rules".into())
+        }
+        None if message.contains("field(s)") => (message, "six fields are needed".into()),
+        None if message.contains("not a cron") => (message, "expected cron(...)".into()),
+        None if message.contains("day-of-month and day-of-week") => {
+            (message, "one of these two must be `?`".into())
+        }
+        None => (message, "here".into()),
     };
     CronError {
         field,
         message,
         range,
+        label,
         help: help.into(),
     }
 }

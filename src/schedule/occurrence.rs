@@ -53,7 +53,11 @@ impl Schedule {
     /// The instant a local date and time of day resolves to, per the DST rules above.
     fn resolve(&self, date: NaiveDate, minute_of_day: u32) -> Option<DateTime<Utc>> {
         let time = NaiveTime::from_hms_opt(minute_of_day / 60, minute_of_day % 60, 0)?;
-        match self.tz.from_local_datetime(&NaiveDateTime::new(date, time)) {
+        let local = NaiveDateTime::new(date, time);
+        if self.tz == chrono_tz::UTC {
+            return Some(local.and_utc());
+        }
+        match self.tz.from_local_datetime(&local) {
             LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
             LocalResult::Ambiguous(first, _) => Some(first.with_timezone(&Utc)),
             LocalResult::None => None,
@@ -143,6 +147,8 @@ impl Schedule {
     }
 
     /// The runs from `from` (inclusive) to `until` (inclusive), at most `limit` of them.
+    /// One forward walk over the selected days: each month's days and each candidate time are
+    /// looked at once.
     pub fn starts_between(
         &self,
         from: DateTime<Utc>,
@@ -150,16 +156,58 @@ impl Schedule {
         limit: usize,
     ) -> Vec<DateTime<Utc>> {
         let mut out = Vec::new();
-        let mut cursor = from - Duration::nanoseconds(1);
-        while out.len() < limit {
-            let Some(t) = self.next_after(cursor) else {
-                break;
-            };
-            if until.is_some_and(|u| t > u) {
-                break;
+        if limit == 0 {
+            return out;
+        }
+        let times = self.cron.times();
+        let (_, last_year) = self.cron.year_bounds();
+        let Some(start) = self.local_date(from).pred_opt() else {
+            return out;
+        };
+        // local dates after this one cannot hold runs before `until`
+        let last_date = until.and_then(|u| self.local_date(u).succ_opt());
+        let (mut year, mut month) = (start.year(), start.month());
+        let mut first_day = start.day();
+        while year <= last_year {
+            let mask = self.cron.day_mask(year, month);
+            let mut bits = mask >> first_day << first_day;
+            while bits != 0 {
+                let day = bits.trailing_zeros();
+                bits &= bits - 1;
+                let Some(date) = NaiveDate::from_ymd_opt(year, month, day) else {
+                    continue;
+                };
+                if last_date.is_some_and(|l| date > l) {
+                    return out;
+                }
+                for &m in times {
+                    let Some(t) = self.resolve(date, m) else {
+                        continue;
+                    };
+                    if t < from || out.last().is_some_and(|p| t <= *p) {
+                        continue;
+                    }
+                    if until.is_some_and(|u| t > u) {
+                        return out;
+                    }
+                    out.push(t);
+                    if out.len() == limit {
+                        return out;
+                    }
+                }
             }
-            out.push(t);
-            cursor = t;
+            if let Some(l) = last_date {
+                if (year, month) >= (l.year(), l.month()) {
+                    return out;
+                }
+            }
+            first_day = 0;
+            if month == 12 {
+                year += 1;
+                month = 1;
+            } else {
+                month += 1;
+            }
         }
         out
     }

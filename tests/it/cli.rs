@@ -612,3 +612,105 @@ fn help_version_completions_and_usage_errors() {
     let bad = run(coffer(dir.path()).args(["plan", "--no-such-flag"]));
     assert_eq!(bad.code, 1);
 }
+
+#[test]
+fn schedule_lists_runs_with_windows_as_text_and_json() {
+    let dir =
+        workspace(&std::fs::read_to_string(repo().join("examples/quickstart/main.hcl")).unwrap());
+    let r = run(coffer(dir.path()).args([
+        "schedule",
+        "--from",
+        "2026-11-26T07:00:00Z",
+        "--limit",
+        "2",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("at 06:00 UTC on the first Saturday of every month"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("2026-12-05 06:00 UTC   2026-12-05 08:00 UTC   2026-12-05 14:00 UTC"),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(coffer(dir.path()).args([
+        "schedule",
+        "--json",
+        "--from",
+        "2026-11-26T07:00:00Z",
+        "--until",
+        "2027-01-31T00:00:00Z",
+        "--rule",
+        "plan.standard.rule.first-saturday",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let rules = v.as_array().unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0]["rule"], "plan.standard.rule.first-saturday");
+    assert_eq!(rules[0]["expression"], "cron(0 6 ? * 7#1 *)");
+    assert_eq!(rules[0]["timezone"], "UTC");
+    let runs = rules[0]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "--until cuts the list");
+    assert_eq!(runs[0]["start"], "2026-12-05T06:00:00Z");
+    assert_eq!(runs[0]["start_by"], "2026-12-05T08:00:00Z");
+    assert_eq!(runs[0]["complete_by"], "2026-12-05T14:00:00Z");
+    assert_eq!(runs[1]["start"], "2027-01-02T06:00:00Z");
+
+    let bad =
+        run(coffer(dir.path()).args(["schedule", "--rule", "plan.standard.rule.first-saturdy"]));
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("did you mean plan.standard.rule.first-saturday?"),
+        "{}",
+        bad.stderr
+    );
+    let bad = run(coffer(dir.path()).args(["schedule", "--from", "tomorrow"]));
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("not an RFC 3339 time"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn schedule_in_a_time_zone_shows_local_times() {
+    let dir = workspace(
+        r#"
+vault "main" {}
+plan "p" {
+  rule "paris" {
+    schedule     = "cron(0 6 ? * 7#1 *)"
+    timezone     = "Europe/Paris"
+    target_vault = vault.main
+  }
+}
+"#,
+    );
+    let r = run(coffer(dir.path()).args([
+        "schedule",
+        "--json",
+        "--from",
+        "2026-11-26T00:00:00Z",
+        "--limit",
+        "1",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v[0]["timezone"], "Europe/Paris");
+    assert_eq!(v[0]["runs"][0]["start"], "2026-12-05T05:00:00Z");
+    let r = run(coffer(dir.path()).args([
+        "schedule",
+        "--from",
+        "2026-11-26T00:00:00Z",
+        "--limit",
+        "1",
+    ]));
+    assert!(r.stdout.contains("2026-12-05 06:00 CET"), "{}", r.stdout);
+}

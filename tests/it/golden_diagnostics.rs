@@ -42,6 +42,7 @@ golden!(
     variables,
     functions,
     many_errors,
+    schedule_fields,
 );
 
 #[test]
@@ -78,6 +79,7 @@ fn every_fixture_has_a_golden_test() {
         "variables",
         "functions",
         "many_errors",
+        "schedule_fields",
     ];
     for entry in std::fs::read_dir(repo().join("tests/fixtures/diagnostics")).unwrap() {
         let name = entry

@@ -219,3 +219,28 @@ fn markdown_stays_under_the_github_limit() {
     // the first addresses come first, in order
     assert!(md.find("`vault.main`").unwrap() < md.find("`plan.p0`").unwrap());
 }
+
+/// A rule moved to another time and zone shows its next runs before and after.
+#[test]
+fn schedule_change_shows_next_runs() {
+    let before = r#"
+vault "main" {}
+plan "p" {
+  rule "nightly" {
+    schedule          = "cron(0 3 * * ? *)"
+    start_window      = "1h"
+    completion_window = "4h"
+    target_vault      = vault.main
+  }
+}
+"#;
+    let after = before
+        .replace("cron(0 3 * * ? *)", "cron(30 2 ? * MON-FRI *)")
+        .replace(
+            "start_window      = \"1h\"",
+            "start_window      = \"2h\"\n    timezone          = \"America/New_York\"",
+        );
+    let state = state_of(before);
+    let p = plan(&after, Some(&state), Mode::Normal);
+    insta::assert_snapshot!("schedule_change_text", render_text(&p, Style::PLAIN));
+}

@@ -7,5 +7,6 @@ mod cron_reference;
 mod golden_diagnostics;
 mod golden_plans;
 mod properties;
+mod schedule_properties;
 mod schemas;
 mod support;

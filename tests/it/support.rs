@@ -49,10 +49,18 @@ pub fn workspace(main_hcl: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The fixed "now" of library-level tests.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
 /// Loads one configuration text through the library.
 pub fn load(text: &str) -> Loaded {
     config::load(ConfigInput {
         files: vec![SourceFile::new("main.hcl", text)],
+        now: now(),
         ..Default::default()
     })
 }
