@@ -76,6 +76,18 @@ struct Decl<'a> {
     header: Span,
 }
 
+impl<'a> Decl<'a> {
+    /// The block's body, called `keyword "name"` in messages.
+    fn view(&self, keyword: &str) -> View<'a> {
+        View {
+            file: self.file,
+            body: &self.block.body,
+            what: format!("{keyword} \"{}\"", self.name),
+            header: self.header.clone(),
+        }
+    }
+}
+
 struct LocalDecl<'a> {
     file: FileId,
     attr: &'a Attribute,
@@ -706,12 +718,7 @@ impl<'s> Lowerer<'s> {
         let empty = BTreeMap::new();
         let nothing = Declared::default();
         for v in &c.variables {
-            let view = View {
-                file: v.file,
-                body: &v.block.body,
-                what: format!("variable \"{}\"", v.name),
-                header: v.header.clone(),
-            };
+            let view = v.view("variable");
             self.check_body(&view, &["type", "default", "description"], &["validation"]);
             let ty = match v.block.body.get_attribute("type") {
                 Some(a) => match variables::parse_type(&a.value) {
@@ -1136,6 +1143,31 @@ impl<'s> Lowerer<'s> {
         );
     }
 
+    /// A wrong type inside a map or list attribute (`what` names the entry).
+    fn element_wrong_type(
+        &mut self,
+        view: &View<'_>,
+        what: String,
+        expected: &str,
+        got: &Value,
+        span: &Span,
+    ) {
+        self.push(
+            Diagnostic::error(
+                "coffer::wrong_type",
+                format!(
+                    "{what} in {} must be {expected}, not {}",
+                    view.what,
+                    got.type_name()
+                ),
+            )
+            .at(span.clone(), format!("{what} is a {}", got.type_name()))
+            .with_help(
+                "quote text values; numbers and bools become strings only through tostring()",
+            ),
+        );
+    }
+
     fn string(&mut self, view: &View<'_>, name: &str) -> Option<(String, Span)> {
         let (v, span, _) = self.value(view, name)?;
         match v {
@@ -1186,19 +1218,13 @@ impl<'s> Lowerer<'s> {
                         Some(s) if !matches!(v, Value::Null | Value::Ref(_)) => {
                             out.insert(k, s);
                         }
-                        _ => {
-                            self.push(
-                                Diagnostic::error(
-                                    "coffer::wrong_type",
-                                    format!(
-                                        "`{name}.{k}` in {} must be a string, not {}",
-                                        view.what,
-                                        v.type_name()
-                                    ),
-                                )
-                                .at(span.clone(), "in this map"),
-                            );
-                        }
+                        _ => self.element_wrong_type(
+                            view,
+                            format!("`{name}.{k}`"),
+                            "a string",
+                            &v,
+                            &span,
+                        ),
                     }
                 }
                 out
@@ -1220,16 +1246,12 @@ impl<'s> Lowerer<'s> {
                 for (i, item) in items.into_iter().enumerate() {
                     match item {
                         Value::String(s) => out.push(s),
-                        other => self.push(
-                            Diagnostic::error(
-                                "coffer::wrong_type",
-                                format!(
-                                    "element {i} of `{name}` in {} must be a string, not {}",
-                                    view.what,
-                                    other.type_name()
-                                ),
-                            )
-                            .at(span.clone(), "in this list"),
+                        other => self.element_wrong_type(
+                            view,
+                            format!("element {i} of `{name}`"),
+                            "a string",
+                            &other,
+                            &span,
                         ),
                     }
                 }
@@ -1266,16 +1288,12 @@ impl<'s> Lowerer<'s> {
                     })
                     .collect(),
                 other => {
-                    self.push(
-                        Diagnostic::error(
-                            "coffer::wrong_type",
-                            format!(
-                                "`{name}.{k}` in {} must be a string or a list of strings, not {}",
-                                view.what,
-                                other.type_name()
-                            ),
-                        )
-                        .at(span.clone(), "in this map"),
+                    self.element_wrong_type(
+                        view,
+                        format!("`{name}.{k}`"),
+                        "a string or a list of strings",
+                        &other,
+                        &span,
                     );
                     continue;
                 }
@@ -1489,12 +1507,7 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_provider(&mut self, d: &Decl<'_>, existing: &[Provider]) -> Option<Provider> {
-        let view = View {
-            file: d.file,
-            body: &d.block.body,
-            what: format!("provider \"{}\"", d.name),
-            header: d.header.clone(),
-        };
+        let view = d.view("provider");
         if d.name != "aws" {
             let mut diag = Diagnostic::error(
                 "coffer::unknown_provider",
@@ -1551,12 +1564,7 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_vault(&mut self, d: &Decl<'_>) -> Option<Vault> {
-        let view = View {
-            file: d.file,
-            body: &d.block.body,
-            what: format!("vault \"{}\"", d.name),
-            header: d.header.clone(),
-        };
+        let view = d.view("vault");
         self.check_body(
             &view,
             &["storage", "kms_key_arn", "force_destroy", "tags"],
@@ -1703,12 +1711,7 @@ impl<'s> Lowerer<'s> {
 
     fn lower_plan(&mut self, p: &PlanDecl<'_>) -> Option<Plan> {
         let d = &p.decl;
-        let view = View {
-            file: d.file,
-            body: &d.block.body,
-            what: format!("plan \"{}\"", d.name),
-            header: d.header.clone(),
-        };
+        let view = d.view("plan");
         self.check_body(&view, &["tags"], &["rule"]);
         let tags = self.string_map(&view, "tags");
         if p.rules.is_empty()
@@ -1739,12 +1742,7 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_rule(&mut self, plan: &str, d: &Decl<'_>) -> Option<Rule> {
-        let view = View {
-            file: d.file,
-            body: &d.block.body,
-            what: format!("rule \"{}\"", d.name),
-            header: d.header.clone(),
-        };
+        let view = d.view("rule");
         self.check_body(
             &view,
             &[
@@ -1996,12 +1994,7 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_selection(&mut self, d: &Decl<'_>) -> Option<Selection> {
-        let view = View {
-            file: d.file,
-            body: &d.block.body,
-            what: format!("selection \"{}\"", d.name),
-            header: d.header.clone(),
-        };
+        let view = d.view("selection");
         self.check_body(
             &view,
             &["plan", "any_tag", "resources", "not_resources"],
@@ -2046,12 +2039,7 @@ impl<'s> Lowerer<'s> {
     }
 
     fn lower_directory(&mut self, d: &Decl<'_>) -> Option<Directory> {
-        let view = View {
-            file: d.file,
-            body: &d.block.body,
-            what: format!("directory \"{}\"", d.name),
-            header: d.header.clone(),
-        };
+        let view = d.view("directory");
         self.check_body(&view, &["path", "tags"], &[]);
         let path = self.required_string(&view, "path", "path = \"./data\"");
         if let Some((p, span)) = &path {

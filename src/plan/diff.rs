@@ -24,6 +24,50 @@ pub struct AttributeChange {
     pub forces_replacement: bool,
 }
 
+/// What happened to list elements between two lists, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementOp {
+    /// `n` elements kept as they were.
+    Unchanged(usize),
+    /// Element `i` of the old list is gone.
+    Removed(usize),
+    /// Element `j` of the new list is new.
+    Added(usize),
+    /// Element `i` of the old list became element `j` of the new one.
+    Changed(usize, usize),
+}
+
+/// An LCS diff of two lists by element: an insertion in the middle is one `Added`, and a
+/// replaced run pairs old and new elements one to one before adding or removing the rest.
+pub fn element_ops(before: &[Value], after: &[Value]) -> Vec<ElementOp> {
+    let bs: Vec<String> = before.iter().map(Value::to_string).collect();
+    let as_: Vec<String> = after.iter().map(Value::to_string).collect();
+    let mut out = Vec::new();
+    for op in capture_diff_slices(Algorithm::Myers, &bs, &as_) {
+        match op {
+            DiffOp::Equal { len, .. } => out.push(ElementOp::Unchanged(len)),
+            DiffOp::Delete {
+                old_index, old_len, ..
+            } => out.extend((old_index..old_index + old_len).map(ElementOp::Removed)),
+            DiffOp::Insert {
+                new_index, new_len, ..
+            } => out.extend((new_index..new_index + new_len).map(ElementOp::Added)),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => {
+                let paired = old_len.min(new_len);
+                out.extend((0..paired).map(|k| ElementOp::Changed(old_index + k, new_index + k)));
+                out.extend((old_index + paired..old_index + old_len).map(ElementOp::Removed));
+                out.extend((new_index + paired..new_index + new_len).map(ElementOp::Added));
+            }
+        }
+    }
+    out
+}
+
 fn key_path(parent: &str, key: &str) -> String {
     let simple = !key.is_empty()
         && key
@@ -94,77 +138,39 @@ fn walk(
             }
         }
         (Value::Array(b), Value::Array(a)) if !path.is_empty() => {
-            let bs: Vec<String> = b.iter().map(Value::to_string).collect();
-            let as_: Vec<String> = a.iter().map(Value::to_string).collect();
-            let removed = |out: &mut Vec<AttributeChange>, range: std::ops::Range<usize>| {
-                for (i, v) in b.iter().enumerate().take(range.end).skip(range.start) {
-                    push(
+            for op in element_ops(b, a) {
+                match op {
+                    ElementOp::Unchanged(_) => {}
+                    ElementOp::Removed(i) => push(
                         out,
                         format!("{path}[{i}]"),
                         top,
                         ChangeAction::Remove,
-                        Some(v),
+                        Some(&b[i]),
                         None,
                         forces,
-                    );
-                }
-            };
-            let added = |out: &mut Vec<AttributeChange>, range: std::ops::Range<usize>| {
-                for (j, v) in a.iter().enumerate().take(range.end).skip(range.start) {
-                    push(
+                    ),
+                    ElementOp::Added(j) => push(
                         out,
                         format!("{path}[{j}]"),
                         top,
                         ChangeAction::Add,
                         None,
-                        Some(v),
+                        Some(&a[j]),
                         forces,
-                    );
-                }
-            };
-            for op in capture_diff_slices(Algorithm::Myers, &bs, &as_) {
-                match op {
-                    DiffOp::Equal { .. } => {}
-                    DiffOp::Delete {
-                        old_index, old_len, ..
-                    } => {
-                        removed(out, old_index..old_index + old_len);
+                    ),
+                    ElementOp::Changed(i, j) if b[i].is_object() && a[j].is_object() => {
+                        walk(&format!("{path}[{j}]"), top, &b[i], &a[j], forces, out)
                     }
-                    DiffOp::Insert {
-                        new_index, new_len, ..
-                    } => {
-                        added(out, new_index..new_index + new_len);
-                    }
-                    DiffOp::Replace {
-                        old_index,
-                        old_len,
-                        new_index,
-                        new_len,
-                    } => {
-                        let paired = old_len.min(new_len);
-                        for (k, (bv, av)) in b[old_index..old_index + paired]
-                            .iter()
-                            .zip(&a[new_index..new_index + paired])
-                            .enumerate()
-                        {
-                            let p = format!("{path}[{}]", new_index + k);
-                            if bv.is_object() && av.is_object() {
-                                walk(&p, top, bv, av, forces, out);
-                            } else {
-                                push(
-                                    out,
-                                    p,
-                                    top,
-                                    ChangeAction::Change,
-                                    Some(bv),
-                                    Some(av),
-                                    forces,
-                                );
-                            }
-                        }
-                        removed(out, old_index + paired..old_index + old_len);
-                        added(out, new_index + paired..new_index + new_len);
-                    }
+                    ElementOp::Changed(i, j) => push(
+                        out,
+                        format!("{path}[{j}]"),
+                        top,
+                        ChangeAction::Change,
+                        Some(&b[i]),
+                        Some(&a[j]),
+                        forces,
+                    ),
                 }
             }
         }

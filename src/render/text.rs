@@ -4,9 +4,10 @@
 
 use super::Style;
 use crate::address::{Address, Kind};
+use crate::plan::diff::{element_ops, ElementOp};
 use crate::plan::{Action, Change, Plan, Summary};
 use serde_json::Value;
-use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffOp, TextDiff};
+use similar::{ChangeTag, TextDiff};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
@@ -443,53 +444,23 @@ impl Renderer<'_> {
     }
 
     fn array_diff(&mut self, b: &[Value], a: &[Value], indent: usize) {
-        let bs: Vec<String> = b.iter().map(Value::to_string).collect();
-        let as_: Vec<String> = a.iter().map(Value::to_string).collect();
         let mut unchanged = 0;
-        for op in capture_diff_slices(Algorithm::Myers, &bs, &as_) {
+        for op in element_ops(b, a) {
             match op {
-                DiffOp::Equal { len, .. } => unchanged += len,
-                DiffOp::Delete {
-                    old_index, old_len, ..
-                } => {
-                    for v in &b[old_index..old_index + old_len] {
-                        self.element(Action::Delete, v, indent);
+                ElementOp::Unchanged(n) => unchanged += n,
+                ElementOp::Removed(i) => self.element(Action::Delete, &b[i], indent),
+                ElementOp::Added(j) => self.element(Action::Create, &a[j], indent),
+                ElementOp::Changed(i, j) => match (&b[i], &a[j]) {
+                    (Value::Object(bo), Value::Object(ao)) => {
+                        self.line(indent, &format!("{} {{", self.mark(Action::Update)));
+                        self.object_entries(Some(bo), Some(ao), indent + 4, false, false);
+                        self.line(indent + 2, "},");
                     }
-                }
-                DiffOp::Insert {
-                    new_index, new_len, ..
-                } => {
-                    for v in &a[new_index..new_index + new_len] {
-                        self.element(Action::Create, v, indent);
+                    (bv, av) => {
+                        self.element(Action::Delete, bv, indent);
+                        self.element(Action::Create, av, indent);
                     }
-                }
-                DiffOp::Replace {
-                    old_index,
-                    old_len,
-                    new_index,
-                    new_len,
-                } => {
-                    let paired = old_len.min(new_len);
-                    for k in 0..paired {
-                        match (&b[old_index + k], &a[new_index + k]) {
-                            (Value::Object(bo), Value::Object(ao)) => {
-                                self.line(indent, &format!("{} {{", self.mark(Action::Update)));
-                                self.object_entries(Some(bo), Some(ao), indent + 4, false, false);
-                                self.line(indent + 2, "},");
-                            }
-                            (bv, av) => {
-                                self.element(Action::Delete, bv, indent);
-                                self.element(Action::Create, av, indent);
-                            }
-                        }
-                    }
-                    for v in &b[old_index + paired..old_index + old_len] {
-                        self.element(Action::Delete, v, indent);
-                    }
-                    for v in &a[new_index + paired..new_index + new_len] {
-                        self.element(Action::Create, v, indent);
-                    }
-                }
+                },
             }
         }
         if unchanged > 0 {
