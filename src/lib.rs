@@ -10,11 +10,14 @@
 
 pub mod address;
 pub mod apply;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod coverage;
 pub mod diag;
 pub mod graph;
+pub mod inventory;
 pub mod objects;
 pub mod plan;
 pub mod render;

@@ -92,7 +92,7 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
     for p in config.plans.values() {
         push(
             Address::Plan(p.name.clone()),
-            json!({ "tags": map_json(&p.tags) }),
+            json!({ "tags": map_json(&p.tags), "regions": config.plan_regions(p) }),
         );
         for r in p.rules.values() {
             let copies: Vec<Value> = r
@@ -125,6 +125,7 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
             Address::Selection(s.name.clone()),
             json!({
                 "plan": Address::Plan(s.plan.clone()).to_string(),
+                "all_resources": s.all_resources,
                 "any_tag": map_json(&s.any_tag),
                 "resources": s.resources,
                 "not_resources": s.not_resources,
@@ -197,8 +198,19 @@ pub fn config_json(config: &Config) -> Value {
     for name in config.directories.keys() {
         directories.insert(name.clone(), attrs(&Address::Directory(name.clone())));
     }
+    let efs_mounts: Map<String, Value> = config
+        .efs_mounts
+        .values()
+        .map(|m| {
+            (
+                m.name.clone(),
+                json!({ "file_system_id": m.file_system_id, "mount_path": m.mount_path }),
+            )
+        })
+        .collect();
     json!({
         "backend": backend,
+        "efs_mounts": efs_mounts,
         "providers": providers,
         "vaults": vaults,
         "plans": plans,
@@ -236,7 +248,10 @@ mod tests {
                 copy_to { vault = local.v }
               }
             }
-            selection "s" { plan = plan.p }
+            selection "s" {
+              plan          = plan.p
+              all_resources = true
+            }
             "#,
         );
         let objects = desired(&c);

@@ -113,3 +113,28 @@ pub fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
+
+/// The configuration's local directories as inventory resources (`dir:<absolute path>`).
+pub fn local_resources(
+    config: &crate::config::model::Config,
+    config_dir: &Path,
+) -> Vec<crate::inventory::Resource> {
+    config
+        .directories
+        .values()
+        .map(|d| {
+            let abs = normalize(&resolve(config_dir, &d.path));
+            crate::inventory::Resource {
+                arn: format!("dir:{}", abs.display()),
+                resource_type: crate::inventory::ResourceType::Directory,
+                region: "local".into(),
+                account: "local".into(),
+                name: Some(d.name.clone()),
+                tags: d.tags.clone(),
+                created_at: None,
+                relationships: Vec::new(),
+                mount_path: Some(abs.display().to_string()),
+            }
+        })
+        .collect()
+}

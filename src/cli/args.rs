@@ -54,6 +54,13 @@ pub struct LockArgs {
     pub lock_timeout: Duration,
 }
 
+#[derive(Debug, Args, Clone)]
+pub struct RefreshArgs {
+    /// Discover resources now (default); --refresh=false plans from the inventory recorded at the last apply without calling AWS
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub refresh: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PlanFormat {
     /// Terraform-style text
@@ -91,6 +98,11 @@ pub enum Command {
         /// Plan to destroy every object in state
         #[arg(long)]
         destroy: bool,
+        /// Only report protection changes caused by changes in the cloud, not by the configuration
+        #[arg(long, conflicts_with = "destroy")]
+        drift_only: bool,
+        #[command(flatten)]
+        refresh: RefreshArgs,
         #[command(flatten)]
         vars: VarArgs,
         #[command(flatten)]
@@ -105,9 +117,28 @@ pub enum Command {
         #[arg(long)]
         auto_approve: bool,
         #[command(flatten)]
+        refresh: RefreshArgs,
+        #[command(flatten)]
         vars: VarArgs,
         #[command(flatten)]
         lock: LockArgs,
+    },
+    /// List discovered resources and what protects each
+    Inventory {
+        /// Only resources no selection covers
+        #[arg(long)]
+        unprotected: bool,
+        /// Only resources of this type: EBS, EC2, RDS, Aurora, EFS or directory
+        #[arg(long = "type", value_name = "TYPE")]
+        resource_type: Option<String>,
+        /// Only resources with this tag (repeatable; all must match)
+        #[arg(long = "tag", value_name = "KEY=VALUE")]
+        tags: Vec<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Destroy every object coffer manages (repository data is kept)
     Destroy {

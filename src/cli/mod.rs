@@ -4,7 +4,9 @@
 
 pub mod args;
 mod context;
+mod discovery;
 mod inspect;
+mod inventory;
 mod misc;
 mod reconcile;
 mod schedule;
@@ -67,6 +69,8 @@ pub fn run(cli: Cli) -> Exit {
             json,
             format,
             destroy,
+            drift_only,
+            refresh,
             vars,
             lock,
         } => {
@@ -75,13 +79,21 @@ pub fn run(cli: Cli) -> Exit {
             } else {
                 format.unwrap_or(args::PlanFormat::Text)
             };
+            let mode = if destroy {
+                crate::plan::Mode::Destroy
+            } else if drift_only {
+                crate::plan::Mode::DriftOnly
+            } else {
+                crate::plan::Mode::Normal
+            };
             reconcile::plan(
                 &ctx,
                 reconcile::PlanOptions {
                     detailed_exitcode,
                     out,
                     format,
-                    destroy,
+                    mode,
+                    refresh: refresh.refresh,
                     vars,
                     lock,
                 },
@@ -90,14 +102,39 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply {
             plan_file,
             auto_approve,
+            refresh,
             vars,
             lock,
-        } => reconcile::apply(&ctx, plan_file, auto_approve, false, &vars, &lock),
+        } => reconcile::apply(
+            &ctx,
+            plan_file,
+            auto_approve,
+            false,
+            refresh.refresh,
+            &vars,
+            &lock,
+        ),
         Command::Destroy {
             auto_approve,
             vars,
             lock,
-        } => reconcile::apply(&ctx, None, auto_approve, true, &vars, &lock),
+        } => reconcile::apply(&ctx, None, auto_approve, true, false, &vars, &lock),
+        Command::Inventory {
+            unprotected,
+            resource_type,
+            tags,
+            json,
+            vars,
+        } => inventory::inventory(
+            &ctx,
+            inventory::Options {
+                unprotected,
+                resource_type,
+                tags,
+                json,
+                vars,
+            },
+        ),
         Command::Schedule {
             from,
             until,

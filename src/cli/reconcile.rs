@@ -3,12 +3,15 @@
 
 use super::args::{LockArgs, PlanFormat, VarArgs};
 use super::context::{CmdError, Ctx};
+use super::discovery;
 use super::Exit;
 use crate::apply::{self, Event, LocalEffects};
 use crate::catalog::Catalog;
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
+use crate::inventory::Inventory;
 use crate::objects;
+use crate::plan::InventorySource;
 use crate::plan::{self, Mode, Operation, Plan, PlanError, PlanInput};
 use crate::render::{self, Style};
 use crate::state::local::{LocalBackend, StateLock};
@@ -23,7 +26,8 @@ pub struct PlanOptions {
     pub detailed_exitcode: bool,
     pub out: Option<PathBuf>,
     pub format: PlanFormat,
-    pub destroy: bool,
+    pub mode: Mode,
+    pub refresh: bool,
     pub vars: VarArgs,
     pub lock: LockArgs,
 }
@@ -88,6 +92,7 @@ fn compute(
     backend: &LocalBackend,
     state: Option<&State>,
     mode: Mode,
+    inventory: Option<&(Inventory, InventorySource)>,
 ) -> Result<Plan, CmdError> {
     let desired = objects::desired(config);
     let catalog = ctx.catalog_read_only(backend)?;
@@ -98,6 +103,7 @@ fn compute(
         state,
         recovery_points: &counts,
         now: Utc::now(),
+        inventory: inventory.map(|(i, s)| (i, *s)),
     })
     .map_err(|errors| plan_errors(ctx, config, loaded, errors))
 }
@@ -114,18 +120,17 @@ pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
     let backend = ctx.backend(Some(&config));
     let guard = lock(ctx, &backend, "plan", &opts.lock)?;
     let state = backend.read().map_err(|e| e.to_string())?;
-    let mode = if opts.destroy {
-        Mode::Destroy
-    } else {
-        Mode::Normal
-    };
+    let state = state.as_ref().map(|s| &s.state);
+    let refresh = opts.refresh && opts.mode != Mode::Destroy;
+    let inventory = discovery::for_plan(ctx, &config, state, refresh)?;
     let plan = compute(
         ctx,
         &config,
         &loaded,
         &backend,
-        state.as_ref().map(|s| &s.state),
-        mode,
+        state,
+        opts.mode,
+        inventory.as_ref(),
     )?;
     drop(guard);
 
@@ -200,6 +205,7 @@ pub fn apply(
     plan_file: Option<PathBuf>,
     auto_approve: bool,
     destroy: bool,
+    refresh: bool,
     vars: &VarArgs,
     lock_args: &LockArgs,
 ) -> Result<Exit, CmdError> {
@@ -231,6 +237,8 @@ pub fn apply(
         }
         None => {
             let mode = if destroy { Mode::Destroy } else { Mode::Normal };
+            let inventory =
+                discovery::for_plan(ctx, &config, current_state.as_ref(), refresh && !destroy)?;
             compute(
                 ctx,
                 &config,
@@ -238,6 +246,7 @@ pub fn apply(
                 &backend,
                 current_state.as_ref(),
                 mode,
+                inventory.as_ref(),
             )?
         }
     };
@@ -349,7 +358,18 @@ pub fn apply(
         .map_err(|e| e.to_string())?
     };
     drop(journal);
-    let changed = report.added + report.changed + report.destroyed > 0;
+    let completed = report.error.is_none() && !report.interrupted;
+    let coverage_recorded = match (&plan.coverage, completed) {
+        (Some(c), true) => {
+            state.coverage = c.coverage.clone();
+            if let Some(inventory) = &c.inventory {
+                state.inventory = Some(inventory.clone());
+            }
+            true
+        }
+        _ => false,
+    };
+    let changed = report.added + report.changed + report.destroyed > 0 || coverage_recorded;
     if changed {
         state.serial += 1;
         state.coffer_version = crate::VERSION.to_string();
@@ -380,6 +400,16 @@ pub fn apply(
         "Apply complete!"
     };
     let _ = writeln!(out, "\n{} {summary}", style.green(done));
+    if let Some(c) = &plan.coverage {
+        if !c.gained.is_empty() || !c.lost.is_empty() {
+            let _ = writeln!(
+                out,
+                "Protection recorded: {} gained, {} lost.",
+                c.gained.len(),
+                c.lost.len()
+            );
+        }
+    }
     Ok(Exit::Success)
 }
 

@@ -109,6 +109,7 @@ struct Collected<'a> {
     plans: Vec<PlanDecl<'a>>,
     selections: Vec<Decl<'a>>,
     directories: Vec<Decl<'a>>,
+    efs_mounts: Vec<Decl<'a>>,
 }
 
 const TOP_LEVEL: &[(&str, usize)] = &[
@@ -120,6 +121,7 @@ const TOP_LEVEL: &[(&str, usize)] = &[
     ("plan", 1),
     ("selection", 1),
     ("directory", 1),
+    ("efs_mount", 1),
 ];
 
 /// Loads and lowers a configuration. Pure: all texts and values come from `input`.
@@ -267,6 +269,11 @@ impl<'s> Lowerer<'s> {
                 config.directories.insert(dir.name.clone(), dir);
             }
         }
+        for d in &collected.efs_mounts {
+            if let Some(m) = self.lower_efs_mount(d) {
+                config.efs_mounts.insert(m.name.clone(), m);
+            }
+        }
         self.check_vault_locks(&config);
         config.dependencies = object_dependencies(&graph);
         config
@@ -347,6 +354,7 @@ impl<'s> Lowerer<'s> {
                             "vault" => c.vaults.push(decl),
                             "selection" => c.selections.push(decl),
                             "directory" => c.directories.push(decl),
+                            "efs_mount" => c.efs_mounts.push(decl),
                             _ => {
                                 let rules = self.collect_rules(file, block, &decl.name);
                                 c.plans.push(PlanDecl { decl, rules });
@@ -1712,8 +1720,27 @@ impl<'s> Lowerer<'s> {
     fn lower_plan(&mut self, p: &PlanDecl<'_>) -> Option<Plan> {
         let d = &p.decl;
         let view = d.view("plan");
-        self.check_body(&view, &["tags"], &["rule"]);
+        self.check_body(&view, &["tags", "regions"], &["rule"]);
         let tags = self.string_map(&view, "tags");
+        let regions = if view.body.get_attribute("regions").is_some() {
+            let list = self.string_list(&view, "regions");
+            if let Some(attr) = view.body.get_attribute("regions") {
+                let span = span_of(view.file, attr.value.span());
+                for r in list.iter().filter(|r| !is_region_name(r)) {
+                    self.push(
+                        Diagnostic::error(
+                            "coffer::invalid_region",
+                            format!("`{r}` is not an AWS region name"),
+                        )
+                        .at(span.clone(), "in this list")
+                        .with_help("region names look like `us-east-1` or `eu-central-2`"),
+                    );
+                }
+            }
+            Some(list)
+        } else {
+            None
+        };
         if p.rules.is_empty()
             && !d
                 .block
@@ -1736,6 +1763,7 @@ impl<'s> Lowerer<'s> {
         Some(Plan {
             name: d.name.clone(),
             tags,
+            regions,
             rules,
             span: d.name_span.clone(),
         })
@@ -1997,10 +2025,17 @@ impl<'s> Lowerer<'s> {
         let view = d.view("selection");
         self.check_body(
             &view,
-            &["plan", "any_tag", "resources", "not_resources"],
+            &[
+                "plan",
+                "any_tag",
+                "resources",
+                "not_resources",
+                "all_resources",
+            ],
             &["condition"],
         );
         let plan = self.reference(&view, "plan", crate::address::Kind::Plan, true);
+        let all_resources = self.bool(&view, "all_resources").unwrap_or(false);
         let any_tag = self.string_list_map(&view, "any_tag");
         let resources = self.string_list(&view, "resources");
         let not_resources = self.string_list(&view, "not_resources");
@@ -2027,13 +2062,68 @@ impl<'s> Lowerer<'s> {
             conditions.string_like = self.string_map(&cview, "string_like");
             conditions.string_not_like = self.string_map(&cview, "string_not_like");
         }
+        let has_conditions = !(conditions.string_equals.is_empty()
+            && conditions.string_not_equals.is_empty()
+            && conditions.string_like.is_empty()
+            && conditions.string_not_like.is_empty());
+        let criteria = ["any_tag", "resources", "condition"].iter().any(|a| {
+            view.body.get_attribute(a).is_some()
+                || view.body.blocks().any(|b| b.ident.value().as_str() == *a)
+        });
+        if !all_resources
+            && !criteria
+            && any_tag.is_empty()
+            && resources.is_empty()
+            && !has_conditions
+        {
+            self.push(
+                Diagnostic::error("coffer::selection_without_criteria", format!("selection `{}` says nothing about what it selects", d.name))
+                    .at(d.name_span.clone(), "no any_tag, resources or condition")
+                    .with_help("add `any_tag = { Key = [\"value\"] }`, `resources = [\"arn:…\"]` or a `condition` block; to protect every resource in the plan's regions, say `all_resources = true`"),
+            );
+        }
         Some(Selection {
             name: d.name.clone(),
             plan: plan?.0,
+            all_resources,
             any_tag,
             resources,
             not_resources,
             conditions,
+            span: d.name_span.clone(),
+        })
+    }
+
+    /// `efs_mount "name" { file_system_id = "fs-…", mount_path = "/mnt/efs" }`: where an EFS
+    /// file system is mounted on this machine, for file-level backup.
+    fn lower_efs_mount(&mut self, d: &Decl<'_>) -> Option<EfsMount> {
+        let view = d.view("efs_mount");
+        self.check_body(&view, &["file_system_id", "mount_path"], &[]);
+        let id = self.required_string(
+            &view,
+            "file_system_id",
+            "file_system_id = \"fs-0123456789abcdef0\"",
+        );
+        if let Some((id, span)) = &id {
+            let ok = id
+                .strip_prefix("fs-")
+                .is_some_and(|h| h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()));
+            if !ok {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_value",
+                        format!("`{id}` is not an EFS file system ID"),
+                    )
+                    .at(span.clone(), "not fs-…")
+                    .with_help("EFS file system IDs look like fs-0123456789abcdef0"),
+                );
+            }
+        }
+        let path = self.required_string(&view, "mount_path", "mount_path = \"/mnt/efs\"");
+        Some(EfsMount {
+            name: d.name.clone(),
+            file_system_id: id?.0,
+            mount_path: path?.0,
             span: d.name_span.clone(),
         })
     }

@@ -19,6 +19,7 @@ pub struct Config {
     pub plans: BTreeMap<String, Plan>,
     pub selections: BTreeMap<String, Selection>,
     pub directories: BTreeMap<String, Directory>,
+    pub efs_mounts: BTreeMap<String, EfsMount>,
     /// Object dependencies found in expressions (including through locals), by address.
     pub dependencies: BTreeMap<Address, Vec<Address>>,
 }
@@ -138,6 +139,9 @@ impl Rule {
 pub struct Plan {
     pub name: String,
     pub tags: Tags,
+    /// The regions whose resources the plan's selections may cover; `None` when not set
+    /// (then the default provider's region, or any region when there is no provider).
+    pub regions: Option<Vec<String>>,
     pub rules: BTreeMap<String, Rule>,
     pub span: Span,
 }
@@ -155,6 +159,8 @@ pub struct Conditions {
 pub struct Selection {
     pub name: String,
     pub plan: String,
+    /// Says explicitly that the selection covers everything in its plan's regions.
+    pub all_resources: bool,
     pub any_tag: BTreeMap<String, Vec<String>>,
     pub resources: Vec<String>,
     pub not_resources: Vec<String>,
@@ -168,6 +174,41 @@ pub struct Directory {
     /// The path as written (relative paths are relative to the configuration directory).
     pub path: String,
     pub tags: Tags,
+    pub span: Span,
+}
+
+impl Config {
+    /// The regions a plan covers: its own `regions`, else the unaliased AWS provider's
+    /// region, else every provider's region; empty (any region) without providers.
+    pub fn plan_regions(&self, plan: &Plan) -> Vec<String> {
+        if let Some(r) = &plan.regions {
+            return r.clone();
+        }
+        if let Some(r) = self
+            .providers
+            .iter()
+            .find(|p| p.alias.is_none())
+            .and_then(|p| p.region.clone())
+        {
+            return vec![r];
+        }
+        let mut all: Vec<String> = self
+            .providers
+            .iter()
+            .filter_map(|p| p.region.clone())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+}
+
+/// Where an EFS file system is mounted on this machine, for file-level backup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EfsMount {
+    pub name: String,
+    pub file_system_id: String,
+    pub mount_path: String,
     pub span: Span,
 }
 

@@ -3,9 +3,14 @@
 //! Pure: everything, including `now` and the catalog's recovery point counts, is an argument.
 
 use super::diff::{diff, AttributeChange};
-use super::{Action, Change, Mode, Operation, Plan, StateRef, Step, Summary, PLAN_FORMAT_VERSION};
+use super::{
+    Action, Change, CoveragePlan, InventorySource, Mode, Operation, Plan, StateRef, Step, Summary,
+    PLAN_FORMAT_VERSION,
+};
 use crate::address::{Address, Kind};
+use crate::coverage::{self, Cause, Coverage, Rules};
 use crate::graph::DependencyGraph;
+use crate::inventory::Inventory;
 use crate::objects::{forces_replacement, ObjectSpec};
 use crate::state::State;
 use chrono::{DateTime, Utc};
@@ -21,6 +26,8 @@ pub struct PlanInput<'a> {
     /// Recovery points per vault name, from the catalog.
     pub recovery_points: &'a BTreeMap<String, u64>,
     pub now: DateTime<Utc>,
+    /// The inventory to compute coverage from, if any.
+    pub inventory: Option<(&'a Inventory, InventorySource)>,
 }
 
 /// A change the plan refuses to make.
@@ -35,9 +42,23 @@ pub struct PlanError {
 pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     let empty_state = BTreeMap::new();
     let recorded = input.state.map_or(&empty_state, |s| &s.objects);
+    // drift-only plans leave objects as recorded
+    let recorded_specs: Vec<ObjectSpec> = match input.mode {
+        Mode::DriftOnly => recorded
+            .values()
+            .map(|o| ObjectSpec {
+                address: o.address.clone(),
+                kind: o.kind,
+                attributes: o.attributes.clone(),
+                depends_on: o.depends_on.clone(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let desired: BTreeMap<&Address, &ObjectSpec> = match input.mode {
         Mode::Normal => input.desired.iter().map(|o| (&o.address, o)).collect(),
         Mode::Destroy => BTreeMap::new(),
+        Mode::DriftOnly => recorded_specs.iter().map(|o| (&o.address, o)).collect(),
     };
     let mut addresses: BTreeSet<&Address> = desired.keys().copied().collect();
     addresses.extend(recorded.keys());
@@ -121,6 +142,39 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     }
 
     let steps = order_steps(&changes, &desired, recorded);
+    let coverage = input.inventory.map(|(inventory, source)| {
+        let new_rules = Rules::from_objects(desired.iter().map(|(a, o)| (*a, &o.attributes)));
+        let old_rules = Rules::from_objects(recorded.iter().map(|(a, o)| (a, &o.attributes)));
+        let new_coverage = coverage::compute(&new_rules, inventory);
+        let unchanged_rules = coverage::compute(&old_rules, inventory);
+        let empty = Coverage::new();
+        let before = input.state.map_or(&empty, |s| &s.coverage);
+        let (mut gained, mut lost) = coverage::diff(
+            before,
+            &new_coverage,
+            &unchanged_rules,
+            input.state.and_then(|s| s.inventory.as_ref()),
+            inventory,
+        );
+        if input.mode == Mode::DriftOnly {
+            gained.retain(|c| c.cause == Cause::Drift);
+            lost.retain(|c| c.cause == Cause::Drift);
+        }
+        CoveragePlan {
+            inventory_source: source,
+            resources: inventory.len(),
+            unmatched_selections: coverage::unmatched(&new_rules, &new_coverage),
+            overlaps: coverage::overlaps(&new_rules, &new_coverage),
+            gained,
+            lost,
+            coverage: new_coverage,
+            inventory: (source == InventorySource::Refreshed).then(|| inventory.clone()),
+        }
+    });
+    if let Some(c) = &coverage {
+        summary.protection_gained = c.gained.len();
+        summary.protection_lost = c.lost.len();
+    }
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         coffer_version: crate::VERSION.to_string(),
@@ -134,6 +188,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         steps,
         summary,
         notes,
+        coverage,
     })
 }
 
@@ -345,6 +400,7 @@ mod tests {
             state,
             recovery_points: &BTreeMap::new(),
             now: DateTime::UNIX_EPOCH,
+            inventory: None,
         })
     }
 
@@ -385,7 +441,8 @@ mod tests {
             Summary {
                 add: 4,
                 change: 0,
-                destroy: 0
+                destroy: 0,
+                ..Summary::default()
             }
         );
         assert_eq!(
@@ -436,7 +493,8 @@ mod tests {
             Summary {
                 add: 1,
                 change: 1,
-                destroy: 1
+                destroy: 1,
+                ..Summary::default()
             }
         );
         let c = p
@@ -481,6 +539,7 @@ mod tests {
             state: Some(&s),
             recovery_points: &points,
             now: DateTime::UNIX_EPOCH,
+            inventory: None,
         });
         let errs = r.unwrap_err();
         assert_eq!(
@@ -497,6 +556,7 @@ mod tests {
             state: Some(&s),
             recovery_points: &points,
             now: DateTime::UNIX_EPOCH,
+            inventory: None,
         });
         let p = r.unwrap();
         assert!(p.notes[0].contains("is kept"));

@@ -24,6 +24,8 @@ pub enum Mode {
     Normal,
     /// Remove every object in state.
     Destroy,
+    /// Leave objects as recorded; only report coverage changes that come from the cloud.
+    DriftOnly,
 }
 
 /// What happens to one object.
@@ -100,12 +102,50 @@ pub struct Summary {
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
+    /// Protections gained (resource, selection) and lost.
+    #[serde(default)]
+    pub protection_gained: usize,
+    #[serde(default)]
+    pub protection_lost: usize,
 }
 
 impl Summary {
+    /// No object and no coverage changes.
     pub fn is_empty(&self) -> bool {
+        self.objects_unchanged() && self.protection_gained == 0 && self.protection_lost == 0
+    }
+
+    pub fn objects_unchanged(&self) -> bool {
         self.add == 0 && self.change == 0 && self.destroy == 0
     }
+}
+
+/// Where the inventory a plan's coverage was computed from came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InventorySource {
+    /// Discovered just now.
+    Refreshed,
+    /// Recorded at the last apply (`--refresh=false`).
+    Recorded,
+}
+
+/// The protection part of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoveragePlan {
+    pub inventory_source: InventorySource,
+    /// Resources in the inventory.
+    pub resources: usize,
+    pub gained: Vec<crate::coverage::CoverageChange>,
+    pub lost: Vec<crate::coverage::CoverageChange>,
+    /// Selections that cover no resource.
+    pub unmatched_selections: Vec<Address>,
+    /// Resources covered by several plans, and which rule wins.
+    pub overlaps: Vec<crate::coverage::Overlap>,
+    /// The coverage apply records.
+    pub coverage: crate::coverage::Coverage,
+    /// The inventory apply records (when it was refreshed).
+    pub inventory: Option<crate::inventory::Inventory>,
 }
 
 /// A complete, self-contained plan. Apply executes `steps` exactly as written.
@@ -124,11 +164,18 @@ pub struct Plan {
     pub summary: Summary,
     /// Things a reviewer should know that are not changes (e.g. data that is kept).
     pub notes: Vec<String>,
+    /// Protection changes, when an inventory was available.
+    pub coverage: Option<CoveragePlan>,
 }
 
 impl Plan {
+    /// Objects to change, or protections gained or lost.
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
+            || self
+                .coverage
+                .as_ref()
+                .is_some_and(|c| !c.gained.is_empty() || !c.lost.is_empty())
     }
 
     /// Parses a saved plan file.

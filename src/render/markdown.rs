@@ -28,9 +28,17 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
         let _ = writeln!(out, "### coffer plan: no changes\n\n{}", summary_line(s));
         return out;
     }
+    let protection = if s.protection_gained > 0 || s.protection_lost > 0 {
+        format!(
+            "; protection: {} gained, {} lost",
+            s.protection_gained, s.protection_lost
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "### coffer plan: {} to add, {} to change, {} to destroy\n",
+        "### coffer plan: {} to add, {} to change, {} to destroy{protection}\n",
         s.add, s.change, s.destroy
     );
     let changed: Vec<_> = plan
@@ -38,7 +46,9 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
         .iter()
         .filter(|c| c.action != Action::NoOp)
         .collect();
-    let _ = writeln!(out, "| action | address |\n|---|---|");
+    if !changed.is_empty() {
+        let _ = writeln!(out, "| action | address |\n|---|---|");
+    }
     let table_budget = TABLE_SHARE.min(limit.saturating_sub(MARGIN) / 2);
     let mut shown = 0;
     for c in &changed {
@@ -60,6 +70,44 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
             "| … | and {} more (list cut to fit a GitHub comment) |",
             changed.len() - shown
         );
+    }
+    if let Some(c) = &plan.coverage {
+        if !c.gained.is_empty() || !c.lost.is_empty() {
+            let _ = writeln!(out, "\n#### Protection changes\n\n| | resource | selection | plan | cause |\n|---|---|---|---|---|");
+            let rows = c
+                .gained
+                .iter()
+                .map(|g| ("+ gains", g))
+                .chain(c.lost.iter().map(|l| ("- loses", l)));
+            let total = c.gained.len() + c.lost.len();
+            let mut shown = 0;
+            for (what, ch) in rows {
+                let cause = match (&ch.cause, &ch.detail) {
+                    (crate::coverage::Cause::Drift, Some(d)) => format!("drift: {d}"),
+                    (crate::coverage::Cause::Drift, None) => "drift".into(),
+                    _ => "configuration".into(),
+                };
+                let row = format!(
+                    "| {what} | `{}` | `{}` | `{}` | {cause} |\n",
+                    ch.arn, ch.selection, ch.plan
+                );
+                if out.chars().count() + row.chars().count() > table_budget * 2 {
+                    break;
+                }
+                out.push_str(&row);
+                shown += 1;
+            }
+            if shown < total {
+                let _ = writeln!(
+                    out,
+                    "| … | and {} more (cut to fit a GitHub comment) | | | |",
+                    total - shown
+                );
+            }
+        }
+        for u in &c.unmatched_selections {
+            let _ = writeln!(out, "\n> **Warning:** `{u}` matches no resources.");
+        }
     }
     for n in &plan.notes {
         let _ = writeln!(out, "\n> **Note:** {n}");

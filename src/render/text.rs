@@ -14,13 +14,19 @@ use std::fmt::Write as _;
 /// The closing summary line.
 pub fn summary_line(s: &Summary) -> String {
     if s.is_empty() {
-        "No changes. The configuration matches the recorded state.".to_string()
-    } else {
-        format!(
-            "Plan: {} to add, {} to change, {} to destroy.",
-            s.add, s.change, s.destroy
-        )
+        return "No changes. The configuration matches the recorded state.".to_string();
     }
+    let mut line = format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    );
+    if s.protection_gained > 0 || s.protection_lost > 0 {
+        line.push_str(&format!(
+            " Protection: {} gained, {} lost.",
+            s.protection_gained, s.protection_lost
+        ));
+    }
+    line
 }
 
 /// The whole plan as text.
@@ -37,6 +43,9 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
             render_change(&mut out, c, style);
             out.push('\n');
         }
+    }
+    if let Some(c) = &plan.coverage {
+        render_coverage(&mut out, c, style);
     }
     for n in &plan.notes {
         let _ = writeln!(out, "{} {n}", style.bold("Note:"));
@@ -55,6 +64,107 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         }
     );
     out
+}
+
+fn resource_label(
+    arn: &str,
+    t: Option<crate::inventory::ResourceType>,
+    name: Option<&str>,
+) -> String {
+    match (t, name) {
+        (Some(t), Some(n)) => format!("{arn} ({t} \"{n}\")"),
+        (Some(t), None) => format!("{arn} ({t})"),
+        _ => arn.to_string(),
+    }
+}
+
+fn cause_text(c: &crate::coverage::CoverageChange) -> String {
+    match (c.cause, &c.detail) {
+        (crate::coverage::Cause::Configuration, _) => "[configuration]".to_string(),
+        (crate::coverage::Cause::Drift, Some(d)) => format!("[drift: {d}]"),
+        (crate::coverage::Cause::Drift, None) => "[drift]".to_string(),
+    }
+}
+
+/// The "Protection changes" section: resources gaining and losing protection, selections
+/// that match nothing, and resources several plans cover.
+fn render_coverage(out: &mut String, c: &crate::plan::CoveragePlan, style: Style) {
+    let source = match c.inventory_source {
+        crate::plan::InventorySource::Refreshed => "inventory refreshed",
+        crate::plan::InventorySource::Recorded => "inventory as recorded at the last apply",
+    };
+    if c.gained.is_empty() && c.lost.is_empty() {
+        let _ = writeln!(
+            out,
+            "No protection changes ({source}, {} resources).\n",
+            c.resources
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} ({source}, {} resources):\n",
+            style.bold("Protection changes"),
+            c.resources
+        );
+        for g in &c.gained {
+            let _ = writeln!(
+                out,
+                "  {} {} gains protection",
+                style.green("+"),
+                resource_label(&g.arn, g.resource_type, g.name.as_deref())
+            );
+            let _ = writeln!(
+                out,
+                "      by {} in {} {}",
+                g.selection,
+                g.plan,
+                cause_text(g)
+            );
+        }
+        for l in &c.lost {
+            let _ = writeln!(
+                out,
+                "  {} {} loses protection",
+                style.red("-"),
+                resource_label(&l.arn, l.resource_type, l.name.as_deref())
+            );
+            let _ = writeln!(
+                out,
+                "      from {} in {} {}",
+                l.selection,
+                l.plan,
+                cause_text(l)
+            );
+        }
+        out.push('\n');
+    }
+    for s in &c.unmatched_selections {
+        let _ = writeln!(
+            out,
+            "{} {s} matches no resources.",
+            style.yellow("Warning:")
+        );
+    }
+    if !c.unmatched_selections.is_empty() {
+        out.push('\n');
+    }
+    if !c.overlaps.is_empty() {
+        let _ = writeln!(out, "Resources covered by several plans:\n");
+        for o in &c.overlaps {
+            let plans: Vec<String> = o.plans.iter().map(ToString::to_string).collect();
+            let _ = writeln!(out, "  {} is covered by {}", o.arn, plans.join(" and "));
+            if let Some(w) = &o.winner {
+                let keep = o
+                    .rules
+                    .iter()
+                    .find(|r| &r.rule == w)
+                    .map(|r| r.delete_after.clone().unwrap_or_else(|| "forever".into()))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "      when their runs coincide, {w} wins (keeps {keep}, the longest retention)");
+            }
+        }
+        out.push('\n');
+    }
 }
 
 fn block_header(address: &Address) -> String {

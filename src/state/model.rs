@@ -37,6 +37,12 @@ pub struct State {
         deserialize_with = "objects_from_list"
     )]
     pub objects: BTreeMap<Address, StateObject>,
+    /// What protected each resource at the last apply (resource ARN -> selections).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub coverage: crate::coverage::Coverage,
+    /// The inventory that coverage was computed from, for drift details and `--refresh=false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<crate::inventory::Inventory>,
 }
 
 fn objects_as_list<S: Serializer>(
@@ -85,6 +91,8 @@ impl State {
             lineage: lineage.into(),
             coffer_version: crate::VERSION.to_string(),
             objects: BTreeMap::new(),
+            coverage: BTreeMap::new(),
+            inventory: None,
         }
     }
 

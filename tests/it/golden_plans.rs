@@ -48,6 +48,7 @@ fn plan(text: &str, state: Option<&State>, mode: Mode) -> Plan {
         state,
         recovery_points: &BTreeMap::new(),
         now: now(),
+        inventory: None,
     })
     .expect("plan");
     // every rendering is built from the serialized plan, so round-trip it first
@@ -243,4 +244,161 @@ plan "p" {
     let state = state_of(before);
     let p = plan(&after, Some(&state), Mode::Normal);
     insta::assert_snapshot!("schedule_change_text", render_text(&p, Style::PLAIN));
+}
+
+fn resource(
+    arn: &str,
+    t: coffer::inventory::ResourceType,
+    name: &str,
+    tags: &[(&str, &str)],
+) -> coffer::inventory::Resource {
+    coffer::inventory::Resource {
+        arn: arn.into(),
+        resource_type: t,
+        region: "us-east-1".into(),
+        account: "111122223333".into(),
+        name: Some(name.into()),
+        tags: tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        created_at: None,
+        relationships: vec![],
+        mount_path: None,
+    }
+}
+
+const COVERAGE_BEFORE: &str = r#"
+vault "main" {}
+plan "daily" {
+  regions = ["us-east-1"]
+  rule "nightly" {
+    schedule     = "cron(0 3 * * ? *)"
+    target_vault = vault.main
+    lifecycle { delete_after = "35d" }
+  }
+}
+plan "monthly" {
+  regions = ["us-east-1"]
+  rule "first-saturday" {
+    schedule     = "cron(0 6 ? * 7#1 *)"
+    target_vault = vault.main
+    lifecycle { delete_after = "7y" }
+  }
+}
+selection "web" {
+  plan    = plan.daily
+  any_tag = { App = ["web"] }
+}
+selection "databases" {
+  plan      = plan.monthly
+  resources = ["arn:aws:rds:us-east-1:111122223333:db:*"]
+}
+"#;
+
+/// The protection section: a gain from the configuration, a gain and a loss from drift, a
+/// loss from the configuration, a selection matching nothing, and a resource two plans cover.
+#[test]
+fn coverage_section_in_text_markdown_and_json() {
+    use coffer::inventory::{Inventory, ResourceType as T};
+    use coffer::plan::InventorySource;
+    let old_inventory = Inventory::new(vec![
+        resource(
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-web",
+            T::EbsVolume,
+            "web-data",
+            &[("App", "web")],
+        ),
+        resource(
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-gone",
+            T::EbsVolume,
+            "old-web",
+            &[("App", "web")],
+        ),
+        resource(
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-new-tag",
+            T::EbsVolume,
+            "cache",
+            &[],
+        ),
+        resource(
+            "arn:aws:rds:us-east-1:111122223333:db:orders",
+            T::RdsInstance,
+            "orders",
+            &[("App", "web")],
+        ),
+    ]);
+    // the cloud changed: vol-gone was deleted and vol-new-tag was tagged App=web
+    let new_inventory = Inventory::new(vec![
+        resource(
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-web",
+            T::EbsVolume,
+            "web-data",
+            &[("App", "web")],
+        ),
+        resource(
+            "arn:aws:ec2:us-east-1:111122223333:volume/vol-new-tag",
+            T::EbsVolume,
+            "cache",
+            &[("App", "web")],
+        ),
+        resource(
+            "arn:aws:rds:us-east-1:111122223333:db:orders",
+            T::RdsInstance,
+            "orders",
+            &[("App", "web")],
+        ),
+        resource(
+            "arn:aws:elasticfilesystem:us-east-1:111122223333:file-system/fs-1",
+            T::EfsFileSystem,
+            "shared",
+            &[("Team", "data")],
+        ),
+    ]);
+    let mut state = state_of(COVERAGE_BEFORE);
+    let before_objects = objects(COVERAGE_BEFORE);
+    let rules = coffer::coverage::Rules::from_objects(
+        before_objects.iter().map(|o| (&o.address, &o.attributes)),
+    );
+    state.coverage = coffer::coverage::compute(&rules, &old_inventory);
+    state.inventory = Some(old_inventory);
+    // the configuration changed: file systems tagged Team=data are now protected, web no longer
+    // covers databases, and a new selection matches nothing
+    let after = format!(
+        "{}\n{}",
+        COVERAGE_BEFORE.replace("resources = [\"arn:aws:rds:us-east-1:111122223333:db:*\"]", "resources = [\"arn:aws:rds:us-east-1:111122223333:db:*\"]\n  not_resources = [\"arn:aws:rds:us-east-1:111122223333:db:orders\"]"),
+        r#"
+selection "shared-files" {
+  plan    = plan.daily
+  any_tag = { Team = ["data"] }
+}
+selection "nothing" {
+  plan    = plan.daily
+  any_tag = { App = ["none"] }
+}
+selection "everything-web" {
+  plan    = plan.monthly
+  any_tag = { App = ["web"] }
+}
+"#
+    );
+    let desired = objects(&after);
+    let p = compute(&PlanInput {
+        mode: Mode::Normal,
+        desired: &desired,
+        state: Some(&state),
+        recovery_points: &BTreeMap::new(),
+        now: now(),
+        inventory: Some((&new_inventory, InventorySource::Refreshed)),
+    })
+    .expect("plan");
+    let p = Plan::parse(&p.to_json_text()).expect("plan parses back");
+    insta::assert_snapshot!("coverage_text", render_text(&p, Style::PLAIN));
+    insta::assert_snapshot!("coverage_markdown", render_markdown(&p));
+    let mut json = serde_json::to_value(&p.coverage).unwrap();
+    json["inventory"] = serde_json::Value::from("(omitted)");
+    insta::assert_json_snapshot!("coverage_json", json);
+    assert!(p.has_changes());
+    assert_eq!(p.summary.protection_gained, 5);
+    assert_eq!(p.summary.protection_lost, 2);
 }

@@ -11,10 +11,16 @@ fn schema(name: &str) -> Value {
 }
 
 fn validator(name: &str) -> jsonschema::Validator {
-    let config = schema("config");
-    let resource = jsonschema::Resource::from_contents(config).expect("resource");
+    let resource = |n: &str| jsonschema::Resource::from_contents(schema(n)).expect("resource");
     jsonschema::options()
-        .with_resource("https://coffer.dev/schema/config.schema.json", resource)
+        .with_resource(
+            "https://coffer.dev/schema/config.schema.json",
+            resource("config"),
+        )
+        .with_resource(
+            "https://coffer.dev/schema/plan.schema.json",
+            resource("plan"),
+        )
         .should_validate_formats(true)
         .build(&schema(name))
         .expect("schema compiles")

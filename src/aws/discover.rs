@@ -1,0 +1,419 @@
+//! Discovery of protectable resources: EBS volumes, EC2 instances (with their attached
+//! volumes), RDS DB instances, Aurora clusters (with their members) and EFS file systems,
+//! for every provider block. Services and regions are listed concurrently, each with the
+//! largest page size its API allows and server-side filters where the API has them. Every
+//! API call is counted, so a benchmark can compare with the minimum the page sizes allow.
+
+use super::error::{classify, AwsError, Call, KNOWN_REGIONS};
+use crate::inventory::{RelationKind, Relationship, Resource, ResourceType};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// One provider block to discover from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Target {
+    pub region: String,
+    pub profile: Option<String>,
+}
+
+/// What discovery found, and how many calls of each API it made.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub resources: Vec<Resource>,
+    pub calls: BTreeMap<&'static str, u64>,
+}
+
+const VOLUMES: Call = Call {
+    api: "ec2:DescribeVolumes",
+    action: "ec2:DescribeVolumes",
+    service: "EC2",
+};
+const INSTANCES: Call = Call {
+    api: "ec2:DescribeInstances",
+    action: "ec2:DescribeInstances",
+    service: "EC2",
+};
+const DB_INSTANCES: Call = Call {
+    api: "rds:DescribeDBInstances",
+    action: "rds:DescribeDBInstances",
+    service: "RDS",
+};
+const DB_CLUSTERS: Call = Call {
+    api: "rds:DescribeDBClusters",
+    action: "rds:DescribeDBClusters",
+    service: "RDS",
+};
+const FILE_SYSTEMS: Call = Call {
+    api: "elasticfilesystem:DescribeFileSystems",
+    action: "elasticfilesystem:DescribeFileSystems",
+    service: "EFS",
+};
+const CALLER: Call = Call {
+    api: "sts:GetCallerIdentity",
+    action: "sts:GetCallerIdentity",
+    service: "STS",
+};
+
+/// Largest page sizes the APIs accept.
+pub const VOLUME_PAGE: i32 = 500;
+pub const INSTANCE_PAGE: i32 = 1000;
+pub const RDS_PAGE: i32 = 100;
+pub const EFS_PAGE: i32 = 100;
+
+type Counter = Arc<Mutex<BTreeMap<&'static str, u64>>>;
+
+fn count(counter: &Counter, call: Call) {
+    if let Ok(mut c) = counter.lock() {
+        *c.entry(call.api).or_default() += 1;
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+fn rds_tags(tags: &[aws_sdk_rds::types::Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+        .collect()
+}
+
+struct Ctx {
+    region: String,
+    account: String,
+    partition: &'static str,
+    calls: Counter,
+}
+
+impl Ctx {
+    fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:{}:{service}:{}:{}:{resource}",
+            self.partition, self.region, self.account
+        )
+    }
+
+    fn resource(
+        &self,
+        arn: String,
+        t: ResourceType,
+        tags: BTreeMap<String, String>,
+        created_at: Option<DateTime<Utc>>,
+    ) -> Resource {
+        Resource {
+            arn,
+            resource_type: t,
+            region: self.region.clone(),
+            account: self.account.clone(),
+            name: tags.get("Name").cloned(),
+            tags,
+            created_at,
+            relationships: Vec::new(),
+            mount_path: None,
+        }
+    }
+}
+
+async fn volumes(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<Resource>, AwsError> {
+    use aws_sdk_ec2::types::Filter;
+    let mut out = Vec::new();
+    // server-side filter: volumes being deleted are not worth protecting
+    let filter = Filter::builder()
+        .name("status")
+        .values("creating")
+        .values("available")
+        .values("in-use")
+        .build();
+    let mut pages = client
+        .describe_volumes()
+        .filters(filter)
+        .max_results(VOLUME_PAGE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        count(&ctx.calls, VOLUMES);
+        let page = page.map_err(|e| classify(VOLUMES, &ctx.region, &e))?;
+        for v in page.volumes() {
+            let Some(id) = v.volume_id() else { continue };
+            let mut r = ctx.resource(
+                ctx.arn("ec2", &format!("volume/{id}")),
+                ResourceType::EbsVolume,
+                ec2_tags(v.tags()),
+                time(v.create_time()),
+            );
+            for a in v.attachments() {
+                if let Some(i) = a.instance_id() {
+                    r.relationships.push(Relationship {
+                        kind: RelationKind::AttachedTo,
+                        arn: ctx.arn("ec2", &format!("instance/{i}")),
+                    });
+                }
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+async fn instances(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<Resource>, AwsError> {
+    use aws_sdk_ec2::types::Filter;
+    let mut out = Vec::new();
+    // server-side filter: terminated instances cannot be backed up
+    let filter = Filter::builder()
+        .name("instance-state-name")
+        .values("pending")
+        .values("running")
+        .values("stopping")
+        .values("stopped")
+        .values("shutting-down")
+        .build();
+    let mut pages = client
+        .describe_instances()
+        .filters(filter)
+        .max_results(INSTANCE_PAGE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        count(&ctx.calls, INSTANCES);
+        let page = page.map_err(|e| classify(INSTANCES, &ctx.region, &e))?;
+        for reservation in page.reservations() {
+            for i in reservation.instances() {
+                let Some(id) = i.instance_id() else { continue };
+                let mut r = ctx.resource(
+                    ctx.arn("ec2", &format!("instance/{id}")),
+                    ResourceType::Ec2Instance,
+                    ec2_tags(i.tags()),
+                    time(i.launch_time()),
+                );
+                if let Some(owner) = reservation.owner_id() {
+                    r.account = owner.to_string();
+                }
+                for m in i.block_device_mappings() {
+                    if let Some(v) = m.ebs().and_then(|e| e.volume_id()) {
+                        r.relationships.push(Relationship {
+                            kind: RelationKind::HasVolume,
+                            arn: ctx.arn("ec2", &format!("volume/{v}")),
+                        });
+                    }
+                }
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn db_instances(client: &aws_sdk_rds::Client, ctx: &Ctx) -> Result<Vec<Resource>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .describe_db_instances()
+        .max_records(RDS_PAGE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        count(&ctx.calls, DB_INSTANCES);
+        let page = page.map_err(|e| classify(DB_INSTANCES, &ctx.region, &e))?;
+        for d in page.db_instances() {
+            let Some(id) = d.db_instance_identifier() else {
+                continue;
+            };
+            let arn = d
+                .db_instance_arn()
+                .map(str::to_string)
+                .unwrap_or_else(|| ctx.arn("rds", &format!("db:{id}")));
+            let mut r = ctx.resource(
+                arn,
+                ResourceType::RdsInstance,
+                rds_tags(d.tag_list()),
+                time(d.instance_create_time()),
+            );
+            r.name = Some(id.to_string());
+            if let Some(c) = d.db_cluster_identifier() {
+                r.relationships.push(Relationship {
+                    kind: RelationKind::MemberOf,
+                    arn: ctx.arn("rds", &format!("cluster:{c}")),
+                });
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+async fn db_clusters(client: &aws_sdk_rds::Client, ctx: &Ctx) -> Result<Vec<Resource>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .describe_db_clusters()
+        .max_records(RDS_PAGE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        count(&ctx.calls, DB_CLUSTERS);
+        let page = page.map_err(|e| classify(DB_CLUSTERS, &ctx.region, &e))?;
+        for c in page.db_clusters() {
+            let Some(id) = c.db_cluster_identifier() else {
+                continue;
+            };
+            let arn = c
+                .db_cluster_arn()
+                .map(str::to_string)
+                .unwrap_or_else(|| ctx.arn("rds", &format!("cluster:{id}")));
+            let t = if c.engine().is_some_and(|e| e.starts_with("aurora")) {
+                ResourceType::AuroraCluster
+            } else {
+                ResourceType::RdsInstance
+            };
+            let mut r = ctx.resource(
+                arn,
+                t,
+                rds_tags(c.tag_list()),
+                time(c.cluster_create_time()),
+            );
+            r.name = Some(id.to_string());
+            for m in c.db_cluster_members() {
+                if let Some(i) = m.db_instance_identifier() {
+                    r.relationships.push(Relationship {
+                        kind: RelationKind::HasMember,
+                        arn: ctx.arn("rds", &format!("db:{i}")),
+                    });
+                }
+            }
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+async fn file_systems(
+    client: &aws_sdk_efs::Client,
+    ctx: &Ctx,
+    mounts: &BTreeMap<String, String>,
+) -> Result<Vec<Resource>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .describe_file_systems()
+        .max_items(EFS_PAGE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        count(&ctx.calls, FILE_SYSTEMS);
+        let page = page.map_err(|e| classify(FILE_SYSTEMS, &ctx.region, &e))?;
+        for f in page.file_systems() {
+            let id = f.file_system_id();
+            let arn = f
+                .file_system_arn()
+                .map(str::to_string)
+                .unwrap_or_else(|| ctx.arn("elasticfilesystem", &format!("file-system/{id}")));
+            let tags: BTreeMap<String, String> = f
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect();
+            let mut r = ctx.resource(
+                arn,
+                ResourceType::EfsFileSystem,
+                tags,
+                time(Some(f.creation_time())),
+            );
+            if let Some(n) = f.name() {
+                r.name = Some(n.to_string());
+            }
+            r.mount_path = mounts.get(id).cloned();
+            out.push(r);
+        }
+    }
+    Ok(out)
+}
+
+async fn discover_one(
+    target: Target,
+    mounts: Arc<BTreeMap<String, String>>,
+    calls: Counter,
+) -> Result<Vec<Resource>, AwsError> {
+    if !super::custom_endpoint() && !KNOWN_REGIONS.contains(&target.region.as_str()) {
+        return Err(AwsError::UnknownRegion {
+            region: target.region.clone(),
+        });
+    }
+    let config = super::sdk_config(&target).await;
+    let sts = aws_sdk_sts::Client::new(&config);
+    count(&calls, CALLER);
+    let identity = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| classify(CALLER, &target.region, &e))?;
+    let ctx = Ctx {
+        region: target.region.clone(),
+        account: identity.account().unwrap_or("unknown").to_string(),
+        partition: partition(&target.region),
+        calls,
+    };
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let efs = aws_sdk_efs::Client::new(&config);
+    let (v, i, d, c, f) = tokio::try_join!(
+        volumes(&ec2, &ctx),
+        instances(&ec2, &ctx),
+        db_instances(&rds, &ctx),
+        db_clusters(&rds, &ctx),
+        file_systems(&efs, &ctx, &mounts),
+    )?;
+    Ok(v.into_iter().chain(i).chain(d).chain(c).chain(f).collect())
+}
+
+/// Discovers every target concurrently. `mounts` maps EFS file system IDs to mount paths.
+pub async fn discover(
+    targets: Vec<Target>,
+    mounts: BTreeMap<String, String>,
+) -> Result<Discovery, AwsError> {
+    let calls: Counter = Arc::new(Mutex::new(BTreeMap::new()));
+    let mounts = Arc::new(mounts);
+    let mut set = tokio::task::JoinSet::new();
+    let mut targets = targets;
+    targets.sort();
+    targets.dedup();
+    for t in targets {
+        set.spawn(discover_one(t, mounts.clone(), calls.clone()));
+    }
+    let mut resources = Vec::new();
+    let mut first_error = None;
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(Ok(rs)) => resources.extend(rs),
+            Ok(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            Err(e) => {
+                first_error.get_or_insert(AwsError::Service {
+                    api: "discovery",
+                    region: String::new(),
+                    code: "TaskFailed".into(),
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let calls = calls.lock().map(|c| c.clone()).unwrap_or_default();
+    Ok(Discovery { resources, calls })
+}

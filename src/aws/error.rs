@@ -1,0 +1,166 @@
+//! AWS errors in words a user can act on: missing or rejected credentials, an unknown
+//! region, an unreachable endpoint, and refused API calls naming the IAM action.
+
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    #[error("no AWS credentials found for region {region}\n  coffer uses the standard credential chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the provider's `profile`, SSO, or an instance role.\n  ({detail})")]
+    NoCredentials { region: String, detail: String },
+    #[error("AWS rejected the credentials in region {region} ({code}): {message}\n  Check that the keys or profile are current and belong to the right account.")]
+    BadCredentials {
+        region: String,
+        code: String,
+        message: String,
+    },
+    #[error("unknown AWS region `{region}`\n  Set `region` in the provider \"aws\" block to a region such as us-east-1, or point AWS_ENDPOINT_URL at a local endpoint.")]
+    UnknownRegion { region: String },
+    #[error("cannot reach the AWS endpoint for {service} in {region}: {detail}\n  Check the network, a proxy, or AWS_ENDPOINT_URL if you use LocalStack or moto.")]
+    Unreachable {
+        service: &'static str,
+        region: String,
+        detail: String,
+    },
+    #[error("access denied: {api} in {region} was refused ({code}: {message})\n  Allow the IAM action `{action}` for the identity coffer runs as.")]
+    AccessDenied {
+        api: &'static str,
+        action: &'static str,
+        region: String,
+        code: String,
+        message: String,
+    },
+    #[error("{api} in {region} failed: {code}: {message}")]
+    Service {
+        api: &'static str,
+        region: String,
+        code: String,
+        message: String,
+    },
+}
+
+/// AWS's public regions, to tell a typo from a region that exists (custom endpoints skip this).
+pub const KNOWN_REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+/// One API call, for messages: its name, its IAM action and its service.
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub api: &'static str,
+    pub action: &'static str,
+    pub service: &'static str,
+}
+
+/// Turns an SDK error into an [`AwsError`].
+pub fn classify<E, R>(call: Call, region: &str, err: &SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = DisplayErrorContext(err).to_string();
+    let region = region.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("credential")
+        && (lower.contains("no credentials")
+            || lower.contains("provider chain")
+            || lower.contains("could not load credentials")
+            || lower.contains("failed to load credentials"))
+    {
+        return AwsError::NoCredentials {
+            region,
+            detail: text,
+        };
+    }
+    match err {
+        SdkError::ServiceError(_) => {
+            let code = err.code().unwrap_or("Unknown").to_string();
+            let message = err.message().unwrap_or("").to_string();
+            match code.as_str() {
+                "UnauthorizedOperation"
+                | "AccessDenied"
+                | "AccessDeniedException"
+                | "UnauthorizedAccess"
+                | "Forbidden" => AwsError::AccessDenied {
+                    api: call.api,
+                    action: call.action,
+                    region,
+                    code,
+                    message,
+                },
+                "AuthFailure"
+                | "InvalidClientTokenId"
+                | "SignatureDoesNotMatch"
+                | "UnrecognizedClientException"
+                | "ExpiredToken"
+                | "InvalidAccessKeyId" => AwsError::BadCredentials {
+                    region,
+                    code,
+                    message,
+                },
+                _ => AwsError::Service {
+                    api: call.api,
+                    region,
+                    code,
+                    message,
+                },
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            let dns = ["dns", "failed to lookup", "name or service not known"]
+                .iter()
+                .any(|m| lower.contains(m));
+            if dns && !KNOWN_REGIONS.contains(&region.as_str()) {
+                return AwsError::UnknownRegion { region };
+            }
+            AwsError::Unreachable {
+                service: call.service,
+                region,
+                detail: text,
+            }
+        }
+        _ => AwsError::Service {
+            api: call.api,
+            region,
+            code: "ClientError".into(),
+            message: text,
+        },
+    }
+}

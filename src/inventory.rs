@@ -1,0 +1,168 @@
+//! The inventory: resources coffer can protect (EBS volumes, EC2 instances, RDS instances,
+//! Aurora clusters, EFS file systems and local directories), with their ARN, region,
+//! account, name, tags, creation time and relationships. Plain data; discovery lives in
+//! [`crate::aws`] and [`crate::workspace`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Resource types, named as AWS Backup names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ResourceType {
+    #[serde(rename = "EBS")]
+    EbsVolume,
+    #[serde(rename = "EC2")]
+    Ec2Instance,
+    #[serde(rename = "RDS")]
+    RdsInstance,
+    #[serde(rename = "Aurora")]
+    AuroraCluster,
+    #[serde(rename = "EFS")]
+    EfsFileSystem,
+    #[serde(rename = "directory")]
+    Directory,
+}
+
+impl ResourceType {
+    pub const ALL: [ResourceType; 6] = [
+        ResourceType::EbsVolume,
+        ResourceType::Ec2Instance,
+        ResourceType::RdsInstance,
+        ResourceType::AuroraCluster,
+        ResourceType::EfsFileSystem,
+        ResourceType::Directory,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::EbsVolume => "EBS",
+            ResourceType::Ec2Instance => "EC2",
+            ResourceType::RdsInstance => "RDS",
+            ResourceType::AuroraCluster => "Aurora",
+            ResourceType::EfsFileSystem => "EFS",
+            ResourceType::Directory => "directory",
+        }
+    }
+
+    /// Parses a type name as given to `--type` (case-insensitive).
+    pub fn parse(s: &str) -> Option<ResourceType> {
+        ResourceType::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for ResourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How two resources relate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationKind {
+    /// A volume attached to an instance.
+    AttachedTo,
+    /// An instance's attached volume.
+    HasVolume,
+    /// A DB instance that is a member of a cluster.
+    MemberOf,
+    /// A cluster's member instance.
+    HasMember,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Relationship {
+    pub kind: RelationKind,
+    pub arn: String,
+}
+
+/// One protectable resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The resource ARN; `dir:<absolute path>` for local directories.
+    pub arn: String,
+    #[serde(rename = "type")]
+    pub resource_type: ResourceType,
+    /// The AWS region, or `local` for directories.
+    pub region: String,
+    /// The AWS account, or `local` for directories.
+    pub account: String,
+    pub name: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub relationships: Vec<Relationship>,
+    /// For EFS file systems mapped in the configuration, and directories: where the files are.
+    #[serde(default)]
+    pub mount_path: Option<String>,
+}
+
+/// Everything discovered, sorted by ARN.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub resources: Vec<Resource>,
+}
+
+impl Inventory {
+    pub fn new(mut resources: Vec<Resource>) -> Inventory {
+        resources.sort_by(|a, b| a.arn.cmp(&b.arn));
+        resources.dedup_by(|a, b| a.arn == b.arn);
+        Inventory { resources }
+    }
+
+    pub fn get(&self, arn: &str) -> Option<&Resource> {
+        self.resources
+            .binary_search_by(|r| r.arn.as_str().cmp(arn))
+            .ok()
+            .map(|i| &self.resources[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(arn: &str) -> Resource {
+        Resource {
+            arn: arn.into(),
+            resource_type: ResourceType::EbsVolume,
+            region: "us-east-1".into(),
+            account: "1".into(),
+            name: None,
+            tags: BTreeMap::new(),
+            created_at: None,
+            relationships: vec![],
+            mount_path: None,
+        }
+    }
+
+    #[test]
+    fn inventory_is_sorted_deduplicated_and_searchable() {
+        let inv = Inventory::new(vec![r("b"), r("a"), r("b")]);
+        assert_eq!(inv.len(), 2);
+        assert!(inv.get("a").is_some());
+        assert!(inv.get("c").is_none());
+    }
+
+    #[test]
+    fn type_names_follow_aws_backup() {
+        assert_eq!(
+            serde_json::to_string(&ResourceType::AuroraCluster).unwrap(),
+            "\"Aurora\""
+        );
+        assert_eq!(ResourceType::parse("ebs"), Some(ResourceType::EbsVolume));
+        assert_eq!(ResourceType::parse("nope"), None);
+    }
+}
