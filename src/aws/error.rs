@@ -164,3 +164,59 @@ where
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::operation::describe_volumes::DescribeVolumesError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn service_error(code: &str, status: u16) -> SdkError<DescribeVolumesError, Response> {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("you shall not pass")
+            .build();
+        let raw = Response::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(DescribeVolumesError::generic(meta), raw)
+    }
+
+    const CALL: Call = Call {
+        api: "ec2:DescribeVolumes",
+        action: "ec2:DescribeVolumes",
+        service: "EC2",
+    };
+
+    #[test]
+    fn access_denied_names_the_call_and_the_iam_action() {
+        let e = classify(
+            CALL,
+            "us-east-1",
+            &service_error("UnauthorizedOperation", 403),
+        );
+        let text = e.to_string();
+        assert!(matches!(e, AwsError::AccessDenied { .. }), "{e:?}");
+        assert!(
+            text.contains("ec2:DescribeVolumes in us-east-1 was refused"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Allow the IAM action `ec2:DescribeVolumes`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn rejected_credentials_and_other_service_errors() {
+        assert!(matches!(
+            classify(CALL, "us-east-1", &service_error("AuthFailure", 401)),
+            AwsError::BadCredentials { .. }
+        ));
+        let e = classify(CALL, "us-east-1", &service_error("InternalError", 500));
+        assert_eq!(
+            e.to_string(),
+            "ec2:DescribeVolumes in us-east-1 failed: InternalError: you shall not pass"
+        );
+    }
+}

@@ -30,6 +30,7 @@ struct Row<'a> {
     tags: &'a BTreeMap<String, String>,
     created_at: Option<String>,
     mount_path: Option<&'a str>,
+    relationships: &'a [crate::inventory::Relationship],
     protected_by: &'a [Protection],
 }
 
@@ -73,6 +74,7 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
                 .created_at
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             mount_path: r.mount_path.as_deref(),
+            relationships: &r.relationships,
             protected_by: coverage.get(&r.arn).map_or(&none[..], |v| &v[..]),
         })
         .filter(|row| !opts.unprotected || row.protected_by.is_empty())

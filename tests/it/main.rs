@@ -2,10 +2,12 @@
 //! in): golden renderings, schema validation, properties of plan/apply, and CLI behaviour
 //! through the built binary.
 
+mod aws;
 mod cli;
 mod cron_reference;
 mod golden_diagnostics;
 mod golden_plans;
+mod moto;
 mod properties;
 mod schedule_properties;
 mod schemas;
