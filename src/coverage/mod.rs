@@ -155,33 +155,47 @@ impl<'a> Index<'a> {
 /// What every selection covers in the inventory.
 pub fn compute(rules: &Rules, inventory: &Inventory) -> Coverage {
     let index = Index::new(inventory);
-    let mut coverage: BTreeMap<String, BTreeSet<Protection>> = BTreeMap::new();
-    for s in &rules.selections {
+    // selections in address order, so each resource's list comes out sorted
+    let mut order: Vec<&SelectionSpec> = rules.selections.iter().collect();
+    order.sort_by(|a, b| (&a.address, &a.plan).cmp(&(&b.address, &b.plan)));
+    let mut hits: Vec<Vec<u32>> = vec![Vec::new(); inventory.resources.len()];
+    for (si, s) in order.iter().enumerate() {
         let Some(regions) = rules.plans.get(&s.plan) else {
             continue;
         };
         for i in index.base(s) {
             let r = &inventory.resources[i];
             if in_regions(r, regions) && s.conditions_hold(r) && !s.excluded(r) {
-                coverage
-                    .entry(r.arn.clone())
-                    .or_default()
-                    .insert(Protection {
-                        selection: s.address.clone(),
-                        plan: s.plan.clone(),
-                    });
+                hits[i].push(si as u32);
             }
         }
     }
-    coverage
-        .into_iter()
-        .map(|(k, v)| (k, v.into_iter().collect()))
+    // resources are sorted by ARN, so the map is built from a sorted sequence
+    inventory
+        .resources
+        .iter()
+        .zip(hits)
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(r, h)| {
+            let protections = h
+                .into_iter()
+                .map(|si| {
+                    let s = order[si as usize];
+                    Protection {
+                        selection: s.address.clone(),
+                        plan: s.plan.clone(),
+                    }
+                })
+                .collect();
+            (r.arn.clone(), protections)
+        })
         .collect()
 }
 
 /// Selections that cover nothing.
 pub fn unmatched(rules: &Rules, coverage: &Coverage) -> Vec<Address> {
-    let used: BTreeSet<&Address> = coverage.values().flatten().map(|p| &p.selection).collect();
+    let used: std::collections::HashSet<&Address> =
+        coverage.values().flatten().map(|p| &p.selection).collect();
     let mut out: Vec<Address> = rules
         .selections
         .iter()
@@ -207,7 +221,9 @@ pub struct Overlap {
 pub fn overlaps(rules: &Rules, coverage: &Coverage) -> Vec<Overlap> {
     let mut out = Vec::new();
     for (arn, protections) in coverage {
-        let plans: BTreeSet<&Address> = protections.iter().map(|p| &p.plan).collect();
+        let mut plans: Vec<&Address> = protections.iter().map(|p| &p.plan).collect();
+        plans.sort_unstable();
+        plans.dedup();
         if plans.len() < 2 {
             continue;
         }
