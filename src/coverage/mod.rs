@@ -270,6 +270,9 @@ pub struct CoverageChange {
     pub name: Option<String>,
     pub selection: Address,
     pub plan: Address,
+    /// The plan's rules that will back the resource up (or did).
+    #[serde(default)]
+    pub rules: Vec<Address>,
     pub cause: Cause,
     /// For drift: what changed in the cloud.
     pub detail: Option<String>,
@@ -330,6 +333,7 @@ pub fn diff(
             name: res.and_then(|r| r.name.clone()),
             selection: p.selection.clone(),
             plan: p.plan.clone(),
+            rules: Vec::new(),
             cause,
             detail: if cause == Cause::Drift {
                 drift_detail(arn, old_inventory, new_inventory)
@@ -367,6 +371,16 @@ pub fn diff(
         })
         .collect();
     (gained, lost)
+}
+
+impl Rules {
+    /// The rule addresses of a plan.
+    pub fn rules_of(&self, plan: &Address) -> Vec<Address> {
+        self.rules
+            .get(plan)
+            .map(|r| r.iter().map(|x| x.rule.clone()).collect())
+            .unwrap_or_default()
+    }
 }
 
 /// Addresses of the objects that define coverage.

@@ -156,6 +156,12 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
             input.state.and_then(|s| s.inventory.as_ref()),
             inventory,
         );
+        for g in &mut gained {
+            g.rules = new_rules.rules_of(&g.plan);
+        }
+        for l in &mut lost {
+            l.rules = old_rules.rules_of(&l.plan);
+        }
         if input.mode == Mode::DriftOnly {
             gained.retain(|c| c.cause == Cause::Drift);
             lost.retain(|c| c.cause == Cause::Drift);

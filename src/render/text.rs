@@ -78,6 +78,18 @@ fn resource_label(
     }
 }
 
+fn rules_text(c: &crate::coverage::CoverageChange) -> String {
+    if c.rules.is_empty() {
+        return " (no rules)".to_string();
+    }
+    let names: Vec<&str> = c.rules.iter().map(|r| r.name()).collect();
+    format!(
+        " (rule{} {})",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
+}
+
 fn cause_text(c: &crate::coverage::CoverageChange) -> String {
     match (c.cause, &c.detail) {
         (crate::coverage::Cause::Configuration, _) => "[configuration]".to_string(),
@@ -115,9 +127,10 @@ fn render_coverage(out: &mut String, c: &crate::plan::CoveragePlan, style: Style
             );
             let _ = writeln!(
                 out,
-                "      by {} in {} {}",
+                "      by {} in {}{} {}",
                 g.selection,
                 g.plan,
+                rules_text(g),
                 cause_text(g)
             );
         }
@@ -130,9 +143,10 @@ fn render_coverage(out: &mut String, c: &crate::plan::CoveragePlan, style: Style
             );
             let _ = writeln!(
                 out,
-                "      from {} in {} {}",
+                "      from {} in {}{} {}",
                 l.selection,
                 l.plan,
+                rules_text(l),
                 cause_text(l)
             );
         }

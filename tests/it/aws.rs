@@ -436,3 +436,24 @@ fn clear_errors_for_region_endpoint_and_credentials() {
         r.stderr
     );
 }
+
+#[test]
+fn an_efs_file_system_can_be_mapped_to_a_mount_path() {
+    let rows = inventory(PROVIDERS, &["--type", "EFS"]);
+    let shared = rows
+        .iter()
+        .find(|r| r["name"] == "shared")
+        .expect("the shared file system");
+    assert!(shared["mount_path"].is_null());
+    let id = shared["arn"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let config = format!("{PROVIDERS}\nefs_mount \"shared\" {{\n  file_system_id = \"{id}\"\n  mount_path     = \"/mnt/shared\"\n}}\n");
+    let rows = inventory(&config, &["--type", "EFS"]);
+    let shared = rows.iter().find(|r| r["name"] == "shared").unwrap();
+    assert_eq!(shared["mount_path"], "/mnt/shared");
+}
