@@ -102,7 +102,8 @@ def main():
 
         minimum = 1 + math.ceil(v / 500) + max(1, math.ceil(i / 1000)) + max(1, math.ceil(d / 100)) + max(1, math.ceil(c / 100)) + max(1, math.ceil(f / 100))
         print(f"resources: {v} volumes, {i} instances, {d} DB instances, {c} clusters, {f} file systems ({len(resources)} in coffer's inventory)")
-        print(f"minimum calls the page sizes allow: {minimum}")
+        print(f"list calls AWS's largest page sizes would need: {minimum} (moto may return larger pages, so the")
+        print("plain paginated listing below, with the same page sizes, is the reference for this server)")
         print(f"coffer: {coffer_calls} API calls, {coffer_time:.2f} s (process start, discovery, coverage, JSON output)")
         print(f"boto3:  {boto_calls} API calls, {boto_time:.2f} s (sequential paginated listing) {calls}")
     finally:
