@@ -101,6 +101,37 @@ pub struct Resource {
     pub mount_path: Option<String>,
 }
 
+impl Resource {
+    /// A resource with no name, tags, creation time, relationships or mount path yet.
+    pub fn new(
+        arn: impl Into<String>,
+        resource_type: ResourceType,
+        region: impl Into<String>,
+        account: impl Into<String>,
+    ) -> Resource {
+        Resource {
+            arn: arn.into(),
+            resource_type,
+            region: region.into(),
+            account: account.into(),
+            name: None,
+            tags: BTreeMap::new(),
+            created_at: None,
+            relationships: Vec::new(),
+            mount_path: None,
+        }
+    }
+
+    /// The same resource with these tags.
+    pub fn with_tags(mut self, tags: &[(&str, &str)]) -> Resource {
+        self.tags = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self
+    }
+}
+
 /// Everything discovered, sorted by ARN.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
@@ -135,17 +166,7 @@ mod tests {
     use super::*;
 
     fn r(arn: &str) -> Resource {
-        Resource {
-            arn: arn.into(),
-            resource_type: ResourceType::EbsVolume,
-            region: "us-east-1".into(),
-            account: "1".into(),
-            name: None,
-            tags: BTreeMap::new(),
-            created_at: None,
-            relationships: vec![],
-            mount_path: None,
-        }
+        Resource::new(arn, ResourceType::EbsVolume, "us-east-1", "1")
     }
 
     #[test]

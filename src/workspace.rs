@@ -124,17 +124,16 @@ pub fn local_resources(
         .values()
         .map(|d| {
             let abs = normalize(&resolve(config_dir, &d.path));
-            crate::inventory::Resource {
-                arn: format!("dir:{}", abs.display()),
-                resource_type: crate::inventory::ResourceType::Directory,
-                region: "local".into(),
-                account: "local".into(),
-                name: Some(d.name.clone()),
-                tags: d.tags.clone(),
-                created_at: None,
-                relationships: Vec::new(),
-                mount_path: Some(abs.display().to_string()),
-            }
+            let mut r = crate::inventory::Resource::new(
+                format!("dir:{}", abs.display()),
+                crate::inventory::ResourceType::Directory,
+                "local",
+                "local",
+            );
+            r.name = Some(d.name.clone());
+            r.tags = d.tags.clone();
+            r.mount_path = Some(abs.display().to_string());
+            r
         })
         .collect()
 }

@@ -117,17 +117,11 @@ impl Ctx {
         tags: BTreeMap<String, String>,
         created_at: Option<DateTime<Utc>>,
     ) -> Resource {
-        Resource {
-            arn,
-            resource_type: t,
-            region: self.region.clone(),
-            account: self.account.clone(),
-            name: tags.get("Name").cloned(),
-            tags,
-            created_at,
-            relationships: Vec::new(),
-            mount_path: None,
-        }
+        let mut r = Resource::new(arn, t, self.region.clone(), self.account.clone());
+        r.name = tags.get("Name").cloned();
+        r.tags = tags;
+        r.created_at = created_at;
+        r
     }
 }
 

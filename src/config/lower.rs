@@ -169,7 +169,11 @@ pub fn load(input: ConfigInput) -> Loaded {
 }
 
 fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagnostic {
-    let offset = e.location().offset().min(text.len());
+    // hcl-edit may report an offset inside a multi-byte character; start at its first byte
+    let mut offset = e.location().offset().min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let end = text[offset..]
         .chars()
         .next()
@@ -2491,6 +2495,16 @@ mod tests {
             ),
             "{m:?}"
         );
+    }
+
+    /// Found by the no-panic property test: hcl-edit reported an error offset inside `𑌈`.
+    #[test]
+    fn syntax_error_inside_a_multibyte_character_does_not_panic() {
+        let l = lower("Í{𑌈");
+        assert!(l.has_errors());
+        let d = &l.diagnostics[0];
+        let span = d.span.as_ref().unwrap();
+        assert!("Í{𑌈".is_char_boundary(span.range.start) && "Í{𑌈".is_char_boundary(span.range.end));
     }
 
     #[test]

@@ -394,20 +394,7 @@ mod tests {
     use serde_json::json;
 
     fn res(arn: &str, tags: &[(&str, &str)]) -> Resource {
-        Resource {
-            arn: arn.into(),
-            resource_type: ResourceType::EbsVolume,
-            region: "us-east-1".into(),
-            account: "1".into(),
-            name: None,
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            created_at: None,
-            relationships: vec![],
-            mount_path: None,
-        }
+        Resource::new(arn, ResourceType::EbsVolume, "us-east-1", "1").with_tags(tags)
     }
 
     fn rules(objs: &[(&str, Value)]) -> Rules {

@@ -180,20 +180,7 @@ mod tests {
     }
 
     fn res(arn: &str, region: &str, tags: &[(&str, &str)]) -> Resource {
-        Resource {
-            arn: arn.into(),
-            resource_type: ResourceType::EbsVolume,
-            region: region.into(),
-            account: "1".into(),
-            name: None,
-            tags: tags
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            created_at: None,
-            relationships: vec![],
-            mount_path: None,
-        }
+        Resource::new(arn, ResourceType::EbsVolume, region, "1").with_tags(tags)
     }
 
     fn spec(attrs: Value) -> SelectionSpec {

@@ -252,20 +252,10 @@ fn resource(
     name: &str,
     tags: &[(&str, &str)],
 ) -> coffer::inventory::Resource {
-    coffer::inventory::Resource {
-        arn: arn.into(),
-        resource_type: t,
-        region: "us-east-1".into(),
-        account: "111122223333".into(),
-        name: Some(name.into()),
-        tags: tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        created_at: None,
-        relationships: vec![],
-        mount_path: None,
-    }
+    let mut r =
+        coffer::inventory::Resource::new(arn, t, "us-east-1", "111122223333").with_tags(tags);
+    r.name = Some(name.into());
+    r
 }
 
 const COVERAGE_BEFORE: &str = r#"
