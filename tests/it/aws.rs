@@ -395,6 +395,23 @@ selection "daily" {
         "{}",
         r.stdout
     );
+
+    // an apply with only protection changes records them, and the next plan is clean
+    let a = run(aws_env(&mut coffer(dir.path())).args(["apply", "--auto-approve"]));
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    assert!(
+        a.stdout.contains("Protection recorded: 1 gained, 1 lost."),
+        "{}",
+        a.stdout
+    );
+    assert_eq!(plan(&["--detailed-exitcode"]).0, 0);
+    let state: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".coffer/state.json")).unwrap(),
+    )
+    .unwrap();
+    let covered: Vec<&String> = state["coverage"].as_object().unwrap().keys().collect();
+    assert_eq!(covered.len(), 1);
+    assert!(covered[0].ends_with(&untagged), "{covered:?}");
 }
 
 #[test]
