@@ -124,7 +124,8 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                     address: addr.clone(),
                     kind,
                     action,
-                    before: Some(b.attributes.clone()),
+                    // an unchanged object's attributes are carried once, in `after`
+                    before: (action != Action::NoOp).then(|| b.attributes.clone()),
                     after: Some(a.attributes.clone()),
                     attribute_changes,
                     schedule_preview,

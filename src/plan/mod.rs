@@ -70,7 +70,8 @@ pub struct Change {
     pub address: Address,
     pub kind: Kind,
     pub action: Action,
-    /// Attributes as recorded in state (`null` for creates).
+    /// Attributes as recorded in state (`null` for creates, and for no-ops, whose recorded
+    /// attributes equal `after`).
     pub before: Option<serde_json::Value>,
     /// Attributes as configured (`null` for deletes).
     pub after: Option<serde_json::Value>,
