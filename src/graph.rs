@@ -3,28 +3,28 @@
 
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A directed graph whose edges point from a dependency to the nodes that depend on it.
 #[derive(Debug, Clone)]
-pub struct DependencyGraph<N: Ord + Clone> {
+pub struct DependencyGraph<N: Ord + Clone + std::hash::Hash> {
     graph: DiGraph<N, ()>,
-    index: BTreeMap<N, NodeIndex>,
+    index: HashMap<N, NodeIndex>,
     /// Edges already present, so adding one is O(1) even for nodes with many neighbours.
     edges: HashSet<(NodeIndex, NodeIndex)>,
 }
 
-impl<N: Ord + Clone> Default for DependencyGraph<N> {
+impl<N: Ord + Clone + std::hash::Hash> Default for DependencyGraph<N> {
     fn default() -> Self {
         DependencyGraph {
             graph: DiGraph::new(),
-            index: BTreeMap::new(),
+            index: HashMap::new(),
             edges: HashSet::new(),
         }
     }
 }
 
-impl<N: Ord + Clone> DependencyGraph<N> {
+impl<N: Ord + Clone + std::hash::Hash> DependencyGraph<N> {
     pub fn new() -> Self {
         Self::default()
     }

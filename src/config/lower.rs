@@ -50,7 +50,7 @@ impl Loaded {
 }
 
 /// A node of the configuration's reference graph.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Node {
     Object(Address),
     Local(String),
