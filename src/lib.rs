@@ -3,10 +3,11 @@
 //!
 //! Pure core — takes everything as arguments and does no I/O, reads no clock or environment:
 //! [`config`], [`address`], [`value`], [`diag`], [`graph`], [`objects`], [`plan`], [`render`],
+//! [`schedule`], [`coverage`], [`inventory`], [`jobs`],
 //! [`state::model`].
 //!
 //! Effectful shell — depends on the core, never the reverse:
-//! [`workspace`], [`state::local`], [`catalog`], [`apply`], [`cli`].
+//! [`workspace`], [`state::local`], [`catalog`], [`apply`], [`aws`], [`cli`].
 
 pub mod address;
 pub mod apply;
@@ -18,6 +19,7 @@ pub mod coverage;
 pub mod diag;
 pub mod graph;
 pub mod inventory;
+pub mod jobs;
 pub mod objects;
 pub mod plan;
 pub mod render;

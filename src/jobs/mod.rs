@@ -1,0 +1,7 @@
+//! Backup jobs (pure part): the job states AWS Backup defines, the transitions allowed
+//! between them with the time of each, and the window rules that expire a job that did not
+//! start in time and abort one that did not finish in time.
+
+pub mod state;
+
+pub use state::{forced_transition, History, JobState, TransitionError, Windows};
