@@ -1,7 +1,10 @@
 //! Backup jobs (pure part): the job states AWS Backup defines, the transitions allowed
 //! between them with the time of each, and the window rules that expire a job that did not
-//! start in time and abort one that did not finish in time.
+//! start in time and abort one that did not finish in time ([`state`]); and what a scheduler
+//! tick has to do ([`tick`]).
 
 pub mod state;
+pub mod tick;
 
 pub use state::{forced_transition, History, JobState, TransitionError, Windows};
+pub use tick::{due, Due, RuleInfo};

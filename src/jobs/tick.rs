@@ -1,0 +1,245 @@
+//! What a scheduler tick has to do (pure): every rule run that came due since the last tick,
+//! for every resource the rule's plan covers, becomes a job; runs whose start window already
+//! closed are reported so they can be recorded as EXPIRED rather than silently dropped; and
+//! when several rules would back up one resource in overlapping windows, the rule with the
+//! longer retention wins, as in AWS Backup.
+
+use super::state::Windows;
+use crate::address::Address;
+use crate::coverage::Coverage;
+use crate::schedule::Schedule;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// A rule as the tick needs it.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub address: Address,
+    pub plan: Address,
+    pub schedule: Schedule,
+    pub start_window: Duration,
+    pub completion_window: Duration,
+    pub vault: String,
+    /// Days recovery points are kept; `None` keeps them forever.
+    pub retention_days: Option<u64>,
+}
+
+/// One job the tick creates (or records as expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub rule: Address,
+    pub plan: Address,
+    pub resource_arn: String,
+    pub vault: String,
+    pub windows: Windows,
+    /// The start window closed before this tick: record the job as EXPIRED.
+    pub expired: bool,
+}
+
+fn longer(a: Option<u64>, b: Option<u64>) -> bool {
+    a.unwrap_or(u64::MAX) > b.unwrap_or(u64::MAX)
+}
+
+/// Runs scheduled in `(since, now]`, per covered resource, after overlaps are resolved.
+pub fn due(
+    rules: &[RuleInfo],
+    coverage: &Coverage,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Vec<Due> {
+    // which plans cover each resource
+    let mut by_plan: BTreeMap<&Address, Vec<&str>> = BTreeMap::new();
+    for (arn, protections) in coverage {
+        let mut plans: Vec<&Address> = protections.iter().map(|p| &p.plan).collect();
+        plans.sort_unstable();
+        plans.dedup();
+        for p in plans {
+            by_plan.entry(p).or_default().push(arn.as_str());
+        }
+    }
+    // every (run, resource) pair, with the retention that decides overlaps
+    let mut per_resource: BTreeMap<&str, Vec<(Due, Option<u64>)>> = BTreeMap::new();
+    for rule in rules {
+        let Some(resources) = by_plan.get(&rule.plan) else {
+            continue;
+        };
+        let mut cursor = since;
+        while let Some(start) = rule.schedule.next_after(cursor) {
+            if start > now {
+                break;
+            }
+            cursor = start;
+            let windows = Windows {
+                scheduled_at: start,
+                start_by: start + rule.start_window,
+                complete_by: start + rule.completion_window,
+            };
+            for arn in resources {
+                per_resource.entry(arn).or_default().push((
+                    Due {
+                        rule: rule.address.clone(),
+                        plan: rule.plan.clone(),
+                        resource_arn: arn.to_string(),
+                        vault: rule.vault.clone(),
+                        windows,
+                        expired: now > windows.start_by,
+                    },
+                    rule.retention_days,
+                ));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (_, mut candidates) in per_resource {
+        candidates.sort_by(|a, b| {
+            (a.0.windows.scheduled_at, &a.0.rule).cmp(&(b.0.windows.scheduled_at, &b.0.rule))
+        });
+        let mut kept: Vec<(Due, Option<u64>)> = Vec::new();
+        for (due, retention) in candidates {
+            // a run whose start window overlaps a kept run of another rule competes with it
+            let rival = kept.iter().position(|(k, _)| {
+                k.rule != due.rule
+                    && due.windows.scheduled_at <= k.windows.start_by
+                    && k.windows.scheduled_at <= due.windows.start_by
+            });
+            match rival {
+                Some(i) if longer(retention, kept[i].1) => kept[i] = (due, retention),
+                Some(_) => {}
+                None => kept.push((due, retention)),
+            }
+        }
+        out.extend(kept.into_iter().map(|(d, _)| d));
+    }
+    out.sort_by(|a, b| {
+        (a.windows.scheduled_at, &a.resource_arn, &a.rule).cmp(&(
+            b.windows.scheduled_at,
+            &b.resource_arn,
+            &b.rule,
+        ))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::coverage::Protection;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn rule(plan: &str, name: &str, expr: &str, days: Option<u64>) -> RuleInfo {
+        RuleInfo {
+            address: format!("plan.{plan}.rule.{name}").parse().unwrap(),
+            plan: format!("plan.{plan}").parse().unwrap(),
+            schedule: Schedule::parse(expr, None).unwrap(),
+            start_window: Duration::hours(1),
+            completion_window: Duration::hours(4),
+            vault: "main".into(),
+            retention_days: days,
+        }
+    }
+
+    fn covered(pairs: &[(&str, &str)]) -> Coverage {
+        let mut c: Coverage = Coverage::new();
+        for (arn, plan) in pairs {
+            c.entry(arn.to_string()).or_default().push(Protection {
+                selection: "selection.s".parse().unwrap(),
+                plan: format!("plan.{plan}").parse().unwrap(),
+            });
+        }
+        c
+    }
+
+    #[test]
+    fn one_job_per_run_and_covered_resource() {
+        let rules = [rule("daily", "nightly", "cron(0 3 * * ? *)", Some(35))];
+        let cov = covered(&[("arn:a", "daily"), ("arn:b", "daily"), ("arn:c", "other")]);
+        let d = due(
+            &rules,
+            &cov,
+            utc("2026-12-05T02:00:00Z"),
+            utc("2026-12-05T03:10:00Z"),
+        );
+        let got: Vec<(&str, bool)> = d
+            .iter()
+            .map(|d| (d.resource_arn.as_str(), d.expired))
+            .collect();
+        assert_eq!(got, [("arn:a", false), ("arn:b", false)]);
+        assert_eq!(d[0].windows.start_by, utc("2026-12-05T04:00:00Z"));
+        assert_eq!(d[0].windows.complete_by, utc("2026-12-05T07:00:00Z"));
+        // nothing new at the same instant again
+        assert!(due(
+            &rules,
+            &cov,
+            utc("2026-12-05T03:10:00Z"),
+            utc("2026-12-05T03:10:00Z")
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn runs_missed_beyond_their_start_window_are_reported_expired() {
+        let rules = [rule("daily", "nightly", "cron(0 3 * * ? *)", Some(35))];
+        let cov = covered(&[("arn:a", "daily")]);
+        // the machine was off for two days
+        let d = due(
+            &rules,
+            &cov,
+            utc("2026-12-03T12:00:00Z"),
+            utc("2026-12-05T03:30:00Z"),
+        );
+        let got: Vec<(String, bool)> = d
+            .iter()
+            .map(|d| (d.windows.scheduled_at.to_rfc3339(), d.expired))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-12-04T03:00:00+00:00".to_string(), true),
+                ("2026-12-05T03:00:00+00:00".to_string(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn overlapping_rules_pick_the_longer_retention() {
+        // the monthly 03:30 run overlaps the nightly 03:00 run's window on the first Saturday
+        let rules = [
+            rule("daily", "nightly", "cron(0 3 * * ? *)", Some(35)),
+            rule(
+                "monthly",
+                "first-saturday",
+                "cron(30 3 ? * 7#1 *)",
+                Some(2555),
+            ),
+            rule("forever", "keep", "cron(0 23 * * ? *)", None),
+        ];
+        let cov = covered(&[
+            ("arn:a", "daily"),
+            ("arn:a", "monthly"),
+            ("arn:a", "forever"),
+        ]);
+        let d = due(
+            &rules,
+            &cov,
+            utc("2026-12-05T00:00:00Z"),
+            utc("2026-12-05T23:30:00Z"),
+        );
+        let got: Vec<String> = d.iter().map(|d| d.rule.to_string()).collect();
+        assert_eq!(
+            got,
+            ["plan.monthly.rule.first-saturday", "plan.forever.rule.keep"]
+        );
+        // on a day without the monthly run, the nightly one runs
+        let d = due(
+            &rules,
+            &cov,
+            utc("2026-12-06T00:00:00Z"),
+            utc("2026-12-06T04:00:00Z"),
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].rule.to_string(), "plan.daily.rule.nightly");
+    }
+}
