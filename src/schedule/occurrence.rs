@@ -70,43 +70,9 @@ impl Schedule {
 
     /// The first run strictly after `after`, if the expression has one.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let times = self.cron.times();
-        let (_, last_year) = self.cron.year_bounds();
-        // one day of slack: a local date's runs never resolve before the previous date's
-        let start = self.local_date(after).pred_opt()?;
-        let (mut year, mut month) = (start.year(), start.month());
-        let mut first_day = start.day();
-        while year <= last_year {
-            let mask = self.cron.day_mask(year, month);
-            if mask != 0 {
-                for day in first_day..=31 {
-                    if mask & (1 << day) == 0 {
-                        continue;
-                    }
-                    let Some(date) = NaiveDate::from_ymd_opt(year, month, day) else {
-                        continue;
-                    };
-                    for &m in times {
-                        if let Some(t) = self.resolve(date, m) {
-                            if t > after {
-                                return Some(t);
-                            }
-                        }
-                    }
-                }
-            }
-            first_day = 1;
-            if month == 12 {
-                year += 1;
-                month = 1;
-                if year < 1970 {
-                    year = 1970;
-                }
-            } else {
-                month += 1;
-            }
-        }
-        None
+        // runs fall on whole minutes, so "from one nanosecond later" is "strictly after"
+        self.starts_between(after + Duration::nanoseconds(1), None, 1)
+            .pop()
     }
 
     /// The last run strictly before `before`, if the expression has one.
