@@ -152,14 +152,11 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
 /// --json` reports under `config`, with variables and locals resolved and references written
 /// as addresses.
 pub fn config_json(config: &Config) -> Value {
-    let objects = desired(config);
-    let attrs = |a: &Address| {
-        objects
-            .iter()
-            .find(|o| &o.address == a)
-            .map(|o| o.attributes.clone())
-            .unwrap_or(Value::Null)
-    };
+    let objects: std::collections::BTreeMap<Address, Value> = desired(config)
+        .into_iter()
+        .map(|o| (o.address, o.attributes))
+        .collect();
+    let attrs = |a: &Address| objects.get(a).cloned().unwrap_or(Value::Null);
     let backend = match &config.backend {
         crate::config::model::Backend::Local { path } => json!({ "type": "local", "path": path }),
     };
