@@ -59,6 +59,8 @@ fn inventory(n: usize) -> Inventory {
                     created_at: None,
                     relationships: vec![],
                     mount_path: None,
+                    encrypted: false,
+                    kms_key: None,
                 }
             })
             .collect(),

@@ -99,6 +99,12 @@ pub struct Resource {
     /// For EFS file systems mapped in the configuration, and directories: where the files are.
     #[serde(default)]
     pub mount_path: Option<String>,
+    /// Whether the resource's data is encrypted at rest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
+    /// The KMS key that encrypts it, if AWS reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
 }
 
 impl Resource {
@@ -119,6 +125,8 @@ impl Resource {
             created_at: None,
             relationships: Vec::new(),
             mount_path: None,
+            encrypted: false,
+            kms_key: None,
         }
     }
 

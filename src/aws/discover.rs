@@ -152,6 +152,8 @@ async fn volumes(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<Resource
                 ec2_tags(v.tags()),
                 time(v.create_time()),
             );
+            r.encrypted = v.encrypted().unwrap_or(false);
+            r.kms_key = v.kms_key_id().map(str::to_string);
             for a in v.attachments() {
                 if let Some(i) = a.instance_id() {
                     r.relationships.push(Relationship {
@@ -239,6 +241,8 @@ async fn db_instances(client: &aws_sdk_rds::Client, ctx: &Ctx) -> Result<Vec<Res
                 time(d.instance_create_time()),
             );
             r.name = Some(id.to_string());
+            r.encrypted = d.storage_encrypted().unwrap_or(false);
+            r.kms_key = d.kms_key_id().map(str::to_string);
             if let Some(c) = d.db_cluster_identifier() {
                 r.relationships.push(Relationship {
                     kind: RelationKind::MemberOf,
@@ -281,6 +285,8 @@ async fn db_clusters(client: &aws_sdk_rds::Client, ctx: &Ctx) -> Result<Vec<Reso
                 time(c.cluster_create_time()),
             );
             r.name = Some(id.to_string());
+            r.encrypted = c.storage_encrypted().unwrap_or(false);
+            r.kms_key = c.kms_key_id().map(str::to_string);
             for m in c.db_cluster_members() {
                 if let Some(i) = m.db_instance_identifier() {
                     r.relationships.push(Relationship {

@@ -40,6 +40,68 @@ pub enum AwsError {
     },
 }
 
+/// Error codes that mean "not now": throttling, server trouble, or a resource busy with
+/// another operation. Jobs retry these with backoff inside their window.
+const TRANSIENT_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "RequestThrottled",
+    "TooManyRequestsException",
+    "SnapshotCreationPerVolumeRateExceeded",
+    "InternalError",
+    "InternalFailure",
+    "ServiceUnavailable",
+    "Unavailable",
+    "InvalidDBInstanceState",
+    "InvalidDBInstanceStateFault",
+    "InvalidDBClusterStateFault",
+    "IncorrectState",
+    "ConcurrentSnapshotLimitExceeded",
+];
+
+impl AwsError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AwsError::Unreachable { .. } => true,
+            AwsError::Service { code, .. } => TRANSIENT_CODES.contains(&code.as_str()),
+            _ => false,
+        }
+    }
+
+    /// The error code AWS returned, if it returned one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            AwsError::Service { code, .. }
+            | AwsError::AccessDenied { code, .. }
+            | AwsError::BadCredentials { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The error with a hint for the failures a backup job commonly meets.
+    pub fn with_hint(&self) -> String {
+        let hint = match self.code().unwrap_or_default() {
+            "SnapshotQuotaExceeded" | "SnapshotLimitExceeded" | "ResourceLimitExceeded" => {
+                Some("the account's snapshot quota is full: delete old snapshots or ask AWS for a higher quota")
+            }
+            "InvalidVolume.NotFound" | "InvalidInstanceID.NotFound" | "DBInstanceNotFound"
+            | "DBInstanceNotFoundFault" | "DBClusterNotFoundFault" => {
+                Some("the resource no longer exists; its selection will stop covering it at the next discovery")
+            }
+            c if c.starts_with("KMS") || c.contains("Kms") || c.contains("KMS") => {
+                Some("the resource's KMS key is not usable by coffer: check that it is enabled and that its key policy allows coffer's identity")
+            }
+            _ => None,
+        };
+        match hint {
+            Some(h) => format!("{self}\n  {h}"),
+            None => self.to_string(),
+        }
+    }
+}
+
 /// AWS's public regions, to tell a typo from a region that exists (custom endpoints skip this).
 pub const KNOWN_REGIONS: &[&str] = &[
     "af-south-1",
@@ -205,6 +267,33 @@ mod tests {
             text.contains("Allow the IAM action `ec2:DescribeVolumes`"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn throttling_is_transient_and_quota_errors_carry_a_hint() {
+        let throttled = classify(
+            CALL,
+            "us-east-1",
+            &service_error("RequestLimitExceeded", 503),
+        );
+        assert!(throttled.is_transient());
+        let full = classify(
+            CALL,
+            "us-east-1",
+            &service_error("SnapshotQuotaExceeded", 400),
+        );
+        assert!(!full.is_transient());
+        assert!(
+            full.with_hint().contains("snapshot quota is full"),
+            "{}",
+            full.with_hint()
+        );
+        assert!(!classify(
+            CALL,
+            "us-east-1",
+            &service_error("UnauthorizedOperation", 403)
+        )
+        .is_transient());
     }
 
     #[test]

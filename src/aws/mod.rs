@@ -5,9 +5,11 @@
 
 pub mod discover;
 pub mod error;
+pub mod snapshot;
 
 pub use discover::{discover, Discovery, Target};
 pub use error::AwsError;
+pub use snapshot::AwsSnapshots;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -12,6 +12,8 @@ Typical workflow:
   coffer validate                  check the configuration
   coffer plan --out plan.json      see what would change, and save it
   coffer apply plan.json           apply exactly that plan
+  coffer run                       run the backup jobs that are due (or `coffer daemon`)
+  coffer jobs list                 see what ran
 
 Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 files need formatting (fmt --check).
 Variables: -var NAME=VALUE, -var-file FILE, or COFFER_VAR_NAME in the environment.";
@@ -170,6 +172,38 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// Run one scheduler tick: create the jobs that came due since the last tick, run them, record recovery points
+    Run {
+        /// Pretend it is this time (RFC 3339, e.g. 2026-12-05T03:10:00Z; default now)
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        /// Print a JSON report instead of text
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Run ticks forever: sleep until the next rule run, tick, repeat (SIGHUP reloads, SIGINT/SIGTERM stop)
+    Daemon {
+        /// How to write log lines
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+        #[command(flatten)]
+        runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Back up one resource now, outside any schedule
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Inspect backup jobs
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+    /// Inspect recovery points
+    #[command(subcommand, name = "recovery-points")]
+    RecoveryPoints(RecoveryPointsCommand),
     /// Show the recorded state, or a saved plan
     Show {
         /// A plan saved with `coffer plan --out FILE`
@@ -211,6 +245,92 @@ pub enum Command {
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+/// How the daemon writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunnerArgs {
+    /// Jobs running at once, in all
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_concurrent_jobs: usize,
+    /// Jobs running at once against one service (EC2, RDS)
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub max_jobs_per_service: usize,
+    /// How often to check whether a snapshot is complete (e.g. 15s)
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_wait)]
+    pub poll_interval: Duration,
+    /// How long to wait for another coffer that is running jobs (e.g. 30s, 5m)
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
+    pub lock_timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Start an on-demand backup of one resource and wait for it
+    Start {
+        /// The resource's ARN (as `coffer inventory` lists it)
+        #[arg(long, value_name = "ARN")]
+        resource: String,
+        /// The vault to record the recovery point in
+        #[arg(long, value_name = "NAME")]
+        vault: String,
+        /// Delete the recovery point after this long (e.g. 7d, 6mo); default: keep it
+        #[arg(long, value_name = "DURATION")]
+        delete_after: Option<String>,
+        /// Print the job as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest run first
+    List {
+        /// Only jobs in this state (CREATED, PENDING, RUNNING, ABORTING, ABORTED, COMPLETED, FAILED, EXPIRED, PARTIAL)
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+        /// Only jobs whose run was scheduled at or after this time (RFC 3339)
+        #[arg(long, value_name = "RFC3339")]
+        since: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job with every state it went through
+    Show {
+        /// The job ID
+        id: String,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecoveryPointsCommand {
+    /// List recovery points, newest first
+    List {
+        /// Only points in this vault
+        #[arg(long, value_name = "NAME")]
+        vault: Option<String>,
+        /// Only points of this resource
+        #[arg(long, value_name = "ARN")]
+        resource: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
     },
 }
 

@@ -9,10 +9,12 @@ mod inspect;
 mod inventory;
 mod misc;
 mod reconcile;
+mod records;
+mod runner;
 mod schedule;
 pub mod starter;
 
-use args::{Cli, Command, StateCommand};
+use args::{BackupCommand, Cli, Command, JobsCommand, RecoveryPointsCommand, StateCommand};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -153,6 +155,34 @@ pub fn run(cli: Cli) -> Exit {
                 vars,
             },
         ),
+        Command::Run {
+            at,
+            json,
+            runner: r,
+            vars,
+        } => runner::run(&ctx, at, json, &r, &vars),
+        Command::Daemon {
+            log_format,
+            runner: r,
+            vars,
+        } => runner::daemon(&ctx, log_format, &r, &vars),
+        Command::Backup(BackupCommand::Start {
+            resource,
+            vault,
+            delete_after,
+            json,
+            runner: r,
+            vars,
+        }) => runner::backup_start(&ctx, &resource, &vault, delete_after, json, &r, &vars),
+        Command::Jobs(JobsCommand::List { state, since, json }) => {
+            records::jobs_list(&ctx, state, since, json)
+        }
+        Command::Jobs(JobsCommand::Show { id, json }) => records::jobs_show(&ctx, &id, json),
+        Command::RecoveryPoints(RecoveryPointsCommand::List {
+            vault,
+            resource,
+            json,
+        }) => records::points_list(&ctx, vault, resource, json),
         Command::Show { file, json } => inspect::show(&ctx, file, json),
         Command::State(StateCommand::List) => inspect::state_list(&ctx),
         Command::State(StateCommand::Show { address }) => inspect::state_show(&ctx, &address),

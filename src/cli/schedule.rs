@@ -37,7 +37,7 @@ struct RuleJson {
     runs: Vec<RunJson>,
 }
 
-fn instant(flag: &str, text: &str) -> Result<DateTime<Utc>, CmdError> {
+pub(super) fn instant(flag: &str, text: &str) -> Result<DateTime<Utc>, CmdError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
@@ -47,7 +47,7 @@ fn instant(flag: &str, text: &str) -> Result<DateTime<Utc>, CmdError> {
         })
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub(super) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 

@@ -1,10 +1,13 @@
 //! Backup jobs (pure part): the job states AWS Backup defines, the transitions allowed
 //! between them with the time of each, and the window rules that expire a job that did not
 //! start in time and abort one that did not finish in time ([`state`]); and what a scheduler
-//! tick has to do ([`tick`]).
+//! tick has to do ([`tick`]); and the tags and lifecycle a job gives its recovery point
+//! ([`options`]).
 
+pub mod options;
 pub mod state;
 pub mod tick;
 
+pub use options::JobOptions;
 pub use state::{forced_transition, History, JobState, TransitionError, Windows};
-pub use tick::{due, Due, RuleInfo};
+pub use tick::{due, rules_from_objects, Due, RuleInfo};

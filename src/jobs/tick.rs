@@ -4,11 +4,13 @@
 //! when several rules would back up one resource in overlapping windows, the rule with the
 //! longer retention wins, as in AWS Backup.
 
+use super::options::JobOptions;
 use super::state::Windows;
 use crate::address::Address;
 use crate::coverage::Coverage;
 use crate::schedule::Schedule;
 use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// A rule as the tick needs it.
@@ -20,8 +22,75 @@ pub struct RuleInfo {
     pub start_window: Duration,
     pub completion_window: Duration,
     pub vault: String,
-    /// Days recovery points are kept; `None` keeps them forever.
-    pub retention_days: Option<u64>,
+    /// Tags and lifecycle of the points the rule creates.
+    pub options: JobOptions,
+}
+
+fn text<'a>(attrs: &'a Value, key: &str) -> Option<&'a str> {
+    attrs.get(key).and_then(Value::as_str)
+}
+
+fn window(attrs: &Value, key: &str, address: &Address) -> Result<Duration, String> {
+    let t = text(attrs, key).ok_or_else(|| format!("{address} has no {key}"))?;
+    let d = crate::config::duration::Duration::parse(t)
+        .map_err(|e| format!("{address}: {key} `{t}`: {}", e.message))?;
+    Ok(Duration::minutes(d.minutes() as i64))
+}
+
+/// The rules among recorded (or configured) objects, as the tick needs them. Fails only on
+/// objects no coffer could have written: lowering checks all of this before apply.
+pub fn rules_from_objects<'a>(
+    objects: impl IntoIterator<Item = (&'a Address, &'a Value)>,
+) -> Result<Vec<RuleInfo>, String> {
+    let mut out = Vec::new();
+    for (address, attrs) in objects {
+        let Address::Rule { plan, .. } = address else {
+            continue;
+        };
+        let expr = text(attrs, "schedule").ok_or_else(|| format!("{address} has no schedule"))?;
+        let tz = match text(attrs, "timezone") {
+            None | Some("UTC") => None,
+            Some(name) => Some(
+                crate::schedule::occurrence::parse_timezone(name)
+                    .ok_or_else(|| format!("{address}: unknown time zone `{name}`"))?,
+            ),
+        };
+        let schedule =
+            Schedule::parse(expr, tz).map_err(|e| format!("{address}: {}", e.message))?;
+        let vault = text(attrs, "target_vault")
+            .map(|v| v.strip_prefix("vault.").unwrap_or(v).to_string())
+            .ok_or_else(|| format!("{address} has no target_vault"))?;
+        let lifecycle = attrs.get("lifecycle");
+        let life = |key: &str| {
+            lifecycle
+                .and_then(|l| l.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let tags = attrs
+            .get("recovery_point_tags")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.push(RuleInfo {
+            address: address.clone(),
+            plan: Address::Plan(plan.clone()),
+            schedule,
+            start_window: window(attrs, "start_window", address)?,
+            completion_window: window(attrs, "completion_window", address)?,
+            vault,
+            options: JobOptions {
+                tags,
+                cold_storage_after: life("cold_storage_after"),
+                delete_after: life("delete_after"),
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// One job the tick creates (or records as expired).
@@ -32,6 +101,7 @@ pub struct Due {
     pub resource_arn: String,
     pub vault: String,
     pub windows: Windows,
+    pub options: JobOptions,
     /// The start window closed before this tick: record the job as EXPIRED.
     pub expired: bool,
 }
@@ -82,9 +152,10 @@ pub fn due(
                         resource_arn: arn.to_string(),
                         vault: rule.vault.clone(),
                         windows,
+                        options: rule.options.clone(),
                         expired: now > windows.start_by,
                     },
-                    rule.retention_days,
+                    rule.options.retention_days(),
                 ));
             }
         }
@@ -137,7 +208,10 @@ mod tests {
             start_window: Duration::hours(1),
             completion_window: Duration::hours(4),
             vault: "main".into(),
-            retention_days: days,
+            options: JobOptions {
+                delete_after: days.map(|d| format!("{d}d")),
+                ..JobOptions::default()
+            },
         }
     }
 

@@ -1,7 +1,8 @@
-//! Rendering of plans for people and machines: Terraform-style text ([`text`]), pull-request
-//! markdown ([`markdown`]) and JSON. All renderings are built from the same serializable
-//! [`Plan`](crate::plan::Plan); rendering is pure (strings in, strings out).
+//! Rendering for people and machines: plans as Terraform-style text ([`text`]), pull-request
+//! markdown ([`markdown`]) and JSON, built from the same serializable [`Plan`](crate::plan::Plan);
+//! and jobs and recovery points as tables and JSON ([`jobs`]). Rendering is pure.
 
+pub mod jobs;
 pub mod markdown;
 pub mod text;
 

@@ -59,6 +59,8 @@ pub enum BackendError {
         id: String,
         waited: Duration,
     },
+    #[error("jobs are being run by another coffer ({holder})\n  Waited {waited:?}. Its jobs continue there; pass --lock-timeout to wait for it. The lock is an OS file lock, so it goes away with the process that held it.")]
+    RunnerLocked { holder: String, waited: Duration },
     #[error("cannot lock the state at {path}: {source}")]
     Lock { path: PathBuf, source: io::Error },
     #[error("{0}")]
@@ -252,10 +254,37 @@ impl LocalBackend {
         &self,
         operation: &str,
         timeout: Duration,
+        on_wait: impl FnMut(&LockInfo),
+    ) -> Result<StateLock, BackendError> {
+        self.lock_at(self.lock_path(), operation, timeout, on_wait)
+    }
+
+    /// Takes the job runner's lock (`runner.lock`): one `coffer run` or `coffer daemon` runs
+    /// jobs from this catalog at a time, so any unfinished job found while holding it was left
+    /// by a process that is gone and may be resumed.
+    pub fn runner_lock(
+        &self,
+        operation: &str,
+        timeout: Duration,
+        on_wait: impl FnMut(&LockInfo),
+    ) -> Result<StateLock, BackendError> {
+        self.lock_at(self.dir.join("runner.lock"), operation, timeout, on_wait)
+            .map_err(|e| match e {
+                BackendError::Locked { holder, waited, .. } => {
+                    BackendError::RunnerLocked { holder, waited }
+                }
+                other => other,
+            })
+    }
+
+    fn lock_at(
+        &self,
+        path: PathBuf,
+        operation: &str,
+        timeout: Duration,
         mut on_wait: impl FnMut(&LockInfo),
     ) -> Result<StateLock, BackendError> {
         self.ensure_dir()?;
-        let path = self.lock_path();
         let started = Instant::now();
         let mut told = false;
         loop {

@@ -399,13 +399,13 @@ fn destroying_a_vault_with_recovery_points_needs_force_destroy() {
     apply(dir.path());
     let mut catalog = SqliteCatalog::open(&dir.path().join(".coffer/catalog.db")).unwrap();
     catalog
-        .add_recovery_point(&NewRecoveryPoint {
-            vault: "main".into(),
-            native_id: "snap-1".into(),
-            resource_arn: "dir:/data".into(),
-            resource_type: "directory".into(),
-            created_at: chrono::Utc::now(),
-        })
+        .add_recovery_point(&NewRecoveryPoint::minimal(
+            "main",
+            "snap-1",
+            "dir:/data",
+            "directory",
+            chrono::Utc::now(),
+        ))
         .unwrap();
     let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
     assert_eq!(r.code, 1);

@@ -20,9 +20,18 @@ pub struct Moto {
 static MOTO: OnceLock<Result<Moto, String>> = OnceLock::new();
 static WORLD: OnceLock<()> = OnceLock::new();
 
-const INSTALL: &str = "the AWS tests need a moto server: install it with `pip install 'moto[server]'` (the `moto_server` command must be on PATH)";
+const INSTALL: &str = "the AWS tests need a moto server: install it with `pip install 'moto[server]'` (for the `python3` on PATH)";
 
 fn start() -> Result<Moto, String> {
+    let importable = Command::new("python3")
+        .args(["-c", "import moto.server, flask"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run python3 ({e}); {INSTALL}"))?;
+    if !importable.success() {
+        return Err(format!("python3 cannot import moto's server; {INSTALL}"));
+    }
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map_err(|e| format!("no free port: {e}"))?
@@ -36,8 +45,11 @@ fn start() -> Result<Moto, String> {
         let stderr = std::fs::File::create(&log_path)
             .map(Stdio::from)
             .unwrap_or_else(|_| Stdio::null());
-        let mut cmd = Command::new("moto_server");
-        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // moto's own server, with the RDS quota API it lacks (tests/moto_server.py)
+        let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto_server.py");
+        let mut cmd = Command::new("python3");
+        cmd.args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("COFFER_MOTO_QUOTAS", quotas_file())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr);
@@ -80,6 +92,11 @@ fn start() -> Result<Moto, String> {
     Err(format!(
         "moto_server did not listen on port {port} within 60 s; {INSTALL}\nits output:\n{text}"
     ))
+}
+
+/// The JSON file the moto launcher reads RDS quota maxima from (per region).
+pub fn quotas_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("coffer-moto-quotas-{}.json", std::process::id()))
 }
 
 /// The shared moto server.

@@ -1,84 +1,17 @@
-//! The catalog of recovery points (and, later, jobs): the [`Catalog`] interface the rest of
-//! coffer uses, and its embedded SQLite implementation (`.coffer/catalog.db`) with versioned
-//! migrations. Nothing SQLite-specific leaks out of this module.
+//! The SQLite catalog (`.coffer/catalog.db`): versioned migrations recorded in
+//! `PRAGMA user_version`, write transactions that take the lock up front so that two
+//! processes never create or move the same job twice, and read-only opening that never
+//! creates a file.
 
-use crate::jobs::{History, JobState, Windows};
+use super::{
+    Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointFilter,
+    RecoveryPoint,
+};
+use crate::jobs::{History, JobOptions, JobState, Windows};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, thiserror::Error)]
-#[error("catalog {path}: {message}")]
-pub struct CatalogError {
-    pub path: PathBuf,
-    pub message: String,
-}
-
-/// A recovery point as recorded when a backup completes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewRecoveryPoint {
-    pub vault: String,
-    /// The native identifier (snapshot id, AMI id, repository snapshot id …).
-    pub native_id: String,
-    pub resource_arn: String,
-    pub resource_type: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// What coffer needs from a catalog, whatever stores it.
-pub trait Catalog {
-    /// Number of recovery points per vault name (vaults with none are absent).
-    fn recovery_point_counts(&self) -> Result<BTreeMap<String, u64>, CatalogError>;
-    /// Records a recovery point; returns its catalog id.
-    fn add_recovery_point(&mut self, point: &NewRecoveryPoint) -> Result<String, CatalogError>;
-    /// Creates a job in state CREATED, unless one already exists for the same kind, rule,
-    /// run and resource (then `None`: two racing ticks create it once).
-    fn create_job(
-        &mut self,
-        job: &NewJob,
-        at: DateTime<Utc>,
-    ) -> Result<Option<JobRecord>, CatalogError>;
-    /// Moves a job to `to` at `at`, if the state machine allows it.
-    fn transition_job(
-        &mut self,
-        id: &str,
-        to: JobState,
-        at: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<JobRecord, CatalogError>;
-    fn job(&self, id: &str) -> Result<Option<JobRecord>, CatalogError>;
-    /// Jobs, newest run first, optionally only in one state.
-    fn jobs(&self, state: Option<JobState>) -> Result<Vec<JobRecord>, CatalogError>;
-}
-
-/// A job to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewJob {
-    /// `backup`, and later `copy`, `restore`, `lifecycle`, `restore-test`.
-    pub kind: String,
-    pub plan: Option<String>,
-    pub rule: Option<String>,
-    pub resource_arn: String,
-    pub vault: String,
-    pub windows: Windows,
-}
-
-/// A job as the catalog holds it, with its state history.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRecord {
-    pub id: String,
-    pub job: NewJob,
-    pub history: History,
-    pub attempts: u32,
-    pub error: Option<String>,
-}
-
-impl JobRecord {
-    pub fn state(&self) -> JobState {
-        self.history.state()
-    }
-}
 
 /// Migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -121,6 +54,27 @@ const MIGRATIONS: &[&str] = &[
         state   TEXT NOT NULL,
         at      TEXT NOT NULL,
         PRIMARY KEY (job_id, seq)
+    );",
+    // 3: full recovery point records (source metadata, lifecycle, tags), job options and
+    // results, and the scheduler's cursor
+    "ALTER TABLE recovery_points ADD COLUMN resource TEXT NOT NULL DEFAULT 'null';
+    ALTER TABLE recovery_points ADD COLUMN plan TEXT;
+    ALTER TABLE recovery_points ADD COLUMN rule TEXT;
+    ALTER TABLE recovery_points ADD COLUMN job_id TEXT;
+    ALTER TABLE recovery_points ADD COLUMN completed_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN size_bytes INTEGER;
+    ALTER TABLE recovery_points ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE recovery_points ADD COLUMN kms_key TEXT;
+    ALTER TABLE recovery_points ADD COLUMN cold_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN delete_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+    CREATE UNIQUE INDEX recovery_points_by_job ON recovery_points (job_id) WHERE job_id IS NOT NULL;
+    CREATE INDEX recovery_points_by_resource ON recovery_points (resource_arn);
+    ALTER TABLE jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN recovery_point_id TEXT;
+    CREATE TABLE scheduler (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
     );",
 ];
 
@@ -224,7 +178,17 @@ fn parse_state(s: &str) -> rusqlite::Result<JobState> {
     })
 }
 
-const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error";
+const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id";
+
+fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn opt_ts(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(parse_ts).transpose()
+}
 
 /// Reads one job and its transitions.
 fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobRecord>> {
@@ -233,9 +197,9 @@ fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobRecord>> 
             &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"),
             params![id],
             |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    NewJob {
+                Ok(JobRecord {
+                    id: r.get(0)?,
+                    job: NewJob {
                         kind: r.get(1)?,
                         plan: r.get(2)?,
                         rule: r.get(3)?,
@@ -246,19 +210,26 @@ fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobRecord>> 
                             start_by: parse_ts(&r.get::<_, String>(7)?)?,
                             complete_by: parse_ts(&r.get::<_, String>(8)?)?,
                         },
+                        options: json_column::<JobOptions>(&r.get::<_, String>(13)?)?,
                     },
-                    r.get::<_, u32>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                ))
+                    history: History {
+                        transitions: Vec::new(),
+                    },
+                    attempts: r.get(9)?,
+                    error: r.get(10)?,
+                    bytes: r.get::<_, Option<i64>>(11)?.map(|b| b.max(0) as u64),
+                    native_ids: json_column(&r.get::<_, String>(12)?)?,
+                    recovery_point_id: r.get(14)?,
+                })
             },
         )
         .optional()?;
-    let Some((id, job, attempts, error)) = row else {
+    let Some(mut job) = row else {
         return Ok(None);
     };
-    let mut stmt =
-        conn.prepare("SELECT state, at FROM job_transitions WHERE job_id = ?1 ORDER BY seq")?;
-    let transitions = stmt
+    let mut stmt = conn
+        .prepare_cached("SELECT state, at FROM job_transitions WHERE job_id = ?1 ORDER BY seq")?;
+    job.history.transitions = stmt
         .query_map(params![id], |r| {
             Ok((
                 parse_state(&r.get::<_, String>(0)?)?,
@@ -266,13 +237,48 @@ fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobRecord>> 
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(Some(JobRecord {
-        id,
-        job,
-        history: History { transitions },
-        attempts,
-        error,
-    }))
+    Ok(Some(job))
+}
+
+const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags";
+
+fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
+    Ok(RecoveryPoint {
+        id: r.get(0)?,
+        status: r.get(1)?,
+        point: NewRecoveryPoint {
+            vault: r.get(2)?,
+            native_id: r.get(3)?,
+            resource_arn: r.get(4)?,
+            resource_type: r.get(5)?,
+            resource: json_column(&r.get::<_, String>(6)?)?,
+            plan: r.get(7)?,
+            rule: r.get(8)?,
+            job_id: r.get(9)?,
+            created_at: parse_ts(&r.get::<_, String>(10)?)?,
+            completed_at: opt_ts(r.get(11)?)?,
+            size_bytes: r.get::<_, Option<i64>>(12)?.map(|b| b.max(0) as u64),
+            encrypted: r.get(13)?,
+            kms_key: r.get(14)?,
+            cold_at: opt_ts(r.get(15)?)?,
+            delete_at: opt_ts(r.get(16)?)?,
+            tags: json_column(&r.get::<_, String>(17)?)?,
+        },
+    })
+}
+
+impl SqliteCatalog {
+    fn writable(&mut self) -> Result<(&mut Connection, PathBuf), CatalogError> {
+        let path = self.path.clone();
+        match self.conn.as_mut() {
+            Some(c) => Ok((c, path)),
+            None => Err(Self::err(&path, "the catalog was opened read-only")),
+        }
+    }
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
 impl Catalog for SqliteCatalog {
@@ -295,24 +301,70 @@ impl Catalog for SqliteCatalog {
     }
 
     fn add_recovery_point(&mut self, p: &NewRecoveryPoint) -> Result<String, CatalogError> {
-        let Some(conn) = &self.conn else {
-            return Err(Self::err(&self.path, "the catalog was opened read-only"));
-        };
+        let (conn, path) = self.writable()?;
+        let e = |e: rusqlite::Error| Self::err(&path, e);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        if let Some(job) = &p.job_id {
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM recovery_points WHERE job_id = ?1",
+                    params![job],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(e)?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+        }
         let id = format!("rp-{}", uuid::Uuid::new_v4().simple());
-        conn.execute(
-            "INSERT INTO recovery_points (id, vault, native_id, resource_arn, resource_type, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![id, p.vault, p.native_id, p.resource_arn, p.resource_type, p.created_at.to_rfc3339()],
+        tx.execute(
+            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+            params![
+                id,
+                p.vault,
+                p.native_id,
+                p.resource_arn,
+                p.resource_type,
+                json_text(&p.resource),
+                p.plan,
+                p.rule,
+                p.job_id,
+                ts(p.created_at),
+                p.completed_at.map(ts),
+                p.size_bytes.map(|b| b as i64),
+                p.encrypted,
+                p.kms_key,
+                p.cold_at.map(ts),
+                p.delete_at.map(ts),
+                json_text(&p.tags),
+            ],
         )
-        .map_err(|e| Self::err(&self.path, e))?;
-        let _: Option<String> = conn
-            .query_row(
-                "SELECT id FROM recovery_points WHERE id = ?1",
-                params![id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| Self::err(&self.path, e))?;
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
         Ok(id)
+    }
+
+    fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {POINT_COLUMNS} FROM recovery_points
+                 WHERE (?1 IS NULL OR vault = ?1) AND (?2 IS NULL OR resource_arn = ?2)
+                 ORDER BY created_at DESC, resource_arn, id"
+            ))
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![filter.vault, filter.resource_arn], point_row)
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(rows)
     }
 
     fn create_job(
@@ -320,17 +372,16 @@ impl Catalog for SqliteCatalog {
         job: &NewJob,
         at: DateTime<Utc>,
     ) -> Result<Option<JobRecord>, CatalogError> {
-        let path = self.path.clone();
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(Self::err(&path, "the catalog was opened read-only"));
-        };
+        let (conn, path) = self.writable()?;
         let id = format!("job-{}", uuid::Uuid::new_v4().simple());
         let e = |e: rusqlite::Error| Self::err(&path, e);
-        let tx = conn.transaction().map_err(e)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
         let inserted = tx
             .execute(
-                "INSERT OR IGNORE INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?10)",
+                "INSERT OR IGNORE INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, options, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?11, ?11)",
                 params![
                     id,
                     job.kind,
@@ -341,6 +392,7 @@ impl Catalog for SqliteCatalog {
                     ts(job.windows.scheduled_at),
                     ts(job.windows.start_by),
                     ts(job.windows.complete_by),
+                    json_text(&job.options),
                     ts(at)
                 ],
             )
@@ -360,6 +412,9 @@ impl Catalog for SqliteCatalog {
             history: History::created(at),
             attempts: 0,
             error: None,
+            bytes: None,
+            native_ids: Vec::new(),
+            recovery_point_id: None,
         }))
     }
 
@@ -370,10 +425,7 @@ impl Catalog for SqliteCatalog {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> Result<JobRecord, CatalogError> {
-        let path = self.path.clone();
-        let Some(conn) = self.conn.as_mut() else {
-            return Err(Self::err(&path, "the catalog was opened read-only"));
-        };
+        let (conn, path) = self.writable()?;
         let e = |e: rusqlite::Error| Self::err(&path, e);
         // IMMEDIATE: take the write lock first, so two workers cannot both move the same job
         let tx = conn
@@ -393,18 +445,37 @@ impl Catalog for SqliteCatalog {
             params![id, seq as i64, to.as_str(), ts(at_text)],
         )
         .map_err(e)?;
-        let attempts = job.attempts + u32::from(to == JobState::Running);
         tx.execute(
-            "UPDATE jobs SET state = ?2, updated_at = ?3, attempts = ?4, error = COALESCE(?5, error) WHERE id = ?1",
-            params![id, to.as_str(), ts(at_text), attempts, error],
+            "UPDATE jobs SET state = ?2, updated_at = ?3, error = COALESCE(?4, error) WHERE id = ?1",
+            params![id, to.as_str(), ts(at_text), error],
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
-        job.attempts = attempts;
         if let Some(msg) = error {
             job.error = Some(msg.to_string());
         }
         Ok(job)
+    }
+
+    fn update_job(&mut self, id: &str, u: &JobUpdate) -> Result<(), CatalogError> {
+        let (conn, path) = self.writable()?;
+        let n = conn
+            .execute(
+                "UPDATE jobs SET native_ids = COALESCE(?2, native_ids), bytes = COALESCE(?3, bytes),
+                 recovery_point_id = COALESCE(?4, recovery_point_id), attempts = COALESCE(?5, attempts) WHERE id = ?1",
+                params![
+                    id,
+                    u.native_ids.as_ref().map(json_text),
+                    u.bytes.map(|b| b as i64),
+                    u.recovery_point_id,
+                    u.attempts
+                ],
+            )
+            .map_err(|e| Self::err(&path, e))?;
+        if n == 0 {
+            return Err(Self::err(&path, format!("no job {id}")));
+        }
+        Ok(())
     }
 
     fn job(&self, id: &str) -> Result<Option<JobRecord>, CatalogError> {
@@ -414,18 +485,22 @@ impl Catalog for SqliteCatalog {
         load_job(conn, id).map_err(|e| Self::err(&self.path, e))
     }
 
-    fn jobs(&self, state: Option<JobState>) -> Result<Vec<JobRecord>, CatalogError> {
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, CatalogError> {
         let Some(conn) = &self.conn else {
             return Ok(Vec::new());
         };
         let e = |e: rusqlite::Error| Self::err(&self.path, e);
         let mut stmt = conn
-            .prepare("SELECT id FROM jobs WHERE (?1 IS NULL OR state = ?1) ORDER BY scheduled_at DESC, resource_arn, id")
+            .prepare(
+                "SELECT id FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR scheduled_at >= ?2)
+                 ORDER BY scheduled_at DESC, resource_arn, id",
+            )
             .map_err(e)?;
         let ids = stmt
-            .query_map(params![state.map(JobState::as_str)], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_map(
+                params![filter.state.map(JobState::as_str), filter.since.map(ts)],
+                |r| r.get::<_, String>(0),
+            )
             .map_err(e)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(e)?;
@@ -434,6 +509,34 @@ impl Catalog for SqliteCatalog {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(e)
     }
+
+    fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(None);
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let v: Option<String> = conn
+            .query_row(
+                "SELECT value FROM scheduler WHERE key = 'tick_cursor'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(e)?;
+        opt_ts(v).map_err(e)
+    }
+
+    fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError> {
+        let (conn, path) = self.writable()?;
+        // timestamps are written in one fixed-width format, so text order is time order
+        conn.execute(
+            "INSERT INTO scheduler (key, value) VALUES ('tick_cursor', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
+            params![ts(to)],
+        )
+        .map_err(|e| Self::err(&path, e))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -441,13 +544,13 @@ mod tests {
     use super::*;
 
     fn point(vault: &str) -> NewRecoveryPoint {
-        NewRecoveryPoint {
-            vault: vault.into(),
-            native_id: "snap-1".into(),
-            resource_arn: "dir:/data".into(),
-            resource_type: "directory".into(),
-            created_at: DateTime::UNIX_EPOCH,
-        }
+        NewRecoveryPoint::minimal(
+            vault,
+            "snap-1",
+            "dir:/data",
+            "directory",
+            DateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]
@@ -483,6 +586,7 @@ mod tests {
                 start_by: at(8),
                 complete_by: at(14),
             },
+            options: JobOptions::default(),
         }
     }
 
@@ -509,7 +613,7 @@ mod tests {
             .create_job(&new_job("arn:vol-1"), at)
             .unwrap()
             .is_none());
-        assert_eq!(other.jobs(None).unwrap().len(), 2);
+        assert_eq!(other.jobs(&JobFilter::default()).unwrap().len(), 2);
     }
 
     #[test]
@@ -528,7 +632,7 @@ mod tests {
         let running = c
             .transition_job(&job.id, JobState::Running, t(2), None)
             .unwrap();
-        assert_eq!(running.attempts, 1);
+        assert_eq!(running.state(), JobState::Running);
         let err = c
             .transition_job(&job.id, JobState::Expired, t(3), None)
             .unwrap_err();
@@ -559,8 +663,22 @@ mod tests {
             ]
         );
         assert_eq!(back.history.entered(JobState::Running), Some(t(2)));
-        assert_eq!(ro.jobs(Some(JobState::Failed)).unwrap().len(), 1);
-        assert!(ro.jobs(Some(JobState::Completed)).unwrap().is_empty());
+        assert_eq!(
+            ro.jobs(&JobFilter {
+                state: Some(JobState::Failed),
+                since: None
+            })
+            .unwrap()
+            .len(),
+            1
+        );
+        assert!(ro
+            .jobs(&JobFilter {
+                state: Some(JobState::Completed),
+                since: None
+            })
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -573,7 +691,7 @@ mod tests {
             conn.pragma_update(None, "user_version", 1i64).unwrap();
         }
         let c = SqliteCatalog::open_read_only(&path).unwrap();
-        assert!(c.jobs(None).unwrap().is_empty());
+        assert!(c.jobs(&JobFilter::default()).unwrap().is_empty());
     }
 
     #[test]

@@ -1,0 +1,85 @@
+//! `coffer jobs list|show` and `coffer recovery-points list`: read the catalog (never
+//! creating it) and print tables or JSON.
+
+use super::context::{CmdError, Ctx};
+use super::schedule::instant;
+use super::Exit;
+use crate::catalog::{Catalog, JobFilter, PointFilter};
+use crate::jobs::JobState;
+use crate::render::jobs::{job_detail, job_json, jobs_table, point_json, points_table};
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+pub fn jobs_list(
+    ctx: &Ctx,
+    state: Option<String>,
+    since: Option<String>,
+    json_out: bool,
+) -> Result<Exit, CmdError> {
+    let state = state
+        .map(|s| {
+            JobState::parse(&s).ok_or_else(|| {
+                let names: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+                format!(
+                    "--state `{s}` is not a job state; use one of {}",
+                    names.join(", ")
+                )
+            })
+        })
+        .transpose()?;
+    let since = since.as_deref().map(|t| instant("since", t)).transpose()?;
+    let backend = ctx.backend_best_effort();
+    let catalog = ctx.catalog_read_only(&backend)?;
+    let jobs = catalog
+        .jobs(&JobFilter { state, since })
+        .map_err(|e| e.to_string())?;
+    if json_out {
+        print_json(&serde_json::Value::Array(
+            jobs.iter().map(job_json).collect(),
+        ));
+    } else {
+        print!("{}", jobs_table(&jobs));
+    }
+    Ok(Exit::Success)
+}
+
+pub fn jobs_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<Exit, CmdError> {
+    let backend = ctx.backend_best_effort();
+    let catalog = ctx.catalog_read_only(&backend)?;
+    let job = catalog
+        .job(id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no job `{id}` in the catalog; `coffer jobs list` shows the IDs"))?;
+    if json_out {
+        print_json(&job_json(&job));
+    } else {
+        print!("{}", job_detail(&job));
+    }
+    Ok(Exit::Success)
+}
+
+pub fn points_list(
+    ctx: &Ctx,
+    vault: Option<String>,
+    resource: Option<String>,
+    json_out: bool,
+) -> Result<Exit, CmdError> {
+    let backend = ctx.backend_best_effort();
+    let catalog = ctx.catalog_read_only(&backend)?;
+    let points = catalog
+        .recovery_points(&PointFilter {
+            vault,
+            resource_arn: resource,
+        })
+        .map_err(|e| e.to_string())?;
+    if json_out {
+        print_json(&serde_json::Value::Array(
+            points.iter().map(point_json).collect(),
+        ));
+    } else {
+        print!("{}", points_table(&points));
+    }
+    Ok(Exit::Success)
+}

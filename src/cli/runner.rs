@@ -1,0 +1,640 @@
+//! `coffer run`, `coffer daemon` and `coffer backup start`: load what was applied (rules and
+//! selections come from the recorded state, so only reviewed changes take effect), discover
+//! resources, take the runner lock, and hand jobs to the runner; show progress as a bar on a
+//! terminal, as plain lines otherwise, or as JSON log lines.
+
+use super::args::{LogFormat, RunnerArgs, VarArgs};
+use super::context::{CmdError, Ctx};
+use super::schedule::{instant, rfc3339};
+use super::{discovery, Exit};
+use crate::aws::AwsSnapshots;
+use crate::catalog::{Catalog, JobRecord, NewJob, SqliteCatalog};
+use crate::config::model::Config;
+use crate::coverage::{self, Coverage};
+use crate::inventory::Inventory;
+use crate::jobs::{rules_from_objects, JobOptions, JobState, RuleInfo, Windows};
+use crate::render::jobs::{job_detail, job_json};
+use crate::runner::engine::Engine;
+use crate::runner::execute::Executor;
+use crate::runner::tick::{reload, run_jobs, tick, TickReport};
+use crate::runner::{Clock, Event, Settings};
+use crate::state::local::{LocalBackend, StateLock};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::cell::RefCell;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// What was applied, what exists now, and where jobs are recorded.
+struct Session {
+    config: Config,
+    backend: LocalBackend,
+    rules: Vec<RuleInfo>,
+    coverage: Coverage,
+    inventory: Inventory,
+    vaults: Vec<String>,
+}
+
+fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
+    let (config, _) = ctx.load(vars)?;
+    let backend = ctx.backend(Some(&config));
+    let Some(state) = backend.read().map_err(|e| e.to_string())?.map(|l| l.state) else {
+        return Err(
+            "nothing has been applied yet: run `coffer apply` first (jobs follow the applied configuration)"
+                .into(),
+        );
+    };
+    let objects = state.objects.iter().map(|(a, o)| (a, &o.attributes));
+    let rules = rules_from_objects(objects.clone())?;
+    let selections = coverage::Rules::from_objects(objects);
+    let inventory = discovery::refresh(ctx, &config)?;
+    let coverage = coverage::compute(&selections, &inventory);
+    let vaults = state
+        .objects
+        .keys()
+        .filter_map(|a| match a {
+            crate::address::Address::Vault(v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(Session {
+        config,
+        backend,
+        rules,
+        coverage,
+        inventory,
+        vaults,
+    })
+}
+
+fn settings(args: &RunnerArgs) -> Settings {
+    Settings {
+        concurrency: args.max_concurrent_jobs,
+        per_service: args.max_jobs_per_service,
+        poll_interval: args.poll_interval,
+        ..Settings::default()
+    }
+}
+
+fn runner_lock(
+    ctx: &Ctx,
+    backend: &LocalBackend,
+    op: &str,
+    args: &RunnerArgs,
+) -> Result<StateLock, CmdError> {
+    let color = ctx.color_err;
+    backend
+        .runner_lock(op, args.lock_timeout, |holder| {
+            if !args.lock_timeout.is_zero() {
+                let msg = format!(
+                    "Waiting up to {:?} for {holder} to finish running jobs...",
+                    args.lock_timeout
+                );
+                eprintln!(
+                    "{}",
+                    if color {
+                        format!("\x1b[2m{msg}\x1b[0m")
+                    } else {
+                        msg
+                    }
+                );
+            }
+        })
+        .map_err(|e| e.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+fn open_catalog(backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
+    SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
+}
+
+/// How progress is shown.
+enum Reporter {
+    Bar(indicatif::ProgressBar),
+    Lines,
+    Log(LogFormat),
+}
+
+impl Reporter {
+    fn for_terminal() -> Reporter {
+        if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new(0);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} jobs {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            Reporter::Bar(bar)
+        } else {
+            Reporter::Lines
+        }
+    }
+
+    fn log(&self, level: &str, message: &str, fields: serde_json::Value) {
+        match self {
+            Reporter::Log(LogFormat::Json) => {
+                let mut line =
+                    json!({"time": rfc3339(Utc::now()), "level": level, "message": message});
+                if let (Some(l), Some(f)) = (line.as_object_mut(), fields.as_object()) {
+                    for (k, v) in f {
+                        l.insert(k.clone(), v.clone());
+                    }
+                }
+                eprintln!("{line}");
+            }
+            Reporter::Log(LogFormat::Text) => {
+                eprintln!(
+                    "{} {:<5} {message}",
+                    rfc3339(Utc::now()),
+                    level.to_uppercase()
+                )
+            }
+            Reporter::Bar(bar) => bar.println(message),
+            Reporter::Lines => eprintln!("{message}"),
+        }
+    }
+
+    fn expect(&self, jobs: usize) {
+        if let Reporter::Bar(b) = self {
+            b.set_length(jobs as u64);
+        }
+    }
+
+    fn event(&self, e: &Event) {
+        match e {
+            Event::Warning(w) => self.log("warn", &format!("Warning: {w}"), json!({})),
+            Event::Started {
+                job_id,
+                resource_arn,
+                adopted,
+            } => {
+                let what = if *adopted {
+                    "adopted the backup an earlier attempt made"
+                } else {
+                    "backup requested"
+                };
+                self.log(
+                    "info",
+                    &format!("{job_id} {resource_arn}: {what}"),
+                    json!({"event": "job_started", "job_id": job_id, "resource_arn": resource_arn, "adopted": adopted}),
+                );
+            }
+            Event::Progress { job_id, percent } => {
+                if let Reporter::Bar(b) = self {
+                    b.set_message(format!("{job_id} {}%", percent.unwrap_or(0)));
+                }
+            }
+            Event::Ended(job) => {
+                if let Reporter::Bar(b) = self {
+                    b.inc(1);
+                }
+                let err = job
+                    .error
+                    .as_deref()
+                    .map(|e| format!(": {}", e.lines().next().unwrap_or("")))
+                    .unwrap_or_default();
+                self.log(
+                    if job.state() == JobState::Completed {
+                        "info"
+                    } else {
+                        "warn"
+                    },
+                    &format!("{} {} {}{err}", job.id, job.state(), job.job.resource_arn),
+                    json!({"event": "job_ended", "job": job_json(job)}),
+                );
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Reporter::Bar(b) = self {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Whether any of these jobs failed, which makes the command exit 1.
+fn any_failed(jobs: &[JobRecord]) -> bool {
+    jobs.iter().any(|j| {
+        matches!(
+            j.state(),
+            JobState::Failed | JobState::Aborted | JobState::Partial
+        )
+    })
+}
+
+fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
+    let mut out = format!(
+        "Tick at {} (runs since {}): {} job{} created, {} resumed.\n",
+        rfc3339(at),
+        r.since.map(rfc3339).unwrap_or_default(),
+        r.created,
+        if r.created == 1 { "" } else { "s" },
+        r.resumed,
+    );
+    if !r.jobs.is_empty() {
+        out.push('\n');
+        let rows: Vec<Vec<String>> = r
+            .jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.id.clone(),
+                    j.state().to_string(),
+                    j.job.rule.clone().unwrap_or_else(|| "on-demand".into()),
+                    j.job.resource_arn.clone(),
+                    j.native_ids.first().cloned().unwrap_or_else(|| {
+                        j.error
+                            .as_deref()
+                            .and_then(|e| e.lines().next())
+                            .unwrap_or("-")
+                            .to_string()
+                    }),
+                ]
+            })
+            .collect();
+        out.push_str(&crate::render::jobs::table(
+            &["JOB", "STATE", "RULE", "RESOURCE", "CREATED"],
+            &rows,
+        ));
+    }
+    for (t, n) in &r.unsupported {
+        out.push_str(&format!(
+            "\nSkipped {n} {t} resource{}: file-level backups are not supported by this coffer yet.\n",
+            if *n == 1 { "" } else { "s" }
+        ));
+    }
+    if !r.overlaps.is_empty() {
+        out.push_str(&format!(
+            "\nOverlaps: {} snapshot{} of covered resources made outside coffer during this run's window:\n",
+            r.overlaps.len(),
+            if r.overlaps.len() == 1 { "" } else { "s" }
+        ));
+        for o in &r.overlaps {
+            out.push_str(&format!(
+                "  {} of {} at {}{}\n",
+                o.native_id,
+                o.resource_arn,
+                rfc3339(o.created_at),
+                o.origin
+                    .as_deref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let count = |s: JobState| r.jobs.iter().filter(|j| j.state() == s).count();
+    out.push_str(&format!(
+        "\nSummary: {} completed, {} failed, {} aborted, {} expired, {} still running.\n",
+        count(JobState::Completed),
+        count(JobState::Failed),
+        count(JobState::Aborted),
+        count(JobState::Expired),
+        r.jobs.iter().filter(|j| !j.state().is_terminal()).count(),
+    ));
+    out
+}
+
+fn tick_json(r: &TickReport, at: DateTime<Utc>) -> serde_json::Value {
+    json!({
+        "at": rfc3339(at),
+        "since": r.since.map(rfc3339),
+        "created": r.created,
+        "resumed": r.resumed,
+        "jobs": r.jobs.iter().map(job_json).collect::<Vec<_>>(),
+        "skipped": r.unsupported,
+        "overlaps": r.overlaps.iter().map(|o| json!({
+            "resource_arn": o.resource_arn,
+            "native_id": o.native_id,
+            "created_at": rfc3339(o.created_at),
+            "origin": o.origin,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// One tick, with everything loaded; returns the report.
+fn one_tick(
+    s: &Session,
+    clock: Clock,
+    settings: &Settings,
+    stop: &AtomicBool,
+    reporter: &Reporter,
+) -> Result<TickReport, CmdError> {
+    let catalog = RefCell::new(open_catalog(&s.backend)?);
+    let targets = discovery::targets(&s.config)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        let engine = AwsSnapshots::new(&targets).await;
+        let report = |e: Event| reporter.event(&e);
+        let exec = Executor {
+            engine: &engine,
+            catalog: &catalog,
+            inventory: &s.inventory,
+            settings,
+            clock,
+            stop,
+            report: &report,
+        };
+        tick(&exec, &s.rules, &s.coverage).await
+    })
+}
+
+pub fn run(
+    ctx: &Ctx,
+    at: Option<String>,
+    json_out: bool,
+    args: &RunnerArgs,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    let at = at.as_deref().map(|t| instant("at", t)).transpose()?;
+    let s = session(ctx, vars)?;
+    let _lock = runner_lock(ctx, &s.backend, "run", args)?;
+    let clock = at.map_or_else(Clock::system, Clock::starting_at);
+    let started = clock.now();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C: start nothing new; what was requested is recorded and resumed by the next tick
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let reporter = if json_out {
+        Reporter::Lines
+    } else {
+        Reporter::for_terminal()
+    };
+    let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
+    reporter.finish();
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&tick_json(&report, started)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", tick_text(&report, started));
+    }
+    Ok(if any_failed(&report.jobs) {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
+
+pub fn backup_start(
+    ctx: &Ctx,
+    resource: &str,
+    vault: &str,
+    delete_after: Option<String>,
+    json_out: bool,
+    args: &RunnerArgs,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    if let Some(d) = &delete_after {
+        crate::config::duration::Duration::parse(d)
+            .map_err(|e| format!("--delete-after `{d}`: {}", e.message))?;
+    }
+    let s = session(ctx, vars)?;
+    if !s.vaults.iter().any(|v| v == vault) {
+        let known = if s.vaults.is_empty() {
+            "none".to_string()
+        } else {
+            s.vaults.join(", ")
+        };
+        return Err(format!(
+            "no vault `{vault}` has been applied (applied vaults: {known})"
+        ));
+    }
+    let Some(r) = s.inventory.get(resource) else {
+        return Err(format!(
+            "no resource {resource} was found by discovery; `coffer inventory` lists what coffer can see"
+        ));
+    };
+    let targets = discovery::targets(&s.config)?;
+    let _lock = runner_lock(ctx, &s.backend, "backup start", args)?;
+    let clock = Clock::system();
+    let now = clock.now();
+    let catalog = RefCell::new(open_catalog(&s.backend)?);
+    // AWS Backup's on-demand defaults: start within 8 hours, complete within 7 days
+    let job = NewJob {
+        kind: "backup".into(),
+        plan: None,
+        rule: None,
+        resource_arn: r.arn.clone(),
+        vault: vault.to_string(),
+        windows: Windows {
+            scheduled_at: now,
+            start_by: now + chrono::Duration::hours(8),
+            complete_by: now + chrono::Duration::days(7),
+        },
+        options: JobOptions {
+            delete_after,
+            ..JobOptions::default()
+        },
+    };
+    let created = catalog
+        .borrow_mut()
+        .create_job(&job, now)
+        .map_err(|e| e.to_string())?
+        .ok_or("a job for this resource was already created at this instant")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    let reporter = if json_out {
+        Reporter::Lines
+    } else {
+        Reporter::for_terminal()
+    };
+    reporter.expect(1);
+    let rt = runtime()?;
+    let settings = settings(args);
+    let ended = rt.block_on(async {
+        let engine = AwsSnapshots::new(&targets).await;
+        if !engine.supports(r.resource_type) {
+            return Err(format!(
+                "{} resources are backed up file by file, which this coffer cannot do yet",
+                r.resource_type
+            ));
+        }
+        let report = |e: Event| reporter.event(&e);
+        let exec = Executor {
+            engine: &engine,
+            catalog: &catalog,
+            inventory: &s.inventory,
+            settings: &settings,
+            clock,
+            stop: &stop,
+            report: &report,
+        };
+        let id = created.id.clone();
+        run_jobs(&exec, vec![created]).await?;
+        reload(&exec, &[id])
+    })?;
+    reporter.finish();
+    let Some(job) = ended.first() else {
+        return Err("the job disappeared from the catalog".into());
+    };
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&job_json(job)).unwrap_or_default()
+        );
+    } else {
+        print!("{}", job_detail(job));
+    }
+    Ok(if any_failed(&ended) || !job.state().is_terminal() {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
+
+/// Signals the daemon reacts to, as flags set by a signal task.
+#[derive(Default)]
+struct Signals {
+    stop: Arc<AtomicBool>,
+    reload: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+async fn listen(signals: Arc<Signals>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => signals.reload.store(true, Ordering::SeqCst),
+            _ = term.recv() => signals.stop.store(true, Ordering::SeqCst),
+            _ = int.recv() => signals.stop.store(true, Ordering::SeqCst),
+        }
+        signals.wake.notify_one();
+    }
+}
+
+/// The next time any rule runs after `now`.
+fn next_run(rules: &[RuleInfo], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    rules
+        .iter()
+        .filter_map(|r| r.schedule.next_after(now))
+        .min()
+}
+
+pub fn daemon(
+    ctx: &Ctx,
+    format: LogFormat,
+    args: &RunnerArgs,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    let reporter = Reporter::Log(format);
+    let signals = Arc::new(Signals::default());
+    let rt = runtime()?;
+    rt.spawn(listen(signals.clone()));
+    let settings = settings(args);
+    let mut s = session(ctx, vars)?;
+    reporter.log(
+        "info",
+        &format!(
+            "coffer daemon started (pid {}), {} rule{}",
+            std::process::id(),
+            s.rules.len(),
+            if s.rules.len() == 1 { "" } else { "s" }
+        ),
+        json!({"event": "started", "pid": std::process::id(), "rules": s.rules.len()}),
+    );
+    loop {
+        let tick_args = RunnerArgs {
+            lock_timeout: std::time::Duration::from_secs(600),
+            ..args.clone()
+        };
+        let tick_result = runner_lock(ctx, &s.backend, "daemon", &tick_args)
+            .and_then(|_lock| one_tick(&s, Clock::system(), &settings, &signals.stop, &reporter));
+        match tick_result {
+            Ok(r) => {
+                reporter.log(
+                    "info",
+                    &format!("tick done: {} created, {} executed", r.created, r.jobs.len()),
+                    json!({"event": "tick", "created": r.created, "executed": r.jobs.len(), "overlaps": r.overlaps.len()}),
+                );
+                for o in &r.overlaps {
+                    reporter.log(
+                        "warn",
+                        &format!("overlap: {} of {} made outside coffer at {}", o.native_id, o.resource_arn, rfc3339(o.created_at)),
+                        json!({"event": "overlap", "native_id": o.native_id, "resource_arn": o.resource_arn}),
+                    );
+                }
+            }
+            Err(e) => reporter.log(
+                "error",
+                &format!("tick failed: {e}"),
+                json!({"event": "tick_failed", "error": e}),
+            ),
+        }
+        if signals.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let now = Utc::now();
+        let next = next_run(&s.rules, now);
+        // jobs still running in AWS are looked at again after a poll interval
+        let unfinished = open_catalog(&s.backend)
+            .and_then(|c| c.jobs(&Default::default()).map_err(|e| e.to_string()))
+            .map(|j| j.iter().any(|j| !j.state().is_terminal()))
+            .unwrap_or(false);
+        let mut wait = next.map_or(std::time::Duration::from_secs(3600), |n| {
+            (n - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1)
+        });
+        if unfinished {
+            wait = wait.min(settings.poll_interval);
+        }
+        let wake_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+        reporter.log(
+            "info",
+            &format!("sleeping until {}", rfc3339(wake_at)),
+            json!({"event": "sleeping", "next_run": next.map(rfc3339), "wake_at": rfc3339(wake_at)}),
+        );
+        rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = signals.wake.notified() => {}
+            }
+        });
+        if signals.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        // read the applied configuration and discover again before every tick, so applied
+        // changes and new resources take effect; SIGHUP does this at once
+        let hup = signals.reload.swap(false, Ordering::SeqCst);
+        match session(ctx, vars) {
+            Ok(new) => {
+                s = new;
+                if hup {
+                    reporter.log(
+                        "info",
+                        &format!("configuration reloaded: {} rules", s.rules.len()),
+                        json!({"event": "reloaded", "rules": s.rules.len()}),
+                    );
+                }
+            }
+            Err(e) => reporter.log(
+                "error",
+                &format!("reload failed, keeping the previous configuration: {e}"),
+                json!({"event": "reload_failed", "error": e}),
+            ),
+        }
+    }
+    reporter.log(
+        "info",
+        "coffer daemon stopped; unfinished jobs will be resumed by the next run",
+        json!({"event": "stopped"}),
+    );
+    Ok(Exit::Success)
+}

@@ -1,0 +1,71 @@
+//! What a job gives the recovery point it creates: the tags to put on it and its lifecycle
+//! (when it goes to cold storage, when it is deleted), as durations from the rule or from
+//! `backup start --delete-after`, and the dates they imply once the point is complete.
+
+use crate::config::duration::Duration;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Tags and lifecycle for what a job creates.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JobOptions {
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// A duration such as `90d`; `None` never moves the point to cold storage.
+    #[serde(default)]
+    pub cold_storage_after: Option<String>,
+    /// A duration such as `35d`; `None` keeps the point forever.
+    #[serde(default)]
+    pub delete_after: Option<String>,
+}
+
+fn after(start: DateTime<Utc>, duration: Option<&str>) -> Option<DateTime<Utc>> {
+    let minutes = Duration::parse(duration?).ok()?.minutes();
+    start.checked_add_signed(chrono::Duration::minutes(i64::try_from(minutes).ok()?))
+}
+
+impl JobOptions {
+    /// Days the point is kept (`None`: forever), which decides overlapping rules.
+    pub fn retention_days(&self) -> Option<u64> {
+        Duration::parse(self.delete_after.as_deref()?)
+            .ok()
+            .map(|d| d.days())
+    }
+
+    /// When a point completed at `completed_at` goes cold and is deleted. Lifecycle counts
+    /// from completion, as AWS Backup does.
+    pub fn lifecycle_dates(
+        &self,
+        completed_at: DateTime<Utc>,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        (
+            after(completed_at, self.cold_storage_after.as_deref()),
+            after(completed_at, self.delete_after.as_deref()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifecycle_dates_count_from_completion() {
+        let o = JobOptions {
+            tags: BTreeMap::new(),
+            cold_storage_after: Some("90d".into()),
+            delete_after: Some("1y".into()),
+        };
+        let done = DateTime::parse_from_rfc3339("2026-12-05T06:40:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let (cold, delete) = o.lifecycle_dates(done);
+        assert_eq!(cold.unwrap().to_rfc3339(), "2027-03-05T06:40:00+00:00");
+        // a year is 365 days
+        assert_eq!(delete.unwrap().to_rfc3339(), "2027-12-05T06:40:00+00:00");
+        assert_eq!(o.retention_days(), Some(365));
+        assert_eq!(JobOptions::default().lifecycle_dates(done), (None, None));
+        assert_eq!(JobOptions::default().retention_days(), None);
+    }
+}

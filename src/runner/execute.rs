@@ -1,0 +1,643 @@
+//! Executing jobs: every unfinished job is moved through PENDING and RUNNING to a terminal
+//! state, with at most `concurrency` jobs at once, at most `per_service` per service, and one
+//! job per resource at a time. A job first looks for what an earlier attempt made (and
+//! adopts it), else asks for a backup; transient errors are retried with doubling delays
+//! while the window allows; a job past its start-by time expires and one past its
+//! complete-by time is aborted and what it half-made deleted. When told to stop, it starts
+//! nothing new and leaves running jobs for the next tick to resume.
+
+use super::engine::{Engine, EngineError, Progress};
+use super::{fail_point, Clock, Event, Settings};
+use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint};
+use crate::inventory::{Inventory, Resource};
+use crate::jobs::{forced_transition, JobState};
+use chrono::{DateTime, Utc};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::Semaphore;
+
+/// Everything executing jobs needs.
+pub struct Executor<'a, E: Engine> {
+    pub engine: &'a E,
+    pub catalog: &'a RefCell<dyn Catalog + 'a>,
+    pub inventory: &'a Inventory,
+    pub settings: &'a Settings,
+    pub clock: Clock,
+    pub stop: &'a AtomicBool,
+    pub report: &'a dyn Fn(Event),
+}
+
+/// The tags a job's recovery point carries: the rule's `recovery_point_tags`, then coffer's
+/// own (which a rule cannot override).
+pub fn backup_tags(job: &JobRecord) -> BTreeMap<String, String> {
+    let mut tags = job.job.options.tags.clone();
+    let name = |a: &Option<String>, part: &str| {
+        a.as_deref()
+            .map(|a| a.rsplit_once(part).map_or(a, |(_, n)| n).to_string())
+            .unwrap_or_else(|| "on-demand".to_string())
+    };
+    tags.insert("coffer:vault".into(), job.job.vault.clone());
+    tags.insert("coffer:plan".into(), name(&job.job.plan, "plan."));
+    tags.insert("coffer:rule".into(), name(&job.job.rule, ".rule."));
+    tags.insert(crate::aws::snapshot::JOB_TAG.into(), job.id.clone());
+    tags
+}
+
+/// How a job ended inside [`Executor::run_job`], before it is written down.
+enum Outcome {
+    Done,
+    /// Told to stop: the job stays where it is for the next tick.
+    Left,
+}
+
+impl<'a, E: Engine> Executor<'a, E> {
+    fn catalog_err(e: impl std::fmt::Display) -> String {
+        e.to_string()
+    }
+
+    fn transition(&self, id: &str, to: JobState, error: Option<&str>) -> Result<JobRecord, String> {
+        let rec = self
+            .catalog
+            .borrow_mut()
+            .transition_job(id, to, self.clock.now(), error)
+            .map_err(Self::catalog_err)?;
+        if to.is_terminal() {
+            (self.report)(Event::Ended(Box::new(rec.clone())));
+        }
+        Ok(rec)
+    }
+
+    fn update(&self, id: &str, u: JobUpdate) -> Result<(), String> {
+        self.catalog
+            .borrow_mut()
+            .update_job(id, &u)
+            .map_err(Self::catalog_err)
+    }
+
+    /// Calls `f` until it succeeds, fails for good, or the next try would come after
+    /// `deadline`. Returns the result and the number of calls made.
+    async fn retrying<T, F, Fut>(
+        &self,
+        deadline: DateTime<Utc>,
+        mut f: F,
+    ) -> (Result<T, EngineError>, u32)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, EngineError>>,
+    {
+        let mut delay = self.settings.retry_base;
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            match f().await {
+                Err(e) if e.transient && !self.stop.load(Ordering::SeqCst) => {
+                    let wake = self.clock.now()
+                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
+                    if wake > deadline {
+                        let msg = format!(
+                            "{} (gave up after {calls} attempts: the window closes at {})",
+                            e.message,
+                            deadline.to_rfc3339()
+                        );
+                        return (Err(EngineError::permanent(msg)), calls);
+                    }
+                    (self.report)(Event::Warning(format!(
+                        "{}; retrying in {:?}",
+                        e.message, delay
+                    )));
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(300));
+                }
+                other => return (other, calls),
+            }
+        }
+    }
+
+    /// Words for a failure, naming the KMS key when the key is what failed.
+    fn failure(r: &Resource, e: &EngineError) -> String {
+        match &r.kms_key {
+            Some(k) if e.message.contains("KMS") || e.message.contains("kms") => format!(
+                "the KMS key {k} that encrypts {} is not usable: {}",
+                r.arn, e.message
+            ),
+            _ => e.message.clone(),
+        }
+    }
+
+    /// Runs every given job to an end (or, when stopping, leaves it for resumption).
+    pub async fn run_all(
+        &self,
+        jobs: Vec<JobRecord>,
+        refused: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let global = Semaphore::new(self.settings.concurrency.max(1));
+        let mut services: BTreeMap<&'static str, Semaphore> = BTreeMap::new();
+        // one queue per resource, oldest run first: one job per resource at a time
+        let mut queues: BTreeMap<String, Vec<JobRecord>> = BTreeMap::new();
+        for j in jobs {
+            if let Some(r) = self.inventory.get(&j.job.resource_arn) {
+                services
+                    .entry(self.engine.service(r))
+                    .or_insert_with(|| Semaphore::new(self.settings.per_service.max(1)));
+            }
+            queues
+                .entry(j.job.resource_arn.clone())
+                .or_default()
+                .push(j);
+        }
+        let services = &services;
+        let global = &global;
+        let runs = queues.into_values().map(|mut queue| async move {
+            queue.sort_by_key(|j| j.job.windows.scheduled_at);
+            for job in queue {
+                self.run_job(job, refused, global, services).await?;
+            }
+            Ok::<(), String>(())
+        });
+        for r in futures_util::future::join_all(runs).await {
+            r?;
+        }
+        Ok(())
+    }
+
+    async fn run_job(
+        &self,
+        job: JobRecord,
+        refused: &BTreeMap<String, String>,
+        global: &Semaphore,
+        services: &BTreeMap<&'static str, Semaphore>,
+    ) -> Result<Outcome, String> {
+        let id = job.id.clone();
+        let w = job.job.windows;
+        let mut state = job.state();
+        if let Some(JobState::Expired) = forced_transition(state, &w, self.clock.now()) {
+            let msg = format!(
+                "not started by its start-by time {}",
+                w.start_by.to_rfc3339()
+            );
+            self.transition(&id, JobState::Expired, Some(&msg))?;
+            return Ok(Outcome::Done);
+        }
+        let Some(resource) = self.inventory.get(&job.job.resource_arn) else {
+            let msg = "the resource was not found by discovery: it was deleted, or no provider block covers its region any more";
+            self.transition(&id, JobState::Failed, Some(msg))?;
+            return Ok(Outcome::Done);
+        };
+        if !self.engine.supports(resource.resource_type) {
+            let msg = format!(
+                "{} resources are backed up file by file, which this coffer cannot do yet",
+                resource.resource_type
+            );
+            self.transition(&id, JobState::Failed, Some(&msg))?;
+            return Ok(Outcome::Done);
+        }
+        if state != JobState::Running {
+            if let Some(reason) = refused.get(&resource.arn) {
+                self.transition(&id, JobState::Failed, Some(reason))?;
+                return Ok(Outcome::Done);
+            }
+            if state == JobState::Created {
+                self.transition(&id, JobState::Pending, None)?;
+                state = JobState::Pending;
+            }
+        }
+        // wait for a slot
+        let _global = global.acquire().await.map_err(|e| e.to_string())?;
+        let _service = match services.get(self.engine.service(resource)) {
+            Some(s) => Some(s.acquire().await.map_err(|e| e.to_string())?),
+            None => None,
+        };
+        if self.stop.load(Ordering::SeqCst) {
+            return Ok(Outcome::Left);
+        }
+        if state == JobState::Pending {
+            if forced_transition(state, &w, self.clock.now()) == Some(JobState::Expired) {
+                let msg = format!(
+                    "waited for a slot past its start-by time {}",
+                    w.start_by.to_rfc3339()
+                );
+                self.transition(&id, JobState::Expired, Some(&msg))?;
+                return Ok(Outcome::Done);
+            }
+            self.transition(&id, JobState::Running, None)?;
+        }
+
+        // what an earlier attempt made, if anything
+        let native = match job.native_ids.first() {
+            Some(n) => n.clone(),
+            None => {
+                let (found, _) = self
+                    .retrying(w.complete_by, || self.engine.find(resource, &id))
+                    .await;
+                match found {
+                    Err(e) => {
+                        self.transition(&id, JobState::Failed, Some(&Self::failure(resource, &e)))?;
+                        return Ok(Outcome::Done);
+                    }
+                    Ok(Some(n)) => {
+                        self.update(
+                            &id,
+                            JobUpdate {
+                                native_ids: Some(vec![n.clone()]),
+                                ..JobUpdate::default()
+                            },
+                        )?;
+                        (self.report)(Event::Started {
+                            job_id: id.clone(),
+                            resource_arn: resource.arn.clone(),
+                            adopted: true,
+                        });
+                        n
+                    }
+                    Ok(None) => {
+                        let tags = backup_tags(&job);
+                        let (started, calls) = self
+                            .retrying(w.start_by.max(self.clock.now()), || {
+                                self.engine.start(resource, &id, &tags)
+                            })
+                            .await;
+                        let attempts = Some(job.attempts + calls);
+                        match started {
+                            Err(e) => {
+                                self.update(
+                                    &id,
+                                    JobUpdate {
+                                        attempts,
+                                        ..JobUpdate::default()
+                                    },
+                                )?;
+                                self.transition(
+                                    &id,
+                                    JobState::Failed,
+                                    Some(&Self::failure(resource, &e)),
+                                )?;
+                                return Ok(Outcome::Done);
+                            }
+                            Ok(n) => {
+                                fail_point("after-backup-request");
+                                self.update(
+                                    &id,
+                                    JobUpdate {
+                                        attempts,
+                                        native_ids: Some(vec![n.clone()]),
+                                        ..JobUpdate::default()
+                                    },
+                                )?;
+                                (self.report)(Event::Started {
+                                    job_id: id.clone(),
+                                    resource_arn: resource.arn.clone(),
+                                    adopted: false,
+                                });
+                                n
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        self.wait(&job, resource, &native).await
+    }
+
+    /// Polls a started backup until it is done, fails, or runs out of window.
+    async fn wait(
+        &self,
+        job: &JobRecord,
+        resource: &Resource,
+        native: &str,
+    ) -> Result<Outcome, String> {
+        let id = &job.id;
+        let w = job.job.windows;
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(Outcome::Left);
+            }
+            if forced_transition(JobState::Running, &w, self.clock.now())
+                == Some(JobState::Aborting)
+            {
+                self.transition(id, JobState::Aborting, None)?;
+                let msg = match self.engine.discard(resource, native).await {
+                    Ok(()) => format!(
+                        "not finished by its complete-by time {}; the unfinished {native} was deleted",
+                        w.complete_by.to_rfc3339()
+                    ),
+                    Err(e) => format!(
+                        "not finished by its complete-by time {}; deleting the unfinished {native} failed too: {}",
+                        w.complete_by.to_rfc3339(),
+                        e.message
+                    ),
+                };
+                self.transition(id, JobState::Aborted, Some(&msg))?;
+                return Ok(Outcome::Done);
+            }
+            let (polled, _) = self
+                .retrying(w.complete_by, || self.engine.poll(resource, native))
+                .await;
+            match polled {
+                Err(e) => {
+                    self.transition(id, JobState::Failed, Some(&Self::failure(resource, &e)))?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(Progress::Pending { percent }) => {
+                    (self.report)(Event::Progress {
+                        job_id: id.clone(),
+                        percent,
+                    });
+                    tokio::time::sleep(self.settings.poll_interval).await;
+                }
+                Ok(Progress::Failed(msg)) => {
+                    let _ = self.engine.discard(resource, native).await;
+                    self.transition(id, JobState::Failed, Some(&msg))?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(Progress::Done(f)) => {
+                    let now = self.clock.now();
+                    let started_at = self
+                        .catalog
+                        .borrow()
+                        .job(id)
+                        .map_err(Self::catalog_err)?
+                        .and_then(|j| j.history.entered(JobState::Running))
+                        .unwrap_or(job.job.windows.scheduled_at);
+                    let (cold_at, delete_at) = job.job.options.lifecycle_dates(now);
+                    let point = NewRecoveryPoint {
+                        vault: job.job.vault.clone(),
+                        native_id: f.native_id.clone(),
+                        resource_arn: resource.arn.clone(),
+                        resource_type: resource.resource_type.as_str().to_string(),
+                        resource: serde_json::to_value(resource).unwrap_or_default(),
+                        plan: job.job.plan.clone(),
+                        rule: job.job.rule.clone(),
+                        job_id: Some(id.clone()),
+                        created_at: started_at,
+                        completed_at: Some(now),
+                        size_bytes: f.size_bytes,
+                        encrypted: f.encrypted || resource.encrypted,
+                        kms_key: f.kms_key.clone().or_else(|| resource.kms_key.clone()),
+                        cold_at,
+                        delete_at,
+                        tags: backup_tags(job),
+                    };
+                    let rp = self
+                        .catalog
+                        .borrow_mut()
+                        .add_recovery_point(&point)
+                        .map_err(Self::catalog_err)?;
+                    self.update(
+                        id,
+                        JobUpdate {
+                            native_ids: Some(f.native_ids.clone()),
+                            bytes: f.size_bytes,
+                            recovery_point_id: Some(rp),
+                            ..JobUpdate::default()
+                        },
+                    )?;
+                    self.transition(id, JobState::Completed, None)?;
+                    return Ok(Outcome::Done);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{JobFilter, NewJob, PointFilter, SqliteCatalog};
+    use crate::inventory::ResourceType;
+    use crate::jobs::{JobOptions, Windows};
+    use crate::runner::engine::{Finished, ForeignSnapshot, Preflight};
+    use std::cell::Cell;
+
+    /// An engine whose behaviour each test scripts.
+    #[derive(Default)]
+    struct Fake {
+        /// Errors `start` returns before it succeeds.
+        start_errors: RefCell<Vec<EngineError>>,
+        /// Polls that answer Pending before Done; `u32::MAX`: never done.
+        pending_polls: Cell<u32>,
+        started: Cell<u32>,
+        discarded: RefCell<Vec<String>>,
+        existing: Option<String>,
+    }
+
+    impl Engine for Fake {
+        fn supports(&self, t: ResourceType) -> bool {
+            t == ResourceType::EbsVolume
+        }
+        fn service(&self, _: &Resource) -> &'static str {
+            "EC2"
+        }
+        async fn preflight(&self, _: &[&Resource]) -> Preflight {
+            Preflight::default()
+        }
+        async fn find(&self, _: &Resource, _: &str) -> Result<Option<String>, EngineError> {
+            Ok(self.existing.clone())
+        }
+        async fn start(
+            &self,
+            _: &Resource,
+            _: &str,
+            tags: &BTreeMap<String, String>,
+        ) -> Result<String, EngineError> {
+            assert!(tags.contains_key("coffer:job"));
+            if let Some(e) = self.start_errors.borrow_mut().pop() {
+                return Err(e);
+            }
+            self.started.set(self.started.get() + 1);
+            Ok(format!("snap-{}", self.started.get()))
+        }
+        async fn poll(&self, _: &Resource, id: &str) -> Result<Progress, EngineError> {
+            let left = self.pending_polls.get();
+            if left > 0 {
+                if left != u32::MAX {
+                    self.pending_polls.set(left - 1);
+                }
+                return Ok(Progress::Pending { percent: Some(50) });
+            }
+            Ok(Progress::Done(Finished {
+                native_id: id.into(),
+                native_ids: vec![id.into()],
+                size_bytes: Some(1 << 30),
+                encrypted: false,
+                kms_key: None,
+            }))
+        }
+        async fn discard(&self, _: &Resource, id: &str) -> Result<(), EngineError> {
+            self.discarded.borrow_mut().push(id.into());
+            Ok(())
+        }
+        async fn foreign_snapshots(
+            &self,
+            _: &[&Resource],
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+        ) -> Result<Vec<ForeignSnapshot>, EngineError> {
+            Ok(Vec::new())
+        }
+    }
+
+    const ARN: &str = "arn:aws:ec2:us-east-1:1:volume/vol-1";
+
+    /// Runs one job for `ARN` whose windows close `start_secs` / `complete_secs` from now.
+    async fn run_one(
+        engine: &Fake,
+        start_secs: i64,
+        complete_secs: i64,
+    ) -> (crate::catalog::JobRecord, SqliteCatalog, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = RefCell::new(SqliteCatalog::open(&dir.path().join("c.db")).unwrap());
+        let clock = Clock::system();
+        let now = clock.now();
+        let job = catalog
+            .borrow_mut()
+            .create_job(
+                &NewJob {
+                    kind: "backup".into(),
+                    plan: Some("plan.daily".into()),
+                    rule: Some("plan.daily.rule.nightly".into()),
+                    resource_arn: ARN.into(),
+                    vault: "main".into(),
+                    windows: Windows {
+                        scheduled_at: now,
+                        start_by: now + chrono::Duration::seconds(start_secs),
+                        complete_by: now + chrono::Duration::seconds(complete_secs),
+                    },
+                    options: JobOptions {
+                        delete_after: Some("35d".into()),
+                        ..JobOptions::default()
+                    },
+                },
+                now,
+            )
+            .unwrap()
+            .unwrap();
+        let inventory = Inventory::new(vec![Resource::new(
+            ARN,
+            ResourceType::EbsVolume,
+            "us-east-1",
+            "1",
+        )]);
+        let settings = Settings {
+            poll_interval: std::time::Duration::from_millis(20),
+            retry_base: std::time::Duration::from_millis(10),
+            ..Settings::default()
+        };
+        let stop = AtomicBool::new(false);
+        let events = RefCell::new(Vec::new());
+        let report = |e: Event| events.borrow_mut().push(format!("{e:?}"));
+        let exec = Executor {
+            engine,
+            catalog: &catalog,
+            inventory: &inventory,
+            settings: &settings,
+            clock,
+            stop: &stop,
+            report: &report,
+        };
+        exec.run_all(vec![job.clone()], &BTreeMap::new())
+            .await
+            .unwrap();
+        let back = catalog.borrow().job(&job.id).unwrap().unwrap();
+        let reopened = SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
+        (back, reopened, dir)
+    }
+
+    fn states(j: &crate::catalog::JobRecord) -> Vec<JobState> {
+        j.history.transitions.iter().map(|(s, _)| *s).collect()
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_to_completion_and_records_its_point() {
+        let engine = Fake {
+            pending_polls: Cell::new(2),
+            ..Fake::default()
+        };
+        let (job, catalog, _dir) = run_one(&engine, 60, 600).await;
+        use JobState::*;
+        assert_eq!(states(&job), [Created, Pending, Running, Completed]);
+        assert_eq!(job.native_ids, ["snap-1"]);
+        assert_eq!(job.attempts, 1);
+        let points = catalog.recovery_points(&PointFilter::default()).unwrap();
+        assert_eq!(points.len(), 1);
+        let p = &points[0].point;
+        assert_eq!(p.job_id.as_deref(), Some(job.id.as_str()));
+        assert_eq!(p.tags["coffer:rule"], "nightly");
+        assert_eq!(p.tags["coffer:plan"], "daily");
+        let done = p.completed_at.unwrap();
+        assert_eq!(p.delete_at, Some(done + chrono::Duration::days(35)));
+        assert_eq!(
+            job.recovery_point_id.as_deref(),
+            Some(points[0].id.as_str())
+        );
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_and_counted() {
+        let engine = Fake {
+            start_errors: RefCell::new(vec![
+                EngineError::transient("RequestLimitExceeded"),
+                EngineError::transient("RequestLimitExceeded"),
+            ]),
+            ..Fake::default()
+        };
+        let (job, _, _dir) = run_one(&engine, 60, 600).await;
+        assert_eq!(job.state(), JobState::Completed);
+        assert_eq!(job.attempts, 3);
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_fail_the_job_with_the_message() {
+        let engine = Fake {
+            start_errors: RefCell::new(vec![EngineError::permanent(
+                "ec2:CreateSnapshot failed: InvalidVolume.NotFound",
+            )]),
+            ..Fake::default()
+        };
+        let (job, catalog, _dir) = run_one(&engine, 60, 600).await;
+        assert_eq!(job.state(), JobState::Failed);
+        assert!(job.error.unwrap().contains("InvalidVolume.NotFound"));
+        assert!(catalog
+            .recovery_points(&PointFilter::default())
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_job_past_its_complete_by_time_is_aborted_and_cleaned_up() {
+        let engine = Fake {
+            pending_polls: Cell::new(u32::MAX),
+            ..Fake::default()
+        };
+        let (job, _, _dir) = run_one(&engine, 1, 1).await;
+        use JobState::*;
+        assert_eq!(states(&job), [Created, Pending, Running, Aborting, Aborted]);
+        assert_eq!(*engine.discarded.borrow(), ["snap-1"]);
+        assert!(job
+            .error
+            .unwrap()
+            .contains("the unfinished snap-1 was deleted"));
+    }
+
+    #[tokio::test]
+    async fn a_job_past_its_start_by_time_expires_without_starting() {
+        let engine = Fake::default();
+        let (job, _, _dir) = run_one(&engine, -1, 600).await;
+        assert_eq!(states(&job), [JobState::Created, JobState::Expired]);
+        assert_eq!(engine.started.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn what_an_earlier_attempt_made_is_adopted_not_made_again() {
+        let engine = Fake {
+            existing: Some("snap-earlier".into()),
+            ..Fake::default()
+        };
+        let (job, catalog, _dir) = run_one(&engine, 60, 600).await;
+        assert_eq!(job.state(), JobState::Completed);
+        assert_eq!(engine.started.get(), 0);
+        assert_eq!(job.native_ids, ["snap-earlier"]);
+        assert_eq!(catalog.jobs(&JobFilter::default()).unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,89 @@
+//! The job runner (effectful shell): one scheduler tick turns due rule runs into jobs in the
+//! catalog ([`tick`]), then executes every unfinished job through a backup [`engine`] with
+//! bounded concurrency, retries and windows ([`execute`]). Time comes from a [`Clock`] that
+//! `--at` can set, so a tick is reproducible.
+
+pub mod engine;
+pub mod execute;
+pub mod tick;
+
+use chrono::{DateTime, Utc};
+use std::time::Instant;
+
+/// What time it is for the runner: `base` when it started, plus the time that has passed
+/// since. `coffer run --at T` starts at T.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    base: DateTime<Utc>,
+    started: Instant,
+}
+
+impl Clock {
+    pub fn starting_at(base: DateTime<Utc>) -> Clock {
+        Clock {
+            base,
+            started: Instant::now(),
+        }
+    }
+
+    pub fn system() -> Clock {
+        Clock::starting_at(Utc::now())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.base
+            + chrono::Duration::from_std(self.started.elapsed()).unwrap_or(chrono::Duration::zero())
+    }
+}
+
+/// Limits and pacing for executing jobs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Jobs running at once, in all.
+    pub concurrency: usize,
+    /// Jobs running at once against one service (EC2, RDS).
+    pub per_service: usize,
+    /// How often to ask whether a snapshot is done.
+    pub poll_interval: std::time::Duration,
+    /// The first retry's delay after a transient error; it doubles each time, up to 5 minutes.
+    pub retry_base: std::time::Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            concurrency: 10,
+            per_service: 5,
+            poll_interval: std::time::Duration::from_secs(15),
+            retry_base: std::time::Duration::from_secs(2),
+        }
+    }
+}
+
+/// What the runner tells whoever is watching (a progress bar, log lines, JSON lines).
+#[derive(Debug, Clone)]
+pub enum Event {
+    Warning(String),
+    /// A job asked for its backup (or adopted one an earlier attempt made).
+    Started {
+        job_id: String,
+        resource_arn: String,
+        adopted: bool,
+    },
+    Progress {
+        job_id: String,
+        percent: Option<u8>,
+    },
+    /// A job reached a terminal state (or was left for resumption when stopping).
+    Ended(Box<crate::catalog::JobRecord>),
+}
+
+/// A test-only fail point: `COFFER_FAILPOINT=after-backup-request` kills the process right
+/// after a backup was requested and before the catalog records it, to prove the next tick
+/// adopts what was made.
+pub(crate) fn fail_point(name: &str) {
+    if std::env::var("COFFER_FAILPOINT").is_ok_and(|v| v == name) {
+        eprintln!("coffer: fail point {name} reached; aborting");
+        std::process::abort();
+    }
+}

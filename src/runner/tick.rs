@@ -1,0 +1,175 @@
+//! One scheduler tick: every rule run that came due since the last tick (the catalog keeps
+//! the cursor) becomes one job per covered resource, created once even when ticks race; runs
+//! whose start window closed before the tick are recorded as EXPIRED; then every unfinished
+//! job, old or new, is executed, and snapshots of covered resources that coffer did not make
+//! during the runs' windows are reported as overlaps.
+
+use super::engine::{Engine, ForeignSnapshot};
+use super::execute::Executor;
+use super::Event;
+use crate::catalog::{JobFilter, JobRecord, NewJob};
+use crate::coverage::Coverage;
+use crate::jobs::{due, JobState, RuleInfo};
+use std::collections::BTreeMap;
+
+/// What a tick did.
+#[derive(Debug, Default)]
+pub struct TickReport {
+    /// Jobs this tick created (including those recorded as EXPIRED at once).
+    pub created: usize,
+    pub expired_at_creation: usize,
+    /// Unfinished jobs from earlier ticks that this tick took up again.
+    pub resumed: usize,
+    /// Covered resources of types no engine here backs up, per type (file-level backups).
+    pub unsupported: BTreeMap<String, usize>,
+    /// Every job this tick executed, as it ended (or was left, when stopping).
+    pub jobs: Vec<JobRecord>,
+    pub overlaps: Vec<ForeignSnapshot>,
+    /// The window `[from, to]` the overlaps were looked for in.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Runs one tick with the given rules and coverage.
+pub async fn tick<E: Engine>(
+    exec: &Executor<'_, E>,
+    rules: &[RuleInfo],
+    coverage: &Coverage,
+) -> Result<TickReport, String> {
+    let now = exec.clock.now();
+    let mut report = TickReport::default();
+    let cursor = exec
+        .catalog
+        .borrow()
+        .tick_cursor()
+        .map_err(|e| e.to_string())?;
+    // The first tick looks back one start window, and records nothing as missed: runs before
+    // coffer first ran were never coffer's to miss.
+    let first = cursor.is_none();
+    let lookback = rules
+        .iter()
+        .map(|r| r.start_window)
+        .max()
+        .unwrap_or_else(chrono::Duration::zero);
+    let since = cursor.unwrap_or(now - lookback);
+    report.since = Some(since);
+    let mut overlap_targets: Vec<&crate::inventory::Resource> = Vec::new();
+    for d in due(rules, coverage, since, now) {
+        if first && d.expired {
+            continue;
+        }
+        let Some(resource) = exec.inventory.get(&d.resource_arn) else {
+            continue;
+        };
+        if !exec.engine.supports(resource.resource_type) {
+            *report
+                .unsupported
+                .entry(resource.resource_type.to_string())
+                .or_default() += 1;
+            continue;
+        }
+        let new = NewJob {
+            kind: "backup".into(),
+            plan: Some(d.plan.to_string()),
+            rule: Some(d.rule.to_string()),
+            resource_arn: d.resource_arn.clone(),
+            vault: d.vault.clone(),
+            windows: d.windows,
+            options: d.options.clone(),
+        };
+        let created = exec
+            .catalog
+            .borrow_mut()
+            .create_job(&new, now)
+            .map_err(|e| e.to_string())?;
+        let Some(job) = created else { continue };
+        report.created += 1;
+        if d.expired {
+            let msg = format!(
+                "missed: the start window closed at {} before coffer ran (was it stopped?)",
+                d.windows.start_by.to_rfc3339()
+            );
+            let rec = exec
+                .catalog
+                .borrow_mut()
+                .transition_job(&job.id, JobState::Expired, now, Some(&msg))
+                .map_err(|e| e.to_string())?;
+            report.expired_at_creation += 1;
+            (exec.report)(Event::Ended(Box::new(rec)));
+        } else if !overlap_targets.iter().any(|r| r.arn == resource.arn) {
+            overlap_targets.push(resource);
+        }
+    }
+    exec.catalog
+        .borrow_mut()
+        .advance_tick_cursor(now)
+        .map_err(|e| e.to_string())?;
+
+    let unfinished: Vec<JobRecord> = exec
+        .catalog
+        .borrow()
+        .jobs(&JobFilter::default())
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|j| !j.state().is_terminal())
+        .collect();
+    report.resumed = unfinished
+        .iter()
+        .filter(|j| j.history.transitions[0].1 < now)
+        .count();
+    let ids: Vec<String> = unfinished.iter().map(|j| j.id.clone()).collect();
+    run_jobs(exec, unfinished).await?;
+    report.jobs = reload(exec, &ids)?;
+
+    if !overlap_targets.is_empty() {
+        match exec
+            .engine
+            .foreign_snapshots(
+                &overlap_targets,
+                since.min(now - lookback),
+                exec.clock.now(),
+            )
+            .await
+        {
+            Ok(found) => report.overlaps = found,
+            Err(e) => (exec.report)(Event::Warning(format!(
+                "could not look for snapshots made outside coffer: {}",
+                e.message
+            ))),
+        }
+    }
+    Ok(report)
+}
+
+/// Preflight checks for the jobs about to start, then executes them all.
+pub async fn run_jobs<E: Engine>(
+    exec: &Executor<'_, E>,
+    jobs: Vec<JobRecord>,
+) -> Result<(), String> {
+    let starting: Vec<&crate::inventory::Resource> = jobs
+        .iter()
+        .filter(|j| j.state() != JobState::Running)
+        .filter_map(|j| exec.inventory.get(&j.job.resource_arn))
+        .filter(|r| exec.engine.supports(r.resource_type))
+        .collect();
+    let preflight = if starting.is_empty() {
+        Default::default()
+    } else {
+        exec.engine.preflight(&starting).await
+    };
+    for w in &preflight.warnings {
+        (exec.report)(Event::Warning(w.clone()));
+    }
+    exec.run_all(jobs, &preflight.refused).await
+}
+
+/// The jobs with these ids as the catalog now has them.
+pub fn reload<E: Engine>(exec: &Executor<'_, E>, ids: &[String]) -> Result<Vec<JobRecord>, String> {
+    let catalog = exec.catalog.borrow();
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(j) = catalog.job(id).map_err(|e| e.to_string())? {
+            out.push(j);
+        }
+    }
+    Ok(out)
+}
