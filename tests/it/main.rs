@@ -7,6 +7,7 @@ mod cli;
 mod cron_reference;
 mod golden_diagnostics;
 mod golden_plans;
+mod jobs;
 mod moto;
 mod properties;
 mod schedule_properties;

@@ -168,7 +168,7 @@ pub async fn volume(ec2: &aws_sdk_ec2::Client, region: &str, tags: &[(&str, &str
     out.volume_id().unwrap_or_default().to_string()
 }
 
-async fn instances(ec2: &aws_sdk_ec2::Client, count: i32, tags: &[(&str, &str)]) {
+pub async fn instances(ec2: &aws_sdk_ec2::Client, count: i32, tags: &[(&str, &str)]) {
     let image = ec2
         .describe_images()
         .owners("amazon")
@@ -191,7 +191,7 @@ async fn instances(ec2: &aws_sdk_ec2::Client, count: i32, tags: &[(&str, &str)])
         .expect("RunInstances");
 }
 
-async fn db(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)]) {
+pub async fn db(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)]) {
     let mut req = rds
         .create_db_instance()
         .db_instance_identifier(id)
@@ -206,7 +206,7 @@ async fn db(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)]) {
     req.send().await.expect("CreateDBInstance");
 }
 
-async fn cluster(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)]) {
+pub async fn cluster(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)]) {
     let mut req = rds
         .create_db_cluster()
         .db_cluster_identifier(id)
