@@ -1,13 +1,17 @@
 //! `coffer inventory`: discovered resources and what protects each, filtered by type, tag
-//! or lack of protection; as a table or as JSON.
+//! or lack of protection, with snapshots made outside coffer during a rule's latest window
+//! (overlaps); as a table or as JSON.
 
 use super::args::VarArgs;
 use super::context::{CmdError, Ctx};
 use super::discovery;
 use super::Exit;
+use crate::aws::AwsSnapshots;
 use crate::coverage::{self, Protection, Rules};
 use crate::inventory::ResourceType;
 use crate::objects;
+use crate::runner::engine::{Engine, ForeignSnapshot};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,6 +36,79 @@ struct Row<'a> {
     mount_path: Option<&'a str>,
     relationships: &'a [crate::inventory::Relationship],
     protected_by: &'a [Protection],
+    /// Snapshots of this resource that coffer did not make, within the latest window of a
+    /// rule that covers it.
+    overlaps: Vec<serde_json::Value>,
+}
+
+/// From a run's scheduled time to its complete-by time.
+type Window = (DateTime<Utc>, DateTime<Utc>);
+
+/// Snapshots made outside coffer of covered AWS resources, each within the latest run
+/// window (scheduled time to complete-by) of a rule that covers the resource.
+fn overlaps(
+    config: &crate::config::model::Config,
+    rules: &[crate::jobs::RuleInfo],
+    coverage: &coverage::Coverage,
+    inventory: &crate::inventory::Inventory,
+) -> Result<BTreeMap<String, Vec<ForeignSnapshot>>, CmdError> {
+    let targets = discovery::targets(config)?;
+    if targets.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let now = Utc::now();
+    let mut windows: BTreeMap<&str, Vec<Window>> = BTreeMap::new();
+    for (arn, protections) in coverage {
+        for rule in rules
+            .iter()
+            .filter(|r| protections.iter().any(|p| p.plan == r.plan))
+        {
+            if let Some(start) = rule.schedule.prev_before(now) {
+                windows
+                    .entry(arn.as_str())
+                    .or_default()
+                    .push((start, start + rule.completion_window));
+            }
+        }
+    }
+    let resources: Vec<&crate::inventory::Resource> = windows
+        .keys()
+        .filter_map(|arn| inventory.get(arn))
+        .filter(|r| r.resource_type != ResourceType::Directory)
+        .collect();
+    let Some(from) = windows.values().flatten().map(|(s, _)| *s).min() else {
+        return Ok(BTreeMap::new());
+    };
+    if resources.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let found = runtime
+        .block_on(async {
+            let engine = AwsSnapshots::new(&targets).await;
+            engine.foreign_snapshots(&resources, from, now).await
+        })
+        .map_err(|e| {
+            format!(
+                "could not look for snapshots made outside coffer: {}",
+                e.message
+            )
+        })?;
+    let mut out: BTreeMap<String, Vec<ForeignSnapshot>> = BTreeMap::new();
+    for f in found {
+        let inside = windows.get(f.resource_arn.as_str()).is_some_and(|ws| {
+            ws.iter()
+                .any(|(s, e)| f.created_at >= *s && f.created_at <= *e)
+        });
+        if inside {
+            out.entry(f.resource_arn.clone()).or_default().push(f);
+        }
+    }
+    Ok(out)
 }
 
 pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
@@ -57,6 +134,9 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
     let desired = objects::desired(&config);
     let rules = Rules::from_objects(desired.iter().map(|o| (&o.address, &o.attributes)));
     let coverage = coverage::compute(&rules, &inventory);
+    let scheduled =
+        crate::jobs::rules_from_objects(desired.iter().map(|o| (&o.address, &o.attributes)))?;
+    let overlaps = overlaps(&config, &scheduled, &coverage, &inventory)?;
     let none: Vec<Protection> = Vec::new();
     let rows: Vec<Row> = inventory
         .resources
@@ -76,6 +156,18 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
             mount_path: r.mount_path.as_deref(),
             relationships: &r.relationships,
             protected_by: coverage.get(&r.arn).map_or(&none[..], |v| &v[..]),
+            overlaps: overlaps
+                .get(&r.arn)
+                .into_iter()
+                .flatten()
+                .map(|o| {
+                    serde_json::json!({
+                        "native_id": o.native_id,
+                        "created_at": o.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        "origin": o.origin,
+                    })
+                })
+                .collect(),
         })
         .filter(|row| !opts.unprotected || row.protected_by.is_empty())
         .collect();
@@ -106,6 +198,18 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
         }
         for p in row.protected_by {
             println!("    protected by {} in {}", p.selection, p.plan);
+        }
+        for o in &row.overlaps {
+            let origin = o["origin"]
+                .as_str()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            println!(
+                "    {} {} at {}{origin}, within a rule's window",
+                style.yellow("overlap: snapshot made outside coffer"),
+                o["native_id"].as_str().unwrap_or_default(),
+                o["created_at"].as_str().unwrap_or_default(),
+            );
         }
     }
     let unprotected = rows.iter().filter(|r| r.protected_by.is_empty()).count();

@@ -557,3 +557,62 @@ fn on_demand_backup_of_one_volume_with_its_own_retention() {
         r.stderr
     );
 }
+
+#[test]
+fn snapshots_made_outside_coffer_in_a_rules_window_are_reported_as_overlaps() {
+    let region = "ap-south-1";
+    let vol = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        let vol = volume(&ec2, region, &[("Backup", "daily")]).await;
+        // another script's snapshot, made now
+        ec2.create_snapshot()
+            .volume_id(&vol)
+            .description("nightly script")
+            .send()
+            .await
+            .expect("CreateSnapshot");
+        vol
+    });
+    // an hourly rule whose latest run was two minutes ago, so "now" is inside its window
+    let minute = (chrono::Utc::now() - chrono::Duration::minutes(2))
+        .format("%M")
+        .to_string()
+        .trim_start_matches('0')
+        .to_string();
+    let minute = if minute.is_empty() {
+        "0".to_string()
+    } else {
+        minute
+    };
+    let text = config(region, "").replace(
+        "cron(0 3 * * ? *)\"",
+        &format!("cron({minute} * * * ? *)\"\n    allow_more_frequent_than_12h = true"),
+    );
+    let dir = workspace(&text);
+    apply(dir.path());
+
+    let r = run(coffer_aws(dir.path()).args(["inventory", "--json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows: Value = serde_json::from_str(&r.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["arn"].as_str().unwrap().ends_with(&vol))
+        .unwrap();
+    let overlaps = row["overlaps"].as_array().unwrap();
+    assert_eq!(overlaps.len(), 1, "{row:#}");
+    assert_eq!(overlaps[0]["origin"], "nightly script");
+
+    let r = run(coffer_aws(dir.path()).args(["run"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Overlaps: 1 snapshot of covered resources made outside coffer"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("(nightly script)"), "{}", r.stdout);
+    // coffer's own snapshot, made by this tick before it looked, is not counted
+    assert!(r.stdout.contains("1 completed"), "{}", r.stdout);
+}
