@@ -252,18 +252,12 @@ fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
                     j.state().to_string(),
                     j.job.rule.clone().unwrap_or_else(|| "on-demand".into()),
                     j.job.resource_arn.clone(),
-                    j.native_ids.first().cloned().unwrap_or_else(|| {
-                        j.error
-                            .as_deref()
-                            .and_then(|e| e.lines().next())
-                            .unwrap_or("-")
-                            .to_string()
-                    }),
+                    crate::render::jobs::detail(j),
                 ]
             })
             .collect();
         out.push_str(&crate::render::jobs::table(
-            &["JOB", "STATE", "RULE", "RESOURCE", "CREATED"],
+            &["JOB", "STATE", "RULE", "RESOURCE", "DETAIL"],
             &rows,
         ));
     }

@@ -115,6 +115,15 @@ fn rule_or_on_demand(j: &JobRecord) -> String {
     j.job.rule.clone().unwrap_or_else(|| "on-demand".into())
 }
 
+/// What a job made, or the first line of why it did not.
+pub fn detail(j: &JobRecord) -> String {
+    match (j.native_ids.first(), &j.error) {
+        (Some(n), _) => n.clone(),
+        (None, Some(e)) => e.lines().next().unwrap_or_default().to_string(),
+        (None, None) => "-".into(),
+    }
+}
+
 /// `coffer jobs list`.
 pub fn jobs_table(jobs: &[JobRecord]) -> String {
     if jobs.is_empty() {
@@ -129,12 +138,12 @@ pub fn jobs_table(jobs: &[JobRecord]) -> String {
                 t(j.job.windows.scheduled_at),
                 rule_or_on_demand(j),
                 j.job.resource_arn.clone(),
-                j.native_ids.first().cloned().unwrap_or_else(|| "-".into()),
+                detail(j),
             ]
         })
         .collect();
     let mut out = table(
-        &["ID", "STATE", "SCHEDULED", "RULE", "RESOURCE", "CREATED"],
+        &["ID", "STATE", "SCHEDULED", "RULE", "RESOURCE", "DETAIL"],
         &rows,
     );
     let mut counts: Vec<(JobState, usize)> = JobState::ALL

@@ -714,3 +714,72 @@ plan "p" {
     ]));
     assert!(r.stdout.contains("2026-12-05 06:00 CET"), "{}", r.stdout);
 }
+
+/// Reads JSON log lines from the daemon's stderr until one has `event` == `want`.
+fn wait_for_event(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    want: &str,
+    seen: &mut Vec<String>,
+) -> serde_json::Value {
+    for line in lines.by_ref() {
+        let line = line.expect("a log line");
+        seen.push(line.clone());
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(v["time"].is_string() && v["level"].is_string(), "{line}");
+        if v["event"] == want {
+            return v;
+        }
+    }
+    panic!(
+        "the daemon ended before logging `{want}`:\n{}",
+        seen.join("\n")
+    );
+}
+
+#[test]
+fn the_daemon_ticks_sleeps_until_the_next_run_reloads_on_sighup_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let dir = workspace(BASIC);
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    apply(dir.path());
+    let mut child = coffer(dir.path())
+        .args(["daemon", "--log-format", "json"])
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let started = wait_for_event(&mut lines, "started", &mut seen);
+    assert_eq!(started["rules"], 1);
+    wait_for_event(&mut lines, "tick", &mut seen);
+    let sleeping = wait_for_event(&mut lines, "sleeping", &mut seen);
+    // the nightly rule runs at 03:00 UTC: the daemon sleeps until then
+    assert!(
+        sleeping["next_run"]
+            .as_str()
+            .unwrap()
+            .ends_with("T03:00:00Z"),
+        "{sleeping}"
+    );
+    // SIGHUP: read the applied configuration again (now with a second rule), and tick
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        BASIC.replace(
+            "plan \"daily\" {",
+            "plan \"daily\" {\n  rule \"weekly\" {\n    schedule     = \"cron(0 5 ? * SUN *)\"\n    target_vault = vault.main\n  }\n",
+        ),
+    )
+    .unwrap();
+    apply(dir.path());
+    unsafe { libc::kill(pid, libc::SIGHUP) };
+    let reloaded = wait_for_event(&mut lines, "reloaded", &mut seen);
+    assert_eq!(reloaded["rules"], 2);
+    wait_for_event(&mut lines, "sleeping", &mut seen);
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    wait_for_event(&mut lines, "stopped", &mut seen);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}\n{}", seen.join("\n"));
+}

@@ -6,6 +6,7 @@ mod aws;
 mod cli;
 mod cron_reference;
 mod golden_diagnostics;
+mod golden_jobs;
 mod golden_plans;
 mod jobs;
 mod moto;
