@@ -172,6 +172,7 @@ impl Reporter {
     fn event(&self, e: &Event) {
         match e {
             Event::Warning(w) => self.log("warn", &format!("Warning: {w}"), json!({})),
+            Event::Queued { jobs } => self.expect(*jobs),
             Event::Started {
                 job_id,
                 resource_arn,
@@ -444,7 +445,6 @@ pub fn backup_start(
     } else {
         Reporter::for_terminal()
     };
-    reporter.expect(1);
     let rt = runtime()?;
     let settings = settings(args);
     let ended = rt.block_on(async {

@@ -147,6 +147,9 @@ impl<'a, E: Engine> Executor<'a, E> {
                 .or_default()
                 .push(j);
         }
+        (self.report)(Event::Queued {
+            jobs: queues.values().map(Vec::len).sum(),
+        });
         let services = &services;
         let global = &global;
         let runs = queues.into_values().map(|mut queue| async move {
@@ -224,9 +227,13 @@ impl<'a, E: Engine> Executor<'a, E> {
             self.transition(&id, JobState::Running, None)?;
         }
 
-        // what an earlier attempt made, if anything
+        // What an earlier attempt made, if anything. Only a job that was already RUNNING can
+        // have asked for a backup (a job becomes RUNNING before it asks), so only such a job,
+        // left by a process that died, looks for one.
+        let resumed = state == JobState::Running;
         let native = match job.native_ids.first() {
             Some(n) => n.clone(),
+            None if !resumed => self.request(&job, resource).await?.unwrap_or_default(),
             None => {
                 let (found, _) = self
                     .retrying(w.complete_by, || self.engine.find(resource, &id))
@@ -251,53 +258,65 @@ impl<'a, E: Engine> Executor<'a, E> {
                         });
                         n
                     }
-                    Ok(None) => {
-                        let tags = backup_tags(&job);
-                        let (started, calls) = self
-                            .retrying(w.start_by.max(self.clock.now()), || {
-                                self.engine.start(resource, &id, &tags)
-                            })
-                            .await;
-                        let attempts = Some(job.attempts + calls);
-                        match started {
-                            Err(e) => {
-                                self.update(
-                                    &id,
-                                    JobUpdate {
-                                        attempts,
-                                        ..JobUpdate::default()
-                                    },
-                                )?;
-                                self.transition(
-                                    &id,
-                                    JobState::Failed,
-                                    Some(&Self::failure(resource, &e)),
-                                )?;
-                                return Ok(Outcome::Done);
-                            }
-                            Ok(n) => {
-                                fail_point("after-backup-request");
-                                self.update(
-                                    &id,
-                                    JobUpdate {
-                                        attempts,
-                                        native_ids: Some(vec![n.clone()]),
-                                        ..JobUpdate::default()
-                                    },
-                                )?;
-                                (self.report)(Event::Started {
-                                    job_id: id.clone(),
-                                    resource_arn: resource.arn.clone(),
-                                    adopted: false,
-                                });
-                                n
-                            }
-                        }
-                    }
+                    Ok(None) => match self.request(&job, resource).await? {
+                        Some(n) => n,
+                        None => return Ok(Outcome::Done),
+                    },
                 }
             }
         };
+        if native.is_empty() {
+            return Ok(Outcome::Done);
+        }
         self.wait(&job, resource, &native).await
+    }
+
+    /// Asks for the backup, retrying transient errors until the start window closes. Returns
+    /// the native id, or `None` when the job failed (and was recorded so).
+    async fn request(
+        &self,
+        job: &JobRecord,
+        resource: &Resource,
+    ) -> Result<Option<String>, String> {
+        let id = &job.id;
+        let tags = backup_tags(job);
+        let w = job.job.windows;
+        let (started, calls) = self
+            .retrying(w.start_by.max(self.clock.now()), || {
+                self.engine.start(resource, id, &tags)
+            })
+            .await;
+        let attempts = Some(job.attempts + calls);
+        match started {
+            Err(e) => {
+                self.update(
+                    id,
+                    JobUpdate {
+                        attempts,
+                        ..JobUpdate::default()
+                    },
+                )?;
+                self.transition(id, JobState::Failed, Some(&Self::failure(resource, &e)))?;
+                Ok(None)
+            }
+            Ok(n) => {
+                fail_point("after-backup-request");
+                self.update(
+                    id,
+                    JobUpdate {
+                        attempts,
+                        native_ids: Some(vec![n.clone()]),
+                        ..JobUpdate::default()
+                    },
+                )?;
+                (self.report)(Event::Started {
+                    job_id: id.clone(),
+                    resource_arn: resource.arn.clone(),
+                    adopted: false,
+                });
+                Ok(Some(n))
+            }
+        }
     }
 
     /// Polls a started backup until it is done, fails, or runs out of window.
@@ -485,6 +504,7 @@ mod tests {
         engine: &Fake,
         start_secs: i64,
         complete_secs: i64,
+        was_running: bool,
     ) -> (crate::catalog::JobRecord, SqliteCatalog, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let catalog = RefCell::new(SqliteCatalog::open(&dir.path().join("c.db")).unwrap());
@@ -513,6 +533,15 @@ mod tests {
             )
             .unwrap()
             .unwrap();
+        let job = if was_running {
+            // a process that died after the job became RUNNING
+            catalog
+                .borrow_mut()
+                .transition_job(&job.id, JobState::Running, now, None)
+                .unwrap()
+        } else {
+            job
+        };
         let inventory = Inventory::new(vec![Resource::new(
             ARN,
             ResourceType::EbsVolume,
@@ -554,7 +583,7 @@ mod tests {
             pending_polls: Cell::new(2),
             ..Fake::default()
         };
-        let (job, catalog, _dir) = run_one(&engine, 60, 600).await;
+        let (job, catalog, _dir) = run_one(&engine, 60, 600, false).await;
         use JobState::*;
         assert_eq!(states(&job), [Created, Pending, Running, Completed]);
         assert_eq!(job.native_ids, ["snap-1"]);
@@ -582,7 +611,7 @@ mod tests {
             ]),
             ..Fake::default()
         };
-        let (job, _, _dir) = run_one(&engine, 60, 600).await;
+        let (job, _, _dir) = run_one(&engine, 60, 600, false).await;
         assert_eq!(job.state(), JobState::Completed);
         assert_eq!(job.attempts, 3);
     }
@@ -595,7 +624,7 @@ mod tests {
             )]),
             ..Fake::default()
         };
-        let (job, catalog, _dir) = run_one(&engine, 60, 600).await;
+        let (job, catalog, _dir) = run_one(&engine, 60, 600, false).await;
         assert_eq!(job.state(), JobState::Failed);
         assert!(job.error.unwrap().contains("InvalidVolume.NotFound"));
         assert!(catalog
@@ -610,7 +639,7 @@ mod tests {
             pending_polls: Cell::new(u32::MAX),
             ..Fake::default()
         };
-        let (job, _, _dir) = run_one(&engine, 1, 1).await;
+        let (job, _, _dir) = run_one(&engine, 1, 1, false).await;
         use JobState::*;
         assert_eq!(states(&job), [Created, Pending, Running, Aborting, Aborted]);
         assert_eq!(*engine.discarded.borrow(), ["snap-1"]);
@@ -621,9 +650,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_fresh_job_does_not_look_for_an_earlier_attempt() {
+        // `existing` would be adopted if the runner looked; a job that never ran must not
+        let engine = Fake {
+            existing: Some("snap-not-ours".into()),
+            ..Fake::default()
+        };
+        let (job, _, _dir) = run_one(&engine, 60, 600, false).await;
+        assert_eq!(job.native_ids, ["snap-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_resumed_job_that_never_got_its_request_through_asks_now() {
+        let engine = Fake::default();
+        let (job, _, _dir) = run_one(&engine, 60, 600, true).await;
+        assert_eq!(job.state(), JobState::Completed);
+        assert_eq!(engine.started.get(), 1);
+    }
+
+    #[tokio::test]
     async fn a_job_past_its_start_by_time_expires_without_starting() {
         let engine = Fake::default();
-        let (job, _, _dir) = run_one(&engine, -1, 600).await;
+        let (job, _, _dir) = run_one(&engine, -1, 600, false).await;
         assert_eq!(states(&job), [JobState::Created, JobState::Expired]);
         assert_eq!(engine.started.get(), 0);
     }
@@ -634,7 +682,7 @@ mod tests {
             existing: Some("snap-earlier".into()),
             ..Fake::default()
         };
-        let (job, catalog, _dir) = run_one(&engine, 60, 600).await;
+        let (job, catalog, _dir) = run_one(&engine, 60, 600, true).await;
         assert_eq!(job.state(), JobState::Completed);
         assert_eq!(engine.started.get(), 0);
         assert_eq!(job.native_ids, ["snap-earlier"]);

@@ -64,6 +64,10 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub enum Event {
     Warning(String),
+    /// This many jobs are about to be executed.
+    Queued {
+        jobs: usize,
+    },
     /// A job asked for its backup (or adopted one an earlier attempt made).
     Started {
         job_id: String,
