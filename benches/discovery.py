@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,28 +20,17 @@ import time
 
 import boto3
 
+from local_moto import LocalMoto
+
 VOLUMES, INSTANCES, DB_INSTANCES, FILE_SYSTEMS = 5000, 500, 200, 100
 REGION = "us-east-1"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def main():
     coffer = sys.argv[1] if len(sys.argv) > 1 else "target/release/coffer"
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with LocalMoto() as moto:
+        endpoint = moto.endpoint
         kw = dict(region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")
         ec2, rds, efs = boto3.client("ec2", **kw), boto3.client("rds", **kw), boto3.client("efs", **kw)
 
@@ -106,8 +94,6 @@ def main():
         print("plain paginated listing below, with the same page sizes, is the reference for this server)")
         print(f"coffer: {coffer_calls} API calls, {coffer_time:.2f} s (process start, discovery, coverage, JSON output)")
         print(f"boto3:  {boto_calls} API calls, {boto_time:.2f} s (sequential paginated listing) {calls}")
-    finally:
-        moto.kill()
 
 
 if __name__ == "__main__":
