@@ -11,6 +11,9 @@ the calls alone cost on this server.
 
     cargo build --release && python3 benches/jobs.py [path/to/coffer]
 
+Set COFFER_BENCH_WRAP to a command prefix (e.g. `perf record -g -o /tmp/coffer.perf`) to
+profile the tick.
+
 Needs `pip install 'moto[server]' boto3`.
 """
 
@@ -80,7 +83,9 @@ def main():
             subprocess.run([coffer, "-C", work, "apply", "--auto-approve"], env=env, check=True,
                            capture_output=True)
             cpu0, t0 = child_cpu(), time.time()
-            out = subprocess.run([coffer, "-C", work, "run", "--at", "2026-12-05T03:10:00Z", "--json",
+            # COFFER_BENCH_WRAP="perf record -g -o /tmp/coffer.perf" profiles the tick
+            wrap = os.environ.get("COFFER_BENCH_WRAP", "").split()
+            out = subprocess.run(wrap + [coffer, "-C", work, "run", "--at", "2026-12-05T03:10:00Z", "--json",
                                   "--poll-interval", "1s"], env=env, capture_output=True, text=True)
             wall, cpu = time.time() - t0, child_cpu() - cpu0
             if out.returncode != 0:
