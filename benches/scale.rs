@@ -61,6 +61,7 @@ fn measure(dir: &Path, args: &[&str]) -> Measured {
         .arg(dir)
         .args(args)
         .env("NO_COLOR", "1")
+        .env("COFFER_VAULT_PASSWORD", "bench")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

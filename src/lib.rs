@@ -7,7 +7,8 @@
 //! [`state::model`].
 //!
 //! Effectful shell — depends on the core, never the reverse:
-//! [`workspace`], [`state::local`], [`catalog`], [`apply`], [`runner`], [`aws`], [`cli`].
+//! [`workspace`], [`state::local`], [`catalog`], [`apply`], [`runner`], [`repository`], [`aws`],
+//! [`cli`].
 
 pub mod address;
 pub mod apply;
@@ -23,6 +24,7 @@ pub mod jobs;
 pub mod objects;
 pub mod plan;
 pub mod render;
+pub mod repository;
 pub mod runner;
 pub mod schedule;
 pub mod state;

@@ -1,9 +1,11 @@
 //! Side effects of applying objects. [`LocalEffects`] is the no-cloud implementation: a
-//! vault with `file://` storage gets its repository directory; other objects exist only in
-//! coffer's own records. Destroying a vault never deletes repository data.
+//! vault with `file://` storage gets its repository, initialised in restic's format with the
+//! vault key; other objects exist only in coffer's own records. Destroying a vault never
+//! deletes repository data.
 
 use crate::address::Kind;
 use crate::objects::ObjectSpec;
+use crate::repository;
 use crate::state::StateObject;
 use crate::workspace;
 use std::path::PathBuf;
@@ -19,27 +21,29 @@ pub trait Effects {
 /// Effects on the local machine, relative to the configuration directory.
 pub struct LocalEffects {
     pub config_dir: PathBuf,
+    /// The vault repositories' key, or why there is none (said only if a vault needs it).
+    pub password: Result<String, String>,
 }
 
 impl LocalEffects {
-    fn storage_dir(&self, spec: &ObjectSpec) -> Option<PathBuf> {
-        let storage = spec.attributes.get("storage")?.as_str()?;
-        let path = storage.strip_prefix("file://")?;
-        Some(workspace::normalize(&workspace::resolve(
-            &self.config_dir,
-            path,
-        )))
-    }
-
     fn prepare_vault(&self, spec: &ObjectSpec) -> Result<(), String> {
-        if let Some(dir) = self.storage_dir(spec) {
-            std::fs::create_dir_all(&dir).map_err(|e| {
+        let Some(storage) = spec.attributes.get("storage").and_then(|s| s.as_str()) else {
+            return Ok(());
+        };
+        let location = repository::parse_location(storage, &self.config_dir)?;
+        if let repository::Location::File(dir) = &location {
+            std::fs::create_dir_all(dir).map_err(|e| {
                 format!(
                     "cannot create the vault's storage directory {}: {e}",
                     dir.display()
                 )
             })?;
         }
+        let password = self
+            .password
+            .as_ref()
+            .map_err(|why| format!("its repository at {location} needs a key: {why}"))?;
+        repository::open_or_init(&location, password)?;
         Ok(())
     }
 }

@@ -323,6 +323,7 @@ pub fn apply(
     let catalog = ctx.catalog_read_only(&backend)?;
     let mut effects = LocalEffects {
         config_dir: ctx.dir.clone(),
+        password: crate::repository::password(&|k| std::env::var(k).ok()),
     };
     let style = Style {
         color: ctx.color_out,

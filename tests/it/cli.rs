@@ -783,3 +783,57 @@ fn the_daemon_ticks_sleeps_until_the_next_run_reloads_on_sighup_and_stops_on_sig
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}\n{}", seen.join("\n"));
 }
+
+#[test]
+fn apply_initialises_vault_repositories_with_the_vault_key_and_never_writes_the_key() {
+    let dir = workspace(BASIC);
+    // without a key, creating the vault fails and says how to give one
+    let r = run(coffer(dir.path())
+        .args(["apply", "--auto-approve"])
+        .env_remove("COFFER_VAULT_PASSWORD"));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("Error: vault.main: its repository at file://")
+            && r.stderr.contains("set COFFER_VAULT_PASSWORD"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    // from a file
+    let key = dir.path().join("vault.key");
+    std::fs::write(&key, "a-key-only-the-file-knows\n").unwrap();
+    let r = run(coffer(dir.path())
+        .args(["apply", "--auto-approve"])
+        .env_remove("COFFER_VAULT_PASSWORD")
+        .env("COFFER_VAULT_PASSWORD_FILE", &key));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // restic's repository layout
+    for d in ["config", "keys", "data", "index", "snapshots"] {
+        assert!(dir.path().join("vaults/main").join(d).exists(), "{d}");
+    }
+    // the key appears in no file coffer wrote
+    for entry in walk(&dir.path().join(".coffer")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(
+            !bytes
+                .windows(b"a-key-only-the-file-knows".len())
+                .any(|w| w == b"a-key-only-the-file-knows"),
+            "{} holds the key",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

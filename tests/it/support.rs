@@ -11,12 +11,18 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A `coffer` command with colour off and no inherited COFFER_VAR_* variables.
+/// The vault key the tests' coffer processes use.
+pub const VAULT_PASSWORD: &str = "coffer-test-password";
+
+/// A `coffer` command with colour off, the tests' vault key, and no inherited COFFER_VAR_*
+/// variables.
 pub fn coffer(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coffer"));
     c.arg("-C")
         .arg(dir)
         .env("NO_COLOR", "1")
+        .env("COFFER_VAULT_PASSWORD", VAULT_PASSWORD)
+        .env_remove("COFFER_VAULT_PASSWORD_FILE")
         .env_remove("RUST_BACKTRACE");
     for (k, _) in std::env::vars() {
         if k.starts_with("COFFER_VAR_") {

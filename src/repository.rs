@@ -1,0 +1,208 @@
+//! Vault repositories (effectful shell): where a vault's file-level recovery points live
+//! (`file://PATH`, relative to the configuration, or `s3://BUCKET/PREFIX`), the key that opens
+//! them (`COFFER_VAULT_PASSWORD` or `COFFER_VAULT_PASSWORD_FILE`, never written anywhere by
+//! coffer), and opening or initialising them in restic's format through rustic_core, so the
+//! data stays readable with `restic` itself.
+
+use rustic_backend::BackendOptions;
+use rustic_core::{
+    ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryOptions,
+};
+use std::path::{Path, PathBuf};
+
+/// Where a vault's repository is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A directory on this machine (absolute).
+    File(PathBuf),
+    /// A bucket and key prefix in S3 (or an S3-compatible endpoint).
+    S3 { bucket: String, prefix: String },
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "file://{}", p.display()),
+            Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+        }
+    }
+}
+
+/// Reads a vault's `storage` text; relative `file://` paths are relative to `config_dir`.
+pub fn parse_location(storage: &str, config_dir: &Path) -> Result<Location, String> {
+    if let Some(path) = storage.strip_prefix("file://") {
+        if path.is_empty() {
+            return Err(format!(
+                "`{storage}` names no directory; write e.g. file://./vaults/main"
+            ));
+        }
+        return Ok(Location::File(crate::workspace::normalize(
+            &crate::workspace::resolve(config_dir, path),
+        )));
+    }
+    if let Some(rest) = storage.strip_prefix("s3://") {
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(format!(
+                "`{storage}` names no bucket; write e.g. s3://my-bucket/coffer/main"
+            ));
+        }
+        return Ok(Location::S3 {
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_end_matches('/').to_string(),
+        });
+    }
+    Err(format!(
+        "`{storage}` is not a repository location; coffer knows file://PATH and s3://BUCKET/PREFIX"
+    ))
+}
+
+/// The repository key, from `COFFER_VAULT_PASSWORD`, or the first line of the file named by
+/// `COFFER_VAULT_PASSWORD_FILE`. `env` looks up an environment variable.
+pub fn password(env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    if let Some(p) = env("COFFER_VAULT_PASSWORD").filter(|p| !p.is_empty()) {
+        return Ok(p);
+    }
+    if let Some(file) = env("COFFER_VAULT_PASSWORD_FILE").filter(|p| !p.is_empty()) {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read COFFER_VAULT_PASSWORD_FILE {file}: {e}"))?;
+        let line = text.lines().next().unwrap_or_default();
+        if line.is_empty() {
+            return Err(format!("COFFER_VAULT_PASSWORD_FILE {file} is empty"));
+        }
+        return Ok(line.to_string());
+    }
+    Err("vault repositories are encrypted with a key: set COFFER_VAULT_PASSWORD, or COFFER_VAULT_PASSWORD_FILE to a file holding it".into())
+}
+
+fn backends(location: &Location) -> Result<rustic_core::RepositoryBackends, String> {
+    match location {
+        Location::File(path) => BackendOptions::default()
+            .repository(path.to_string_lossy().into_owned())
+            .to_backends()
+            .map_err(|e| format!("repository {location}: {e}")),
+        Location::S3 { .. } => Err(format!(
+            "repository {location}: S3 repositories are not supported by this coffer yet"
+        )),
+    }
+}
+
+/// An open repository.
+pub type OpenRepository = Repository<OpenStatus>;
+
+/// Opens the repository at `location`, initialising it first if nothing is there yet.
+/// Returns whether it was created.
+pub fn open_or_init(location: &Location, password: &str) -> Result<(OpenRepository, bool), String> {
+    let backends = backends(location)?;
+    let repo = Repository::new(&RepositoryOptions::default(), &backends)
+        .map_err(|e| format!("repository {location}: {e}"))?;
+    let credentials = Credentials::password(password);
+    let exists = repo
+        .config_id()
+        .map_err(|e| format!("repository {location}: {e}"))?
+        .is_some();
+    if exists {
+        let open = repo.open(&credentials).map_err(|e| {
+            format!("cannot open the repository {location}: {e}\n  Check COFFER_VAULT_PASSWORD (or the file COFFER_VAULT_PASSWORD_FILE names).")
+        })?;
+        return Ok((open, false));
+    }
+    let open = repo
+        .init(
+            &credentials,
+            &KeyOptions::default(),
+            &ConfigOptions::default(),
+        )
+        .map_err(|e| format!("cannot initialise the repository {location}: {e}"))?;
+    Ok((open, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustic_core::{BackupOptions, PathList, SnapshotOptions};
+
+    #[test]
+    fn locations_are_file_or_s3() {
+        let dir = Path::new("/etc/coffer");
+        assert_eq!(
+            parse_location("file://./vaults/main", dir).unwrap(),
+            Location::File(PathBuf::from("/etc/coffer/vaults/main"))
+        );
+        assert_eq!(
+            parse_location("file:///srv/backup", dir).unwrap(),
+            Location::File(PathBuf::from("/srv/backup"))
+        );
+        assert_eq!(
+            parse_location("s3://bucket/coffer/main/", dir).unwrap(),
+            Location::S3 {
+                bucket: "bucket".into(),
+                prefix: "coffer/main".into()
+            }
+        );
+        assert!(parse_location("gs://x", dir)
+            .unwrap_err()
+            .contains("file://PATH and s3://BUCKET/PREFIX"));
+        assert!(parse_location("s3:///x", dir)
+            .unwrap_err()
+            .contains("names no bucket"));
+    }
+
+    #[test]
+    fn the_password_comes_from_the_environment_or_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "from-file\nignored\n").unwrap();
+        let f = file.to_string_lossy().into_owned();
+        let env = |vars: Vec<(&'static str, String)>| {
+            move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+        };
+        assert_eq!(
+            password(&env(vec![("COFFER_VAULT_PASSWORD", "direct".into())])).unwrap(),
+            "direct"
+        );
+        assert_eq!(
+            password(&env(vec![("COFFER_VAULT_PASSWORD_FILE", f.clone())])).unwrap(),
+            "from-file"
+        );
+        assert!(password(&env(vec![]))
+            .unwrap_err()
+            .contains("set COFFER_VAULT_PASSWORD"));
+        assert!(password(&env(vec![(
+            "COFFER_VAULT_PASSWORD_FILE",
+            "/nonexistent/pw".into()
+        )]))
+        .unwrap_err()
+        .contains("cannot read COFFER_VAULT_PASSWORD_FILE /nonexistent/pw"));
+    }
+
+    #[test]
+    fn a_repository_is_created_once_then_opened_and_refuses_a_wrong_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::File(dir.path().join("repo"));
+        let (_, created) = open_or_init(&location, "secret").unwrap();
+        assert!(created);
+        // restic's layout
+        for d in ["config", "keys", "data", "index", "snapshots"] {
+            assert!(dir.path().join("repo").join(d).exists(), "{d}");
+        }
+        let (repo, created) = open_or_init(&location, "secret").unwrap();
+        assert!(!created);
+        // a backup through rustic_core lands as a snapshot
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("a.txt"), "hello").unwrap();
+        let repo = repo.to_indexed_ids().unwrap();
+        let snap = SnapshotOptions::default().to_snapshot().unwrap();
+        let source = PathList::from_string(&src.to_string_lossy())
+            .unwrap()
+            .sanitize()
+            .unwrap();
+        repo.backup(&BackupOptions::default(), &source, snap)
+            .unwrap();
+        assert_eq!(repo.get_all_snapshots().unwrap().len(), 1);
+        let err = open_or_init(&location, "wrong").err().unwrap();
+        assert!(err.contains("cannot open the repository"), "{err}");
+        assert!(!err.contains("secret"));
+    }
+}
