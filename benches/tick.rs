@@ -36,27 +36,29 @@ impl Engine for InstantEngine {
     async fn preflight(&self, _: &[&Resource]) -> Preflight {
         Preflight::default()
     }
-    async fn find(&self, _: &Resource, _: &str) -> Result<Option<String>, EngineError> {
+    async fn find(&self, _: &Resource, _: &str, _: &str) -> Result<Option<String>, EngineError> {
         Ok(None)
     }
     async fn start(
         &self,
         r: &Resource,
         _: &str,
+        _: &str,
         _: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
         Ok(format!("snap-{}", &r.arn[r.arn.len() - 8..]))
     }
-    async fn poll(&self, _: &Resource, id: &str) -> Result<Progress, EngineError> {
+    async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, EngineError> {
         Ok(Progress::Done(Finished {
             native_id: id.into(),
             native_ids: vec![id.into()],
             size_bytes: Some(8 << 30),
             encrypted: false,
             kms_key: None,
+            unreadable: Vec::new(),
         }))
     }
-    async fn discard(&self, _: &Resource, _: &str) -> Result<(), EngineError> {
+    async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), EngineError> {
         Ok(())
     }
     async fn foreign_snapshots(

@@ -299,7 +299,12 @@ impl Engine for AwsSnapshots {
         out
     }
 
-    async fn find(&self, r: &Resource, job_id: &str) -> Result<Option<String>, EngineError> {
+    async fn find(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, EngineError> {
         let c = self.clients(r)?;
         match r.resource_type {
             ResourceType::EbsVolume => {
@@ -387,6 +392,7 @@ impl Engine for AwsSnapshots {
     async fn start(
         &self,
         r: &Resource,
+        _vault: &str,
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
@@ -470,7 +476,12 @@ impl Engine for AwsSnapshots {
         }
     }
 
-    async fn poll(&self, r: &Resource, native_id: &str) -> Result<Progress, EngineError> {
+    async fn poll(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, EngineError> {
         let c = self.clients(r)?;
         match r.resource_type {
             ResourceType::EbsVolume => {
@@ -494,6 +505,7 @@ impl Engine for AwsSnapshots {
                         size_bytes: s.volume_size().map(|g| g.max(0) as u64 * GIB),
                         encrypted: s.encrypted().unwrap_or(false),
                         kms_key: s.kms_key_id().map(str::to_string),
+                        unreadable: Vec::new(),
                     }),
                     Some(SnapshotState::Error) => Progress::Failed(format!(
                         "snapshot {native_id} failed: {}",
@@ -553,6 +565,7 @@ impl Engine for AwsSnapshots {
                             ),
                             encrypted: ebs.iter().any(|e| e.encrypted().unwrap_or(false)),
                             kms_key: ebs.iter().find_map(|e| e.kms_key_id().map(str::to_string)),
+                            unreadable: Vec::new(),
                         }))
                     }
                     Some(ImageState::Failed | ImageState::Error | ImageState::Invalid) => {
@@ -587,6 +600,7 @@ impl Engine for AwsSnapshots {
                         size_bytes: s.allocated_storage().map(|g| g.max(0) as u64 * GIB),
                         encrypted: s.encrypted().unwrap_or(false),
                         kms_key: s.kms_key_id().map(str::to_string),
+                        unreadable: Vec::new(),
                     }),
                     "failed" | "error" | "incompatible-restore" => {
                         Progress::Failed(format!("snapshot {native_id} failed"))
@@ -616,6 +630,7 @@ impl Engine for AwsSnapshots {
                         size_bytes: s.allocated_storage().map(|g| g.max(0) as u64 * GIB),
                         encrypted: s.storage_encrypted().unwrap_or(false),
                         kms_key: s.kms_key_id().map(str::to_string),
+                        unreadable: Vec::new(),
                     }),
                     "failed" | "error" => Progress::Failed(format!("snapshot {native_id} failed")),
                     _ => Progress::Pending {
@@ -629,7 +644,12 @@ impl Engine for AwsSnapshots {
         }
     }
 
-    async fn discard(&self, r: &Resource, native_id: &str) -> Result<(), EngineError> {
+    async fn discard(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<(), EngineError> {
         let c = self.clients(r)?;
         match r.resource_type {
             ResourceType::EbsVolume => {

@@ -14,14 +14,18 @@ use crate::coverage::{self, Coverage};
 use crate::inventory::Inventory;
 use crate::jobs::{rules_from_objects, JobOptions, JobState, RuleInfo, Windows};
 use crate::render::jobs::{job_detail, job_json};
+use crate::repository::{parse_location, Location};
+use crate::runner::engine::Either;
 use crate::runner::engine::Engine;
 use crate::runner::execute::Executor;
+use crate::runner::files::FileBackups;
 use crate::runner::tick::{reload, run_jobs, tick, TickReport};
 use crate::runner::{Clock, Event, Settings};
 use crate::state::local::{LocalBackend, StateLock};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -34,6 +38,8 @@ struct Session {
     coverage: Coverage,
     inventory: Inventory,
     vaults: Vec<String>,
+    /// Each applied vault's repository, for file-level backups.
+    repositories: BTreeMap<String, Location>,
 }
 
 fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
@@ -50,14 +56,16 @@ fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
     let selections = coverage::Rules::from_objects(objects);
     let inventory = discovery::refresh(ctx, &config)?;
     let coverage = coverage::compute(&selections, &inventory);
-    let vaults = state
-        .objects
-        .keys()
-        .filter_map(|a| match a {
-            crate::address::Address::Vault(v) => Some(v.clone()),
-            _ => None,
-        })
-        .collect();
+    let mut vaults = Vec::new();
+    let mut repositories = BTreeMap::new();
+    for (address, object) in &state.objects {
+        if let crate::address::Address::Vault(v) = address {
+            vaults.push(v.clone());
+            if let Some(storage) = object.attributes.get("storage").and_then(|s| s.as_str()) {
+                repositories.insert(v.clone(), parse_location(storage, &ctx.dir)?);
+            }
+        }
+    }
     Ok(Session {
         config,
         backend,
@@ -65,6 +73,7 @@ fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         coverage,
         inventory,
         vaults,
+        repositories,
     })
 }
 
@@ -264,7 +273,7 @@ fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
     }
     for (t, n) in &r.unsupported {
         out.push_str(&format!(
-            "\nSkipped {n} {t} resource{}: file-level backups are not supported by this coffer yet.\n",
+            "\nSkipped {n} {t} resource{}: coffer cannot back them up.\n",
             if *n == 1 { "" } else { "s" }
         ));
     }
@@ -316,6 +325,17 @@ fn tick_json(r: &TickReport, at: DateTime<Utc>) -> serde_json::Value {
     })
 }
 
+/// Snapshots for AWS resources, file-level backups for directories and mounted EFS.
+async fn engines(s: &Session, targets: &[crate::aws::Target]) -> Either<AwsSnapshots, FileBackups> {
+    Either(
+        AwsSnapshots::new(targets).await,
+        FileBackups::new(
+            s.repositories.clone(),
+            crate::repository::password(&|k| std::env::var(k).ok()),
+        ),
+    )
+}
+
 /// One tick, with everything loaded; returns the report.
 fn one_tick(
     s: &Session,
@@ -328,7 +348,7 @@ fn one_tick(
     let targets = discovery::targets(&s.config)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let engine = AwsSnapshots::new(&targets).await;
+        let engine = engines(s, &targets).await;
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
             engine: &engine,
@@ -451,7 +471,7 @@ pub fn backup_start(
         let engine = AwsSnapshots::new(&targets).await;
         if !engine.supports(r.resource_type) {
             return Err(format!(
-                "{} resources are backed up file by file, which this coffer cannot do yet",
+                "coffer cannot back up {} resources",
                 r.resource_type
             ));
         }

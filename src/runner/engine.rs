@@ -41,6 +41,8 @@ pub struct Finished {
     pub size_bytes: Option<u64>,
     pub encrypted: bool,
     pub kms_key: Option<String>,
+    /// Files that could not be read (file-level backups): the job ends PARTIAL.
+    pub unreadable: Vec<String>,
 }
 
 /// Where a started backup is.
@@ -81,17 +83,28 @@ pub trait Engine {
     /// Quotas and keys, for the resources about to be backed up.
     async fn preflight(&self, resources: &[&Resource]) -> Preflight;
     /// What an earlier attempt of `job_id` already started, found by its `coffer:job` tag.
-    async fn find(&self, r: &Resource, job_id: &str) -> Result<Option<String>, EngineError>;
+    async fn find(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, EngineError>;
     /// Starts a backup tagged with `tags`; returns its native id.
     async fn start(
         &self,
         r: &Resource,
+        vault: &str,
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, EngineError>;
-    async fn poll(&self, r: &Resource, native_id: &str) -> Result<Progress, EngineError>;
+    async fn poll(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, EngineError>;
     /// Deletes what an aborted job half-made.
-    async fn discard(&self, r: &Resource, native_id: &str) -> Result<(), EngineError>;
+    async fn discard(&self, r: &Resource, vault: &str, native_id: &str) -> Result<(), EngineError>;
     /// Snapshots of these resources not made by coffer, created in `[from, to]`.
     async fn foreign_snapshots(
         &self,
@@ -99,4 +112,99 @@ pub trait Engine {
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<ForeignSnapshot>, EngineError>;
+}
+
+/// Two engines as one: each resource goes to the first engine that supports its type.
+pub struct Either<A, B>(pub A, pub B);
+
+impl<A: Engine, B: Engine> Either<A, B> {
+    fn first(&self, r: &Resource) -> bool {
+        self.0.supports(r.resource_type)
+    }
+}
+
+impl<A: Engine, B: Engine> Engine for Either<A, B> {
+    fn supports(&self, t: ResourceType) -> bool {
+        self.0.supports(t) || self.1.supports(t)
+    }
+
+    fn service(&self, r: &Resource) -> &'static str {
+        if self.first(r) {
+            self.0.service(r)
+        } else {
+            self.1.service(r)
+        }
+    }
+
+    async fn preflight(&self, resources: &[&Resource]) -> Preflight {
+        let (a, b): (Vec<&Resource>, Vec<&Resource>) =
+            resources.iter().copied().partition(|r| self.first(r));
+        let mut out = self.0.preflight(&a).await;
+        let more = self.1.preflight(&b).await;
+        out.warnings.extend(more.warnings);
+        out.refused.extend(more.refused);
+        out
+    }
+
+    async fn find(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, EngineError> {
+        if self.first(r) {
+            self.0.find(r, vault, job_id).await
+        } else {
+            self.1.find(r, vault, job_id).await
+        }
+    }
+
+    async fn start(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        if self.first(r) {
+            self.0.start(r, vault, job_id, tags).await
+        } else {
+            self.1.start(r, vault, job_id, tags).await
+        }
+    }
+
+    async fn poll(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, EngineError> {
+        if self.first(r) {
+            self.0.poll(r, vault, native_id).await
+        } else {
+            self.1.poll(r, vault, native_id).await
+        }
+    }
+
+    async fn discard(&self, r: &Resource, vault: &str, native_id: &str) -> Result<(), EngineError> {
+        if self.first(r) {
+            self.0.discard(r, vault, native_id).await
+        } else {
+            self.1.discard(r, vault, native_id).await
+        }
+    }
+
+    async fn foreign_snapshots(
+        &self,
+        resources: &[&Resource],
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ForeignSnapshot>, EngineError> {
+        let (a, b): (Vec<&Resource>, Vec<&Resource>) =
+            resources.iter().copied().partition(|r| self.first(r));
+        let mut out = self.0.foreign_snapshots(&a, from, to).await?;
+        out.extend(self.1.foreign_snapshots(&b, from, to).await?);
+        out.sort();
+        Ok(out)
+    }
 }

@@ -45,6 +45,22 @@ pub fn backup_tags(job: &JobRecord) -> BTreeMap<String, String> {
     tags
 }
 
+/// Why a job is PARTIAL: how many files could not be read, and the first of them.
+pub fn unreadable_message(files: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut msg = format!(
+        "{} file{} could not be read and {} not in the recovery point: {}",
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        if files.len() == 1 { "is" } else { "are" },
+        files[..files.len().min(SHOWN)].join(", ")
+    );
+    if files.len() > SHOWN {
+        msg.push_str(&format!(" (and {} more)", files.len() - SHOWN));
+    }
+    msg
+}
+
 /// How a job ended inside [`Executor::run_job`], before it is written down.
 enum Outcome {
     Done,
@@ -189,10 +205,7 @@ impl<'a, E: Engine> Executor<'a, E> {
             return Ok(Outcome::Done);
         };
         if !self.engine.supports(resource.resource_type) {
-            let msg = format!(
-                "{} resources are backed up file by file, which this coffer cannot do yet",
-                resource.resource_type
-            );
+            let msg = format!("coffer cannot back up {} resources", resource.resource_type);
             self.transition(&id, JobState::Failed, Some(&msg))?;
             return Ok(Outcome::Done);
         }
@@ -236,7 +249,9 @@ impl<'a, E: Engine> Executor<'a, E> {
             None if !resumed => self.request(&job, resource).await?.unwrap_or_default(),
             None => {
                 let (found, _) = self
-                    .retrying(w.complete_by, || self.engine.find(resource, &id))
+                    .retrying(w.complete_by, || {
+                        self.engine.find(resource, &job.job.vault, &id)
+                    })
                     .await;
                 match found {
                     Err(e) => {
@@ -283,7 +298,7 @@ impl<'a, E: Engine> Executor<'a, E> {
         let w = job.job.windows;
         let (started, calls) = self
             .retrying(w.start_by.max(self.clock.now()), || {
-                self.engine.start(resource, id, &tags)
+                self.engine.start(resource, &job.job.vault, id, &tags)
             })
             .await;
         let attempts = Some(job.attempts + calls);
@@ -336,7 +351,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                 == Some(JobState::Aborting)
             {
                 self.transition(id, JobState::Aborting, None)?;
-                let msg = match self.engine.discard(resource, native).await {
+                let msg = match self.engine.discard(resource, &job.job.vault, native).await {
                     Ok(()) => format!(
                         "not finished by its complete-by time {}; the unfinished {native} was deleted",
                         w.complete_by.to_rfc3339()
@@ -351,7 +366,9 @@ impl<'a, E: Engine> Executor<'a, E> {
                 return Ok(Outcome::Done);
             }
             let (polled, _) = self
-                .retrying(w.complete_by, || self.engine.poll(resource, native))
+                .retrying(w.complete_by, || {
+                    self.engine.poll(resource, &job.job.vault, native)
+                })
                 .await;
             match polled {
                 Err(e) => {
@@ -366,7 +383,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                     tokio::time::sleep(self.settings.poll_interval).await;
                 }
                 Ok(Progress::Failed(msg)) => {
-                    let _ = self.engine.discard(resource, native).await;
+                    let _ = self.engine.discard(resource, &job.job.vault, native).await;
                     self.transition(id, JobState::Failed, Some(&msg))?;
                     return Ok(Outcome::Done);
                 }
@@ -412,7 +429,12 @@ impl<'a, E: Engine> Executor<'a, E> {
                             ..JobUpdate::default()
                         },
                     )?;
-                    self.transition(id, JobState::Completed, None)?;
+                    if f.unreadable.is_empty() {
+                        self.transition(id, JobState::Completed, None)?;
+                    } else {
+                        let msg = unreadable_message(&f.unreadable);
+                        self.transition(id, JobState::Partial, Some(&msg))?;
+                    }
                     return Ok(Outcome::Done);
                 }
             }
@@ -439,6 +461,7 @@ mod tests {
         started: Cell<u32>,
         discarded: RefCell<Vec<String>>,
         existing: Option<String>,
+        unreadable: Vec<String>,
     }
 
     impl Engine for Fake {
@@ -451,12 +474,18 @@ mod tests {
         async fn preflight(&self, _: &[&Resource]) -> Preflight {
             Preflight::default()
         }
-        async fn find(&self, _: &Resource, _: &str) -> Result<Option<String>, EngineError> {
+        async fn find(
+            &self,
+            _: &Resource,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<String>, EngineError> {
             Ok(self.existing.clone())
         }
         async fn start(
             &self,
             _: &Resource,
+            _: &str,
             _: &str,
             tags: &BTreeMap<String, String>,
         ) -> Result<String, EngineError> {
@@ -467,7 +496,7 @@ mod tests {
             self.started.set(self.started.get() + 1);
             Ok(format!("snap-{}", self.started.get()))
         }
-        async fn poll(&self, _: &Resource, id: &str) -> Result<Progress, EngineError> {
+        async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, EngineError> {
             let left = self.pending_polls.get();
             if left > 0 {
                 if left != u32::MAX {
@@ -481,9 +510,10 @@ mod tests {
                 size_bytes: Some(1 << 30),
                 encrypted: false,
                 kms_key: None,
+                unreadable: self.unreadable.clone(),
             }))
         }
-        async fn discard(&self, _: &Resource, id: &str) -> Result<(), EngineError> {
+        async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), EngineError> {
             self.discarded.borrow_mut().push(id.into());
             Ok(())
         }
@@ -647,6 +677,28 @@ mod tests {
             .error
             .unwrap()
             .contains("the unfinished snap-1 was deleted"));
+    }
+
+    #[tokio::test]
+    async fn unreadable_files_end_the_job_partial_with_their_names() {
+        let engine = Fake {
+            unreadable: vec!["/data/secret.key".into(), "/data/locked.db".into()],
+            ..Fake::default()
+        };
+        let (job, catalog, _dir) = run_one(&engine, 60, 600, false).await;
+        assert_eq!(job.state(), JobState::Partial);
+        assert_eq!(
+            job.error.as_deref(),
+            Some("2 files could not be read and are not in the recovery point: /data/secret.key, /data/locked.db")
+        );
+        // what was read is still a recovery point
+        assert_eq!(
+            catalog
+                .recovery_points(&PointFilter::default())
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[tokio::test]

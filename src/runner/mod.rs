@@ -5,6 +5,7 @@
 
 pub mod engine;
 pub mod execute;
+pub mod files;
 pub mod tick;
 
 use chrono::{DateTime, Utc};

@@ -5,6 +5,7 @@
 mod aws;
 mod cli;
 mod cron_reference;
+mod files;
 mod golden_diagnostics;
 mod golden_jobs;
 mod golden_plans;
