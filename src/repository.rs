@@ -117,6 +117,109 @@ pub fn open_or_init(location: &Location, password: &str) -> Result<(OpenReposito
     Ok((open, true))
 }
 
+/// What a restore wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    pub files: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+    /// Files read back after writing and found identical to the recovery point.
+    pub verified: u64,
+}
+
+/// Refuses a restore target that already holds files, unless `overwrite`.
+pub fn check_target(target: &Path, overwrite: bool) -> Result<(), String> {
+    let occupied = std::fs::read_dir(target).is_ok_and(|mut d| d.next().is_some());
+    if occupied && !overwrite {
+        return Err(format!(
+            "{} is not empty; restore into an empty or new directory, or pass --overwrite to replace what is there",
+            target.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Restores `subpath` (relative to the backed-up directory `source`) of snapshot `snapshot_id`
+/// into `target`, then reads everything back and checks it against the snapshot. A target
+/// that already holds files is refused unless `overwrite`.
+pub fn restore(
+    location: &Location,
+    password: &str,
+    snapshot_id: &str,
+    source: &Path,
+    subpath: Option<&str>,
+    target: &Path,
+    overwrite: bool,
+) -> Result<Restored, String> {
+    use rustic_core::{LocalDestination, LsOptions, RestoreOptions};
+    check_target(target, overwrite)?;
+    let (repo, _) = open_or_init(location, password)?;
+    let fail = |e: Box<rustic_core::RusticError>| format!("restore from {location}: {e}");
+    let repo = repo.to_indexed().map_err(fail)?;
+    let snap = repo
+        .get_snapshot_from_str(snapshot_id, |_| true)
+        .map_err(fail)?;
+    let mut inside = source.to_path_buf();
+    if let Some(sub) = subpath.filter(|s| !s.is_empty()) {
+        let sub = Path::new(sub);
+        if sub.is_absolute()
+            || sub
+                .components()
+                .any(|c| c == std::path::Component::ParentDir)
+        {
+            return Err(format!(
+                "--path `{}` must be relative to the backed-up directory and stay inside it",
+                sub.display()
+            ));
+        }
+        inside.push(sub);
+    }
+    let node = repo
+        .node_from_snapshot_and_path(&snap, &inside.to_string_lossy())
+        .map_err(|e| format!("{} is not in the recovery point: {e}", inside.display()))?;
+    let target_text = format!("{}/", target.display());
+    let dest = LocalDestination::new(
+        if node.is_dir() {
+            &target_text
+        } else {
+            target.to_str().unwrap_or_default()
+        },
+        true,
+        !node.is_dir(),
+    )
+    .map_err(fail)?;
+    let ls = repo.ls(&node, &LsOptions::default()).map_err(fail)?;
+    let opts = RestoreOptions::default();
+    let plan = repo
+        .prepare_restore(&opts, ls.clone(), &dest, false)
+        .map_err(fail)?;
+    let (files, dirs, bytes) = (
+        plan.stats.files.restore + plan.stats.files.modify,
+        plan.stats.dirs.restore + plan.stats.dirs.modify,
+        plan.restore_size,
+    );
+    repo.restore(plan, &opts, ls.clone(), &dest).map_err(fail)?;
+    // read back everything that was written
+    let mut check = RestoreOptions::default();
+    check.verify_existing = true;
+    let after = repo
+        .prepare_restore(&check, ls, &dest, true)
+        .map_err(fail)?;
+    if after.stats.files.modify + after.stats.files.restore > 0 {
+        return Err(format!(
+            "verification failed: {} file(s) in {} differ from the recovery point after restoring",
+            after.stats.files.modify + after.stats.files.restore,
+            target.display()
+        ));
+    }
+    Ok(Restored {
+        files,
+        dirs,
+        bytes,
+        verified: after.stats.files.verified + after.stats.files.unchanged,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

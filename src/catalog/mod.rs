@@ -151,6 +151,7 @@ pub trait Catalog {
     /// Records a recovery point and returns its id. A point for a job that already has one is
     /// not recorded twice: the existing id is returned.
     fn add_recovery_point(&mut self, point: &NewRecoveryPoint) -> Result<String, CatalogError>;
+    fn recovery_point(&self, id: &str) -> Result<Option<RecoveryPoint>, CatalogError>;
     /// Recovery points, newest first.
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Creates a job in state CREATED, unless one already exists for the same kind, rule,

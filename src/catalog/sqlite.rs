@@ -357,6 +357,19 @@ impl Catalog for SqliteCatalog {
         Ok(id)
     }
 
+    fn recovery_point(&self, id: &str) -> Result<Option<RecoveryPoint>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(None);
+        };
+        conn.query_row(
+            &format!("SELECT {POINT_COLUMNS} FROM recovery_points WHERE id = ?1"),
+            params![id],
+            point_row,
+        )
+        .optional()
+        .map_err(|e| Self::err(&self.path, e))
+    }
+
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {
         let Some(conn) = &self.conn else {
             return Ok(Vec::new());

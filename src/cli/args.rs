@@ -198,6 +198,9 @@ pub enum Command {
     /// Back up one resource now, outside any schedule
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Restore a file-level recovery point into a directory
+    #[command(subcommand)]
+    Restore(RestoreCommand),
     /// Inspect backup jobs
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -289,6 +292,30 @@ pub enum BackupCommand {
         json: bool,
         #[command(flatten)]
         runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RestoreCommand {
+    /// Restore a recovery point (or one path inside it) and verify what was written
+    Start {
+        /// The recovery point's ID (as `coffer recovery-points list` shows it)
+        #[arg(long, value_name = "ID")]
+        recovery_point: String,
+        /// The directory to restore into (created if missing)
+        #[arg(long, value_name = "DIR")]
+        target: PathBuf,
+        /// Only this file or directory, relative to the backed-up directory
+        #[arg(long, value_name = "SUBPATH")]
+        path: Option<String>,
+        /// Restore into a directory that already holds files, replacing what differs
+        #[arg(long)]
+        overwrite: bool,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         vars: VarArgs,
     },

@@ -10,11 +10,14 @@ mod inventory;
 mod misc;
 mod reconcile;
 mod records;
+mod restore;
 mod runner;
 mod schedule;
 pub mod starter;
 
-use args::{BackupCommand, Cli, Command, JobsCommand, RecoveryPointsCommand, StateCommand};
+use args::{
+    BackupCommand, Cli, Command, JobsCommand, RecoveryPointsCommand, RestoreCommand, StateCommand,
+};
 use clap::Parser;
 use std::process::ExitCode;
 
@@ -174,6 +177,24 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         }) => runner::backup_start(&ctx, &resource, &vault, delete_after, json, &r, &vars),
+        Command::Restore(RestoreCommand::Start {
+            recovery_point,
+            target,
+            path,
+            overwrite,
+            json,
+            vars,
+        }) => restore::start(
+            &ctx,
+            restore::Options {
+                recovery_point,
+                target,
+                path,
+                overwrite,
+                json,
+            },
+            &vars,
+        ),
         Command::Jobs(JobsCommand::List { state, since, json }) => {
             records::jobs_list(&ctx, state, since, json)
         }

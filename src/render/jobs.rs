@@ -111,8 +111,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The rule that made a job; `on-demand` for `backup start`, the kind for other jobs.
 fn rule_or_on_demand(j: &JobRecord) -> String {
-    j.job.rule.clone().unwrap_or_else(|| "on-demand".into())
+    match &j.job.rule {
+        Some(r) => r.clone(),
+        None if j.job.kind == "backup" => "on-demand".into(),
+        None => j.job.kind.clone(),
+    }
 }
 
 /// What a job made, or the first line of why it did not.

@@ -167,3 +167,156 @@ fn a_crash_after_a_file_backup_is_adopted_by_the_next_tick() {
         "adopted, not made twice"
     );
 }
+
+/// Every file under `root` with its kind, permissions and content (or link target).
+fn tree(root: &Path) -> Vec<(String, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.file_type().is_symlink() {
+                out.push((
+                    rel,
+                    format!("link -> {}", std::fs::read_link(&p).unwrap().display()),
+                ));
+            } else if meta.is_dir() {
+                out.push((rel, format!("dir {mode:o}")));
+                stack.push(p);
+            } else {
+                let body = std::fs::read(&p).unwrap();
+                let digest: u64 = body.iter().fold(0xcbf29ce484222325, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+                });
+                out.push((rel, format!("file {mode:o} {} {digest:x}", body.len())));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_directory_tree_restores_byte_for_byte_and_restore_refuses_to_overwrite() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(docs.join("a/b/c")).unwrap();
+    std::fs::create_dir_all(docs.join("empty-dir")).unwrap();
+    for i in 0..50 {
+        std::fs::write(docs.join("a/b").join(format!("f{i}.bin")), noise(i * 97)).unwrap();
+    }
+    std::fs::write(docs.join("empty.txt"), "").unwrap();
+    std::fs::write(docs.join("a/b/c/big.bin"), noise(3 << 20)).unwrap();
+    std::fs::write(docs.join("script.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(
+        docs.join("script.sh"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a/b/f1.bin", docs.join("link")).unwrap();
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let report = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
+    let rp = report["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let target = dir.path().join("restored");
+    let r = run(coffer(dir.path())
+        .args(["restore", "start", "--recovery-point", &rp, "--target"])
+        .arg(&target)
+        .arg("--json"));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["files"], 53, "{out:#}");
+    assert_eq!(out["verified_files"], 53, "{out:#}");
+    assert_eq!(tree(&target), tree(&docs));
+
+    // a second restore into the same place is refused, and changes nothing
+    std::fs::write(target.join("empty.txt"), "mine").unwrap();
+    let r = run(coffer(dir.path())
+        .args(["restore", "start", "--recovery-point", &rp, "--target"])
+        .arg(&target));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("is not empty; restore into an empty or new directory, or pass --overwrite"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.join("empty.txt")).unwrap(),
+        "mine"
+    );
+    // unless asked
+    let r = run(coffer(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            &rp,
+            "--overwrite",
+            "--target",
+        ])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(tree(&target), tree(&docs));
+
+    // one path inside the point
+    let part = dir.path().join("part");
+    let r = run(coffer(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            &rp,
+            "--path",
+            "a/b/c",
+            "--target",
+        ])
+        .arg(&part));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(tree(&part), tree(&docs.join("a/b/c")));
+    let r = run(coffer(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            &rp,
+            "--path",
+            "../etc",
+            "--target",
+        ])
+        .arg(dir.path().join("x")));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("must be relative to the backed-up directory and stay inside it"),
+        "{}",
+        r.stderr
+    );
+
+    // restores are jobs too
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--json"]));
+    let jobs: Value = serde_json::from_str(&r.stdout).unwrap();
+    let kinds: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "restore").count(),
+        4,
+        "{kinds:?}"
+    );
+}

@@ -1,0 +1,160 @@
+//! `coffer restore start`: restores a file-level recovery point (or one path in it) from its
+//! vault's repository into a directory, refuses to write over existing files unless asked,
+//! reads everything back to verify it, and records the restore as a job in the catalog.
+
+use super::args::VarArgs;
+use super::context::{CmdError, Ctx};
+use super::Exit;
+use crate::catalog::{Catalog, JobUpdate, NewJob, SqliteCatalog};
+use crate::inventory::{Resource, ResourceType};
+use crate::jobs::{JobOptions, JobState, Windows};
+use crate::render::jobs::size;
+use crate::repository::{self, parse_location};
+use chrono::Utc;
+use std::path::PathBuf;
+
+pub struct Options {
+    pub recovery_point: String,
+    pub target: PathBuf,
+    pub path: Option<String>,
+    pub overwrite: bool,
+    pub json: bool,
+}
+
+pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError> {
+    let (config, _) = ctx.load(vars)?;
+    let backend = ctx.backend(Some(&config));
+    let mut catalog =
+        SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+    let point = catalog
+        .recovery_point(&opts.recovery_point)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "no recovery point `{}` in the catalog; `coffer recovery-points list` shows the IDs",
+                opts.recovery_point
+            )
+        })?;
+    let resource: Resource =
+        serde_json::from_value(point.point.resource.clone()).map_err(|_| {
+            format!(
+                "recovery point {} does not record its source resource",
+                point.id
+            )
+        })?;
+    if !matches!(
+        resource.resource_type,
+        ResourceType::Directory | ResourceType::EfsFileSystem
+    ) {
+        return Err(format!(
+            "recovery point {} is a {} snapshot ({}); coffer restores file-level points, restore snapshots with AWS",
+            point.id, resource.resource_type, point.point.native_id
+        ));
+    }
+    let source = resource
+        .mount_path
+        .clone()
+        .or_else(|| resource.arn.strip_prefix("dir:").map(str::to_string))
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
+    let state = backend
+        .read()
+        .map_err(|e| e.to_string())?
+        .map(|l| l.state)
+        .ok_or("nothing has been applied yet")?;
+    let vault = crate::address::Address::Vault(point.point.vault.clone());
+    let storage = state
+        .objects
+        .get(&vault)
+        .and_then(|o| o.attributes.get("storage"))
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| format!("{vault} is not applied, or has no storage"))?;
+    let location = parse_location(storage, &ctx.dir)?;
+    let password = repository::password(&|k| std::env::var(k).ok())?;
+    let target = std::path::absolute(&opts.target)
+        .map_err(|e| format!("cannot use {}: {e}", opts.target.display()))?;
+    repository::check_target(&target, opts.overwrite)?;
+
+    let now = Utc::now();
+    let job = catalog
+        .create_job(
+            &NewJob {
+                kind: "restore".into(),
+                plan: None,
+                rule: None,
+                resource_arn: resource.arn.clone(),
+                vault: point.point.vault.clone(),
+                windows: Windows {
+                    scheduled_at: now,
+                    start_by: now + chrono::Duration::hours(8),
+                    complete_by: now + chrono::Duration::days(7),
+                },
+                options: JobOptions::default(),
+            },
+            now,
+        )
+        .map_err(|e| e.to_string())?
+        .ok_or("a restore of this resource was already started at this instant")?;
+    catalog
+        .transition_job(&job.id, JobState::Running, Utc::now(), None)
+        .map_err(|e| e.to_string())?;
+    let outcome = repository::restore(
+        &location,
+        &password,
+        &point.point.native_id,
+        &source,
+        opts.path.as_deref(),
+        &target,
+        opts.overwrite,
+    );
+    match outcome {
+        Err(e) => {
+            catalog
+                .transition_job(&job.id, JobState::Failed, Utc::now(), Some(&e))
+                .map_err(|e| e.to_string())?;
+            Err(e)
+        }
+        Ok(r) => {
+            catalog
+                .update_job(
+                    &job.id,
+                    &JobUpdate {
+                        attempts: Some(1),
+                        native_ids: Some(vec![target.display().to_string()]),
+                        bytes: Some(r.bytes),
+                        recovery_point_id: Some(point.id.clone()),
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            catalog
+                .transition_job(&job.id, JobState::Completed, Utc::now(), None)
+                .map_err(|e| e.to_string())?;
+            if opts.json {
+                let v = serde_json::json!({
+                    "job_id": job.id,
+                    "recovery_point_id": point.id,
+                    "target": target.display().to_string(),
+                    "files": r.files,
+                    "dirs": r.dirs,
+                    "bytes": r.bytes,
+                    "verified_files": r.verified,
+                });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                println!(
+                    "Restored {} file{} and {} director{} ({}) from {} into {}; {} file{} read back and verified.",
+                    r.files,
+                    if r.files == 1 { "" } else { "s" },
+                    r.dirs,
+                    if r.dirs == 1 { "y" } else { "ies" },
+                    size(Some(r.bytes)),
+                    point.id,
+                    target.display(),
+                    r.verified,
+                    if r.verified == 1 { "" } else { "s" },
+                );
+            }
+            Ok(Exit::Success)
+        }
+    }
+}
