@@ -127,6 +127,53 @@ pub struct Restored {
     pub verified: u64,
 }
 
+/// What a repository check found: problems that break integrity, and warnings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Checked {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+    pub snapshots: usize,
+}
+
+/// Checks a repository's structure (index, packs, trees of every snapshot) and, with
+/// `read_data_subset` (`all`, `10%`, `1/5` or a size such as `1G`), also reads that much of
+/// the stored data back and verifies it.
+pub fn check(
+    location: &Location,
+    password: &str,
+    read_data_subset: Option<&str>,
+) -> Result<Checked, String> {
+    use rustic_core::{CheckOptions, ReadSubsetOption};
+    let mut opts = CheckOptions::default();
+    if let Some(subset) = read_data_subset {
+        let parsed: ReadSubsetOption = subset.parse().map_err(|e| {
+            format!("--read-data-subset `{subset}`: {e}; use all, a percentage (10%), n/m (1/5) or a size (1G)")
+        })?;
+        opts = opts.read_data(true).read_data_subset(parsed);
+    }
+    let (repo, _) = open_or_init(location, password)?;
+    let snapshots = repo
+        .get_all_snapshots()
+        .map_err(|e| format!("check of {location}: {e}"))?
+        .len();
+    let results = repo
+        .check(opts)
+        .map_err(|e| format!("check of {location}: {e}"))?;
+    let mut out = Checked {
+        snapshots,
+        ..Checked::default()
+    };
+    // rustic_core does not export the level's type, only its Debug names (Warn, Error)
+    for (level, finding) in results.0 {
+        if format!("{level:?}") == "Warn" {
+            out.warnings.push(finding.to_string());
+        } else {
+            out.errors.push(finding.to_string());
+        }
+    }
+    Ok(out)
+}
+
 /// Refuses a restore target that already holds files, unless `overwrite`.
 pub fn check_target(target: &Path, overwrite: bool) -> Result<(), String> {
     let occupied = std::fs::read_dir(target).is_ok_and(|mut d| d.next().is_some());

@@ -198,6 +198,9 @@ pub enum Command {
     /// Back up one resource now, outside any schedule
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Vault repositories
+    #[command(subcommand)]
+    Vault(VaultCommand),
     /// Restore a file-level recovery point into a directory
     #[command(subcommand)]
     Restore(RestoreCommand),
@@ -292,6 +295,23 @@ pub enum BackupCommand {
         json: bool,
         #[command(flatten)]
         runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// Check the integrity of a vault's repository; exit 1 if it is damaged
+    Check {
+        /// The vault's name
+        name: String,
+        /// Also read back and verify this much stored data: all, a percentage (10%), n/m (1/5) or a size (1G)
+        #[arg(long, value_name = "P")]
+        read_data_subset: Option<String>,
+        /// Print the result as JSON
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         vars: VarArgs,
     },

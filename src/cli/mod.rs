@@ -17,6 +17,7 @@ pub mod starter;
 
 use args::{
     BackupCommand, Cli, Command, JobsCommand, RecoveryPointsCommand, RestoreCommand, StateCommand,
+    VaultCommand,
 };
 use clap::Parser;
 use std::process::ExitCode;
@@ -177,6 +178,12 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         }) => runner::backup_start(&ctx, &resource, &vault, delete_after, json, &r, &vars),
+        Command::Vault(VaultCommand::Check {
+            name,
+            read_data_subset,
+            json,
+            vars,
+        }) => restore::vault_check(&ctx, &name, read_data_subset.as_deref(), json, &vars),
         Command::Restore(RestoreCommand::Start {
             recovery_point,
             target,

@@ -1,6 +1,7 @@
-//! `coffer restore start`: restores a file-level recovery point (or one path in it) from its
-//! vault's repository into a directory, refuses to write over existing files unless asked,
-//! reads everything back to verify it, and records the restore as a job in the catalog.
+//! File-level recovery points in vault repositories: `coffer restore start` restores one (or
+//! one path in it) into a directory, refuses to write over existing files unless asked, reads
+//! everything back to verify it, and records the restore as a job; `coffer vault check`
+//! checks a repository's integrity.
 
 use super::args::VarArgs;
 use super::context::{CmdError, Ctx};
@@ -19,6 +20,84 @@ pub struct Options {
     pub path: Option<String>,
     pub overwrite: bool,
     pub json: bool,
+}
+
+/// The applied vault's repository location.
+fn vault_location(
+    ctx: &Ctx,
+    backend: &crate::state::local::LocalBackend,
+    vault: &str,
+) -> Result<repository::Location, CmdError> {
+    let state = backend
+        .read()
+        .map_err(|e| e.to_string())?
+        .map(|l| l.state)
+        .ok_or("nothing has been applied yet")?;
+    let address = crate::address::Address::Vault(vault.to_string());
+    let storage = state
+        .objects
+        .get(&address)
+        .ok_or_else(|| format!("{address} is not applied"))?
+        .attributes
+        .get("storage")
+        .and_then(|s| s.as_str())
+        .ok_or_else(|| format!("{address} has no storage, so no repository"))?
+        .to_string();
+    parse_location(&storage, &ctx.dir)
+}
+
+pub fn vault_check(
+    ctx: &Ctx,
+    name: &str,
+    read_data_subset: Option<&str>,
+    json: bool,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    let (config, _) = ctx.load(vars)?;
+    let backend = ctx.backend(Some(&config));
+    let location = vault_location(ctx, &backend, name)?;
+    let password = repository::password(&|k| std::env::var(k).ok())?;
+    let checked = repository::check(&location, &password, read_data_subset)?;
+    if json {
+        let v = serde_json::json!({
+            "vault": name,
+            "location": location.to_string(),
+            "snapshots": checked.snapshots,
+            "read_data_subset": read_data_subset,
+            "ok": checked.errors.is_empty(),
+            "errors": checked.errors,
+            "warnings": checked.warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for w in &checked.warnings {
+            println!("warning: {w}");
+        }
+        for e in &checked.errors {
+            println!("error: {e}");
+        }
+        let data = read_data_subset
+            .map(|s| format!(", and {s} of the stored data read back"))
+            .unwrap_or_default();
+        if checked.errors.is_empty() {
+            println!(
+                "Vault {name} ({location}) is intact: {} snapshot{} checked{data}.",
+                checked.snapshots,
+                if checked.snapshots == 1 { "" } else { "s" }
+            );
+        } else {
+            println!(
+                "Vault {name} ({location}) is damaged: {} error{}.",
+                checked.errors.len(),
+                if checked.errors.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    Ok(if checked.errors.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
 }
 
 pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError> {
@@ -57,19 +136,7 @@ pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError>
         .or_else(|| resource.arn.strip_prefix("dir:").map(str::to_string))
         .map(PathBuf::from)
         .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
-    let state = backend
-        .read()
-        .map_err(|e| e.to_string())?
-        .map(|l| l.state)
-        .ok_or("nothing has been applied yet")?;
-    let vault = crate::address::Address::Vault(point.point.vault.clone());
-    let storage = state
-        .objects
-        .get(&vault)
-        .and_then(|o| o.attributes.get("storage"))
-        .and_then(|s| s.as_str())
-        .ok_or_else(|| format!("{vault} is not applied, or has no storage"))?;
-    let location = parse_location(storage, &ctx.dir)?;
+    let location = vault_location(ctx, &backend, &point.point.vault)?;
     let password = repository::password(&|k| std::env::var(k).ok())?;
     let target = std::path::absolute(&opts.target)
         .map_err(|e| format!("cannot use {}: {e}", opts.target.display()))?;

@@ -320,3 +320,63 @@ fn a_directory_tree_restores_byte_for_byte_and_restore_refuses_to_overwrite() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn vault_check_finds_a_damaged_pack_only_when_it_reads_the_data() {
+    let dir = workspace(CONFIG);
+    std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
+    std::fs::write(dir.path().join("data/docs/a.bin"), noise(100_000)).unwrap();
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    tick(dir.path(), "2026-12-05T03:10:00Z");
+    let r = run(coffer(dir.path()).args(["vault", "check", "main", "--read-data-subset", "all"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("Vault main (file://")
+            && r.stdout
+                .contains("is intact: 1 snapshot checked, and all of the stored data read back."),
+        "{}",
+        r.stdout
+    );
+
+    // flip bytes in the middle of the largest pack file
+    let mut packs: Vec<std::path::PathBuf> = Vec::new();
+    for sub in std::fs::read_dir(dir.path().join("vaults/main/data")).unwrap() {
+        for f in std::fs::read_dir(sub.unwrap().path()).unwrap() {
+            packs.push(f.unwrap().path());
+        }
+    }
+    packs.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    let pack = packs.last().unwrap();
+    let mut bytes = std::fs::read(pack).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 64] {
+        *b ^= 0xff;
+    }
+    std::fs::write(pack, bytes).unwrap();
+
+    // the structure is intact: only reading the data finds the damage
+    let r = run(coffer(dir.path()).args(["vault", "check", "main"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(coffer(dir.path()).args([
+        "vault",
+        "check",
+        "main",
+        "--read-data-subset",
+        "all",
+        "--json",
+    ]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert!(!v["errors"].as_array().unwrap().is_empty(), "{v:#}");
+    let r = run(coffer(dir.path()).args(["vault", "check", "main", "--read-data-subset", "lots"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("--read-data-subset `lots`"),
+        "{}",
+        r.stderr
+    );
+}
