@@ -837,3 +837,85 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Copies the quickstart into a temporary directory (without anything a run left there).
+fn quickstart_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name();
+            if [".coffer", "vaults", "restored"].contains(&name.to_str().unwrap()) {
+                continue;
+            }
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(&name));
+            } else {
+                std::fs::copy(e.path(), to.join(&name)).unwrap();
+            }
+        }
+    }
+    copy(&repo().join("examples/quickstart"), dir.path());
+    dir
+}
+
+#[test]
+fn readme_first_command_backs_up_the_quickstart_and_a_point_restores() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let first = readme
+        .lines()
+        .find(|l| l.starts_with("export COFFER_VAULT_PASSWORD="))
+        .expect("README opens with the quickstart command");
+    let dir = quickstart_copy();
+    let mut key = String::new();
+    for part in first.split(" && ") {
+        if let Some(k) = part.strip_prefix("export COFFER_VAULT_PASSWORD=") {
+            key = k.to_string();
+            continue;
+        }
+        let args = part
+            .strip_prefix("cargo run --quiet -- -C examples/quickstart ")
+            .unwrap_or_else(|| panic!("unexpected step `{part}`"));
+        let r = run(coffer(dir.path())
+            .env("COFFER_VAULT_PASSWORD", &key)
+            .args(args.split_whitespace()));
+        assert_eq!(r.code, 0, "`{part}`\n{}\n{}", r.stdout, r.stderr);
+    }
+    let r = run(coffer(dir.path()).env("COFFER_VAULT_PASSWORD", &key).args([
+        "recovery-points",
+        "list",
+        "--json",
+    ]));
+    let points: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let points = points.as_array().unwrap();
+    assert_eq!(points.len(), 2, "both sample directories: {points:#?}");
+    let docs = points
+        .iter()
+        .find(|p| {
+            p["resource_arn"]
+                .as_str()
+                .unwrap()
+                .ends_with("/data/documents")
+        })
+        .unwrap();
+    let target = dir.path().join("restored");
+    let r = run(coffer(dir.path())
+        .env("COFFER_VAULT_PASSWORD", &key)
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            docs["id"].as_str().unwrap(),
+            "--target",
+        ])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for f in std::fs::read_dir(dir.path().join("data/documents")).unwrap() {
+        let f = f.unwrap();
+        assert_eq!(
+            std::fs::read(f.path()).unwrap(),
+            std::fs::read(target.join(f.file_name())).unwrap()
+        );
+    }
+}
