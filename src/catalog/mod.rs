@@ -118,6 +118,8 @@ pub struct JobRecord {
     /// What the job created outside coffer (snapshot ids, AMI id, RDS snapshot ARN …).
     pub native_ids: Vec<String>,
     pub recovery_point_id: Option<String>,
+    /// Set when the job did not fail but its result looks wrong (a source that shrank).
+    pub warning: Option<String>,
 }
 
 impl JobRecord {
@@ -142,6 +144,7 @@ pub struct JobUpdate {
     pub native_ids: Option<Vec<String>>,
     pub bytes: Option<u64>,
     pub recovery_point_id: Option<String>,
+    pub warning: Option<String>,
 }
 
 /// What coffer needs from a catalog, whatever stores it.

@@ -76,6 +76,8 @@ const MIGRATIONS: &[&str] = &[
         key    TEXT PRIMARY KEY,
         value  TEXT NOT NULL
     );",
+    // 4: a warning on a job that did not fail but looks wrong (a source that shrank)
+    "ALTER TABLE jobs ADD COLUMN warning TEXT;",
 ];
 
 /// The SQLite catalog.
@@ -191,7 +193,7 @@ fn parse_state(s: &str) -> rusqlite::Result<JobState> {
     })
 }
 
-const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id";
+const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning";
 
 fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
@@ -231,6 +233,7 @@ fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobRecord>> 
                 bytes: r.get::<_, Option<i64>>(11)?.map(|b| b.max(0) as u64),
                 native_ids: json_column(&r.get::<_, String>(12)?)?,
                 recovery_point_id: r.get(14)?,
+                warning: r.get(15)?,
             })
         })
         .optional()?;
@@ -438,6 +441,7 @@ impl Catalog for SqliteCatalog {
             bytes: None,
             native_ids: Vec::new(),
             recovery_point_id: None,
+            warning: None,
         }))
     }
 
@@ -485,13 +489,15 @@ impl Catalog for SqliteCatalog {
         let (conn, path) = self.writable()?;
         let n = exec(conn,
                 "UPDATE jobs SET native_ids = COALESCE(?2, native_ids), bytes = COALESCE(?3, bytes),
-                 recovery_point_id = COALESCE(?4, recovery_point_id), attempts = COALESCE(?5, attempts) WHERE id = ?1",
+                 recovery_point_id = COALESCE(?4, recovery_point_id), attempts = COALESCE(?5, attempts),
+                 warning = COALESCE(?6, warning) WHERE id = ?1",
                 params![
                     id,
                     u.native_ids.as_ref().map(json_text),
                     u.bytes.map(|b| b as i64),
                     u.recovery_point_id,
-                    u.attempts
+                    u.attempts,
+                    u.warning
                 ],
             )
             .map_err(|e| Self::err(&path, e))?;

@@ -272,6 +272,9 @@ pub struct RunnerArgs {
     /// How often to check whether a snapshot is complete (e.g. 15s)
     #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_wait)]
     pub poll_interval: Duration,
+    /// Flag a backup whose source shrank by more than this fraction since the previous point (0.5: to less than half), or became empty
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.5)]
+    pub suspicious_shrink: f64,
     /// How long to wait for another coffer that is running jobs (e.g. 30s, 5m)
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
     pub lock_timeout: Duration,

@@ -190,6 +190,7 @@ pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError>
                         native_ids: Some(vec![target.display().to_string()]),
                         bytes: Some(r.bytes),
                         recovery_point_id: Some(point.id.clone()),
+                        warning: None,
                     },
                 )
                 .map_err(|e| e.to_string())?;

@@ -82,6 +82,7 @@ fn settings(args: &RunnerArgs) -> Settings {
         concurrency: args.max_concurrent_jobs,
         per_service: args.max_jobs_per_service,
         poll_interval: args.poll_interval,
+        suspicious_shrink: args.suspicious_shrink.clamp(0.0, 1.0),
         ..Settings::default()
     }
 }

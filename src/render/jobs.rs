@@ -51,6 +51,7 @@ pub fn job_json(j: &JobRecord) -> Value {
         "bytes": j.bytes,
         "native_ids": j.native_ids,
         "recovery_point_id": j.recovery_point_id,
+        "warning": j.warning,
         "recovery_point_tags": j.job.options.tags,
         "lifecycle": {
             "cold_storage_after": j.job.options.cold_storage_after,
@@ -195,6 +196,9 @@ pub fn job_detail(j: &JobRecord) -> String {
     }
     if let Some(e) = &j.error {
         field("Error", e.replace('\n', &format!("\n{:17}", "")));
+    }
+    if let Some(w) = &j.warning {
+        field("Warning", w.clone());
     }
     out.push_str("\nHistory:\n");
     for (s, at) in &j.history.transitions {

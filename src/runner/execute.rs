@@ -8,7 +8,7 @@
 
 use super::engine::{Engine, EngineError, Progress};
 use super::{fail_point, Clock, Event, Settings};
-use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint};
+use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint, PointFilter};
 use crate::inventory::{Inventory, Resource};
 use crate::jobs::{forced_transition, JobState};
 use chrono::{DateTime, Utc};
@@ -396,6 +396,25 @@ impl<'a, E: Engine> Executor<'a, E> {
                         .map_err(Self::catalog_err)?
                         .and_then(|j| j.history.entered(JobState::Running))
                         .unwrap_or(job.job.windows.scheduled_at);
+                    let previous = self
+                        .catalog
+                        .borrow()
+                        .recovery_points(&PointFilter {
+                            vault: None,
+                            resource_arn: Some(resource.arn.clone()),
+                        })
+                        .map_err(Self::catalog_err)?
+                        .into_iter()
+                        .find(|p| p.point.job_id.as_deref() != Some(id.as_str()))
+                        .and_then(|p| p.point.size_bytes);
+                    let warning = crate::jobs::suspicious::shrink_warning(
+                        previous,
+                        f.size_bytes,
+                        self.settings.suspicious_shrink,
+                    );
+                    if let Some(w) = &warning {
+                        (self.report)(Event::Warning(format!("{id} {}: {w}", resource.arn)));
+                    }
                     let (cold_at, delete_at) = job.job.options.lifecycle_dates(now);
                     let point = NewRecoveryPoint {
                         vault: job.job.vault.clone(),
@@ -426,6 +445,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                             native_ids: Some(f.native_ids.clone()),
                             bytes: f.size_bytes,
                             recovery_point_id: Some(rp),
+                            warning,
                             ..JobUpdate::default()
                         },
                     )?;

@@ -48,6 +48,9 @@ pub struct Settings {
     pub poll_interval: std::time::Duration,
     /// The first retry's delay after a transient error; it doubles each time, up to 5 minutes.
     pub retry_base: std::time::Duration,
+    /// A backup whose source shrank by more than this fraction since the previous point (or
+    /// became empty) is flagged as suspicious.
+    pub suspicious_shrink: f64,
 }
 
 impl Default for Settings {
@@ -57,6 +60,7 @@ impl Default for Settings {
             per_service: 5,
             poll_interval: std::time::Duration::from_secs(15),
             retry_base: std::time::Duration::from_secs(2),
+            suspicious_shrink: 0.5,
         }
     }
 }

@@ -380,3 +380,55 @@ fn vault_check_finds_a_damaged_pack_only_when_it_reads_the_data() {
         r.stderr
     );
 }
+
+#[test]
+fn a_source_that_suddenly_shrank_is_flagged_as_suspicious() {
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    for i in 0..10 {
+        std::fs::write(docs.join(format!("f{i}")), noise(10_000)).unwrap();
+    }
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let first = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(first["jobs"][0]["warning"], Value::Null);
+    // eight of ten files vanish overnight
+    for i in 0..8 {
+        std::fs::remove_file(docs.join(format!("f{i}"))).unwrap();
+    }
+    let second = tick(dir.path(), "2026-12-06T03:10:00Z");
+    let job = &second["jobs"][0];
+    assert_eq!(job["state"], "COMPLETED");
+    assert_eq!(
+        job["warning"],
+        "suspicious: the source shrank by 80% since the previous recovery point (100000 to 20000 bytes)"
+    );
+    let r = run(coffer(dir.path()).args(["jobs", "show", job["id"].as_str().unwrap()]));
+    assert!(
+        r.stdout
+            .contains("Warning          suspicious: the source shrank by 80%"),
+        "{}",
+        r.stdout
+    );
+    // a higher threshold lets the same shrink pass
+    for i in 0..8 {
+        std::fs::write(docs.join(format!("f{i}")), noise(10_000)).unwrap();
+    }
+    tick(dir.path(), "2026-12-07T03:10:00Z");
+    for i in 0..8 {
+        std::fs::remove_file(docs.join(format!("f{i}"))).unwrap();
+    }
+    let r = run(coffer(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-08T03:10:00Z",
+        "--json",
+        "--suspicious-shrink",
+        "0.9",
+    ]));
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["jobs"][0]["warning"], Value::Null, "{v:#}");
+}

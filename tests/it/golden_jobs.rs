@@ -76,13 +76,15 @@ fn seed(dir: &Path) {
                 native_ids: Some(native.iter().map(|s| s.to_string()).collect()),
                 bytes: Some(bytes),
                 recovery_point_id: Some(rp),
+                warning: None,
             },
         )
         .unwrap();
         c.transition_job(&j.id, JobState::Completed, at(t1), None)
             .unwrap();
+        j.id
     };
-    done(
+    let vol_job = done(
         &nightly(VOL, "2026-12-05"),
         &["snap-0123456789abcdef0"],
         8 << 30,
@@ -110,6 +112,14 @@ fn seed(dir: &Path) {
         "2026-12-05T10:20:00Z",
         serde_json::json!({"arn": INSTANCE, "type": "EC2", "name": "app", "tags": {}}),
     );
+    c.update_job(
+        &vol_job,
+        &JobUpdate {
+            warning: Some("suspicious: the source shrank by 60% since the previous recovery point (1000 to 400 bytes)".into()),
+            ..JobUpdate::default()
+        },
+    )
+    .unwrap();
     let failed = c
         .create_job(&nightly(DB, "2026-12-05"), at("2026-12-05T03:00:05Z"))
         .unwrap()
