@@ -432,3 +432,79 @@ fn a_source_that_suddenly_shrank_is_flagged_as_suspicious() {
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["jobs"][0]["warning"], Value::Null, "{v:#}");
 }
+
+/// `restic` (the Debian package) on the vault repository, with the vault key.
+fn restic(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("restic")
+        .arg("-r")
+        .arg(dir.join("vaults/main"))
+        .args(args)
+        .env("RESTIC_PASSWORD", VAULT_PASSWORD)
+        .env("RESTIC_CACHE_DIR", dir.join("restic-cache"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("these tests need restic (`apt-get install restic`; .ci/run installs it): {e}")
+        })
+}
+
+#[test]
+fn restic_itself_reads_what_coffer_wrote() {
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(docs.join("sub")).unwrap();
+    for i in 0..20 {
+        std::fs::write(
+            docs.join("sub").join(format!("f{i}")),
+            noise(5_000 + i * 100),
+        )
+        .unwrap();
+    }
+    std::fs::write(docs.join("empty"), "").unwrap();
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let report = tick(dir.path(), "2026-12-05T03:10:00Z");
+    let job = &report["jobs"][0];
+    let id = job["native_ids"][0].as_str().unwrap();
+
+    let out = restic(dir.path(), &["snapshots", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snaps: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snaps.as_array().unwrap().len(), 1);
+    assert_eq!(snaps[0]["id"], id);
+    let tags: Vec<&str> = snaps[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert!(
+        tags.contains(&format!("coffer:job={}", job["id"].as_str().unwrap()).as_str()),
+        "{tags:?}"
+    );
+
+    let target = dir.path().join("by-restic");
+    let out = restic(
+        dir.path(),
+        &["restore", id, "--target", target.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // restic restores the absolute path under the target
+    let restored = target.join(docs.strip_prefix("/").unwrap());
+    assert_eq!(tree(&restored), tree(&docs));
+    let out = restic(dir.path(), &["check", "--read-data"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
