@@ -508,3 +508,62 @@ fn restic_itself_reads_what_coffer_wrote() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn the_vault_key_appears_in_no_file_coffer_writes() {
+    const KEY: &str = "k3y-that-must-never-be-written";
+    let dir = workspace(CONFIG);
+    std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
+    std::fs::write(dir.path().join("data/docs/a"), noise(1000)).unwrap();
+    let with_key = |args: &[&str]| {
+        let r = run(coffer(dir.path())
+            .env("COFFER_VAULT_PASSWORD", KEY)
+            .args(args));
+        assert_eq!(r.code, 0, "{args:?}\n{}\n{}", r.stdout, r.stderr);
+        assert!(
+            !r.stdout.contains(KEY) && !r.stderr.contains(KEY),
+            "{args:?} printed the key"
+        );
+        r
+    };
+    with_key(&["apply", "--auto-approve"]);
+    with_key(&["plan", "--json"]);
+    let report = with_key(&["run", "--at", "2026-12-05T03:10:00Z", "--json"]);
+    let report: Value = serde_json::from_str(&report.stdout).unwrap();
+    let rp = report["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    with_key(&[
+        "restore",
+        "start",
+        "--recovery-point",
+        &rp,
+        "--target",
+        "restored",
+    ]);
+    with_key(&["vault", "check", "main", "--read-data-subset", "all"]);
+    with_key(&["jobs", "list", "--json"]);
+    let mut scanned = 0;
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+                    "{} holds the vault key",
+                    p.display()
+                );
+                scanned += 1;
+            }
+        }
+    }
+    assert!(
+        scanned > 10,
+        "state, catalog, repository and restored files were scanned"
+    );
+}
