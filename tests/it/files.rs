@@ -567,3 +567,51 @@ fn the_vault_key_appears_in_no_file_coffer_writes() {
         "state, catalog, repository and restored files were scanned"
     );
 }
+
+#[test]
+fn ten_thousand_files_and_a_100_mb_file_round_trip_byte_for_byte() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    for d in 0..100 {
+        let sub = docs.join(format!("d{d:02}/nested"));
+        std::fs::create_dir_all(&sub).unwrap();
+        for f in 0..100 {
+            let body = if f % 10 == 0 {
+                Vec::new()
+            } else {
+                format!("file {d}/{f}\n").repeat(f).into_bytes()
+            };
+            std::fs::write(sub.join(format!("f{f:03}")), body).unwrap();
+        }
+        std::fs::set_permissions(sub.join("f001"), std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink("f002", sub.join("link")).unwrap();
+    }
+    std::fs::write(docs.join("big.bin"), noise(100 << 20)).unwrap();
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let report = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
+    let rp = report["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let target = dir.path().join("restored");
+    let r = run(coffer(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            &rp,
+            "--json",
+            "--target",
+        ])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(out["files"], 10_001, "{out:#}");
+    assert_eq!(out["verified_files"], 10_001, "{out:#}");
+    assert_eq!(tree(&target), tree(&docs));
+}
