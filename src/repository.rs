@@ -93,8 +93,17 @@ pub type OpenRepository = Repository<OpenStatus>;
 /// Opens the repository at `location`, initialising it first if nothing is there yet.
 /// Returns whether it was created.
 pub fn open_or_init(location: &Location, password: &str) -> Result<(OpenRepository, bool), String> {
+    open_or_init_with_progress(location, password, rustic_core::NoProgressBars)
+}
+
+/// [`open_or_init`], reporting the progress of long operations (a backup) to `progress`.
+pub fn open_or_init_with_progress(
+    location: &Location,
+    password: &str,
+    progress: impl rustic_core::ProgressBars,
+) -> Result<(OpenRepository, bool), String> {
     let backends = backends(location)?;
-    let repo = Repository::new(&RepositoryOptions::default(), &backends)
+    let repo = Repository::new_with_progress(&RepositoryOptions::default(), &backends, progress)
         .map_err(|e| format!("repository {location}: {e}"))?;
     let credentials = Credentials::password(password);
     let exists = repo

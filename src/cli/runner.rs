@@ -333,6 +333,7 @@ async fn engines(s: &Session, targets: &[crate::aws::Target]) -> Either<AwsSnaps
         FileBackups::new(
             s.repositories.clone(),
             crate::repository::password(&|k| std::env::var(k).ok()),
+            std::io::stderr().is_terminal(),
         ),
     )
 }

@@ -6,7 +6,7 @@
 
 use super::engine::{Engine, EngineError, Finished, ForeignSnapshot, Preflight, Progress};
 use crate::inventory::{Resource, ResourceType};
-use crate::repository::{open_or_init, Location};
+use crate::repository::{open_or_init, open_or_init_with_progress, Location};
 use chrono::{DateTime, Utc};
 use rustic_core::{
     BackupOptions, LocalSource, ReadSource, ReadSourceEntry, ReadSourceOpen, RusticResult,
@@ -16,6 +16,49 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// A progress bar for the bytes a file backup reads, with its rate, on a terminal.
+#[derive(Debug, Clone, Copy)]
+struct TerminalProgress;
+
+#[derive(Debug)]
+struct Bar(indicatif::ProgressBar);
+
+impl rustic_core::RusticProgress for Bar {
+    fn is_hidden(&self) -> bool {
+        false
+    }
+    fn set_length(&self, len: u64) {
+        self.0.set_length(len);
+    }
+    fn set_title(&self, title: &str) {
+        self.0.set_prefix(title.to_string());
+    }
+    fn inc(&self, inc: u64) {
+        self.0.inc(inc);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl rustic_core::ProgressBars for TerminalProgress {
+    fn progress(&self, kind: rustic_core::ProgressType, prefix: &str) -> rustic_core::Progress {
+        // only the backup itself is long enough to deserve a bar
+        if !matches!(kind, rustic_core::ProgressType::Bytes) {
+            return rustic_core::Progress::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{prefix} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_prefix(prefix.to_string());
+        rustic_core::Progress::new(Bar(bar))
+    }
+}
+
 /// Backs up files into vault repositories.
 pub struct FileBackups {
     /// Each vault's repository, for vaults that have one.
@@ -24,6 +67,8 @@ pub struct FileBackups {
     password: Result<String, String>,
     /// Backups finished by `start`, for `poll` to report.
     finished: Mutex<BTreeMap<String, Finished>>,
+    /// Draw a bytes-and-rate bar while a backup runs (on a terminal).
+    show_progress: bool,
 }
 
 type Failures = Arc<Mutex<Vec<String>>>;
@@ -103,8 +148,14 @@ fn backup(
     path: PathBuf,
     label: &str,
     tags: &BTreeMap<String, String>,
+    show_progress: bool,
 ) -> Result<(String, Finished), EngineError> {
-    let (repo, _) = open_or_init(location, password).map_err(failed)?;
+    let (repo, _) = if show_progress {
+        open_or_init_with_progress(location, password, TerminalProgress)
+    } else {
+        open_or_init(location, password)
+    }
+    .map_err(failed)?;
     let repo = repo.to_indexed_ids().map_err(failed)?;
     let mut snap = SnapshotOptions::default()
         .label(label.to_string())
@@ -146,11 +197,16 @@ fn backup(
 }
 
 impl FileBackups {
-    pub fn new(vaults: BTreeMap<String, Location>, password: Result<String, String>) -> Self {
+    pub fn new(
+        vaults: BTreeMap<String, Location>,
+        password: Result<String, String>,
+        show_progress: bool,
+    ) -> Self {
         FileBackups {
             vaults,
             password,
             finished: Mutex::default(),
+            show_progress,
         }
     }
 
@@ -221,11 +277,12 @@ impl Engine for FileBackups {
     ) -> Result<String, EngineError> {
         let (location, password) = self.repository(vault)?;
         let path = Self::source(r)?;
-        let (label, tags) = (r.arn.clone(), tags.clone());
-        let (id, finished) =
-            tokio::task::spawn_blocking(move || backup(&location, &password, path, &label, &tags))
-                .await
-                .map_err(failed)??;
+        let (label, tags, show) = (r.arn.clone(), tags.clone(), self.show_progress);
+        let (id, finished) = tokio::task::spawn_blocking(move || {
+            backup(&location, &password, path, &label, &tags, show)
+        })
+        .await
+        .map_err(failed)??;
         if let Ok(mut f) = self.finished.lock() {
             f.insert(id.clone(), finished);
         }
