@@ -138,8 +138,8 @@ pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError>
         .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
     let location = vault_location(ctx, &backend, &point.point.vault)?;
     let password = repository::password(&|k| std::env::var(k).ok())?;
-    let target = std::path::absolute(&opts.target)
-        .map_err(|e| format!("cannot use {}: {e}", opts.target.display()))?;
+    // `-C DIR` runs as if started in DIR: a relative target is inside it
+    let target = crate::workspace::normalize(&ctx.dir.join(&opts.target));
     repository::check_target(&target, opts.overwrite)?;
 
     let now = Utc::now();
