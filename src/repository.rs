@@ -75,6 +75,11 @@ pub fn password(env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> 
     Err("vault repositories are encrypted with a key: set COFFER_VAULT_PASSWORD, or COFFER_VAULT_PASSWORD_FILE to a file holding it".into())
 }
 
+/// [`password`] from the process environment.
+pub fn password_from_env() -> Result<String, String> {
+    password(&|k| std::env::var(k).ok())
+}
+
 fn backends(location: &Location) -> Result<rustic_core::RepositoryBackends, String> {
     match location {
         Location::File(path) => BackendOptions::default()

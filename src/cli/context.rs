@@ -44,6 +44,15 @@ impl Ctx {
         eprintln!("{head} {message}");
     }
 
+    /// Says on stderr (dimmed on a terminal) that this command waits for a lock.
+    pub fn waiting(&self, message: &str) {
+        if self.color_err {
+            eprintln!("\x1b[2m{message}\x1b[0m");
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
     pub fn print_diagnostics(&self, diags: &[Diagnostic], sources: &diag::Sources) {
         if !diags.is_empty() {
             eprint!("{}", diag::render(diags, sources, self.color_err));
@@ -112,4 +121,14 @@ impl Ctx {
     pub fn catalog_read_only(&self, backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
         SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
     }
+}
+
+/// The async runtime for the commands that call AWS or run jobs: two workers, as the machines
+/// coffer runs on are small and the work waits on the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }

@@ -42,11 +42,7 @@ pub fn refresh(ctx: &Ctx, config: &Config) -> Result<Inventory, CmdError> {
             .values()
             .map(|m| (m.file_system_id.clone(), m.mount_path.clone()))
             .collect();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let runtime = super::context::runtime()?;
         let found = runtime
             .block_on(aws::discover(targets, mounts))
             .map_err(|e| e.to_string())?;

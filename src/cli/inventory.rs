@@ -82,11 +82,7 @@ fn overlaps(
     if resources.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = super::context::runtime()?;
     let found = runtime
         .block_on(async {
             let engine = AwsSnapshots::new(&targets).await;

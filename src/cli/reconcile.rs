@@ -38,22 +38,13 @@ fn lock(
     operation: &str,
     args: &LockArgs,
 ) -> Result<StateLock, CmdError> {
-    let color = ctx.color_err;
     backend
         .lock(operation, args.lock_timeout, |holder| {
             if !args.lock_timeout.is_zero() {
-                let msg = format!(
+                ctx.waiting(&format!(
                     "Waiting up to {:?} for the state lock held by {holder}...",
                     args.lock_timeout
-                );
-                eprintln!(
-                    "{}",
-                    if color {
-                        format!("\x1b[2m{msg}\x1b[0m")
-                    } else {
-                        msg
-                    }
-                );
+                ));
             }
         })
         .map_err(|e| e.to_string())
@@ -323,7 +314,7 @@ pub fn apply(
     let catalog = ctx.catalog_read_only(&backend)?;
     let mut effects = LocalEffects {
         config_dir: ctx.dir.clone(),
-        password: crate::repository::password(&|k| std::env::var(k).ok()),
+        password: crate::repository::password_from_env(),
     };
     let style = Style {
         color: ctx.color_out,

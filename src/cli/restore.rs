@@ -56,7 +56,7 @@ pub fn vault_check(
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
     let location = vault_location(ctx, &backend, name)?;
-    let password = repository::password(&|k| std::env::var(k).ok())?;
+    let password = repository::password_from_env()?;
     let checked = repository::check(&location, &password, read_data_subset)?;
     if json {
         let v = serde_json::json!({
@@ -137,7 +137,7 @@ pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError>
         .map(PathBuf::from)
         .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
     let location = vault_location(ctx, &backend, &point.point.vault)?;
-    let password = repository::password(&|k| std::env::var(k).ok())?;
+    let password = repository::password_from_env()?;
     // `-C DIR` runs as if started in DIR: a relative target is inside it
     let target = crate::workspace::normalize(&ctx.dir.join(&opts.target));
     repository::check_target(&target, opts.overwrite)?;

@@ -4,7 +4,7 @@
 //! terminal, as plain lines otherwise, or as JSON log lines.
 
 use super::args::{LogFormat, RunnerArgs, VarArgs};
-use super::context::{CmdError, Ctx};
+use super::context::{runtime, CmdError, Ctx};
 use super::schedule::{instant, rfc3339};
 use super::{discovery, Exit};
 use crate::aws::AwsSnapshots;
@@ -93,33 +93,16 @@ fn runner_lock(
     op: &str,
     args: &RunnerArgs,
 ) -> Result<StateLock, CmdError> {
-    let color = ctx.color_err;
     backend
         .runner_lock(op, args.lock_timeout, |holder| {
             if !args.lock_timeout.is_zero() {
-                let msg = format!(
+                ctx.waiting(&format!(
                     "Waiting up to {:?} for {holder} to finish running jobs...",
                     args.lock_timeout
-                );
-                eprintln!(
-                    "{}",
-                    if color {
-                        format!("\x1b[2m{msg}\x1b[0m")
-                    } else {
-                        msg
-                    }
-                );
+                ));
             }
         })
         .map_err(|e| e.to_string())
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
 
 fn open_catalog(backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
@@ -134,8 +117,9 @@ enum Reporter {
 }
 
 impl Reporter {
-    fn for_terminal() -> Reporter {
-        if std::io::stderr().is_terminal() {
+    /// Plain lines when stdout carries JSON; otherwise a bar on a terminal, lines elsewhere.
+    fn for_output(json_out: bool) -> Reporter {
+        if !json_out && std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -231,6 +215,15 @@ impl Reporter {
             b.finish_and_clear();
         }
     }
+}
+
+/// A flag Ctrl-C sets: start nothing new; what was requested is recorded and resumed by the
+/// next tick.
+fn interruptible() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    stop
 }
 
 /// Whether any of these jobs failed, which makes the command exit 1.
@@ -332,7 +325,7 @@ async fn engines(s: &Session, targets: &[crate::aws::Target]) -> Either<AwsSnaps
         AwsSnapshots::new(targets).await,
         FileBackups::new(
             s.repositories.clone(),
-            crate::repository::password(&|k| std::env::var(k).ok()),
+            crate::repository::password_from_env(),
             std::io::stderr().is_terminal(),
         ),
     )
@@ -377,15 +370,8 @@ pub fn run(
     let _lock = runner_lock(ctx, &s.backend, "run", args)?;
     let clock = at.map_or_else(Clock::system, Clock::starting_at);
     let started = clock.now();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    // Ctrl-C: start nothing new; what was requested is recorded and resumed by the next tick
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let reporter = if json_out {
-        Reporter::Lines
-    } else {
-        Reporter::for_terminal()
-    };
+    let stop = interruptible();
+    let reporter = Reporter::for_output(json_out);
     let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
     reporter.finish();
     if json_out {
@@ -459,14 +445,8 @@ pub fn backup_start(
         .create_job(&job, now)
         .map_err(|e| e.to_string())?
         .ok_or("a job for this resource was already created at this instant")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    let reporter = if json_out {
-        Reporter::Lines
-    } else {
-        Reporter::for_terminal()
-    };
+    let stop = interruptible();
+    let reporter = Reporter::for_output(json_out);
     let rt = runtime()?;
     let settings = settings(args);
     let ended = rt.block_on(async {
