@@ -150,6 +150,35 @@ fn origin_of_ec2(tags: &[aws_sdk_ec2::types::Tag], description: Option<&str>) ->
     }
 }
 
+/// What DescribeDBSnapshots and DescribeDBClusterSnapshots say about one snapshot.
+struct RdsSnapshotStatus<'a> {
+    status: &'a str,
+    allocated_gib: Option<i32>,
+    encrypted: bool,
+    kms_key: Option<&'a str>,
+    percent: Option<i32>,
+}
+
+/// Where an RDS or Aurora snapshot is, from its status.
+fn rds_progress(native_id: &str, s: RdsSnapshotStatus<'_>) -> Progress {
+    match s.status {
+        "available" => Progress::Done(Finished {
+            native_id: native_id.to_string(),
+            native_ids: vec![native_id.to_string()],
+            size_bytes: s.allocated_gib.map(|g| g.max(0) as u64 * GIB),
+            encrypted: s.encrypted,
+            kms_key: s.kms_key.map(str::to_string),
+            unreadable: Vec::new(),
+        }),
+        "failed" | "error" | "incompatible-restore" => {
+            Progress::Failed(format!("snapshot {native_id} failed"))
+        }
+        _ => Progress::Pending {
+            percent: s.percent.map(|p| p.clamp(0, 100) as u8),
+        },
+    }
+}
+
 /// The quota check for one region's RDS snapshots: warn at 80%, refuse what does not fit.
 pub fn check_quota(
     quota: &str,
@@ -593,22 +622,16 @@ impl Engine for AwsSnapshots {
                         "snapshot {native_id} disappeared"
                     )));
                 };
-                Ok(match s.status().unwrap_or_default() {
-                    "available" => Progress::Done(Finished {
-                        native_id: native_id.to_string(),
-                        native_ids: vec![native_id.to_string()],
-                        size_bytes: s.allocated_storage().map(|g| g.max(0) as u64 * GIB),
+                Ok(rds_progress(
+                    native_id,
+                    RdsSnapshotStatus {
+                        status: s.status().unwrap_or_default(),
+                        allocated_gib: s.allocated_storage(),
                         encrypted: s.encrypted().unwrap_or(false),
-                        kms_key: s.kms_key_id().map(str::to_string),
-                        unreadable: Vec::new(),
-                    }),
-                    "failed" | "error" | "incompatible-restore" => {
-                        Progress::Failed(format!("snapshot {native_id} failed"))
-                    }
-                    _ => Progress::Pending {
-                        percent: s.percent_progress().map(|p| p.clamp(0, 100) as u8),
+                        kms_key: s.kms_key_id(),
+                        percent: s.percent_progress(),
                     },
-                })
+                ))
             }
             ResourceType::AuroraCluster => {
                 let out = c
@@ -623,20 +646,16 @@ impl Engine for AwsSnapshots {
                         "snapshot {native_id} disappeared"
                     )));
                 };
-                Ok(match s.status().unwrap_or_default() {
-                    "available" => Progress::Done(Finished {
-                        native_id: native_id.to_string(),
-                        native_ids: vec![native_id.to_string()],
-                        size_bytes: s.allocated_storage().map(|g| g.max(0) as u64 * GIB),
+                Ok(rds_progress(
+                    native_id,
+                    RdsSnapshotStatus {
+                        status: s.status().unwrap_or_default(),
+                        allocated_gib: s.allocated_storage(),
                         encrypted: s.storage_encrypted().unwrap_or(false),
-                        kms_key: s.kms_key_id().map(str::to_string),
-                        unreadable: Vec::new(),
-                    }),
-                    "failed" | "error" => Progress::Failed(format!("snapshot {native_id} failed")),
-                    _ => Progress::Pending {
-                        percent: s.percent_progress().map(|p| p.clamp(0, 100) as u8),
+                        kms_key: s.kms_key_id(),
+                        percent: s.percent_progress(),
                     },
-                })
+                ))
             }
             t => Err(EngineError::permanent(format!(
                 "{t} resources are not backed up by snapshots"

@@ -245,8 +245,8 @@ impl<'a, E: Engine> Executor<'a, E> {
         // left by a process that died, looks for one.
         let resumed = state == JobState::Running;
         let native = match job.native_ids.first() {
-            Some(n) => n.clone(),
-            None if !resumed => self.request(&job, resource).await?.unwrap_or_default(),
+            Some(n) => Some(n.clone()),
+            None if !resumed => self.request(&job, resource).await?,
             None => {
                 let (found, _) = self
                     .retrying(w.complete_by, || {
@@ -256,33 +256,19 @@ impl<'a, E: Engine> Executor<'a, E> {
                 match found {
                     Err(e) => {
                         self.transition(&id, JobState::Failed, Some(&Self::failure(resource, &e)))?;
-                        return Ok(Outcome::Done);
+                        None
                     }
                     Ok(Some(n)) => {
-                        self.update(
-                            &id,
-                            JobUpdate {
-                                native_ids: Some(vec![n.clone()]),
-                                ..JobUpdate::default()
-                            },
-                        )?;
-                        (self.report)(Event::Started {
-                            job_id: id.clone(),
-                            resource_arn: resource.arn.clone(),
-                            adopted: true,
-                        });
-                        n
+                        self.started(&id, resource, &n, None, true)?;
+                        Some(n)
                     }
-                    Ok(None) => match self.request(&job, resource).await? {
-                        Some(n) => n,
-                        None => return Ok(Outcome::Done),
-                    },
+                    Ok(None) => self.request(&job, resource).await?,
                 }
             }
         };
-        if native.is_empty() {
+        let Some(native) = native else {
             return Ok(Outcome::Done);
-        }
+        };
         self.wait(&job, resource, &native).await
     }
 
@@ -316,22 +302,35 @@ impl<'a, E: Engine> Executor<'a, E> {
             }
             Ok(n) => {
                 fail_point("after-backup-request");
-                self.update(
-                    id,
-                    JobUpdate {
-                        attempts,
-                        native_ids: Some(vec![n.clone()]),
-                        ..JobUpdate::default()
-                    },
-                )?;
-                (self.report)(Event::Started {
-                    job_id: id.clone(),
-                    resource_arn: resource.arn.clone(),
-                    adopted: false,
-                });
+                self.started(id, resource, &n, attempts, false)?;
                 Ok(Some(n))
             }
         }
+    }
+
+    /// Records the backup a job asked for (or adopted) and says so.
+    fn started(
+        &self,
+        id: &str,
+        resource: &Resource,
+        native: &str,
+        attempts: Option<u32>,
+        adopted: bool,
+    ) -> Result<(), String> {
+        self.update(
+            id,
+            JobUpdate {
+                attempts,
+                native_ids: Some(vec![native.to_string()]),
+                ..JobUpdate::default()
+            },
+        )?;
+        (self.report)(Event::Started {
+            job_id: id.to_string(),
+            resource_arn: resource.arn.clone(),
+            adopted,
+        });
+        Ok(())
     }
 
     /// Polls a started backup until it is done, fails, or runs out of window.
