@@ -42,6 +42,20 @@ fn noise(len: usize) -> Vec<u8> {
         .collect()
 }
 
+/// The snapshots in the workspace's `main` vault, read with rustic_core directly.
+fn vault_snapshots(dir: &Path) -> Vec<rustic_core::repofile::SnapshotFile> {
+    let backends = rustic_backend::BackendOptions::default()
+        .repository(dir.join("vaults/main").to_string_lossy().into_owned())
+        .to_backends()
+        .unwrap();
+    Repository::new(&RepositoryOptions::default(), &backends)
+        .unwrap()
+        .open(&Credentials::password(VAULT_PASSWORD))
+        .unwrap()
+        .get_all_snapshots()
+        .unwrap()
+}
+
 fn tick(dir: &Path, at: &str) -> Value {
     let r = run(coffer(dir).args(["run", "--at", at, "--json"]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -86,20 +100,7 @@ fn a_tick_backs_up_covered_directories_into_the_vault_repository_incrementally()
     let after_first = repo_size(dir.path());
 
     // the repository opens with the vault key and holds the tagged snapshot
-    let backends = rustic_backend::BackendOptions::default()
-        .repository(
-            dir.path()
-                .join("vaults/main")
-                .to_string_lossy()
-                .into_owned(),
-        )
-        .to_backends()
-        .unwrap();
-    let repo = Repository::new(&RepositoryOptions::default(), &backends)
-        .unwrap()
-        .open(&Credentials::password(VAULT_PASSWORD))
-        .unwrap();
-    let snaps = repo.get_all_snapshots().unwrap();
+    let snaps = vault_snapshots(dir.path());
     assert_eq!(snaps.len(), 1);
     let tags: Vec<String> = snaps[0].tags.iter().cloned().collect();
     for want in [
@@ -148,21 +149,8 @@ fn a_crash_after_a_file_backup_is_adopted_by_the_next_tick() {
     let report = tick(dir.path(), "2026-12-05T03:20:00Z");
     assert_eq!(report["created"], 0);
     assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
-    let backends = rustic_backend::BackendOptions::default()
-        .repository(
-            dir.path()
-                .join("vaults/main")
-                .to_string_lossy()
-                .into_owned(),
-        )
-        .to_backends()
-        .unwrap();
-    let repo = Repository::new(&RepositoryOptions::default(), &backends)
-        .unwrap()
-        .open(&Credentials::password(VAULT_PASSWORD))
-        .unwrap();
     assert_eq!(
-        repo.get_all_snapshots().unwrap().len(),
+        vault_snapshots(dir.path()).len(),
         1,
         "adopted, not made twice"
     );

@@ -59,6 +59,17 @@ fn tick(dir: &Path, at: &str) -> (Run, Value) {
     (r, v)
 }
 
+/// A workspace protecting `Backup = daily` in `region`, applied, with one such volume there.
+fn one_tagged_volume(region: &str) -> tempfile::TempDir {
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        volume(&ec2, region, &[("Backup", "daily")]).await;
+    });
+    let dir = workspace(&config(region, ""));
+    apply(dir.path());
+    dir
+}
+
 fn states(report: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = report["jobs"]
         .as_array()
@@ -282,12 +293,7 @@ fn a_tick_backs_up_each_covered_resource_once_with_tags_and_a_second_tick_create
 #[test]
 fn runs_missed_beyond_their_start_window_are_recorded_expired() {
     let region = "ca-central-1";
-    runtime().block_on(async {
-        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
-        volume(&ec2, region, &[("Backup", "daily")]).await;
-    });
-    let dir = workspace(&config(region, ""));
-    apply(dir.path());
+    let dir = one_tagged_volume(region);
     let (r, first) = tick(dir.path(), "2026-12-05T03:10:00Z");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(first["created"], 1);
@@ -357,12 +363,7 @@ selection "gold" {
 #[test]
 fn a_crash_after_the_snapshot_request_is_adopted_by_the_next_tick() {
     let region = "ap-southeast-1";
-    runtime().block_on(async {
-        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
-        volume(&ec2, region, &[("Backup", "daily")]).await;
-    });
-    let dir = workspace(&config(region, ""));
-    apply(dir.path());
+    let dir = one_tagged_volume(region);
     let crashed = run(coffer_aws(dir.path())
         .args(["run", "--at", "2026-12-05T03:10:00Z"])
         .env("COFFER_FAILPOINT", "after-backup-request"));
