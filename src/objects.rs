@@ -78,16 +78,24 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         });
     };
     for v in config.vaults.values() {
-        push(
-            Address::Vault(v.name.clone()),
-            json!({
-                "storage": v.storage,
-                "kms_key_arn": v.kms_key_arn,
-                "lock": lock_json(v.lock.as_ref()),
-                "force_destroy": v.force_destroy,
-                "tags": map_json(&v.tags),
-            }),
-        );
+        let mut attributes = json!({
+            "storage": v.storage,
+            "kms_key_arn": v.kms_key_arn,
+            "lock": lock_json(v.lock.as_ref()),
+            "force_destroy": v.force_destroy,
+            "tags": map_json(&v.tags),
+        });
+        // the names of where the key is, only when set, so vaults without them keep their
+        // recorded attributes unchanged
+        for (name, value) in [
+            ("password_env", &v.password_env),
+            ("password_file", &v.password_file),
+        ] {
+            if let (Some(value), Some(map)) = (value, attributes.as_object_mut()) {
+                map.insert(name.into(), json!(value));
+            }
+        }
+        push(Address::Vault(v.name.clone()), attributes);
     }
     for p in config.plans.values() {
         push(

@@ -4,6 +4,8 @@
 //! coffer), and opening or initialising them in restic's format through rustic_core, so the
 //! data stays readable with `restic` itself.
 
+mod s3;
+
 use rustic_backend::BackendOptions;
 use rustic_core::{
     ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryOptions,
@@ -57,27 +59,72 @@ pub fn parse_location(storage: &str, config_dir: &Path) -> Result<Location, Stri
     ))
 }
 
-/// The repository key, from `COFFER_VAULT_PASSWORD`, or the first line of the file named by
-/// `COFFER_VAULT_PASSWORD_FILE`. `env` looks up an environment variable.
+/// The default repository key, from `COFFER_VAULT_PASSWORD`, or the first line of the file
+/// named by `COFFER_VAULT_PASSWORD_FILE`. `env` looks up an environment variable.
 pub fn password(env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     if let Some(p) = env("COFFER_VAULT_PASSWORD").filter(|p| !p.is_empty()) {
         return Ok(p);
     }
     if let Some(file) = env("COFFER_VAULT_PASSWORD_FILE").filter(|p| !p.is_empty()) {
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot read COFFER_VAULT_PASSWORD_FILE {file}: {e}"))?;
-        let line = text.lines().next().unwrap_or_default();
-        if line.is_empty() {
-            return Err(format!("COFFER_VAULT_PASSWORD_FILE {file} is empty"));
-        }
-        return Ok(line.to_string());
+        return first_line(Path::new(&file), "COFFER_VAULT_PASSWORD_FILE");
     }
     Err("vault repositories are encrypted with a key: set COFFER_VAULT_PASSWORD, or COFFER_VAULT_PASSWORD_FILE to a file holding it".into())
 }
 
-/// [`password`] from the process environment.
-pub fn password_from_env() -> Result<String, String> {
-    password(&|k| std::env::var(k).ok())
+/// The first line of a key file; `what` names where the file's name came from.
+fn first_line(file: &Path, what: &str) -> Result<String, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {what} {}: {e}", file.display()))?;
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(format!("{what} {} is empty", file.display()));
+    }
+    Ok(line.to_string())
+}
+
+/// A vault's repository: where it is, and its key or why there is none (said only when the
+/// repository is used).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultRepository {
+    pub location: Location,
+    pub password: Result<String, String>,
+}
+
+/// The repository of a vault, from its applied or planned attributes (`storage`, and the key
+/// settings `password_env` / `password_file`, which override the `COFFER_VAULT_PASSWORD*`
+/// defaults); `None` for a vault without storage. Relative paths are relative to
+/// `config_dir`; `env` looks up an environment variable.
+pub fn vault_repository(
+    vault: &str,
+    attributes: &serde_json::Value,
+    config_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<VaultRepository>, String> {
+    let text = |k: &str| attributes.get(k).and_then(|v| v.as_str());
+    let Some(storage) = text("storage") else {
+        return Ok(None);
+    };
+    let location = parse_location(storage, config_dir)?;
+    let password = if let Some(var) = text("password_env") {
+        env(var).filter(|p| !p.is_empty()).ok_or_else(|| {
+            format!("vault `{vault}` takes its key from the environment variable {var} (password_env), which is not set")
+        })
+    } else if let Some(file) = text("password_file") {
+        let path = crate::workspace::resolve(config_dir, file);
+        first_line(&path, &format!("vault `{vault}`'s password_file"))
+    } else {
+        password(env)
+    };
+    Ok(Some(VaultRepository { location, password }))
+}
+
+/// [`vault_repository`] with the process environment.
+pub fn vault_repository_from_env(
+    vault: &str,
+    attributes: &serde_json::Value,
+    config_dir: &Path,
+) -> Result<Option<VaultRepository>, String> {
+    vault_repository(vault, attributes, config_dir, &|k| std::env::var(k).ok())
 }
 
 fn backends(location: &Location) -> Result<rustic_core::RepositoryBackends, String> {
@@ -86,9 +133,34 @@ fn backends(location: &Location) -> Result<rustic_core::RepositoryBackends, Stri
             .repository(path.to_string_lossy().into_owned())
             .to_backends()
             .map_err(|e| format!("repository {location}: {e}")),
-        Location::S3 { .. } => Err(format!(
-            "repository {location}: S3 repositories are not supported by this coffer yet"
-        )),
+        Location::S3 { bucket, prefix } => {
+            let backend = s3::S3Backend::new(bucket, prefix)
+                .map_err(|e| format!("repository {location}: {e}"))?;
+            Ok(rustic_core::RepositoryBackends::new(
+                std::sync::Arc::new(backend),
+                None,
+            ))
+        }
+    }
+}
+
+/// Deletes a repository and all its data (a vault's `force_destroy`). Nothing there yet is
+/// not an error.
+pub fn delete_repository(location: &Location) -> Result<(), String> {
+    match location {
+        Location::File(dir) => match std::fs::remove_dir_all(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("cannot delete the repository {location}: {e}"))
+            }
+            _ => Ok(()),
+        },
+        Location::S3 { bucket, prefix } => {
+            let backend = s3::S3Backend::new(bucket, prefix)
+                .map_err(|e| format!("repository {location}: {e}"))?;
+            s3::delete_all(&backend)
+                .map(|_| ())
+                .map_err(|e| format!("cannot delete the repository {location}: {e}"))
+        }
     }
 }
 
@@ -99,6 +171,23 @@ pub type OpenRepository = Repository<OpenStatus>;
 /// Returns whether it was created.
 pub fn open_or_init(location: &Location, password: &str) -> Result<(OpenRepository, bool), String> {
     open_or_init_with_progress(location, password, rustic_core::NoProgressBars)
+}
+
+/// Opens an existing repository with its master key, as [`OpenRepository::key`] gave it after
+/// an earlier open: without deriving the key from the password again, which is deliberately
+/// slow.
+pub fn open_with_key(
+    location: &Location,
+    key: rustic_core::repofile::MasterKey,
+    progress: impl rustic_core::ProgressBars,
+) -> Result<OpenRepository, String> {
+    Repository::new_with_progress(
+        &RepositoryOptions::default(),
+        &backends(location)?,
+        progress,
+    )
+    .and_then(|repo| repo.open(&Credentials::Masterkey(key)))
+    .map_err(|e| format!("cannot open the repository {location}: {e}"))
 }
 
 /// [`open_or_init`], reporting the progress of long operations (a backup) to `progress`.
@@ -338,6 +427,49 @@ mod tests {
         )]))
         .unwrap_err()
         .contains("cannot read COFFER_VAULT_PASSWORD_FILE /nonexistent/pw"));
+    }
+
+    #[test]
+    fn a_vault_can_name_its_own_key_variable_or_file_over_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("prod.key"), "from-vault-file\n").unwrap();
+        let env = |k: &str| match k {
+            "COFFER_VAULT_PASSWORD" => Some("default".to_string()),
+            "PROD_KEY" => Some("from-vault-env".to_string()),
+            _ => None,
+        };
+        let repo = |attrs: serde_json::Value| {
+            vault_repository("prod", &attrs, dir.path(), &env)
+                .unwrap()
+                .map(|r| r.password)
+        };
+        let storage = "file://./repo";
+        assert_eq!(repo(serde_json::json!({"storage": null})), None);
+        assert_eq!(
+            repo(serde_json::json!({"storage": storage})),
+            Some(Ok("default".into()))
+        );
+        assert_eq!(
+            repo(serde_json::json!({"storage": storage, "password_env": "PROD_KEY"})),
+            Some(Ok("from-vault-env".into()))
+        );
+        assert_eq!(
+            repo(serde_json::json!({"storage": storage, "password_file": "prod.key"})),
+            Some(Ok("from-vault-file".into()))
+        );
+        let missing = repo(serde_json::json!({"storage": storage, "password_env": "NOPE"}))
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            missing.contains("vault `prod`") && missing.contains("NOPE"),
+            "{missing}"
+        );
+        // a named setting never falls back to the default key
+        assert!(
+            repo(serde_json::json!({"storage": storage, "password_file": "absent.key"}))
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]

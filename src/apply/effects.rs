@@ -1,7 +1,7 @@
 //! Side effects of applying objects. [`LocalEffects`] is the no-cloud implementation: a
 //! vault with `file://` storage gets its repository, initialised in restic's format with the
-//! vault key; other objects exist only in coffer's own records. Destroying a vault never
-//! deletes repository data.
+//! vault key; other objects exist only in coffer's own records. Destroying a vault deletes
+//! its repository data only when its recorded configuration says `force_destroy = true`.
 
 use crate::address::Kind;
 use crate::objects::ObjectSpec;
@@ -21,16 +21,22 @@ pub trait Effects {
 /// Effects on the local machine, relative to the configuration directory.
 pub struct LocalEffects {
     pub config_dir: PathBuf,
-    /// The vault repositories' key, or why there is none (said only if a vault needs it).
-    pub password: Result<String, String>,
+    /// Vaults whose repository data was deleted (`force_destroy`), for the catalog to forget
+    /// their points.
+    pub purged: Vec<String>,
 }
 
 impl LocalEffects {
     fn prepare_vault(&self, spec: &ObjectSpec) -> Result<(), String> {
-        let Some(storage) = spec.attributes.get("storage").and_then(|s| s.as_str()) else {
+        let Some(repo) = repository::vault_repository_from_env(
+            spec.address.name(),
+            &spec.attributes,
+            &self.config_dir,
+        )?
+        else {
             return Ok(());
         };
-        let location = repository::parse_location(storage, &self.config_dir)?;
+        let location = repo.location;
         if let repository::Location::File(dir) = &location {
             std::fs::create_dir_all(dir).map_err(|e| {
                 format!(
@@ -39,11 +45,10 @@ impl LocalEffects {
                 )
             })?;
         }
-        let password = self
+        let password = repo
             .password
-            .as_ref()
             .map_err(|why| format!("its repository at {location} needs a key: {why}"))?;
-        repository::open_or_init(&location, password)?;
+        repository::open_or_init(&location, &password)?;
         Ok(())
     }
 }
@@ -79,7 +84,22 @@ impl Effects for LocalEffects {
         Ok(())
     }
 
-    fn delete(&mut self, _old: &StateObject) -> Result<(), String> {
+    fn delete(&mut self, old: &StateObject) -> Result<(), String> {
+        let force = old
+            .attributes
+            .get("force_destroy")
+            .and_then(|f| f.as_bool())
+            == Some(true);
+        if old.kind != Kind::Vault || !force {
+            return Ok(());
+        }
+        let Some(storage) = old.attributes.get("storage").and_then(|s| s.as_str()) else {
+            return Ok(());
+        };
+        // apply has checked that no point is locked (the vault's recorded lock)
+        let location = repository::parse_location(storage, &self.config_dir)?;
+        repository::delete_repository(&location)?;
+        self.purged.push(old.address.name().to_string());
         Ok(())
     }
 }

@@ -151,21 +151,17 @@ fn run_step(
             let old = existing.ok_or("not in state; the plan is out of date")?;
             if step.address.kind() == crate::address::Kind::Vault {
                 // Re-checked at apply time: a backup may have landed since the plan was made.
-                let counts = env
-                    .catalog
-                    .recovery_point_counts()
-                    .map_err(|e| e.to_string())?;
-                let n = counts.get(step.address.name()).copied().unwrap_or(0);
-                let force = old
-                    .attributes
-                    .get("force_destroy")
-                    .and_then(serde_json::Value::as_bool)
-                    .unwrap_or(false);
-                if n > 0 && !force {
-                    return Err(format!(
-                        "vault holds {n} recovery point{} and force_destroy is not set; refusing to destroy it",
-                        if n == 1 { "" } else { "s" }
-                    ));
+                let points = env.catalog.vault_points().map_err(|e| e.to_string())?;
+                let name = step.address.name();
+                let points = points.get(name).copied().unwrap_or_default();
+                if let Some((message, help)) = crate::plan::vault_destroy_refusal(
+                    name,
+                    &old.attributes,
+                    points,
+                    (env.clock)(),
+                    "destroy",
+                ) {
+                    return Err(format!("{message}\n  {help}"));
                 }
             }
             env.effects.delete(old)?;

@@ -147,10 +147,21 @@ pub struct JobUpdate {
     pub warning: Option<String>,
 }
 
+/// A vault's live recovery points, in short: how many, and when the newest was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VaultPoints {
+    pub count: u64,
+    /// When the newest point completed (or was created, if it records no completion).
+    pub newest: Option<DateTime<Utc>>,
+}
+
 /// What coffer needs from a catalog, whatever stores it.
 pub trait Catalog {
-    /// Number of live recovery points per vault name (vaults with none are absent).
-    fn recovery_point_counts(&self) -> Result<BTreeMap<String, u64>, CatalogError>;
+    /// Live recovery points per vault name (vaults with none are absent).
+    fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError>;
+    /// Marks every live point of `vault` DELETED (its repository was deleted); returns how
+    /// many.
+    fn forget_vault_points(&mut self, vault: &str) -> Result<u64, CatalogError>;
     /// Records a recovery point and returns its id. A point for a job that already has one is
     /// not recorded twice: the existing id is returned.
     fn add_recovery_point(&mut self, point: &NewRecoveryPoint) -> Result<String, CatalogError>;

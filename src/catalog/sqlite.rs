@@ -5,7 +5,7 @@
 
 use super::{
     Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointFilter,
-    RecoveryPoint,
+    RecoveryPoint, VaultPoints,
 };
 use crate::jobs::{History, JobOptions, JobState, Windows};
 use chrono::{DateTime, Utc};
@@ -295,22 +295,48 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 }
 
 impl Catalog for SqliteCatalog {
-    fn recovery_point_counts(&self) -> Result<BTreeMap<String, u64>, CatalogError> {
+    fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError> {
         let Some(conn) = &self.conn else {
             return Ok(BTreeMap::new());
         };
         let mut stmt = conn
-            .prepare("SELECT vault, COUNT(*) FROM recovery_points WHERE status != 'DELETED' GROUP BY vault")
+            .prepare(
+                "SELECT vault, COUNT(*), MAX(COALESCE(completed_at, created_at)) FROM recovery_points \
+                 WHERE status != 'DELETED' GROUP BY vault",
+            )
             .map_err(|e| Self::err(&self.path, e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    opt_ts(r.get(2)?)?,
+                ))
+            })
             .map_err(|e| Self::err(&self.path, e))?;
         let mut out = BTreeMap::new();
         for row in rows {
-            let (vault, n) = row.map_err(|e| Self::err(&self.path, e))?;
-            out.insert(vault, n.max(0) as u64);
+            let (vault, n, newest) = row.map_err(|e| Self::err(&self.path, e))?;
+            out.insert(
+                vault,
+                VaultPoints {
+                    count: n.max(0) as u64,
+                    newest,
+                },
+            );
         }
         Ok(out)
+    }
+
+    fn forget_vault_points(&mut self, vault: &str) -> Result<u64, CatalogError> {
+        let (conn, path) = self.writable()?;
+        let n = conn
+            .execute(
+                "UPDATE recovery_points SET status = 'DELETED' WHERE vault = ?1 AND status != 'DELETED'",
+                [vault],
+            )
+            .map_err(|e| Self::err(&path, e))?;
+        Ok(n as u64)
     }
 
     fn add_recovery_point(&mut self, p: &NewRecoveryPoint) -> Result<String, CatalogError> {
@@ -592,9 +618,16 @@ mod tests {
         c.add_recovery_point(&point("a")).unwrap();
         c.add_recovery_point(&point("b")).unwrap();
         let ro = SqliteCatalog::open_read_only(&path).unwrap();
-        let counts = ro.recovery_point_counts().unwrap();
-        assert_eq!(counts.get("a"), Some(&2));
-        assert_eq!(counts.get("b"), Some(&1));
+        let counts = ro.vault_points().unwrap();
+        assert_eq!(counts.get("a").map(|p| p.count), Some(2));
+        assert_eq!(counts.get("b").map(|p| p.count), Some(1));
+        assert_eq!(
+            counts.get("a").and_then(|p| p.newest),
+            Some(point("a").created_at)
+        );
+        assert_eq!(c.forget_vault_points("a").unwrap(), 2);
+        assert_eq!(ro.vault_points().unwrap().get("a"), None);
+        assert_eq!(c.forget_vault_points("a").unwrap(), 0);
         // reopening does not re-run migrations
         SqliteCatalog::open(&path).unwrap();
     }
@@ -729,7 +762,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.db");
         let c = SqliteCatalog::open_read_only(&path).unwrap();
-        assert!(c.recovery_point_counts().unwrap().is_empty());
+        assert!(c.vault_points().unwrap().is_empty());
         assert!(!path.exists());
     }
 }

@@ -6,7 +6,7 @@ use super::context::{CmdError, Ctx};
 use super::discovery;
 use super::Exit;
 use crate::apply::{self, Event, LocalEffects};
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, SqliteCatalog};
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
 use crate::inventory::Inventory;
@@ -87,7 +87,7 @@ fn compute(
 ) -> Result<Plan, CmdError> {
     let desired = objects::desired(config);
     let catalog = ctx.catalog_read_only(backend)?;
-    let counts = catalog.recovery_point_counts().map_err(|e| e.to_string())?;
+    let counts = catalog.vault_points().map_err(|e| e.to_string())?;
     plan::compute(&PlanInput {
         mode,
         desired: &desired,
@@ -314,7 +314,7 @@ pub fn apply(
     let catalog = ctx.catalog_read_only(&backend)?;
     let mut effects = LocalEffects {
         config_dir: ctx.dir.clone(),
-        password: crate::repository::password_from_env(),
+        purged: Vec::new(),
     };
     let style = Style {
         color: ctx.color_out,
@@ -350,6 +350,16 @@ pub fn apply(
         .map_err(|e| e.to_string())?
     };
     drop(journal);
+    if !effects.purged.is_empty() {
+        // the points in deleted repositories are gone: say so in the catalog
+        let mut catalog =
+            SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+        for vault in &effects.purged {
+            catalog
+                .forget_vault_points(vault)
+                .map_err(|e| e.to_string())?;
+        }
+    }
     let completed = report.error.is_none() && !report.interrupted;
     let coverage_recorded = match (&plan.coverage, completed) {
         (Some(c), true) => {

@@ -10,7 +10,7 @@ use crate::catalog::{Catalog, JobUpdate, NewJob, SqliteCatalog};
 use crate::inventory::{Resource, ResourceType};
 use crate::jobs::{JobOptions, JobState, Windows};
 use crate::render::jobs::size;
-use crate::repository::{self, parse_location};
+use crate::repository;
 use chrono::Utc;
 use std::path::PathBuf;
 
@@ -22,28 +22,26 @@ pub struct Options {
     pub json: bool,
 }
 
-/// The applied vault's repository location.
-fn vault_location(
+/// The applied vault's repository and its key.
+fn vault_repository(
     ctx: &Ctx,
     backend: &crate::state::local::LocalBackend,
     vault: &str,
-) -> Result<repository::Location, CmdError> {
+) -> Result<(repository::Location, String), CmdError> {
     let state = backend
         .read()
         .map_err(|e| e.to_string())?
         .map(|l| l.state)
         .ok_or("nothing has been applied yet")?;
     let address = crate::address::Address::Vault(vault.to_string());
-    let storage = state
+    let attributes = &state
         .objects
         .get(&address)
         .ok_or_else(|| format!("{address} is not applied"))?
-        .attributes
-        .get("storage")
-        .and_then(|s| s.as_str())
-        .ok_or_else(|| format!("{address} has no storage, so no repository"))?
-        .to_string();
-    parse_location(&storage, &ctx.dir)
+        .attributes;
+    let repo = repository::vault_repository_from_env(vault, attributes, &ctx.dir)?
+        .ok_or_else(|| format!("{address} has no storage, so no repository"))?;
+    Ok((repo.location, repo.password?))
 }
 
 pub fn vault_check(
@@ -55,8 +53,7 @@ pub fn vault_check(
 ) -> Result<Exit, CmdError> {
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
-    let location = vault_location(ctx, &backend, name)?;
-    let password = repository::password_from_env()?;
+    let (location, password) = vault_repository(ctx, &backend, name)?;
     let checked = repository::check(&location, &password, read_data_subset)?;
     if json {
         let v = serde_json::json!({
@@ -136,8 +133,7 @@ pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError>
         .or_else(|| resource.arn.strip_prefix("dir:").map(str::to_string))
         .map(PathBuf::from)
         .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
-    let location = vault_location(ctx, &backend, &point.point.vault)?;
-    let password = repository::password_from_env()?;
+    let (location, password) = vault_repository(ctx, &backend, &point.point.vault)?;
     // `-C DIR` runs as if started in DIR: a relative target is inside it
     let target = crate::workspace::normalize(&ctx.dir.join(&opts.target));
     repository::check_target(&target, opts.overwrite)?;

@@ -14,7 +14,7 @@ use crate::coverage::{self, Coverage};
 use crate::inventory::Inventory;
 use crate::jobs::{rules_from_objects, JobOptions, JobState, RuleInfo, Windows};
 use crate::render::jobs::{job_detail, job_json};
-use crate::repository::{parse_location, Location};
+use crate::repository::{vault_repository_from_env, VaultRepository};
 use crate::runner::engine::Either;
 use crate::runner::engine::Engine;
 use crate::runner::execute::Executor;
@@ -39,7 +39,7 @@ struct Session {
     inventory: Inventory,
     vaults: Vec<String>,
     /// Each applied vault's repository, for file-level backups.
-    repositories: BTreeMap<String, Location>,
+    repositories: BTreeMap<String, VaultRepository>,
 }
 
 fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
@@ -61,8 +61,8 @@ fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
     for (address, object) in &state.objects {
         if let crate::address::Address::Vault(v) = address {
             vaults.push(v.clone());
-            if let Some(storage) = object.attributes.get("storage").and_then(|s| s.as_str()) {
-                repositories.insert(v.clone(), parse_location(storage, &ctx.dir)?);
+            if let Some(repo) = vault_repository_from_env(v, &object.attributes, &ctx.dir)? {
+                repositories.insert(v.clone(), repo);
             }
         }
     }
@@ -323,11 +323,7 @@ fn tick_json(r: &TickReport, at: DateTime<Utc>) -> serde_json::Value {
 async fn engines(s: &Session, targets: &[crate::aws::Target]) -> Either<AwsSnapshots, FileBackups> {
     Either(
         AwsSnapshots::new(targets).await,
-        FileBackups::new(
-            s.repositories.clone(),
-            crate::repository::password_from_env(),
-            std::io::stderr().is_terminal(),
-        ),
+        FileBackups::new(s.repositories.clone(), std::io::stderr().is_terminal()),
     )
 }
 

@@ -1579,7 +1579,14 @@ impl<'s> Lowerer<'s> {
         let view = d.view("vault");
         self.check_body(
             &view,
-            &["storage", "kms_key_arn", "force_destroy", "tags"],
+            &[
+                "storage",
+                "kms_key_arn",
+                "force_destroy",
+                "password_env",
+                "password_file",
+                "tags",
+            ],
             &["lock"],
         );
         let storage = self.string(&view, "storage");
@@ -1607,6 +1614,32 @@ impl<'s> Lowerer<'s> {
             }
         }
         let force_destroy = self.bool(&view, "force_destroy").unwrap_or(false);
+        let password_env = self.string(&view, "password_env");
+        let password_file = self.string(&view, "password_file");
+        if let (Some(_), Some((_, span))) = (&password_env, &password_file) {
+            let span = span.clone();
+            self.push(
+                Diagnostic::error(
+                    "coffer::conflicting_key_settings",
+                    "a vault takes its key from `password_env` or from `password_file`, not both",
+                )
+                .at(span, "second key setting")
+                .with_help("keep one of them"),
+            );
+        }
+        if storage.is_none() {
+            if let Some((_, span)) = password_env.as_ref().or(password_file.as_ref()) {
+                let span = span.clone();
+                self.push(
+                    Diagnostic::error(
+                        "coffer::key_without_storage",
+                        "only a vault with `storage` has a repository key",
+                    )
+                    .at(span, "no repository to open with it")
+                    .with_help("add `storage = \"file://…\"` or remove this setting"),
+                );
+            }
+        }
         let tags = self.string_map(&view, "tags");
         let lock = self
             .single_block(&view, "lock")
@@ -1617,6 +1650,8 @@ impl<'s> Lowerer<'s> {
             kms_key_arn: kms.map(|(s, _)| s),
             lock,
             force_destroy,
+            password_env: password_env.map(|(s, _)| s),
+            password_file: password_file.map(|(s, _)| s),
             tags,
             span: d.name_span.clone(),
         })

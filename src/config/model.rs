@@ -81,6 +81,12 @@ pub struct Vault {
     pub kms_key_arn: Option<String>,
     pub lock: Option<VaultLock>,
     pub force_destroy: bool,
+    /// The environment variable holding this vault's repository key (instead of
+    /// `COFFER_VAULT_PASSWORD`); a name, never the key.
+    pub password_env: Option<String>,
+    /// The file whose first line is this vault's repository key (relative to the
+    /// configuration); a path, never the key.
+    pub password_file: Option<String>,
     pub tags: Tags,
     pub span: Span,
 }

@@ -2,8 +2,10 @@
 //! between them with the time of each, and the window rules that expire a job that did not
 //! start in time and abort one that did not finish in time ([`state`]); and what a scheduler
 //! tick has to do ([`tick`]); and the tags and lifecycle a job gives its recovery point
-//! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]).
+//! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]); and until when
+//! a vault lock protects a point ([`lock`]).
 
+pub mod lock;
 pub mod options;
 pub mod state;
 pub mod suspicious;

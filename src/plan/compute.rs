@@ -8,6 +8,7 @@ use super::{
     PLAN_FORMAT_VERSION,
 };
 use crate::address::{Address, Kind};
+use crate::catalog::VaultPoints;
 use crate::coverage::{self, Cause, Coverage, Rules};
 use crate::graph::DependencyGraph;
 use crate::inventory::Inventory;
@@ -23,8 +24,8 @@ pub struct PlanInput<'a> {
     pub desired: &'a [ObjectSpec],
     /// Recorded state, if any exists.
     pub state: Option<&'a State>,
-    /// Recovery points per vault name, from the catalog.
-    pub recovery_points: &'a BTreeMap<String, u64>,
+    /// Live recovery points per vault name, from the catalog.
+    pub recovery_points: &'a BTreeMap<String, VaultPoints>,
     pub now: DateTime<Utc>,
     /// The inventory to compute coverage from, if any.
     pub inventory: Option<(&'a Inventory, InventorySource)>,
@@ -134,7 +135,12 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
             (None, None) => continue,
         };
         if matches!(change.action, Action::Delete | Action::Replace) && change.kind == Kind::Vault {
-            check_vault_destroy(&change, input.recovery_points, &mut errors, &mut notes);
+            let points = input
+                .recovery_points
+                .get(change.address.name())
+                .copied()
+                .unwrap_or_default();
+            check_vault_destroy(&change, points, input.now, &mut errors, &mut notes);
         }
         changes.push(change);
     }
@@ -199,40 +205,82 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     })
 }
 
-/// A vault holding recovery points is only destroyed when its *recorded* configuration says
-/// `force_destroy = true`; repository data is never deleted by destroying a vault.
+/// Why a vault cannot be destroyed (or replaced) now, if it cannot: it holds recovery points
+/// and its *recorded* configuration does not say `force_destroy = true`; or it does, but the
+/// vault's lock still protects its newest point, whose data force_destroy would delete.
+pub fn vault_destroy_refusal(
+    name: &str,
+    recorded: &serde_json::Value,
+    points: VaultPoints,
+    now: DateTime<Utc>,
+    verb: &str,
+) -> Option<(String, String)> {
+    let force = recorded
+        .get("force_destroy")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let count = points.count;
+    let plural = if count == 1 { "" } else { "s" };
+    if count > 0 && !force {
+        return Some((
+            format!("cannot {verb} vault `{name}`: it holds {count} recovery point{plural}"),
+            format!("to {verb} it anyway, first set `force_destroy = true` on vault \"{name}\" and apply that change, then {verb} it; or keep the vault"),
+        ));
+    }
+    let until = points
+        .newest
+        .and_then(|made| crate::jobs::lock::locked_until(recorded, made))
+        .filter(|until| *until > now)?;
+    Some((
+        format!(
+            "cannot {verb} vault `{name}`: its lock keeps its recovery points until {}",
+            until.format("%Y-%m-%d %H:%M UTC")
+        ),
+        "force_destroy deletes the vault's repository data, which a vault lock forbids while any point is within min_retention; keep the vault until then".into(),
+    ))
+}
+
+/// Checks a vault's destroy or replace ([`vault_destroy_refusal`]) and says what happens to
+/// its repository: kept, or (with `force_destroy`) deleted with its points.
 fn check_vault_destroy(
     change: &Change,
-    points: &BTreeMap<String, u64>,
+    points: VaultPoints,
+    now: DateTime<Utc>,
     errors: &mut Vec<PlanError>,
     notes: &mut Vec<String>,
 ) {
     let name = change.address.name();
-    let before = change.before.as_ref();
-    let force = before
-        .and_then(|b| b.get("force_destroy"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
-    let count = points.get(name).copied().unwrap_or(0);
+    let Some(before) = change.before.as_ref() else {
+        return;
+    };
     let verb = if change.action == Action::Replace {
         "replace"
     } else {
         "destroy"
     };
-    if count > 0 && !force {
+    if let Some((message, help)) = vault_destroy_refusal(name, before, points, now, verb) {
         errors.push(PlanError {
             address: change.address.clone(),
-            message: format!("cannot {verb} vault `{name}`: it holds {count} recovery point{}", if count == 1 { "" } else { "s" }),
-            help: format!(
-                "to {verb} it anyway, first set `force_destroy = true` on vault \"{name}\" and apply that change, then {verb} it; or keep the vault"
-            ),
+            message,
+            help,
         });
     }
-    if let Some(storage) = before
-        .and_then(|b| b.get("storage"))
-        .and_then(serde_json::Value::as_str)
+    let Some(storage) = before.get("storage").and_then(serde_json::Value::as_str) else {
+        return;
+    };
+    if before
+        .get("force_destroy")
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
     {
-        notes.push(format!("{}: the repository at {storage} is kept; coffer never deletes repository data when a vault is destroyed", change.address));
+        let count = points.count;
+        notes.push(format!(
+            "{}: force_destroy deletes the repository at {storage} and the {count} recovery point{} it holds",
+            change.address,
+            if count == 1 { "" } else { "s" }
+        ));
+    } else {
+        notes.push(format!("{}: the repository at {storage} is kept; coffer deletes repository data only for a vault with force_destroy = true", change.address));
     }
 }
 
@@ -539,16 +587,26 @@ mod tests {
     fn vault_with_points_is_not_destroyed_without_force() {
         let w = world();
         let s = recorded(&w);
-        let points: BTreeMap<String, u64> = [("v".to_string(), 3)].into();
-        let r = compute(&PlanInput {
-            mode: Mode::Destroy,
-            desired: &w,
-            state: Some(&s),
-            recovery_points: &points,
-            now: DateTime::UNIX_EPOCH,
-            inventory: None,
-        });
-        let errs = r.unwrap_err();
+        let made = DateTime::UNIX_EPOCH;
+        let points: BTreeMap<String, VaultPoints> = [(
+            "v".to_string(),
+            VaultPoints {
+                count: 3,
+                newest: Some(made),
+            },
+        )]
+        .into();
+        let destroy = |state: &State, now: DateTime<Utc>| {
+            compute(&PlanInput {
+                mode: Mode::Destroy,
+                desired: &w,
+                state: Some(state),
+                recovery_points: &points,
+                now,
+                inventory: None,
+            })
+        };
+        let errs = destroy(&s, made).unwrap_err();
         assert_eq!(
             errs[0].message,
             "cannot destroy vault `v`: it holds 3 recovery points"
@@ -556,16 +614,44 @@ mod tests {
 
         let mut forced = w.clone();
         forced[0].attributes = json!({"storage": "file://a", "tags": {}, "force_destroy": true});
-        let s = recorded(&forced);
-        let r = compute(&PlanInput {
+        let p = destroy(&recorded(&forced), made).unwrap();
+        assert_eq!(
+            p.notes[0],
+            "vault.v: force_destroy deletes the repository at file://a and the 3 recovery points it holds"
+        );
+
+        // a lock keeps the newest point, so force_destroy may not delete its data yet
+        let mut locked = forced.clone();
+        locked[0].attributes["lock"] = json!({"mode": "governance", "min_retention": "30d"});
+        let errs = destroy(&recorded(&locked), made + chrono::Duration::days(29)).unwrap_err();
+        assert_eq!(
+            errs[0].message,
+            "cannot destroy vault `v`: its lock keeps its recovery points until 1970-01-31 00:00 UTC"
+        );
+        assert!(destroy(&recorded(&locked), made + chrono::Duration::days(31)).is_ok());
+
+        // without force_destroy, an empty vault goes and its repository stays
+        let none = BTreeMap::new();
+        let p = compute(&PlanInput {
             mode: Mode::Destroy,
             desired: &w,
-            state: Some(&s),
-            recovery_points: &points,
-            now: DateTime::UNIX_EPOCH,
+            state: Some(&recorded(
+                &locked
+                    .iter()
+                    .map(|o| {
+                        let mut o = o.clone();
+                        if o.address.kind() == Kind::Vault {
+                            o.attributes["force_destroy"] = json!(false);
+                        }
+                        o
+                    })
+                    .collect::<Vec<_>>(),
+            )),
+            recovery_points: &none,
+            now: made,
             inventory: None,
-        });
-        let p = r.unwrap();
-        assert!(p.notes[0].contains("is kept"));
+        })
+        .unwrap();
+        assert!(p.notes[0].contains("is kept"), "{}", p.notes[0]);
     }
 }

@@ -11,7 +11,7 @@ use crate::objects::ObjectSpec;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use compute::{compute, PlanError, PlanInput};
+pub use compute::{compute, vault_destroy_refusal, PlanError, PlanInput};
 pub use diff::{AttributeChange, ChangeAction};
 
 /// The plan format this coffer writes and reads.

@@ -6,38 +6,54 @@
 
 use super::engine::{Engine, EngineError, Finished, ForeignSnapshot, Preflight, Progress};
 use crate::inventory::{Resource, ResourceType};
-use crate::repository::{open_or_init, open_or_init_with_progress, Location};
+use crate::repository::{
+    open_or_init, open_or_init_with_progress, open_with_key, Location, OpenRepository,
+    VaultRepository,
+};
 use chrono::{DateTime, Utc};
+use rustic_core::repofile::MasterKey;
 use rustic_core::{
-    BackupOptions, LocalSource, ReadSource, ReadSourceEntry, ReadSourceOpen, RusticResult,
-    SnapshotOptions,
+    BackupOptions, LocalSource, NoProgressBars, ReadSource, ReadSourceEntry, ReadSourceOpen,
+    RusticResult, SnapshotOptions,
 };
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// A progress bar for the bytes a file backup reads, with its rate, on a terminal.
-#[derive(Debug, Clone, Copy)]
-struct TerminalProgress;
+/// How many files the running backup has reached (shared by the source that walks them and
+/// the bar that shows them).
+type FileCount = Arc<AtomicU64>;
+
+/// A progress bar for a file backup on a terminal: files reached, bytes, rate and ETA.
+#[derive(Debug, Clone)]
+struct TerminalProgress {
+    files: FileCount,
+}
 
 #[derive(Debug)]
-struct Bar(indicatif::ProgressBar);
+struct Bar {
+    bar: indicatif::ProgressBar,
+    files: FileCount,
+}
 
 impl rustic_core::RusticProgress for Bar {
     fn is_hidden(&self) -> bool {
         false
     }
     fn set_length(&self, len: u64) {
-        self.0.set_length(len);
+        self.bar.set_length(len);
     }
     fn set_title(&self, title: &str) {
-        self.0.set_prefix(title.to_string());
+        self.bar.set_prefix(title.to_string());
     }
     fn inc(&self, inc: u64) {
-        self.0.inc(inc);
+        self.bar
+            .set_message(format!("{} files", self.files.load(Ordering::Relaxed)));
+        self.bar.inc(inc);
     }
     fn finish(&self) {
-        self.0.finish_and_clear();
+        self.bar.finish_and_clear();
     }
 }
 
@@ -50,25 +66,16 @@ impl rustic_core::ProgressBars for TerminalProgress {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{prefix} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                "{prefix} [{elapsed_precise}] {bar:30} {msg} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
             )
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         bar.set_prefix(prefix.to_string());
-        rustic_core::Progress::new(Bar(bar))
+        rustic_core::Progress::new(Bar {
+            bar,
+            files: self.files.clone(),
+        })
     }
-}
-
-/// Backs up files into vault repositories.
-pub struct FileBackups {
-    /// Each vault's repository, for vaults that have one.
-    vaults: BTreeMap<String, Location>,
-    /// The repositories' key, or why there is none.
-    password: Result<String, String>,
-    /// Backups finished by `start`, for `poll` to report.
-    finished: Mutex<BTreeMap<String, Finished>>,
-    /// Draw a bytes-and-rate bar while a backup runs (on a terminal).
-    show_progress: bool,
 }
 
 type Failures = Arc<Mutex<Vec<String>>>;
@@ -83,6 +90,8 @@ fn record(failures: &Failures, what: String) {
 struct Watched {
     inner: LocalSource,
     failures: Failures,
+    /// Files reached so far, for the progress bar.
+    files: FileCount,
 }
 
 struct WatchedOpen<O> {
@@ -113,21 +122,26 @@ impl ReadSource for Watched {
     }
 
     fn entries(&self) -> Self::Iter {
-        let failures = self.failures.clone();
+        let (failures, files) = (self.failures.clone(), self.files.clone());
         Box::new(self.inner.entries().map(move |entry| match entry {
             Err(e) => {
                 record(&failures, e.to_string());
                 Err(e)
             }
-            Ok(ReadSourceEntry { path, node, open }) => Ok(ReadSourceEntry {
-                open: open.map(|inner| WatchedOpen {
-                    inner,
-                    path: path.clone(),
-                    failures: failures.clone(),
-                }),
-                path,
-                node,
-            }),
+            Ok(ReadSourceEntry { path, node, open }) => {
+                if open.is_some() {
+                    files.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(ReadSourceEntry {
+                    open: open.map(|inner| WatchedOpen {
+                        inner,
+                        path: path.clone(),
+                        failures: failures.clone(),
+                    }),
+                    path,
+                    node,
+                })
+            }
         }))
     }
 }
@@ -141,22 +155,15 @@ fn job_tag(job_id: &str) -> String {
     format!("{}={job_id}", crate::aws::snapshot::JOB_TAG)
 }
 
-/// One backup, start to end (blocking).
+/// One backup into an open repository, start to end (blocking).
 fn backup(
-    location: &Location,
-    password: &str,
+    open: Open,
     path: PathBuf,
     label: &str,
     tags: &BTreeMap<String, String>,
-    show_progress: bool,
 ) -> Result<(String, Finished), EngineError> {
-    let (repo, _) = if show_progress {
-        open_or_init_with_progress(location, password, TerminalProgress)
-    } else {
-        open_or_init(location, password)
-    }
-    .map_err(failed)?;
-    let repo = repo.to_indexed_ids().map_err(failed)?;
+    let repo = open.repo.to_indexed_ids().map_err(failed)?;
+    open.files.store(0, Ordering::Relaxed);
     let mut snap = SnapshotOptions::default()
         .label(label.to_string())
         .to_snapshot()
@@ -176,6 +183,7 @@ fn backup(
         )
         .map_err(failed)?,
         failures: failures.clone(),
+        files: open.files,
     };
     let snap = repo
         .archive(&opts, &source, snap, &paths)
@@ -196,28 +204,102 @@ fn backup(
     ))
 }
 
-impl FileBackups {
-    pub fn new(
-        vaults: BTreeMap<String, Location>,
-        password: Result<String, String>,
-        show_progress: bool,
-    ) -> Self {
-        FileBackups {
-            vaults,
-            password,
-            finished: Mutex::default(),
-            show_progress,
-        }
-    }
+/// A vault's open repository, and the file count its progress bar shows (concurrent
+/// backups into one vault add to the same count).
+struct Open {
+    repo: OpenRepository,
+    files: FileCount,
+}
 
+/// What opening a vault's repository once leaves for the next time: its master key (deriving
+/// it from the password is deliberately slow) and its bar's file count.
+#[derive(Clone)]
+struct Unlocked {
+    key: MasterKey,
+    files: FileCount,
+}
+
+/// Vault repositories, each unlocked once and then opened with its master key by every job of
+/// the engine.
+#[derive(Clone)]
+struct Opened {
+    vaults: Arc<BTreeMap<String, VaultRepository>>,
+    unlocked: Arc<Mutex<BTreeMap<String, Unlocked>>>,
+    show_progress: bool,
+}
+
+impl Opened {
     fn repository(&self, vault: &str) -> Result<(Location, String), EngineError> {
-        let location = self.vaults.get(vault).cloned().ok_or_else(|| {
+        let repo = self.vaults.get(vault).ok_or_else(|| {
             EngineError::permanent(format!(
                 "vault `{vault}` has no storage, so it cannot hold file-level backups: give it `storage = \"file://…\"`"
             ))
         })?;
-        let password = self.password.clone().map_err(EngineError::permanent)?;
-        Ok((location, password))
+        let password = repo.password.clone().map_err(EngineError::permanent)?;
+        Ok((repo.location.clone(), password))
+    }
+
+    /// Opens the vault's repository (blocking).
+    fn get(&self, vault: &str) -> Result<Open, EngineError> {
+        let (location, password) = self.repository(vault)?;
+        let cached = self
+            .unlocked
+            .lock()
+            .ok()
+            .and_then(|u| u.get(vault).cloned());
+        let files = cached.as_ref().map(|u| u.files.clone()).unwrap_or_default();
+        let progress = TerminalProgress {
+            files: files.clone(),
+        };
+        let repo = match (cached, self.show_progress) {
+            (Some(u), true) => open_with_key(&location, u.key, progress),
+            (Some(u), false) => open_with_key(&location, u.key, NoProgressBars),
+            (None, true) => open_or_init_with_progress(&location, &password, progress).map(|r| r.0),
+            (None, false) => open_or_init(&location, &password).map(|r| r.0),
+        }
+        .map_err(failed)?;
+        if let Ok(mut unlocked) = self.unlocked.lock() {
+            let key = repo.key();
+            unlocked.entry(vault.to_string()).or_insert(Unlocked {
+                key,
+                files: files.clone(),
+            });
+        }
+        Ok(Open { repo, files })
+    }
+
+    /// Runs `work` with the vault's open repository on a blocking thread.
+    async fn with<T: Send + 'static>(
+        &self,
+        vault: &str,
+        work: impl FnOnce(Open) -> Result<T, EngineError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let (opened, vault) = (self.clone(), vault.to_string());
+        tokio::task::spawn_blocking(move || work(opened.get(&vault)?))
+            .await
+            .map_err(failed)?
+    }
+}
+
+/// Backs up files into vault repositories.
+pub struct FileBackups {
+    opened: Opened,
+    /// Backups finished by `start`, for `poll` to report.
+    finished: Mutex<BTreeMap<String, Finished>>,
+}
+
+impl FileBackups {
+    /// An engine for the vaults with repositories; `show_progress` draws a bytes-and-rate bar
+    /// while a backup runs (on a terminal).
+    pub fn new(vaults: BTreeMap<String, VaultRepository>, show_progress: bool) -> Self {
+        FileBackups {
+            opened: Opened {
+                vaults: Arc::new(vaults),
+                unlocked: Arc::default(),
+                show_progress,
+            },
+            finished: Mutex::default(),
+        }
     }
 
     /// Where a resource's files are.
@@ -254,18 +336,16 @@ impl Engine for FileBackups {
         vault: &str,
         job_id: &str,
     ) -> Result<Option<String>, EngineError> {
-        let (location, password) = self.repository(vault)?;
         let tag = job_tag(job_id);
-        tokio::task::spawn_blocking(move || {
-            let (repo, _) = open_or_init(&location, &password).map_err(failed)?;
-            let snaps = repo.get_all_snapshots().map_err(failed)?;
-            Ok(snaps
-                .into_iter()
-                .find(|s| s.tags.contains(&tag))
-                .map(|s| s.id.to_hex().as_str().to_string()))
-        })
-        .await
-        .map_err(failed)?
+        self.opened
+            .with(vault, move |open| {
+                let snaps = open.repo.get_all_snapshots().map_err(failed)?;
+                Ok(snaps
+                    .into_iter()
+                    .find(|s| s.tags.contains(&tag))
+                    .map(|s| s.id.to_hex().as_str().to_string()))
+            })
+            .await
     }
 
     async fn start(
@@ -275,14 +355,12 @@ impl Engine for FileBackups {
         _job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, EngineError> {
-        let (location, password) = self.repository(vault)?;
         let path = Self::source(r)?;
-        let (label, tags, show) = (r.arn.clone(), tags.clone(), self.show_progress);
-        let (id, finished) = tokio::task::spawn_blocking(move || {
-            backup(&location, &password, path, &label, &tags, show)
-        })
-        .await
-        .map_err(failed)??;
+        let (label, tags) = (r.arn.clone(), tags.clone());
+        let (id, finished) = self
+            .opened
+            .with(vault, move |open| backup(open, path, &label, &tags))
+            .await?;
         if let Ok(mut f) = self.finished.lock() {
             f.insert(id.clone(), finished);
         }
@@ -304,34 +382,36 @@ impl Engine for FileBackups {
             return Ok(Progress::Done(f));
         }
         // a backup finished by an earlier process: its snapshot is complete once it exists
-        let (location, password) = self.repository(vault)?;
         let id = native_id.to_string();
-        tokio::task::spawn_blocking(move || {
-            let (repo, _) = open_or_init(&location, &password).map_err(failed)?;
-            let snap = repo.get_snapshot_from_str(&id, |_| true).map_err(failed)?;
-            Ok(Progress::Done(Finished {
-                native_id: id.clone(),
-                native_ids: vec![id],
-                size_bytes: snap.summary.as_ref().map(|s| s.total_bytes_processed),
-                encrypted: true,
-                kms_key: None,
-                unreadable: Vec::new(),
-            }))
-        })
-        .await
-        .map_err(failed)?
+        self.opened
+            .with(vault, move |open| {
+                let snap = open
+                    .repo
+                    .get_snapshot_from_str(&id, |_| true)
+                    .map_err(failed)?;
+                Ok(Progress::Done(Finished {
+                    native_id: id.clone(),
+                    native_ids: vec![id],
+                    size_bytes: snap.summary.as_ref().map(|s| s.total_bytes_processed),
+                    encrypted: true,
+                    kms_key: None,
+                    unreadable: Vec::new(),
+                }))
+            })
+            .await
     }
 
     async fn discard(&self, _: &Resource, vault: &str, native_id: &str) -> Result<(), EngineError> {
-        let (location, password) = self.repository(vault)?;
         let id = native_id.to_string();
-        tokio::task::spawn_blocking(move || {
-            let (repo, _) = open_or_init(&location, &password).map_err(failed)?;
-            let snap = repo.get_snapshot_from_str(&id, |_| true).map_err(failed)?;
-            repo.delete_snapshots(&[snap.id]).map_err(failed)
-        })
-        .await
-        .map_err(failed)?
+        self.opened
+            .with(vault, move |open| {
+                let snap = open
+                    .repo
+                    .get_snapshot_from_str(&id, |_| true)
+                    .map_err(failed)?;
+                open.repo.delete_snapshots(&[snap.id]).map_err(failed)
+            })
+            .await
     }
 
     async fn foreign_snapshots(

@@ -441,12 +441,60 @@ fn destroying_a_vault_with_recovery_points_needs_force_destroy() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("is kept"), "{}", r.stdout);
     assert!(
-        dir.path().join("vaults/main").is_dir(),
-        "repository data is never deleted"
+        r.stdout.contains(
+            "vault.main: force_destroy deletes the repository at file://./vaults/main and the 1 recovery point it holds"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !dir.path().join("vaults/main").exists(),
+        "force_destroy deletes the repository data"
     );
     assert_eq!(run(coffer(dir.path()).args(["state", "list"])).stdout, "");
+    // and the catalog records its points as deleted
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--json"]));
+    let points: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(points[0]["status"], "DELETED", "{points:#}");
+}
+
+#[test]
+fn destroying_a_vault_keeps_its_repository_without_force_destroy_and_a_lock_blocks_force() {
+    // no points and no force_destroy: the vault goes, its repository stays
+    let dir = workspace(BASIC);
+    apply(dir.path());
+    let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("is kept"), "{}", r.stdout);
+    assert!(dir.path().join("vaults/main/config").is_file());
+
+    // force_destroy, but the vault's lock still holds a point made today
+    let locked = BASIC.replace(
+        "storage = \"file://./vaults/main\"",
+        "storage = \"file://./vaults/main\"\n  force_destroy = true\n  lock {\n    mode          = \"governance\"\n    min_retention = \"30d\"\n  }",
+    );
+    let dir = workspace(&locked);
+    apply(dir.path());
+    let mut catalog = SqliteCatalog::open(&dir.path().join(".coffer/catalog.db")).unwrap();
+    catalog
+        .add_recovery_point(&NewRecoveryPoint::minimal(
+            "main",
+            "snap-1",
+            "dir:/data",
+            "directory",
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+    let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("cannot destroy vault `main`: its lock keeps its recovery points until"),
+        "{}",
+        r.stderr
+    );
+    assert!(dir.path().join("vaults/main/config").is_file());
 }
 
 #[test]
@@ -918,4 +966,31 @@ fn readme_first_command_backs_up_the_quickstart_and_a_point_restores() {
             std::fs::read(target.join(f.file_name())).unwrap()
         );
     }
+}
+
+#[test]
+fn a_vault_takes_its_key_from_one_setting_and_only_with_storage() {
+    let both = workspace(
+        "vault \"main\" {\n  storage       = \"file://./v\"\n  password_env  = \"KEY\"\n  password_file = \"key.txt\"\n}\n",
+    );
+    let r = run(coffer(both.path()).arg("validate"));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(
+            "a vault takes its key from `password_env` or from `password_file`, not both"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("main.hcl:4:"), "{}", r.stderr);
+
+    let no_storage = workspace("vault \"main\" {\n  password_env = \"KEY\"\n}\n");
+    let r = run(coffer(no_storage.path()).arg("validate"));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("only a vault with `storage` has a repository key"),
+        "{}",
+        r.stderr
+    );
 }

@@ -2,7 +2,7 @@
 //! format) receives one snapshot per covered directory, tagged like every recovery point;
 //! the next backup is incremental; a crash after the backup is adopted.
 
-use crate::support::{coffer, run, workspace, VAULT_PASSWORD};
+use crate::support::{coffer, coffer_bound_by_permissions, run, workspace, VAULT_PASSWORD};
 use rustic_core::{Credentials, Repository, RepositoryOptions};
 use serde_json::Value;
 use std::path::Path;
@@ -157,7 +157,7 @@ fn a_crash_after_a_file_backup_is_adopted_by_the_next_tick() {
 }
 
 /// Every file under `root` with its kind, permissions and content (or link target).
-fn tree(root: &Path) -> Vec<(String, String)> {
+pub fn tree(root: &Path) -> Vec<(String, String)> {
     use std::os::unix::fs::PermissionsExt;
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
@@ -419,6 +419,100 @@ fn a_source_that_suddenly_shrank_is_flagged_as_suspicious() {
     ]));
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["jobs"][0]["warning"], Value::Null, "{v:#}");
+}
+
+#[test]
+fn unreadable_files_end_the_job_partial_and_name_each_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(docs.join("private")).unwrap();
+    std::fs::write(docs.join("open.txt"), "anyone may read this").unwrap();
+    std::fs::write(docs.join("secret.key"), "nobody may read this").unwrap();
+    std::fs::write(docs.join("private/inside.txt"), "hidden by its folder").unwrap();
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let lock = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    lock(&docs.join("secret.key"), 0o000);
+    lock(&docs.join("private"), 0o000);
+    let r = run(coffer_bound_by_permissions(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-05T03:10:00Z",
+        "--json",
+    ]));
+    lock(&docs.join("private"), 0o755);
+    assert_eq!(r.code, 1, "a PARTIAL job fails the run: {}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let job = &report["jobs"][0];
+    assert_eq!(job["state"], "PARTIAL", "{report:#}");
+    let error = job["error"].as_str().unwrap();
+    assert!(error.starts_with("2 files could not be read"), "{error}");
+    for name in ["secret.key", "private"] {
+        assert!(
+            error.contains(&docs.join(name).display().to_string()),
+            "{name} in {error}"
+        );
+    }
+    // what could be read is in the recovery point, and is restorable
+    let rp = job["recovery_point_id"].as_str().unwrap();
+    let target = dir.path().join("restored");
+    let r = run(coffer(dir.path())
+        .args(["restore", "start", "--recovery-point", rp, "--target"])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(target.join("open.txt")).unwrap(),
+        "anyone may read this"
+    );
+}
+
+#[test]
+fn a_vault_naming_its_own_key_variable_is_opened_with_it_not_the_default_key() {
+    let config = CONFIG.replace(
+        "storage = \"file://./vaults/main\"",
+        "storage      = \"file://./vaults/main\"\n  password_env = \"DOCS_VAULT_KEY\"",
+    );
+    let dir = workspace(&config);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.txt"), "alpha").unwrap();
+    let own_key = "the-docs-vault-key";
+
+    // without the variable, apply names the vault and the variable
+    let r = run(coffer(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("vault `main` takes its key from the environment variable DOCS_VAULT_KEY"),
+        "{}",
+        r.stderr
+    );
+    let r = run(coffer(dir.path())
+        .env("DOCS_VAULT_KEY", own_key)
+        .args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // the default key (COFFER_VAULT_PASSWORD, set by the tests) does not open it
+    let out = restic(dir.path(), &["cat", "config"]);
+    assert!(!out.status.success(), "the default key must not open it");
+
+    let r = run(coffer(dir.path()).env("DOCS_VAULT_KEY", own_key).args([
+        "run",
+        "--at",
+        "2026-12-05T03:10:00Z",
+        "--json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
+    // the state records the variable's name, never the key
+    let state = std::fs::read_to_string(dir.path().join(".coffer/state.json")).unwrap();
+    assert!(state.contains("DOCS_VAULT_KEY"));
+    assert!(!state.contains(own_key));
 }
 
 /// `restic` (the Debian package) on the vault repository, with the vault key.

@@ -12,6 +12,7 @@ mod golden_plans;
 mod jobs;
 mod moto;
 mod properties;
+mod s3_vault;
 mod schedule_properties;
 mod schemas;
 mod support;

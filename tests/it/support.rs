@@ -17,7 +17,19 @@ pub const VAULT_PASSWORD: &str = "coffer-test-password";
 /// A `coffer` command with colour off, the tests' vault key, and no inherited COFFER_VAR_*
 /// variables.
 pub fn coffer(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_coffer"));
+    test_env(Command::new(env!("CARGO_BIN_EXE_coffer")), dir)
+}
+
+/// [`coffer`] as a process that file permissions bind even when the tests run as root (as in
+/// CI): setpriv drops root's capabilities to read and write past permissions.
+pub fn coffer_bound_by_permissions(dir: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(["--bounding-set=-dac_override,-dac_read_search"])
+        .arg(env!("CARGO_BIN_EXE_coffer"));
+    test_env(c, dir)
+}
+
+fn test_env(mut c: Command, dir: &Path) -> Command {
     c.arg("-C")
         .arg(dir)
         .env("NO_COLOR", "1")

@@ -1,0 +1,410 @@
+//! The S3 repository backend (effectful shell): rustic_core's blocking backend traits over
+//! aws-sdk-s3, storing a repository under `s3://BUCKET/PREFIX` in restic's layout
+//! (`config`, `keys/ID`, `snapshots/ID`, `index/ID`, `data/XX/ID`), so `restic -r
+//! s3:…/BUCKET/PREFIX` reads it too. Credentials, region and endpoint come from the standard
+//! AWS chain, honouring `AWS_ENDPOINT_URL` (path-style addressing then, as moto, MinIO and
+//! LocalStack expect).
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use bytes::Bytes;
+use rustic_core::{
+    BytesList, ErrorKind, FileType, Id, ReadBackend, RusticError, RusticResult, WriteBackend,
+};
+use std::future::Future;
+
+/// A repository in a bucket, under a key prefix.
+#[derive(Debug)]
+pub struct S3Backend {
+    client: Client,
+    bucket: String,
+    /// The key prefix without a trailing slash (may be empty).
+    prefix: String,
+    /// The region the client signs for (used when the bucket has to be created).
+    region: String,
+    /// The backend's own runtime: rustic_core calls backends from plain threads (its packer
+    /// and its restorer), and sometimes from inside coffer's own runtime, so requests run
+    /// here and the caller waits on a channel, which is allowed everywhere.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for S3Backend {
+    fn drop(&mut self) {
+        // dropping a runtime blocks, which panics inside another runtime; this does not
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn backend_error(what: String, e: impl std::fmt::Display) -> Box<RusticError> {
+    RusticError::new(ErrorKind::Backend, format!("{what}: {e}"))
+}
+
+fn sdk_error<E, R>(what: String, e: SdkError<E, R>) -> Box<RusticError>
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    backend_error(what, DisplayErrorContext(e))
+}
+
+/// Runs `fut` on `runtime` and waits for it from any thread.
+fn run_on<T: Send + 'static>(
+    runtime: &tokio::runtime::Runtime,
+    fut: impl Future<Output = T> + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    runtime.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    rx.recv()
+        .map_err(|_| "the S3 client stopped before answering".to_string())
+}
+
+impl S3Backend {
+    /// A backend for `s3://bucket/prefix`, with the standard AWS configuration chain. The
+    /// region is the chain's (AWS_REGION, the profile), else us-east-1.
+    pub fn new(bucket: &str, prefix: &str) -> Result<S3Backend, String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("coffer-s3")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the S3 client: {e}"))?;
+        let config = run_on(&runtime, async {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+                loader = loader
+                    .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
+            }
+            loader.load().await
+        })?;
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        let s3 = aws_sdk_s3::config::Builder::from(&config)
+            .region(aws_sdk_s3::config::Region::new(region.clone()))
+            .force_path_style(crate::aws::custom_endpoint())
+            .build();
+        Ok(S3Backend {
+            client: Client::from_conf(s3),
+            bucket: bucket.to_string(),
+            prefix: prefix.trim_matches('/').to_string(),
+            region,
+            runtime: Some(runtime),
+        })
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        fut: impl Future<Output = RusticResult<T>> + Send + 'static,
+    ) -> RusticResult<T> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| backend_error(self.location(), "the S3 client was shut down"))?;
+        run_on(runtime, fut).map_err(|e| backend_error(self.location(), e))?
+    }
+
+    /// The key of a directory (`keys/`, `data/`, …), ending in a slash.
+    fn dir_key(&self, tpe: FileType) -> String {
+        self.key(tpe.dirname()) + "/"
+    }
+
+    fn key(&self, rest: &str) -> String {
+        if self.prefix.is_empty() {
+            rest.to_string()
+        } else {
+            format!("{}/{rest}", self.prefix)
+        }
+    }
+
+    /// The object key of one repository file, in restic's layout.
+    fn object_key(&self, tpe: FileType, id: &Id) -> String {
+        let hex = id.to_hex();
+        match tpe {
+            FileType::Config => self.key("config"),
+            FileType::Pack => self.key(&format!("data/{}/{}", &hex[0..2], hex.as_str())),
+            _ => self.key(&format!("{}/{}", tpe.dirname(), hex.as_str())),
+        }
+    }
+
+    fn url(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+
+    /// Every object under `prefix`, with its size.
+    fn list_objects(&self, prefix: String) -> RusticResult<Vec<(String, i64)>> {
+        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&prefix));
+        self.run(async move {
+            let mut pages = client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .into_paginator()
+                .send();
+            let mut out = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(page) => page,
+                    // no bucket yet: no repository yet (apply creates both)
+                    Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Vec::new()),
+                    Err(e) => return Err(sdk_error(format!("cannot list {what}"), e)),
+                };
+                for object in page.contents() {
+                    if let Some(key) = object.key() {
+                        out.push((key.to_string(), object.size().unwrap_or_default()));
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn get(&self, key: String, range: Option<String>) -> RusticResult<Bytes> {
+        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
+        self.run(async move {
+            let answer = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .set_range(range)
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("cannot read {what}"), e))?;
+            let body = answer
+                .body
+                .collect()
+                .await
+                .map_err(|e| backend_error(format!("cannot read {what}"), e))?;
+            Ok(body.into_bytes())
+        })
+    }
+
+    /// Whether the bucket exists; creates it (in the client's region) when it does not.
+    fn ensure_bucket(&self) -> RusticResult<()> {
+        let (client, bucket, region) = (
+            self.client.clone(),
+            self.bucket.clone(),
+            self.region.clone(),
+        );
+        let what = format!("s3://{bucket}");
+        self.run(async move {
+            match client.head_bucket().bucket(&bucket).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => {}
+                Err(e) => return Err(sdk_error(format!("cannot reach the bucket {what}"), e)),
+            }
+            let mut create = client.create_bucket().bucket(&bucket);
+            if region != "us-east-1" {
+                create = create.create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(region.as_str().into())
+                        .build(),
+                );
+            }
+            match create.send().await {
+                Ok(_) => Ok(()),
+                // created meanwhile by someone else: fine if it is ours
+                Err(e) if e.code() == Some("BucketAlreadyOwnedByYou") => Ok(()),
+                Err(e) => Err(sdk_error(format!("cannot create the bucket {what}"), e)),
+            }
+        })
+    }
+}
+
+impl ReadBackend for S3Backend {
+    fn location(&self) -> String {
+        self.url(&self.prefix)
+    }
+
+    fn list_with_size(&self, tpe: FileType) -> RusticResult<Vec<(Id, u32)>> {
+        if tpe == FileType::Config {
+            let key = self.object_key(tpe, &Id::default());
+            return Ok(self
+                .list_objects(key.clone())?
+                .into_iter()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, size)| (Id::default(), u32::try_from(size).unwrap_or_default()))
+                .collect());
+        }
+        Ok(self
+            .list_objects(self.dir_key(tpe))?
+            .into_iter()
+            .filter_map(|(key, size)| {
+                let name = key.rsplit('/').next()?;
+                let id = Id::parse_some(name, tpe)?;
+                Some((id, u32::try_from(size).ok()?))
+            })
+            .collect())
+    }
+
+    fn read_full(&self, tpe: FileType, id: &Id) -> RusticResult<Bytes> {
+        self.get(self.object_key(tpe, id), None)
+    }
+
+    fn read_partial(
+        &self,
+        tpe: FileType,
+        id: &Id,
+        _cacheable: bool,
+        offset: u32,
+        length: u32,
+    ) -> RusticResult<Bytes> {
+        if length == 0 {
+            return Ok(Bytes::new());
+        }
+        let last = u64::from(offset) + u64::from(length) - 1;
+        self.get(
+            self.object_key(tpe, id),
+            Some(format!("bytes={offset}-{last}")),
+        )
+    }
+
+    fn warmup_path(&self, tpe: FileType, id: &Id) -> String {
+        self.url(&self.object_key(tpe, id))
+    }
+}
+
+impl WriteBackend for S3Backend {
+    fn create(&self) -> RusticResult<()> {
+        self.ensure_bucket()
+    }
+
+    fn write_bytes(
+        &self,
+        tpe: FileType,
+        id: &Id,
+        _cacheable: bool,
+        content: BytesList,
+    ) -> RusticResult<()> {
+        let key = self.object_key(tpe, id);
+        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
+        let parts = content.into_vec();
+        let body: Bytes = if parts.len() == 1 {
+            parts.into_iter().next().unwrap_or_default()
+        } else {
+            parts.concat().into()
+        };
+        self.run(async move {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("cannot write {what}"), e))?;
+            Ok(())
+        })
+    }
+
+    fn remove(&self, tpe: FileType, id: &Id, _cacheable: bool) -> RusticResult<()> {
+        let key = self.object_key(tpe, id);
+        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
+        self.run(async move {
+            client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("cannot delete {what}"), e))?;
+            Ok(())
+        })
+    }
+}
+
+/// Deletes every object of the repository under `s3://bucket/prefix` (the vault's
+/// `force_destroy`): restic's files and directories only, so other objects sharing the
+/// prefix stay. Returns how many were deleted.
+pub fn delete_all(backend: &S3Backend) -> Result<usize, String> {
+    let mut keys = Vec::new();
+    for part in ["config", "keys/", "snapshots/", "index/", "data/", "locks/"] {
+        let prefix = backend.key(part);
+        let found = backend
+            .list_objects(prefix.clone())
+            .map_err(|e| e.to_string())?;
+        keys.extend(
+            found
+                .into_iter()
+                .map(|(k, _)| k)
+                .filter(|k| part.ends_with('/') || *k == prefix),
+        );
+    }
+    let count = keys.len();
+    for chunk in keys.chunks(1000) {
+        let (client, bucket) = (backend.client.clone(), backend.bucket.clone());
+        let objects = chunk
+            .iter()
+            .map(|k| {
+                aws_sdk_s3::types::ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let what = backend.location();
+        backend
+            .run(async move {
+                let delete = aws_sdk_s3::types::Delete::builder()
+                    .set_objects(Some(objects))
+                    .build()
+                    .map_err(|e| backend_error(what.clone(), e))?;
+                client
+                    .delete_objects()
+                    .bucket(bucket)
+                    .delete(delete)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error(format!("cannot delete objects of {what}"), e))?;
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backend(prefix: &str) -> S3Backend {
+        S3Backend {
+            client: Client::from_conf(
+                aws_sdk_s3::config::Builder::new()
+                    .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+            bucket: "b".into(),
+            prefix: prefix.into(),
+            region: "us-east-1".into(),
+            runtime: None,
+        }
+    }
+
+    #[test]
+    fn keys_follow_restics_layout() {
+        let id: Id = "ab12000000000000000000000000000000000000000000000000000000000000"
+            .parse()
+            .unwrap();
+        let b = backend("vaults/main");
+        assert_eq!(b.object_key(FileType::Config, &id), "vaults/main/config");
+        assert_eq!(
+            b.object_key(FileType::Pack, &id),
+            format!("vaults/main/data/ab/{}", id.to_hex().as_str())
+        );
+        assert_eq!(
+            b.object_key(FileType::Snapshot, &id),
+            format!("vaults/main/snapshots/{}", id.to_hex().as_str())
+        );
+        assert_eq!(b.dir_key(FileType::Key), "vaults/main/keys/");
+        let bare = backend("");
+        assert_eq!(bare.object_key(FileType::Config, &id), "config");
+        assert_eq!(bare.dir_key(FileType::Index), "index/");
+        assert_eq!(bare.location(), "s3://b/");
+    }
+}

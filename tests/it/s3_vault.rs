@@ -1,0 +1,184 @@
+//! Vault repositories in S3 (against a real moto server): apply creates the bucket and
+//! initialises the repository, a tick backs a directory up into it, restore reads it back,
+//! `restic` itself reads it through its own S3 backend, and `force_destroy` deletes it.
+
+use crate::moto::{aws_env, moto, runtime, sdk};
+use crate::support::{coffer, run, workspace, VAULT_PASSWORD};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const BUCKET: &str = "coffer-s3-vault-test";
+
+fn config(force_destroy: bool) -> String {
+    format!(
+        r#"
+vault "main" {{
+  storage       = "s3://{BUCKET}/teams/docs"
+  force_destroy = {force_destroy}
+}}
+
+plan "daily" {{
+  rule "nightly" {{
+    schedule     = "cron(0 3 * * ? *)"
+    start_window = "1h"
+    target_vault = vault.main
+    lifecycle {{
+      delete_after = "35d"
+    }}
+  }}
+}}
+
+selection "dirs" {{
+  plan      = plan.daily
+  resources = ["dir:*"]
+}}
+
+directory "docs" {{
+  path = "./data/docs"
+}}
+"#
+    )
+}
+
+fn coffer_s3(dir: &Path) -> Command {
+    let mut c = coffer(dir);
+    aws_env(&mut c);
+    c
+}
+
+/// Keys in the test bucket under `prefix`.
+fn keys(prefix: &str) -> Vec<String> {
+    runtime().block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk("us-east-1").await)
+                .force_path_style(true)
+                .build(),
+        );
+        let out = s3
+            .list_objects_v2()
+            .bucket(BUCKET)
+            .prefix(prefix)
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    })
+}
+
+/// `restic` on the S3 repository, through moto.
+fn restic(args: &[&str], cache: &Path) -> std::process::Output {
+    let repo = format!("s3:{}/{BUCKET}/teams/docs", moto().endpoint);
+    Command::new("restic")
+        .args(["-r", &repo])
+        .args(args)
+        .env("RESTIC_PASSWORD", VAULT_PASSWORD)
+        .env("RESTIC_CACHE_DIR", cache)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .output()
+        .expect("restic runs (apt-get install restic)")
+}
+
+#[test]
+fn an_s3_vault_holds_backups_that_restore_restic_reads_and_force_destroy_deletes() {
+    let dir = workspace(&config(false));
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(docs.join("sub")).unwrap();
+    for i in 0..30 {
+        let body: Vec<u8> = (0..4000 + i * 37).map(|b| (b * 7 + i) as u8).collect();
+        std::fs::write(docs.join("sub").join(format!("f{i}")), body).unwrap();
+    }
+    std::fs::write(docs.join("empty"), "").unwrap();
+
+    // apply creates the bucket and a repository in restic's layout under the prefix
+    let r = run(coffer_s3(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let stored = keys("teams/docs/");
+    assert!(
+        stored.contains(&"teams/docs/config".to_string()),
+        "{stored:?}"
+    );
+    assert!(stored.iter().any(|k| k.starts_with("teams/docs/keys/")));
+
+    let r = run(coffer_s3(dir.path()).args(["run", "--at", "2026-12-05T03:10:00Z", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    let job = &report["jobs"][0];
+    assert_eq!(job["state"], "COMPLETED", "{report:#}");
+    let snapshot = job["native_ids"][0].as_str().unwrap().to_string();
+    let stored = keys("teams/docs/");
+    assert!(
+        stored.iter().any(|k| k.starts_with("teams/docs/data/")
+            && k.split('/').nth(3).is_some_and(|d| d.len() == 2)),
+        "packs under data/XX/: {stored:?}"
+    );
+    assert!(stored.contains(&format!("teams/docs/snapshots/{snapshot}")));
+
+    // coffer restores it byte for byte
+    let rp = job["recovery_point_id"].as_str().unwrap();
+    let target = dir.path().join("restored");
+    let r = run(coffer_s3(dir.path())
+        .args(["restore", "start", "--recovery-point", rp, "--target"])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(crate::files::tree(&target), crate::files::tree(&docs));
+
+    // restic reads the same repository through its own S3 backend
+    let cache = dir.path().join("restic-cache");
+    let out = restic(&["snapshots", "--json"], &cache);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snaps: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snaps[0]["id"], snapshot.as_str());
+    let out = restic(&["check", "--read-data"], &cache);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // vault check works on S3 too
+    let r =
+        run(coffer_s3(dir.path()).args(["vault", "check", "main", "--read-data-subset", "all"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    // force_destroy deletes the repository's objects, and only those
+    runtime().block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk("us-east-1").await)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.put_object()
+            .bucket(BUCKET)
+            .key("teams/docs-notes.txt")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                b"not coffer's",
+            ))
+            .send()
+            .await
+            .unwrap();
+    });
+    std::fs::write(dir.path().join("main.hcl"), config(true)).unwrap();
+    let r = run(coffer_s3(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(coffer_s3(dir.path()).args(["destroy", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "force_destroy deletes the repository at s3://{BUCKET}/teams/docs"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(keys("teams/docs/"), Vec::<String>::new());
+    assert_eq!(keys("teams/"), vec!["teams/docs-notes.txt".to_string()]);
+}
