@@ -436,23 +436,24 @@ pub fn backup_start(
             ..JobOptions::default()
         },
     };
-    let created = catalog
-        .borrow_mut()
-        .create_job(&job, now)
-        .map_err(|e| e.to_string())?
-        .ok_or("a job for this resource was already created at this instant")?;
     let stop = interruptible();
     let reporter = Reporter::for_output(json_out);
     let rt = runtime()?;
     let settings = settings(args);
     let ended = rt.block_on(async {
-        let engine = AwsSnapshots::new(&targets).await;
+        let engine = engines(&s, &targets).await;
+        // refused before the job is recorded, so a refusal leaves no job behind
         if !engine.supports(r.resource_type) {
             return Err(format!(
                 "coffer cannot back up {} resources",
                 r.resource_type
             ));
         }
+        let created = catalog
+            .borrow_mut()
+            .create_job(&job, now)
+            .map_err(|e| e.to_string())?
+            .ok_or("a job for this resource was already created at this instant")?;
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
             engine: &engine,

@@ -515,6 +515,36 @@ fn a_vault_naming_its_own_key_variable_is_opened_with_it_not_the_default_key() {
     assert!(!state.contains(own_key));
 }
 
+#[test]
+fn an_on_demand_backup_of_a_directory_runs_through_the_file_engine() {
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.txt"), "alpha").unwrap();
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let arn = format!("dir:{}", docs.display());
+    let r = run(coffer(dir.path()).args([
+        "backup",
+        "start",
+        "--resource",
+        &arn,
+        "--vault",
+        "main",
+        "--delete-after",
+        "7d",
+        "--json",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let job: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(job["state"], "COMPLETED", "{job:#}");
+    let snaps = vault_snapshots(dir.path());
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].id.to_hex().as_str(), job["native_ids"][0]);
+}
+
 /// `restic` (the Debian package) on the vault repository, with the vault key.
 fn restic(dir: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new("restic")
