@@ -111,6 +111,28 @@ impl<O: ReadSourceOpen> ReadSourceOpen for WatchedOpen<O> {
     }
 }
 
+impl Watched {
+    fn new(
+        opts: &BackupOptions,
+        paths: &[PathBuf],
+        failures: Failures,
+        files: FileCount,
+    ) -> Result<Watched, EngineError> {
+        let inner = LocalSource::new(
+            opts.ignore_save_opts,
+            &opts.excludes,
+            &opts.ignore_filter_opts,
+            paths,
+        )
+        .map_err(failed)?;
+        Ok(Watched {
+            inner,
+            failures,
+            files,
+        })
+    }
+}
+
 type Entries<O> = Box<dyn Iterator<Item = RusticResult<ReadSourceEntry<O>>> + Send>;
 
 impl ReadSource for Watched {
@@ -129,7 +151,7 @@ impl ReadSource for Watched {
                 Err(e)
             }
             Ok(ReadSourceEntry { path, node, open }) => {
-                if open.is_some() {
+                if node.is_file() {
                     files.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(ReadSourceEntry {
@@ -174,17 +196,7 @@ fn backup(
     let opts = BackupOptions::default();
     let paths = vec![path.clone()];
     let failures: Failures = Arc::default();
-    let source = Watched {
-        inner: LocalSource::new(
-            opts.ignore_save_opts,
-            &opts.excludes,
-            &opts.ignore_filter_opts,
-            &paths,
-        )
-        .map_err(failed)?,
-        failures: failures.clone(),
-        files: open.files,
-    };
+    let source = Watched::new(&opts, &paths, failures.clone(), open.files)?;
     let snap = repo
         .archive(&opts, &source, snap, &paths)
         .map_err(|e| failed(format!("backup of {} failed: {e}", path.display())))?;
@@ -421,5 +433,30 @@ impl Engine for FileBackups {
         _: DateTime<Utc>,
     ) -> Result<Vec<ForeignSnapshot>, EngineError> {
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watched_source_counts_files_and_not_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        for p in ["x", "a/y", "a/b/z"] {
+            std::fs::write(dir.path().join(p), "1").unwrap();
+        }
+        let files = FileCount::default();
+        let source = Watched::new(
+            &BackupOptions::default(),
+            &[dir.path().to_path_buf()],
+            Failures::default(),
+            files.clone(),
+        )
+        .unwrap();
+        // three files and two folders (the root itself is not an entry)
+        assert_eq!(source.entries().filter(Result::is_ok).count(), 5);
+        assert_eq!(files.load(Ordering::Relaxed), 3);
     }
 }
