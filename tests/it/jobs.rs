@@ -2,10 +2,12 @@
 //! tagged snapshots, a second tick creates nothing, missed runs are recorded EXPIRED,
 //! overlapping rules back up once with the longer retention, a crash after the snapshot
 //! request is adopted by the next tick, quotas and unusable KMS keys refuse with words that
-//! name them, and on-demand backups. Each test uses its own region so tests do not see each
-//! other's snapshots.
+//! name them, on-demand backups, and a mounted EFS file system backed up through its mount
+//! path. Each test uses its own region so tests do not see each other's snapshots.
 
-use crate::moto::{aws_env, cluster, db, instances, quotas_file, runtime, sdk, volume};
+use crate::moto::{
+    aws_env, cluster, db, file_system, instances, quotas_file, runtime, sdk, volume,
+};
 use crate::support::{coffer, run, workspace, Run};
 use serde_json::Value;
 use std::path::Path;
@@ -616,4 +618,49 @@ fn snapshots_made_outside_coffer_in_a_rules_window_are_reported_as_overlaps() {
     assert!(r.stdout.contains("(nightly script)"), "{}", r.stdout);
     // coffer's own snapshot, made by this tick before it looked, is not counted
     assert!(r.stdout.contains("1 completed"), "{}", r.stdout);
+}
+
+#[test]
+fn a_mounted_efs_file_system_is_backed_up_through_its_mount_path_into_the_vault_repository() {
+    let region = "eu-west-3";
+    let id = runtime().block_on(async {
+        let efs = aws_sdk_efs::Client::new(&sdk(region).await);
+        file_system(&efs, "coffer-efs-files", &[("Backup", "daily")]).await
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("mnt/shared");
+    std::fs::create_dir_all(mount.join("projects")).unwrap();
+    std::fs::write(mount.join("projects/plan.txt"), "the plan").unwrap();
+    let extra = format!(
+        "efs_mount \"shared\" {{\n  file_system_id = \"{id}\"\n  mount_path     = \"{}\"\n}}\n",
+        mount.display()
+    );
+    let config = config(region, &extra).replace(
+        "vault \"main\" {}",
+        "vault \"main\" {\n  storage = \"file://./vaults/main\"\n}",
+    );
+    std::fs::write(dir.path().join("main.hcl"), config).unwrap();
+    apply(dir.path());
+
+    let (r, report) = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let jobs = report["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 1, "{report:#}");
+    let job = &jobs[0];
+    assert_eq!(job["state"], "COMPLETED", "{report:#}");
+    let arn = job["resource_arn"].as_str().unwrap();
+    assert!(arn.ends_with(&format!("file-system/{id}")), "{arn}");
+    // a restic snapshot in the vault repository, not an AWS snapshot
+    assert_eq!(job["native_ids"][0].as_str().unwrap().len(), 64);
+
+    let rp = job["recovery_point_id"].as_str().unwrap();
+    let target = dir.path().join("restored");
+    let r = run(coffer_aws(dir.path())
+        .args(["restore", "start", "--recovery-point", rp, "--target"])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(target.join("projects/plan.txt")).unwrap(),
+        "the plan"
+    );
 }

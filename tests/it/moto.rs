@@ -219,7 +219,8 @@ pub async fn cluster(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)])
     req.send().await.expect("CreateDBCluster");
 }
 
-async fn file_system(efs: &aws_sdk_efs::Client, token: &str, tags: &[(&str, &str)]) {
+/// Creates an EFS file system; returns its id.
+pub async fn file_system(efs: &aws_sdk_efs::Client, token: &str, tags: &[(&str, &str)]) -> String {
     let mut req = efs.create_file_system().creation_token(token);
     for (k, v) in tags {
         req = req.tags(
@@ -230,7 +231,7 @@ async fn file_system(efs: &aws_sdk_efs::Client, token: &str, tags: &[(&str, &str
                 .expect("tag"),
         );
     }
-    req.send().await.expect("CreateFileSystem");
+    req.send().await.expect("CreateFileSystem").file_system_id
 }
 
 /// Bulk counts per region: (volumes, instances, DB instances, clusters, file systems).
