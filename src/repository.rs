@@ -211,7 +211,7 @@ pub fn open_or_init_with_progress(
         .is_some();
     if exists {
         let open = repo.open(&credentials).map_err(|e| {
-            format!("cannot open the repository {location}: {e}\n  Check COFFER_VAULT_PASSWORD (or the file COFFER_VAULT_PASSWORD_FILE names).")
+            format!("cannot open the repository {location}: {e}\n  Check the vault key: the vault's password_env or password_file if it names one, else COFFER_VAULT_PASSWORD (or the file COFFER_VAULT_PASSWORD_FILE names).")
         })?;
         return Ok((open, false));
     }
