@@ -347,9 +347,9 @@ pub fn apply(
             },
             &mut progress,
         )
-        .map_err(|e| e.to_string())?
     };
     drop(journal);
+    // deleted repositories stay deleted whatever happened after: record that first
     if !effects.purged.is_empty() {
         // the points in deleted repositories are gone: say so in the catalog
         let mut catalog =
@@ -360,6 +360,7 @@ pub fn apply(
                 .map_err(|e| e.to_string())?;
         }
     }
+    let report = report.map_err(|e| e.to_string())?;
     let completed = report.error.is_none() && !report.interrupted;
     let coverage_recorded = match (&plan.coverage, completed) {
         (Some(c), true) => {
