@@ -11,7 +11,7 @@ use crate::repository::{
     VaultRepository,
 };
 use chrono::{DateTime, Utc};
-use rustic_core::repofile::MasterKey;
+use rustic_core::repofile::{MasterKey, SnapshotFile};
 use rustic_core::{
     BackupOptions, LocalSource, NoProgressBars, ReadSource, ReadSourceEntry, ReadSourceOpen,
     RusticResult, SnapshotOptions,
@@ -201,19 +201,25 @@ fn backup(
         .archive(&opts, &source, snap, &paths)
         .map_err(|e| failed(format!("backup of {} failed: {e}", path.display())))?;
     let unreadable = failures.lock().map(|f| f.clone()).unwrap_or_default();
-    // the full id (Display gives restic's 8-character short form)
-    let id = snap.id.to_hex().as_str().to_string();
-    Ok((
-        id.clone(),
-        Finished {
-            native_id: id.clone(),
-            native_ids: vec![id],
-            size_bytes: snap.summary.as_ref().map(|s| s.total_bytes_processed),
-            encrypted: true,
-            kms_key: None,
-            unreadable,
-        },
-    ))
+    let id = full_id(&snap);
+    Ok((id.clone(), finished(id, &snap, unreadable)))
+}
+
+/// A snapshot's full id (its Display is restic's 8-character short form).
+fn full_id(snap: &SnapshotFile) -> String {
+    snap.id.to_hex().as_str().to_string()
+}
+
+/// A finished backup: the snapshot `id` names, encrypted with the vault key.
+fn finished(id: String, snap: &SnapshotFile, unreadable: Vec<String>) -> Finished {
+    Finished {
+        native_id: id.clone(),
+        native_ids: vec![id],
+        size_bytes: snap.summary.as_ref().map(|s| s.total_bytes_processed),
+        encrypted: true,
+        kms_key: None,
+        unreadable,
+    }
 }
 
 /// A vault's open repository, and the file count its progress bar shows (concurrent
@@ -355,7 +361,7 @@ impl Engine for FileBackups {
                 Ok(snaps
                     .into_iter()
                     .find(|s| s.tags.contains(&tag))
-                    .map(|s| s.id.to_hex().as_str().to_string()))
+                    .map(|s| full_id(&s)))
             })
             .await
     }
@@ -401,14 +407,7 @@ impl Engine for FileBackups {
                     .repo
                     .get_snapshot_from_str(&id, |_| true)
                     .map_err(failed)?;
-                Ok(Progress::Done(Finished {
-                    native_id: id.clone(),
-                    native_ids: vec![id],
-                    size_bytes: snap.summary.as_ref().map(|s| s.total_bytes_processed),
-                    encrypted: true,
-                    kms_key: None,
-                    unreadable: Vec::new(),
-                }))
+                Ok(Progress::Done(finished(id, &snap, Vec::new())))
             })
             .await
     }
