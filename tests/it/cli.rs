@@ -13,6 +13,20 @@ fn apply(dir: &Path) {
     assert_eq!(r.code, 0, "apply failed:\n{}\n{}", r.stdout, r.stderr);
 }
 
+/// Records a recovery point of vault `main`, made now, in the workspace's catalog.
+fn record_point_made_now(dir: &Path) {
+    let mut catalog = SqliteCatalog::open(&dir.join(".coffer/catalog.db")).unwrap();
+    catalog
+        .add_recovery_point(&NewRecoveryPoint::minimal(
+            "main",
+            "snap-1",
+            "dir:/data",
+            "directory",
+            chrono::Utc::now(),
+        ))
+        .unwrap();
+}
+
 fn serial(dir: &Path) -> u64 {
     let text = std::fs::read_to_string(dir.join(".coffer/state.json")).unwrap();
     serde_json::from_str::<serde_json::Value>(&text).unwrap()["serial"]
@@ -397,16 +411,7 @@ fn apply_killed_mid_way_leaves_true_state_and_can_finish() {
 fn destroying_a_vault_with_recovery_points_needs_force_destroy() {
     let dir = workspace(BASIC);
     apply(dir.path());
-    let mut catalog = SqliteCatalog::open(&dir.path().join(".coffer/catalog.db")).unwrap();
-    catalog
-        .add_recovery_point(&NewRecoveryPoint::minimal(
-            "main",
-            "snap-1",
-            "dir:/data",
-            "directory",
-            chrono::Utc::now(),
-        ))
-        .unwrap();
+    record_point_made_now(dir.path());
     let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
     assert_eq!(r.code, 1);
     assert!(
@@ -476,16 +481,7 @@ fn destroying_a_vault_keeps_its_repository_without_force_destroy_and_a_lock_bloc
     );
     let dir = workspace(&locked);
     apply(dir.path());
-    let mut catalog = SqliteCatalog::open(&dir.path().join(".coffer/catalog.db")).unwrap();
-    catalog
-        .add_recovery_point(&NewRecoveryPoint::minimal(
-            "main",
-            "snap-1",
-            "dir:/data",
-            "directory",
-            chrono::Utc::now(),
-        ))
-        .unwrap();
+    record_point_made_now(dir.path());
     let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
     assert_eq!(r.code, 1);
     assert!(

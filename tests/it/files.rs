@@ -56,6 +56,11 @@ fn vault_snapshots(dir: &Path) -> Vec<rustic_core::repofile::SnapshotFile> {
         .unwrap()
 }
 
+fn apply(dir: &Path) {
+    let r = run(coffer(dir).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
 fn tick(dir: &Path, at: &str) -> Value {
     let r = run(coffer(dir).args(["run", "--at", at, "--json"]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -89,8 +94,7 @@ fn a_tick_backs_up_covered_directories_into_the_vault_repository_incrementally()
         std::fs::write(docs.join("nested").join(format!("f{i}.bin")), noise(10_240)).unwrap();
     }
     std::fs::write(docs.join("readme.txt"), "hello").unwrap();
-    let r = run(coffer(dir.path()).args(["apply", "--auto-approve"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    apply(dir.path());
 
     let first = tick(dir.path(), "2026-12-05T03:10:00Z");
     let job = &first["jobs"][0];
@@ -138,10 +142,7 @@ fn a_crash_after_a_file_backup_is_adopted_by_the_next_tick() {
     let dir = workspace(CONFIG);
     std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
     std::fs::write(dir.path().join("data/docs/a.txt"), "a").unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let crashed = run(coffer(dir.path())
         .args(["run", "--at", "2026-12-05T03:10:00Z"])
         .env("COFFER_FAILPOINT", "after-backup-request"));
@@ -207,10 +208,7 @@ fn a_directory_tree_restores_byte_for_byte_and_restore_refuses_to_overwrite() {
     )
     .unwrap();
     std::os::unix::fs::symlink("a/b/f1.bin", docs.join("link")).unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let report = tick(dir.path(), "2026-12-05T03:10:00Z");
     assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
     let rp = report["jobs"][0]["recovery_point_id"]
@@ -314,10 +312,7 @@ fn vault_check_finds_a_damaged_pack_only_when_it_reads_the_data() {
     let dir = workspace(CONFIG);
     std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
     std::fs::write(dir.path().join("data/docs/a.bin"), noise(100_000)).unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     tick(dir.path(), "2026-12-05T03:10:00Z");
     let r = run(coffer(dir.path()).args(["vault", "check", "main", "--read-data-subset", "all"]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
@@ -377,10 +372,7 @@ fn a_source_that_suddenly_shrank_is_flagged_as_suspicious() {
     for i in 0..10 {
         std::fs::write(docs.join(format!("f{i}")), noise(10_000)).unwrap();
     }
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let first = tick(dir.path(), "2026-12-05T03:10:00Z");
     assert_eq!(first["jobs"][0]["warning"], Value::Null);
     // eight of ten files vanish overnight
@@ -430,10 +422,7 @@ fn unreadable_files_end_the_job_partial_and_name_each_file() {
     std::fs::write(docs.join("open.txt"), "anyone may read this").unwrap();
     std::fs::write(docs.join("secret.key"), "nobody may read this").unwrap();
     std::fs::write(docs.join("private/inside.txt"), "hidden by its folder").unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let lock = |path: &Path, mode: u32| {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
     };
@@ -521,10 +510,7 @@ fn an_on_demand_backup_of_a_directory_runs_through_the_file_engine() {
     let docs = dir.path().join("data/docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(docs.join("a.txt"), "alpha").unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let arn = format!("dir:{}", docs.display());
     let r = run(coffer(dir.path()).args([
         "backup",
@@ -572,10 +558,7 @@ fn restic_itself_reads_what_coffer_wrote() {
         .unwrap();
     }
     std::fs::write(docs.join("empty"), "").unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let report = tick(dir.path(), "2026-12-05T03:10:00Z");
     let job = &report["jobs"][0];
     let id = job["native_ids"][0].as_str().unwrap();
@@ -700,10 +683,7 @@ fn ten_thousand_files_and_a_100_mb_file_round_trip_byte_for_byte() {
         std::os::unix::fs::symlink("f002", sub.join("link")).unwrap();
     }
     std::fs::write(docs.join("big.bin"), noise(100 << 20)).unwrap();
-    assert_eq!(
-        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
-        0
-    );
+    apply(dir.path());
     let report = tick(dir.path(), "2026-12-05T03:10:00Z");
     assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
     let rp = report["jobs"][0]["recovery_point_id"]

@@ -47,14 +47,19 @@ fn coffer_s3(dir: &Path) -> Command {
     c
 }
 
+/// An S3 client of the test process itself, path-style against moto.
+async fn s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk("us-east-1").await)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 /// Keys in the test bucket under `prefix`.
 fn keys(prefix: &str) -> Vec<String> {
     runtime().block_on(async {
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk("us-east-1").await)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3().await;
         let out = s3
             .list_objects_v2()
             .bucket(BUCKET)
@@ -152,11 +157,7 @@ fn an_s3_vault_holds_backups_that_restore_restic_reads_and_force_destroy_deletes
 
     // force_destroy deletes the repository's objects, and only those
     runtime().block_on(async {
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk("us-east-1").await)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3().await;
         s3.put_object()
             .bucket(BUCKET)
             .key("teams/docs-notes.txt")
