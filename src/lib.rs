@@ -1,35 +1,28 @@
-//! coffer: a declarative backup manager. The library holds a pure core (configuration,
-//! graph, plan, rendering) and a thin effectful shell (state backend, apply runner, CLI).
+//! coffer: a declarative backup manager. This crate is the effectful shell over the pure core
+//! in `coffer-core` (re-exported here under the same module names, so `coffer::config` and
+//! `coffer_core::config` are one module): the state backend, the catalog, apply, the job
+//! runner, vault repositories, the AWS adapters and the CLI. The shell depends on the core,
+//! never the reverse; the core's manifest is what enforces it.
 //!
-//! Pure core — takes everything as arguments and does no I/O, reads no clock or environment:
-//! [`config`], [`address`], [`value`], [`diag`], [`graph`], [`objects`], [`plan`], [`render`],
-//! [`schedule`], [`coverage`], [`inventory`], [`jobs`],
+//! Pure core (from `coffer-core`): [`config`], [`address`], [`value`], [`diag`], [`graph`],
+//! [`objects`], [`plan`], [`render`], [`schedule`], [`coverage`], [`inventory`], [`jobs`],
 //! [`state::model`].
 //!
-//! Effectful shell — depends on the core, never the reverse:
-//! [`workspace`], [`state::local`], [`catalog`], [`apply`], [`runner`], [`repository`], [`aws`],
-//! [`cli`].
+//! Effectful shell: [`workspace`], [`state::local`], [`catalog`], [`apply`], [`runner`],
+//! [`repository`], [`aws`], [`cli`]; and the use cases the CLI calls, in [`app`].
 
-pub mod address;
+pub use coffer_core::{
+    address, config, coverage, diag, graph, inventory, jobs, objects, plan, render, schedule,
+    value, VERSION,
+};
+
+pub mod app;
 pub mod apply;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
-pub mod config;
-pub mod coverage;
-pub mod diag;
-pub mod graph;
-pub mod inventory;
-pub mod jobs;
-pub mod objects;
-pub mod plan;
-pub mod render;
+mod failpoint;
 pub mod repository;
 pub mod runner;
-pub mod schedule;
 pub mod state;
-pub mod value;
 pub mod workspace;
-
-/// The version of coffer, recorded in state and plan files.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -172,47 +172,103 @@ const COMPRESSION_LEVEL: i32 = 1;
 /// An open repository.
 pub type OpenRepository = Repository<OpenStatus>;
 
-/// Opens the repository at `location`, initialising it first if nothing is there yet.
-/// Returns whether it was created.
-pub fn open_or_init(location: &Location, password: &str) -> Result<(OpenRepository, bool), String> {
-    open_or_init_with_progress(location, password, rustic_core::NoProgressBars)
+/// Why an operation on a vault's repository failed: the repository is missing, or
+/// something else went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RepositoryError {
+    /// Nothing is at the location. Only `coffer apply` creates a repository, so that a
+    /// repository that vanished is reported, never silently replaced by an empty one.
+    #[error("no repository at {0}: it is missing (deleted, or never initialised); run `coffer apply` to initialise it")]
+    Missing(String),
+    #[error("{0}")]
+    Failed(String),
 }
 
-/// Opens an existing repository with its master key, as [`OpenRepository::key`] gave it after
-/// an earlier open: without deriving the key from the password again, which is deliberately
-/// slow.
-pub fn open_with_key(
+impl From<String> for RepositoryError {
+    fn from(message: String) -> RepositoryError {
+        RepositoryError::Failed(message)
+    }
+}
+
+impl RepositoryError {
+    /// The error said of a vault's repository.
+    pub fn for_vault(&self, vault: &str) -> String {
+        match self {
+            RepositoryError::Missing(_) => format!("vault `{vault}`: {self}"),
+            RepositoryError::Failed(m) => m.clone(),
+        }
+    }
+}
+
+fn key_hint(location: &Location, e: impl std::fmt::Display) -> String {
+    format!("cannot open the repository {location}: {e}\n  Check the vault key: the vault's password_env or password_file if it names one, else COFFER_VAULT_PASSWORD (or the file COFFER_VAULT_PASSWORD_FILE names).")
+}
+
+/// Opens the existing repository at `location`; a location with no repository is
+/// [`RepositoryError::Missing`] and nothing is created there.
+pub fn open(location: &Location, password: &str) -> Result<OpenRepository, RepositoryError> {
+    open_with_progress(location, password, rustic_core::NoProgressBars)
+}
+
+/// [`open`], reporting the progress of long operations (a backup) to `progress`.
+pub fn open_with_progress(
     location: &Location,
-    key: rustic_core::repofile::MasterKey,
+    password: &str,
     progress: impl rustic_core::ProgressBars,
-) -> Result<OpenRepository, String> {
+) -> Result<OpenRepository, RepositoryError> {
+    // A directory that is not there is checked first, so that not even the backend's
+    // directories are made.
+    if let Location::File(dir) = location {
+        if !dir.join("config").is_file() {
+            return Err(RepositoryError::Missing(location.to_string()));
+        }
+    }
+    let repo = unopened(location, progress).map_err(RepositoryError::Failed)?;
+    let exists = repo
+        .config_id()
+        .map_err(|e| RepositoryError::Failed(format!("repository {location}: {e}")))?
+        .is_some();
+    if !exists {
+        return Err(RepositoryError::Missing(location.to_string()));
+    }
+    repo.open(&Credentials::password(password))
+        .map_err(|e| RepositoryError::Failed(key_hint(location, e)))
+}
+
+fn unopened<P: rustic_core::ProgressBars>(
+    location: &Location,
+    progress: P,
+) -> Result<Repository<()>, String> {
     Repository::new_with_progress(
         &RepositoryOptions::default(),
         &backends(location)?,
         progress,
     )
-    .and_then(|repo| repo.open(&Credentials::Masterkey(key)))
-    .map_err(|e| format!("cannot open the repository {location}: {e}"))
+    .map_err(|e| format!("repository {location}: {e}"))
 }
 
-/// [`open_or_init`], reporting the progress of long operations (a backup) to `progress`.
-pub fn open_or_init_with_progress(
-    location: &Location,
-    password: &str,
-    progress: impl rustic_core::ProgressBars,
-) -> Result<(OpenRepository, bool), String> {
-    let backends = backends(location)?;
-    let repo = Repository::new_with_progress(&RepositoryOptions::default(), &backends, progress)
-        .map_err(|e| format!("repository {location}: {e}"))?;
+/// Whether a repository is at `location` (its config file is there). Derives no key.
+pub fn exists(location: &Location) -> Result<bool, String> {
+    if let Location::File(dir) = location {
+        return Ok(dir.join("config").is_file());
+    }
+    unopened(location, rustic_core::NoProgressBars)?
+        .config_id()
+        .map(|id| id.is_some())
+        .map_err(|e| format!("repository {location}: {e}"))
+}
+
+/// Initialises a repository at `location` in restic's format, or opens the one already there;
+/// returns whether it was created. Only `apply` calls this (when it creates a vault).
+pub fn init_or_open(location: &Location, password: &str) -> Result<(OpenRepository, bool), String> {
+    let repo = unopened(location, rustic_core::NoProgressBars)?;
     let credentials = Credentials::password(password);
     let exists = repo
         .config_id()
         .map_err(|e| format!("repository {location}: {e}"))?
         .is_some();
     if exists {
-        let open = repo.open(&credentials).map_err(|e| {
-            format!("cannot open the repository {location}: {e}\n  Check the vault key: the vault's password_env or password_file if it names one, else COFFER_VAULT_PASSWORD (or the file COFFER_VAULT_PASSWORD_FILE names).")
-        })?;
+        let open = repo.open(&credentials).map_err(|e| key_hint(location, e))?;
         return Ok((open, false));
     }
     let open = repo
@@ -223,6 +279,20 @@ pub fn open_or_init_with_progress(
         )
         .map_err(|e| format!("cannot initialise the repository {location}: {e}"))?;
     Ok((open, true))
+}
+
+/// Opens an existing repository with its master key, as [`OpenRepository::key`] gave it after
+/// an earlier open: without deriving the key from the password again, which is deliberately
+/// slow.
+pub fn open_with_key(
+    location: &Location,
+    key: rustic_core::repofile::MasterKey,
+    progress: impl rustic_core::ProgressBars,
+) -> Result<OpenRepository, String> {
+    unopened(location, progress).and_then(|repo| {
+        repo.open(&Credentials::Masterkey(key))
+            .map_err(|e| format!("cannot open the repository {location}: {e}"))
+    })
 }
 
 /// What a restore wrote.
@@ -250,7 +320,7 @@ pub fn check(
     location: &Location,
     password: &str,
     read_data_subset: Option<&str>,
-) -> Result<Checked, String> {
+) -> Result<Checked, RepositoryError> {
     use rustic_core::{CheckOptions, ReadSubsetOption};
     let mut opts = CheckOptions::default();
     if let Some(subset) = read_data_subset {
@@ -259,7 +329,7 @@ pub fn check(
         })?;
         opts = opts.read_data(true).read_data_subset(parsed);
     }
-    let (repo, _) = open_or_init(location, password)?;
+    let repo = open(location, password)?;
     let snapshots = repo
         .get_all_snapshots()
         .map_err(|e| format!("check of {location}: {e}"))?
@@ -305,10 +375,10 @@ pub fn restore(
     subpath: Option<&str>,
     target: &Path,
     overwrite: bool,
-) -> Result<Restored, String> {
+) -> Result<Restored, RepositoryError> {
     use rustic_core::{LocalDestination, LsOptions, RestoreOptions};
     check_target(target, overwrite)?;
-    let (repo, _) = open_or_init(location, password)?;
+    let repo = open(location, password)?;
     let fail = |e: Box<rustic_core::RusticError>| format!("restore from {location}: {e}");
     let repo = repo.to_indexed().map_err(fail)?;
     let snap = repo
@@ -322,10 +392,10 @@ pub fn restore(
                 .components()
                 .any(|c| c == std::path::Component::ParentDir)
         {
-            return Err(format!(
+            return Err(RepositoryError::Failed(format!(
                 "--path `{}` must be relative to the backed-up directory and stay inside it",
                 sub.display()
-            ));
+            )));
         }
         inside.push(sub);
     }
@@ -361,11 +431,11 @@ pub fn restore(
         .prepare_restore(&check, ls, &dest, true)
         .map_err(fail)?;
     if after.stats.files.modify + after.stats.files.restore > 0 {
-        return Err(format!(
+        return Err(RepositoryError::Failed(format!(
             "verification failed: {} file(s) in {} differ from the recovery point after restoring",
             after.stats.files.modify + after.stats.files.restore,
             target.display()
-        ));
+        )));
     }
     Ok(Restored {
         files,
@@ -481,14 +551,21 @@ mod tests {
     fn a_repository_is_created_once_then_opened_and_refuses_a_wrong_password() {
         let dir = tempfile::tempdir().unwrap();
         let location = Location::File(dir.path().join("repo"));
-        let (_, created) = open_or_init(&location, "secret").unwrap();
+        assert_eq!(
+            open(&location, "secret").err(),
+            Some(RepositoryError::Missing(location.to_string())),
+            "open never creates"
+        );
+        assert!(!dir.path().join("repo").exists());
+        let (_, created) = init_or_open(&location, "secret").unwrap();
         assert!(created);
         // restic's layout
         for d in ["config", "keys", "data", "index", "snapshots"] {
             assert!(dir.path().join("repo").join(d).exists(), "{d}");
         }
-        let (repo, created) = open_or_init(&location, "secret").unwrap();
+        let (_, created) = init_or_open(&location, "secret").unwrap();
         assert!(!created);
+        let repo = open(&location, "secret").unwrap();
         // a backup through rustic_core lands as a snapshot
         let src = dir.path().join("src");
         std::fs::create_dir_all(&src).unwrap();
@@ -502,7 +579,7 @@ mod tests {
         repo.backup(&BackupOptions::default(), &source, snap)
             .unwrap();
         assert_eq!(repo.get_all_snapshots().unwrap().len(), 1);
-        let err = open_or_init(&location, "wrong").err().unwrap();
+        let err = open(&location, "wrong").err().unwrap().to_string();
         assert!(err.contains("cannot open the repository"), "{err}");
         assert!(!err.contains("secret"));
     }

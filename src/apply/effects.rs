@@ -27,12 +27,35 @@ pub struct LocalEffects {
 }
 
 impl LocalEffects {
-    fn prepare_vault(&self, spec: &ObjectSpec) -> Result<(), String> {
-        let Some(repo) = repository::vault_repository_from_env(
-            spec.address.name(),
-            &spec.attributes,
-            &self.config_dir,
-        )?
+    /// Initialises the repository of every applied vault whose repository is missing (deleted
+    /// outside coffer): only apply creates repositories, so this is how a vault gets one
+    /// back. Returns the vaults and where their new, empty repositories are; the points the
+    /// old ones held are gone.
+    pub fn recreate_missing_repositories(
+        &self,
+        state: &crate::state::State,
+    ) -> Result<Vec<(String, repository::Location)>, String> {
+        let mut recreated = Vec::new();
+        for object in state.objects.values().filter(|o| o.kind == Kind::Vault) {
+            let vault = object.address.name();
+            let Some(repo) =
+                repository::vault_repository_from_env(vault, &object.attributes, &self.config_dir)?
+            else {
+                continue;
+            };
+            if repository::exists(&repo.location)? {
+                continue;
+            }
+            self.prepare_vault(vault, &object.attributes)
+                .map_err(|e| format!("{}: {e}", object.address))?;
+            recreated.push((vault.to_string(), repo.location));
+        }
+        Ok(recreated)
+    }
+
+    fn prepare_vault(&self, vault: &str, attributes: &serde_json::Value) -> Result<(), String> {
+        let Some(repo) =
+            repository::vault_repository_from_env(vault, attributes, &self.config_dir)?
         else {
             return Ok(());
         };
@@ -48,7 +71,7 @@ impl LocalEffects {
         let password = repo
             .password
             .map_err(|why| format!("its repository at {location} needs a key: {why}"))?;
-        repository::open_or_init(&location, &password)?;
+        repository::init_or_open(&location, &password)?;
         Ok(())
     }
 }
@@ -57,7 +80,7 @@ impl Effects for LocalEffects {
     fn create(&mut self, spec: &ObjectSpec) -> Result<String, String> {
         match spec.kind {
             Kind::Vault => {
-                self.prepare_vault(spec)?;
+                self.prepare_vault(spec.address.name(), &spec.attributes)?;
                 Ok(format!("vault-{}", uuid::Uuid::new_v4().simple()))
             }
             Kind::Directory => {
@@ -79,7 +102,7 @@ impl Effects for LocalEffects {
 
     fn update(&mut self, spec: &ObjectSpec, _old: &StateObject) -> Result<(), String> {
         if spec.kind == Kind::Vault {
-            self.prepare_vault(spec)?;
+            self.prepare_vault(spec.address.name(), &spec.attributes)?;
         }
         Ok(())
     }

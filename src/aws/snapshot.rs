@@ -12,8 +12,7 @@ use crate::runner::engine::{Engine, EngineError, Finished, ForeignSnapshot, Pref
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
-/// The tag every recovery point carries with the id of the job that made it.
-pub const JOB_TAG: &str = "coffer:job";
+use crate::jobs::JOB_TAG;
 
 const GIB: u64 = 1 << 30;
 

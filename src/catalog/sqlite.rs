@@ -7,7 +7,7 @@ use super::{
     Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointFilter,
     RecoveryPoint, VaultPoints,
 };
-use crate::jobs::{History, JobOptions, JobState, Windows};
+use crate::jobs::{History, JobKind, JobOptions, JobState, PointStatus, Windows};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::BTreeMap;
@@ -109,7 +109,7 @@ impl SqliteCatalog {
             .map_err(|e| Self::err(path, e))?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(|e| Self::err(path, e))?;
-        migrate(&mut conn).map_err(|e| Self::err(path, e))?;
+        migrate(&mut conn, path)?;
         Ok(SqliteCatalog {
             conn: Some(conn),
             path: path.to_path_buf(),
@@ -130,15 +130,7 @@ impl SqliteCatalog {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| Self::err(path, e))?;
-        if version > MIGRATIONS.len() as i64 {
-            return Err(Self::err(
-                path,
-                format!(
-                    "written by a newer coffer (schema {version}; this coffer knows {})",
-                    MIGRATIONS.len()
-                ),
-            ));
-        }
+        newer_check(path, version)?;
         if version < MIGRATIONS.len() as i64 {
             // an older catalog is brought up to date rather than refused
             drop(conn);
@@ -151,16 +143,33 @@ impl SqliteCatalog {
     }
 }
 
-fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+/// Refuses a catalog whose schema is newer than this coffer knows: migrating it back is not
+/// possible, and reading it could misread what a newer coffer recorded.
+fn newer_check(path: &Path, version: i64) -> Result<(), CatalogError> {
     if version > MIGRATIONS.len() as i64 {
-        return Err(rusqlite::Error::InvalidQuery);
+        return Err(SqliteCatalog::err(
+            path,
+            format!(
+                "written by a newer coffer: catalog version {version}, this coffer knows {}; upgrade coffer to use this catalog",
+                MIGRATIONS.len()
+            ),
+        ));
     }
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
+    let e = |e: rusqlite::Error| SqliteCatalog::err(path, e);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(e)?;
+    newer_check(path, version)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+        let tx = conn.transaction().map_err(e)?;
+        tx.execute_batch(sql).map_err(e)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(e)?;
+        tx.commit().map_err(e)?;
     }
     Ok(())
 }
@@ -183,14 +192,24 @@ fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
         })
 }
 
+fn unknown(what: &str, s: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unknown {what} {s}").into(),
+    )
+}
+
 fn parse_state(s: &str) -> rusqlite::Result<JobState> {
-    JobState::parse(s).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Text,
-            format!("unknown job state {s}").into(),
-        )
-    })
+    JobState::parse(s).ok_or_else(|| unknown("job state", s))
+}
+
+fn parse_kind(s: &str) -> rusqlite::Result<JobKind> {
+    JobKind::parse(s).ok_or_else(|| unknown("job kind", s))
+}
+
+fn parse_status(s: &str) -> rusqlite::Result<PointStatus> {
+    PointStatus::parse(s).ok_or_else(|| unknown("recovery point status", s))
 }
 
 const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning";
@@ -205,37 +224,40 @@ fn opt_ts(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
     s.as_deref().map(parse_ts).transpose()
 }
 
+/// A job row without its transitions (the columns of [`JOB_COLUMNS`], in order).
+fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        id: r.get(0)?,
+        job: NewJob {
+            kind: parse_kind(&r.get::<_, String>(1)?)?,
+            plan: r.get(2)?,
+            rule: r.get(3)?,
+            resource_arn: r.get(4)?,
+            vault: r.get(5)?,
+            windows: Windows {
+                scheduled_at: parse_ts(&r.get::<_, String>(6)?)?,
+                start_by: parse_ts(&r.get::<_, String>(7)?)?,
+                complete_by: parse_ts(&r.get::<_, String>(8)?)?,
+            },
+            options: json_column::<JobOptions>(&r.get::<_, String>(13)?)?,
+        },
+        history: History {
+            transitions: Vec::new(),
+        },
+        attempts: r.get(9)?,
+        error: r.get(10)?,
+        bytes: r.get::<_, Option<i64>>(11)?.map(|b| b.max(0) as u64),
+        native_ids: json_column(&r.get::<_, String>(12)?)?,
+        recovery_point_id: r.get(14)?,
+        warning: r.get(15)?,
+    })
+}
+
 /// Reads one job and its transitions.
 fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<JobRecord>> {
     let row = conn
         .prepare_cached(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?1"))?
-        .query_row(params![id], |r| {
-            Ok(JobRecord {
-                id: r.get(0)?,
-                job: NewJob {
-                    kind: r.get(1)?,
-                    plan: r.get(2)?,
-                    rule: r.get(3)?,
-                    resource_arn: r.get(4)?,
-                    vault: r.get(5)?,
-                    windows: Windows {
-                        scheduled_at: parse_ts(&r.get::<_, String>(6)?)?,
-                        start_by: parse_ts(&r.get::<_, String>(7)?)?,
-                        complete_by: parse_ts(&r.get::<_, String>(8)?)?,
-                    },
-                    options: json_column::<JobOptions>(&r.get::<_, String>(13)?)?,
-                },
-                history: History {
-                    transitions: Vec::new(),
-                },
-                attempts: r.get(9)?,
-                error: r.get(10)?,
-                bytes: r.get::<_, Option<i64>>(11)?.map(|b| b.max(0) as u64),
-                native_ids: json_column(&r.get::<_, String>(12)?)?,
-                recovery_point_id: r.get(14)?,
-                warning: r.get(15)?,
-            })
-        })
+        .query_row(params![id], job_row)
         .optional()?;
     let Some(mut job) = row else {
         return Ok(None);
@@ -258,7 +280,7 @@ const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resourc
 fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
     Ok(RecoveryPoint {
         id: r.get(0)?,
-        status: r.get(1)?,
+        status: parse_status(&r.get::<_, String>(1)?)?,
         point: NewRecoveryPoint {
             vault: r.get(2)?,
             native_id: r.get(3)?,
@@ -435,7 +457,7 @@ impl Catalog for SqliteCatalog {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?11, ?11)",
                 params![
                     id,
-                    job.kind,
+                    job.kind.as_str(),
                     job.plan,
                     job.rule,
                     job.resource_arn,
@@ -545,24 +567,55 @@ impl Catalog for SqliteCatalog {
             return Ok(Vec::new());
         };
         let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        // One query: each job's row once per transition (LEFT JOIN, in order), folded into
+        // records here; the filters run in SQL, on the state index for unfinished jobs.
+        let terminal = JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let columns = JOB_COLUMNS
+            .split(", ")
+            .map(|c| format!("j.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut stmt = conn
-            .prepare(
-                "SELECT id FROM jobs WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR scheduled_at >= ?2)
-                 ORDER BY scheduled_at DESC, resource_arn, id",
-            )
+            .prepare_cached(&format!(
+                "SELECT {columns}, t.state, t.at FROM jobs j
+                 LEFT JOIN job_transitions t ON t.job_id = j.id
+                 WHERE (?1 IS NULL OR j.state = ?1) AND (?2 IS NULL OR j.scheduled_at >= ?2)
+                   AND (?3 IS NULL OR j.kind = ?3) AND (?4 = 0 OR j.state NOT IN ({terminal}))
+                 ORDER BY j.scheduled_at DESC, j.resource_arn, j.id, t.seq"
+            ))
             .map_err(e)?;
-        let ids = stmt
-            .query_map(
-                params![filter.state.map(JobState::as_str), filter.since.map(ts)],
-                |r| r.get::<_, String>(0),
-            )
-            .map_err(e)?
-            .collect::<rusqlite::Result<Vec<_>>>()
+        let mut rows = stmt
+            .query(params![
+                filter.state.map(JobState::as_str),
+                filter.since.map(ts),
+                filter.kind.map(JobKind::as_str),
+                filter.unfinished,
+            ])
             .map_err(e)?;
-        ids.iter()
-            .filter_map(|id| load_job(conn, id).transpose())
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(e)
+        let mut out: Vec<JobRecord> = Vec::new();
+        let n = JOB_COLUMNS.split(", ").count();
+        while let Some(r) = rows.next().map_err(e)? {
+            let id: String = r.get(0).map_err(e)?;
+            if out.last().is_none_or(|j| j.id != id) {
+                out.push(job_row(r).map_err(e)?);
+            }
+            let (Some(state), Some(at)) = (
+                r.get::<_, Option<String>>(n).map_err(e)?,
+                r.get::<_, Option<String>>(n + 1).map_err(e)?,
+            ) else {
+                continue;
+            };
+            let transition = (parse_state(&state).map_err(e)?, parse_ts(&at).map_err(e)?);
+            if let Some(job) = out.last_mut() {
+                job.history.transitions.push(transition);
+            }
+        }
+        Ok(out)
     }
 
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError> {
@@ -639,7 +692,7 @@ mod tests {
                 .with_timezone(&Utc)
         };
         NewJob {
-            kind: "backup".into(),
+            kind: JobKind::Backup,
             plan: Some("plan.monthly".into()),
             rule: Some("plan.monthly.rule.first-saturday".into()),
             resource_arn: resource.into(),
@@ -729,7 +782,7 @@ mod tests {
         assert_eq!(
             ro.jobs(&JobFilter {
                 state: Some(JobState::Failed),
-                since: None
+                ..JobFilter::default()
             })
             .unwrap()
             .len(),
@@ -738,7 +791,7 @@ mod tests {
         assert!(ro
             .jobs(&JobFilter {
                 state: Some(JobState::Completed),
-                since: None
+                ..JobFilter::default()
             })
             .unwrap()
             .is_empty());
@@ -764,5 +817,71 @@ mod tests {
         let c = SqliteCatalog::open_read_only(&path).unwrap();
         assert!(c.vault_points().unwrap().is_empty());
         assert!(!path.exists());
+    }
+
+    #[test]
+    fn jobs_filter_by_kind_and_unfinished_state_in_one_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = SqliteCatalog::open(&dir.path().join("catalog.db")).unwrap();
+        let at = DateTime::parse_from_rfc3339("2026-12-05T06:00:01Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let done = c.create_job(&new_job("arn:vol-1"), at).unwrap().unwrap();
+        c.transition_job(&done.id, JobState::Running, at, None)
+            .unwrap();
+        c.transition_job(&done.id, JobState::Completed, at, None)
+            .unwrap();
+        let open = c.create_job(&new_job("arn:vol-2"), at).unwrap().unwrap();
+        let restore = NewJob {
+            kind: JobKind::Restore,
+            ..new_job("arn:vol-3")
+        };
+        let restore = c.create_job(&restore, at).unwrap().unwrap();
+        let ids = |f: JobFilter| -> Vec<String> {
+            c.jobs(&f).unwrap().into_iter().map(|j| j.id).collect()
+        };
+        let unfinished_backups = ids(JobFilter {
+            kind: Some(JobKind::Backup),
+            unfinished: true,
+            ..JobFilter::default()
+        });
+        assert_eq!(unfinished_backups, std::slice::from_ref(&open.id));
+        let restores = ids(JobFilter {
+            kind: Some(JobKind::Restore),
+            ..JobFilter::default()
+        });
+        assert_eq!(restores, std::slice::from_ref(&restore.id));
+        // every job comes back with its whole history, in order
+        let all = c.jobs(&JobFilter::default()).unwrap();
+        assert_eq!(all.len(), 3);
+        let finished = all.iter().find(|j| j.id == done.id).unwrap();
+        let states: Vec<JobState> = finished.history.transitions.iter().map(|t| t.0).collect();
+        assert_eq!(
+            states,
+            [JobState::Created, JobState::Running, JobState::Completed]
+        );
+        assert_eq!(finished, &c.job(&done.id).unwrap().unwrap());
+    }
+
+    /// Issue 11, defect 4: a catalog from a newer coffer says so, on a writable open too.
+    #[test]
+    fn a_newer_catalog_is_reported_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.db");
+        SqliteCatalog::open(&path).unwrap();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", 99i64).unwrap();
+        }
+        let expected = format!(
+            "written by a newer coffer: catalog version 99, this coffer knows {}",
+            MIGRATIONS.len()
+        );
+        for err in [
+            SqliteCatalog::open(&path).err().unwrap(),
+            SqliteCatalog::open_read_only(&path).err().unwrap(),
+        ] {
+            assert!(err.to_string().contains(&expected), "{err}");
+        }
     }
 }

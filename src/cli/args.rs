@@ -340,6 +340,8 @@ pub enum RestoreCommand {
         #[arg(long)]
         json: bool,
         #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
         vars: VarArgs,
     },
 }

@@ -132,3 +132,15 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))
 }
+
+/// A flag that Ctrl-C (SIGINT) and SIGTERM set, for commands that stop cleanly: they finish
+/// or leave the current step and record where they stopped. A handler that cannot be
+/// installed is an error, not a silent kill mid-step.
+pub fn interruptible() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, CmdError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst))
+        .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    Ok(stop)
+}

@@ -29,6 +29,8 @@ pub enum Exit {
     Error = 1,
     Changes = 2,
     NeedsFormatting = 3,
+    /// Stopped by Ctrl-C or SIGTERM before the work finished (128 + SIGINT, as shells report).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -190,6 +192,7 @@ pub fn run(cli: Cli) -> Exit {
             path,
             overwrite,
             json,
+            lock,
             vars,
         }) => restore::start(
             &ctx,
@@ -200,6 +203,7 @@ pub fn run(cli: Cli) -> Exit {
                 overwrite,
                 json,
             },
+            lock.lock_timeout,
             &vars,
         ),
         Command::Jobs(JobsCommand::List { state, since, json }) => {

@@ -191,6 +191,33 @@ fn verb(op: Operation) -> (&'static str, &'static str) {
     }
 }
 
+/// Gives each applied vault whose repository was deleted outside coffer a new, empty one,
+/// and marks the points the old one held DELETED: their data is gone.
+fn recreate_missing_repositories(
+    ctx: &Ctx,
+    backend: &LocalBackend,
+    state: &State,
+    out: &mut impl Write,
+) -> Result<(), CmdError> {
+    let effects = LocalEffects {
+        config_dir: ctx.dir.clone(),
+        purged: Vec::new(),
+    };
+    for (vault, location) in effects.recreate_missing_repositories(state)? {
+        let mut catalog =
+            SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+        let lost = catalog
+            .forget_vault_points(&vault)
+            .map_err(|e| e.to_string())?;
+        let _ = writeln!(
+            out,
+            "vault.{vault}: its repository at {location} was missing; initialised a new, empty one ({lost} recovery point{} recorded in the old one marked DELETED)",
+            if lost == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
+}
+
 pub fn apply(
     ctx: &Ctx,
     plan_file: Option<PathBuf>,
@@ -243,6 +270,11 @@ pub fn apply(
     };
 
     let mut out = std::io::stdout().lock();
+    if !destroy {
+        if let Some(state) = &current_state {
+            recreate_missing_repositories(ctx, &backend, state, &mut out)?;
+        }
+    }
     if !plan.has_changes() {
         if replayed {
             if let Some(s) = &current_state {

@@ -33,7 +33,11 @@ pub fn jobs_list(
     let backend = ctx.backend_best_effort();
     let catalog = ctx.catalog_read_only(&backend)?;
     let jobs = catalog
-        .jobs(&JobFilter { state, since })
+        .jobs(&JobFilter {
+            state,
+            since,
+            ..JobFilter::default()
+        })
         .map_err(|e| e.to_string())?;
     if json_out {
         print_json(&serde_json::Value::Array(

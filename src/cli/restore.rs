@@ -4,13 +4,12 @@
 //! checks a repository's integrity.
 
 use super::args::VarArgs;
-use super::context::{CmdError, Ctx};
+use super::context::{interruptible, CmdError, Ctx};
 use super::Exit;
-use crate::catalog::{Catalog, JobUpdate, NewJob, SqliteCatalog};
-use crate::inventory::{Resource, ResourceType};
-use crate::jobs::{JobOptions, JobState, Windows};
+use crate::app::restore;
+use crate::catalog::{Catalog, SqliteCatalog};
 use crate::render::jobs::size;
-use crate::repository;
+use crate::repository::{self, RepositoryError};
 use chrono::Utc;
 use std::path::PathBuf;
 
@@ -54,7 +53,29 @@ pub fn vault_check(
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
     let (location, password) = vault_repository(ctx, &backend, name)?;
-    let checked = repository::check(&location, &password, read_data_subset)?;
+    let checked = match repository::check(&location, &password, read_data_subset) {
+        Ok(c) => c,
+        Err(RepositoryError::Missing(_)) => {
+            let why = RepositoryError::Missing(location.to_string()).for_vault(name);
+            if json {
+                let v = serde_json::json!({
+                    "vault": name,
+                    "location": location.to_string(),
+                    "snapshots": 0,
+                    "read_data_subset": read_data_subset,
+                    "ok": false,
+                    "missing": true,
+                    "errors": [why],
+                    "warnings": [],
+                });
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            } else {
+                println!("Vault {name} ({location}) is missing: {why}.");
+            }
+            return Ok(Exit::Error);
+        }
+        Err(e) => return Err(e.for_vault(name)),
+    };
     if json {
         let v = serde_json::json!({
             "vault": name,
@@ -62,6 +83,7 @@ pub fn vault_check(
             "snapshots": checked.snapshots,
             "read_data_subset": read_data_subset,
             "ok": checked.errors.is_empty(),
+            "missing": false,
             "errors": checked.errors,
             "warnings": checked.warnings,
         });
@@ -97,12 +119,16 @@ pub fn vault_check(
     })
 }
 
-pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError> {
+pub fn start(
+    ctx: &Ctx,
+    opts: Options,
+    lock_timeout: std::time::Duration,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
-    let mut catalog =
-        SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
-    let point = catalog
+    let point = SqliteCatalog::open_read_only(&backend.dir().join("catalog.db"))
+        .map_err(|e| e.to_string())?
         .recovery_point(&opts.recovery_point)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
@@ -111,88 +137,53 @@ pub fn start(ctx: &Ctx, opts: Options, vars: &VarArgs) -> Result<Exit, CmdError>
                 opts.recovery_point
             )
         })?;
-    let resource: Resource =
-        serde_json::from_value(point.point.resource.clone()).map_err(|_| {
-            format!(
-                "recovery point {} does not record its source resource",
-                point.id
-            )
-        })?;
-    if !matches!(
-        resource.resource_type,
-        ResourceType::Directory | ResourceType::EfsFileSystem
-    ) {
-        return Err(format!(
-            "recovery point {} is a {} snapshot ({}); coffer restores file-level points, restore snapshots with AWS",
-            point.id, resource.resource_type, point.point.native_id
-        ));
-    }
-    let source = resource
-        .mount_path
-        .clone()
-        .or_else(|| resource.arn.strip_prefix("dir:").map(str::to_string))
-        .map(PathBuf::from)
-        .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
+    let (resource, source) = restore::file_source(&point)?;
     let (location, password) = vault_repository(ctx, &backend, &point.point.vault)?;
     // `-C DIR` runs as if started in DIR: a relative target is inside it
     let target = crate::workspace::normalize(&ctx.dir.join(&opts.target));
     repository::check_target(&target, opts.overwrite)?;
 
-    let now = Utc::now();
-    let job = catalog
-        .create_job(
-            &NewJob {
-                kind: "restore".into(),
-                plan: None,
-                rule: None,
-                resource_arn: resource.arn.clone(),
-                vault: point.point.vault.clone(),
-                windows: Windows {
-                    scheduled_at: now,
-                    start_by: now + chrono::Duration::hours(8),
-                    complete_by: now + chrono::Duration::days(7),
-                },
-                options: JobOptions::default(),
-            },
-            now,
-        )
-        .map_err(|e| e.to_string())?
-        .ok_or("a restore of this resource was already started at this instant")?;
-    catalog
-        .transition_job(&job.id, JobState::Running, Utc::now(), None)
-        .map_err(|e| e.to_string())?;
-    let outcome = repository::restore(
-        &location,
-        &password,
-        &point.point.native_id,
-        &source,
-        opts.path.as_deref(),
-        &target,
-        opts.overwrite,
+    // Jobs run one coffer at a time: a tick that ran beside this restore would see its job
+    // unfinished and take it for one a dead coffer left.
+    let _lock = super::runner::runner_lock(ctx, &backend, "restore start", lock_timeout)?;
+    let stop = interruptible()?;
+    let mut catalog =
+        SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+    restore::end_interrupted(&mut catalog, Utc::now()).map_err(|e| e.to_string())?;
+    let job = restore::begin(&mut catalog, &point, &resource.arn, Utc::now())?;
+    crate::failpoint::abort_at("restore-running");
+    ctx.waiting(&format!(
+        "Restoring {} into {} (job {})...",
+        point.id,
+        target.display(),
+        job.id
+    ));
+    let outcome = restore::run(
+        restore::FileRestore {
+            point: point.clone(),
+            source,
+            location,
+            password,
+            path: opts.path.clone(),
+            target: target.clone(),
+            overwrite: opts.overwrite,
+        },
+        &stop,
     );
+    let ended = restore::finish(&mut catalog, &job, &point, &target, &outcome, Utc::now())
+        .map_err(|e| e.to_string())?;
     match outcome {
-        Err(e) => {
-            catalog
-                .transition_job(&job.id, JobState::Failed, Utc::now(), Some(&e))
-                .map_err(|e| e.to_string())?;
-            Err(e)
+        restore::Outcome::Failed(e) => Err(e),
+        restore::Outcome::Interrupted => {
+            eprintln!(
+                "coffer: restore interrupted; job {} is {}: {}",
+                ended.id,
+                ended.state(),
+                ended.error.as_deref().unwrap_or_default()
+            );
+            Ok(Exit::Interrupted)
         }
-        Ok(r) => {
-            catalog
-                .update_job(
-                    &job.id,
-                    &JobUpdate {
-                        attempts: Some(1),
-                        native_ids: Some(vec![target.display().to_string()]),
-                        bytes: Some(r.bytes),
-                        recovery_point_id: Some(point.id.clone()),
-                        warning: None,
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-            catalog
-                .transition_job(&job.id, JobState::Completed, Utc::now(), None)
-                .map_err(|e| e.to_string())?;
+        restore::Outcome::Restored(r) => {
             if opts.json {
                 let v = serde_json::json!({
                     "job_id": job.id,

@@ -4,7 +4,7 @@
 //! terminal, as plain lines otherwise, or as JSON log lines.
 
 use super::args::{LogFormat, RunnerArgs, VarArgs};
-use super::context::{runtime, CmdError, Ctx};
+use super::context::{interruptible, runtime, CmdError, Ctx};
 use super::schedule::{instant, rfc3339};
 use super::{discovery, Exit};
 use crate::aws::AwsSnapshots;
@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, JobRecord, NewJob, SqliteCatalog};
 use crate::config::model::Config;
 use crate::coverage::{self, Coverage};
 use crate::inventory::Inventory;
-use crate::jobs::{rules_from_objects, JobOptions, JobState, RuleInfo, Windows};
+use crate::jobs::{rules_from_objects, JobKind, JobOptions, JobState, RuleInfo, Windows};
 use crate::render::jobs::{job_detail, job_json};
 use crate::repository::{vault_repository_from_env, VaultRepository};
 use crate::runner::engine::Either;
@@ -87,18 +87,17 @@ fn settings(args: &RunnerArgs) -> Settings {
     }
 }
 
-fn runner_lock(
+pub(super) fn runner_lock(
     ctx: &Ctx,
     backend: &LocalBackend,
     op: &str,
-    args: &RunnerArgs,
+    lock_timeout: std::time::Duration,
 ) -> Result<StateLock, CmdError> {
     backend
-        .runner_lock(op, args.lock_timeout, |holder| {
-            if !args.lock_timeout.is_zero() {
+        .runner_lock(op, lock_timeout, |holder| {
+            if !lock_timeout.is_zero() {
                 ctx.waiting(&format!(
-                    "Waiting up to {:?} for {holder} to finish running jobs...",
-                    args.lock_timeout
+                    "Waiting up to {lock_timeout:?} for {holder} to finish running jobs..."
                 ));
             }
         })
@@ -217,15 +216,6 @@ impl Reporter {
     }
 }
 
-/// A flag Ctrl-C sets: start nothing new; what was requested is recorded and resumed by the
-/// next tick.
-fn interruptible() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    stop
-}
-
 /// Whether any of these jobs failed, which makes the command exit 1.
 fn any_failed(jobs: &[JobRecord]) -> bool {
     jobs.iter().any(|j| {
@@ -263,6 +253,14 @@ fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
         out.push_str(&crate::render::jobs::table(
             &["JOB", "STATE", "RULE", "RESOURCE", "DETAIL"],
             &rows,
+        ));
+    }
+    for j in &r.interrupted {
+        out.push_str(&format!(
+            "\nEnded restore job {} ({}) that an interrupted coffer left: {}\n",
+            j.id,
+            j.state(),
+            j.error.as_deref().unwrap_or_default()
         ));
     }
     for (t, n) in &r.unsupported {
@@ -310,6 +308,7 @@ fn tick_json(r: &TickReport, at: DateTime<Utc>) -> serde_json::Value {
         "resumed": r.resumed,
         "jobs": r.jobs.iter().map(job_json).collect::<Vec<_>>(),
         "skipped": r.unsupported,
+        "interrupted_restores": r.interrupted.iter().map(job_json).collect::<Vec<_>>(),
         "overlaps": r.overlaps.iter().map(|o| json!({
             "resource_arn": o.resource_arn,
             "native_id": o.native_id,
@@ -363,10 +362,10 @@ pub fn run(
 ) -> Result<Exit, CmdError> {
     let at = at.as_deref().map(|t| instant("at", t)).transpose()?;
     let s = session(ctx, vars)?;
-    let _lock = runner_lock(ctx, &s.backend, "run", args)?;
+    let _lock = runner_lock(ctx, &s.backend, "run", args.lock_timeout)?;
     let clock = at.map_or_else(Clock::system, Clock::starting_at);
     let started = clock.now();
-    let stop = interruptible();
+    let stop = interruptible()?;
     let reporter = Reporter::for_output(json_out);
     let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
     reporter.finish();
@@ -415,28 +414,23 @@ pub fn backup_start(
         ));
     };
     let targets = discovery::targets(&s.config)?;
-    let _lock = runner_lock(ctx, &s.backend, "backup start", args)?;
+    let _lock = runner_lock(ctx, &s.backend, "backup start", args.lock_timeout)?;
     let clock = Clock::system();
     let now = clock.now();
     let catalog = RefCell::new(open_catalog(&s.backend)?);
-    // AWS Backup's on-demand defaults: start within 8 hours, complete within 7 days
     let job = NewJob {
-        kind: "backup".into(),
+        kind: JobKind::Backup,
         plan: None,
         rule: None,
         resource_arn: r.arn.clone(),
         vault: vault.to_string(),
-        windows: Windows {
-            scheduled_at: now,
-            start_by: now + chrono::Duration::hours(8),
-            complete_by: now + chrono::Duration::days(7),
-        },
+        windows: Windows::on_demand(now),
         options: JobOptions {
             delete_after,
             ..JobOptions::default()
         },
     };
-    let stop = interruptible();
+    let stop = interruptible()?;
     let reporter = Reporter::for_output(json_out);
     let rt = runtime()?;
     let settings = settings(args);
@@ -549,7 +543,7 @@ pub fn daemon(
             lock_timeout: std::time::Duration::from_secs(600),
             ..args.clone()
         };
-        let tick_result = runner_lock(ctx, &s.backend, "daemon", &tick_args)
+        let tick_result = runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout)
             .and_then(|_lock| one_tick(&s, Clock::system(), &settings, &signals.stop, &reporter));
         match tick_result {
             Ok(r) => {
@@ -579,8 +573,15 @@ pub fn daemon(
         let next = next_run(&s.rules, now);
         // jobs still running in AWS are looked at again after a poll interval
         let unfinished = open_catalog(&s.backend)
-            .and_then(|c| c.jobs(&Default::default()).map_err(|e| e.to_string()))
-            .map(|j| j.iter().any(|j| !j.state().is_terminal()))
+            .and_then(|c| {
+                c.jobs(&crate::catalog::JobFilter {
+                    kind: Some(JobKind::Backup),
+                    unfinished: true,
+                    ..Default::default()
+                })
+                .map_err(|e| e.to_string())
+            })
+            .map(|j| !j.is_empty())
             .unwrap_or(false);
         let mut wait = next.map_or(std::time::Duration::from_secs(3600), |n| {
             (n - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1)

@@ -7,10 +7,11 @@
 //! nothing new and leaves running jobs for the next tick to resume.
 
 use super::engine::{Engine, EngineError, Progress};
-use super::{fail_point, Clock, Event, Settings};
+use super::{Clock, Event, Settings};
 use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint, PointFilter};
+use crate::failpoint;
 use crate::inventory::{Inventory, Resource};
-use crate::jobs::{forced_transition, JobState};
+use crate::jobs::{forced_transition, JobKind, JobState};
 use chrono::{DateTime, Utc};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -41,7 +42,7 @@ pub fn backup_tags(job: &JobRecord) -> BTreeMap<String, String> {
     tags.insert("coffer:vault".into(), job.job.vault.clone());
     tags.insert("coffer:plan".into(), name(&job.job.plan, "plan."));
     tags.insert("coffer:rule".into(), name(&job.job.rule, ".rule."));
-    tags.insert(crate::aws::snapshot::JOB_TAG.into(), job.id.clone());
+    tags.insert(crate::jobs::JOB_TAG.into(), job.id.clone());
     tags
 }
 
@@ -189,6 +190,15 @@ impl<'a, E: Engine> Executor<'a, E> {
         services: &BTreeMap<&'static str, Semaphore>,
     ) -> Result<Outcome, String> {
         let id = job.id.clone();
+        if job.job.kind != JobKind::Backup {
+            // Each kind has its own path; a job of another kind run here would be run as a
+            // backup of its resource.
+            (self.report)(Event::Warning(format!(
+                "job {id} is a {} job; the backup runner leaves it alone",
+                job.job.kind
+            )));
+            return Ok(Outcome::Left);
+        }
         let w = job.job.windows;
         let mut state = job.state();
         if let Some(JobState::Expired) = forced_transition(state, &w, self.clock.now()) {
@@ -301,7 +311,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                 Ok(None)
             }
             Ok(n) => {
-                fail_point("after-backup-request");
+                failpoint::abort_at("after-backup-request");
                 self.started(id, resource, &n, attempts, false)?;
                 Ok(Some(n))
             }
@@ -563,7 +573,7 @@ mod tests {
             .borrow_mut()
             .create_job(
                 &NewJob {
-                    kind: "backup".into(),
+                    kind: JobKind::Backup,
                     plan: Some("plan.daily".into()),
                     rule: Some("plan.daily.rule.nightly".into()),
                     resource_arn: ARN.into(),

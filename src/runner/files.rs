@@ -7,8 +7,7 @@
 use super::engine::{Engine, EngineError, Finished, ForeignSnapshot, Preflight, Progress};
 use crate::inventory::{Resource, ResourceType};
 use crate::repository::{
-    open_or_init, open_or_init_with_progress, open_with_key, Location, OpenRepository,
-    VaultRepository,
+    open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
 };
 use chrono::{DateTime, Utc};
 use rustic_core::repofile::{MasterKey, SnapshotFile};
@@ -174,7 +173,7 @@ fn failed(e: impl std::fmt::Display) -> EngineError {
 
 /// The restic tag that names the job a snapshot belongs to.
 fn job_tag(job_id: &str) -> String {
-    format!("{}={job_id}", crate::aws::snapshot::JOB_TAG)
+    format!("{}={job_id}", crate::jobs::JOB_TAG)
 }
 
 /// One backup into an open repository, start to end (blocking).
@@ -272,8 +271,10 @@ impl Opened {
         let repo = match (cached, self.show_progress) {
             (Some(u), true) => open_with_key(&location, u.key, progress),
             (Some(u), false) => open_with_key(&location, u.key, NoProgressBars),
-            (None, true) => open_or_init_with_progress(&location, &password, progress).map(|r| r.0),
-            (None, false) => open_or_init(&location, &password).map(|r| r.0),
+            (None, true) => {
+                open_with_progress(&location, &password, progress).map_err(|e| e.for_vault(vault))
+            }
+            (None, false) => open(&location, &password).map_err(|e| e.for_vault(vault)),
         }
         .map_err(failed)?;
         if let Ok(mut unlocked) = self.unlocked.lock() {

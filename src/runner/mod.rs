@@ -86,13 +86,3 @@ pub enum Event {
     /// A job reached a terminal state (or was left for resumption when stopping).
     Ended(Box<crate::catalog::JobRecord>),
 }
-
-/// A test-only fail point: `COFFER_FAILPOINT=after-backup-request` kills the process right
-/// after a backup was requested and before the catalog records it, to prove the next tick
-/// adopts what was made.
-pub(crate) fn fail_point(name: &str) {
-    if std::env::var("COFFER_FAILPOINT").is_ok_and(|v| v == name) {
-        eprintln!("coffer: fail point {name} reached; aborting");
-        std::process::abort();
-    }
-}

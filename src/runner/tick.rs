@@ -9,7 +9,7 @@ use super::execute::Executor;
 use super::Event;
 use crate::catalog::{JobFilter, JobRecord, NewJob};
 use crate::coverage::Coverage;
-use crate::jobs::{due, JobState, RuleInfo};
+use crate::jobs::{due, JobKind, JobState, RuleInfo};
 use std::collections::BTreeMap;
 
 /// What a tick did.
@@ -20,6 +20,8 @@ pub struct TickReport {
     pub expired_at_creation: usize,
     /// Unfinished jobs from earlier ticks that this tick took up again.
     pub resumed: usize,
+    /// Restore jobs left unfinished by a coffer that ended mid-restore, now recorded FAILED.
+    pub interrupted: Vec<JobRecord>,
     /// Covered resources of types no engine here backs up, per type (file-level backups).
     pub unsupported: BTreeMap<String, usize>,
     /// Every job this tick executed, as it ended (or was left, when stopping).
@@ -68,7 +70,7 @@ pub async fn tick<E: Engine>(
             continue;
         }
         let new = NewJob {
-            kind: "backup".into(),
+            kind: JobKind::Backup,
             plan: Some(d.plan.to_string()),
             rule: Some(d.rule.to_string()),
             resource_arn: d.resource_arn.clone(),
@@ -104,17 +106,19 @@ pub async fn tick<E: Engine>(
         .advance_tick_cursor(now)
         .map_err(|e| e.to_string())?;
 
+    report.interrupted = end_interrupted_restores(exec)?;
     let unfinished: Vec<JobRecord> = exec
         .catalog
         .borrow()
-        .jobs(&JobFilter::default())
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|j| !j.state().is_terminal())
-        .collect();
+        .jobs(&JobFilter {
+            kind: Some(JobKind::Backup),
+            unfinished: true,
+            ..JobFilter::default()
+        })
+        .map_err(|e| e.to_string())?;
     report.resumed = unfinished
         .iter()
-        .filter(|j| j.history.transitions[0].1 < now)
+        .filter(|j| j.history.transitions.first().is_some_and(|t| t.1 < now))
         .count();
     let ids: Vec<String> = unfinished.iter().map(|j| j.id.clone()).collect();
     run_jobs(exec, unfinished).await?;
@@ -172,4 +176,16 @@ pub fn reload<E: Engine>(exec: &Executor<'_, E>, ids: &[String]) -> Result<Vec<J
         }
     }
     Ok(out)
+}
+
+/// Ends the restore jobs that a coffer left unfinished when it died. `coffer restore start`
+/// holds the runner lock for the whole restore, and the tick holds it too, so a restore job
+/// that is unfinished while the tick runs belongs to no living process: it is recorded FAILED
+/// with the reason, never resumed as a backup of its source.
+pub fn end_interrupted_restores<E: Engine>(
+    exec: &Executor<'_, E>,
+) -> Result<Vec<JobRecord>, String> {
+    let now = exec.clock.now();
+    let mut catalog = exec.catalog.borrow_mut();
+    crate::app::restore::end_interrupted(&mut *catalog, now).map_err(|e| e.to_string())
 }

@@ -4,7 +4,7 @@
 
 use crate::support::{coffer, run, workspace, BASIC};
 use coffer::catalog::{Catalog, JobUpdate, NewJob, NewRecoveryPoint, SqliteCatalog};
-use coffer::jobs::{JobOptions, JobState, Windows};
+use coffer::jobs::{JobKind, JobOptions, JobState, Windows};
 use std::path::Path;
 
 fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
@@ -19,7 +19,7 @@ const INSTANCE: &str = "arn:aws:ec2:us-east-1:111122223333:instance/i-0f00";
 
 fn nightly(resource: &str, day: &str) -> NewJob {
     NewJob {
-        kind: "backup".into(),
+        kind: JobKind::Backup,
         plan: Some("plan.daily".into()),
         rule: Some("plan.daily.rule.nightly".into()),
         resource_arn: resource.into(),

@@ -4,6 +4,7 @@
 
 mod aws;
 mod cli;
+mod core_purity;
 mod cron_reference;
 mod files;
 mod golden_diagnostics;
@@ -12,6 +13,7 @@ mod golden_plans;
 mod jobs;
 mod moto;
 mod properties;
+mod restore_interrupted;
 mod s3_vault;
 mod schedule_properties;
 mod schemas;

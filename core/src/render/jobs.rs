@@ -1,7 +1,8 @@
 //! Rendering of jobs and recovery points for people (aligned tables, one job in detail) and
 //! machines (JSON). Pure: records in, strings and JSON values out.
 
-use crate::catalog::{JobRecord, RecoveryPoint};
+use crate::jobs::record::{JobRecord, RecoveryPoint};
+use crate::jobs::JobKind;
 use crate::jobs::JobState;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
@@ -116,8 +117,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 fn rule_or_on_demand(j: &JobRecord) -> String {
     match &j.job.rule {
         Some(r) => r.clone(),
-        None if j.job.kind == "backup" => "on-demand".into(),
-        None => j.job.kind.clone(),
+        None if j.job.kind == JobKind::Backup => "on-demand".into(),
+        None => j.job.kind.to_string(),
     }
 }
 
@@ -176,7 +177,7 @@ pub fn job_detail(j: &JobRecord) -> String {
     let mut out = String::new();
     let mut field = |k: &str, v: String| out.push_str(&format!("{k:<17}{v}\n"));
     field("Job", j.id.clone());
-    field("Kind", j.job.kind.clone());
+    field("Kind", j.job.kind.to_string());
     field("State", j.state().as_str().to_string());
     field("Rule", rule_or_on_demand(j));
     field("Resource", j.job.resource_arn.clone());

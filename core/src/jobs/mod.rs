@@ -5,12 +5,19 @@
 //! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]); and until when
 //! a vault lock protects a point ([`lock`]).
 
+pub mod kind;
 pub mod lock;
 pub mod options;
+pub mod record;
 pub mod state;
 pub mod suspicious;
 pub mod tick;
 
+pub use kind::{JobKind, PointStatus};
 pub use options::JobOptions;
 pub use state::{forced_transition, History, JobState, TransitionError, Windows};
 pub use tick::{due, rules_from_objects, Due, RuleInfo};
+
+/// The tag every recovery point (snapshot, AMI, repository snapshot) carries with the id of
+/// the job that made it; a job that crashed finds its earlier attempt's work by it.
+pub const JOB_TAG: &str = "coffer:job";

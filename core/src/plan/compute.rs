@@ -8,10 +8,10 @@ use super::{
     PLAN_FORMAT_VERSION,
 };
 use crate::address::{Address, Kind};
-use crate::catalog::VaultPoints;
 use crate::coverage::{self, Cause, Coverage, Rules};
 use crate::graph::DependencyGraph;
 use crate::inventory::Inventory;
+use crate::jobs::record::VaultPoints;
 use crate::objects::{forces_replacement, ObjectSpec};
 use crate::state::State;
 use chrono::{DateTime, Utc};

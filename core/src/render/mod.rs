@@ -18,7 +18,7 @@ pub struct Style {
 impl Style {
     pub const PLAIN: Style = Style { color: false };
 
-    pub(crate) fn paint(self, text: &str, code: &str) -> String {
+    pub fn paint(self, text: &str, code: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -26,16 +26,16 @@ impl Style {
         }
     }
 
-    pub(crate) fn green(self, t: &str) -> String {
+    pub fn green(self, t: &str) -> String {
         self.paint(t, "32")
     }
-    pub(crate) fn red(self, t: &str) -> String {
+    pub fn red(self, t: &str) -> String {
         self.paint(t, "31")
     }
-    pub(crate) fn yellow(self, t: &str) -> String {
+    pub fn yellow(self, t: &str) -> String {
         self.paint(t, "33")
     }
-    pub(crate) fn bold(self, t: &str) -> String {
+    pub fn bold(self, t: &str) -> String {
         self.paint(t, "1")
     }
 }

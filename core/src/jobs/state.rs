@@ -96,6 +96,18 @@ pub struct Windows {
     pub complete_by: DateTime<Utc>,
 }
 
+impl Windows {
+    /// AWS Backup's on-demand defaults: a job started by hand (`backup start`, `restore
+    /// start`) must start within 8 hours and complete within 7 days.
+    pub fn on_demand(now: DateTime<Utc>) -> Windows {
+        Windows {
+            scheduled_at: now,
+            start_by: now + chrono::Duration::hours(8),
+            complete_by: now + chrono::Duration::days(7),
+        }
+    }
+}
+
 /// The transition the windows force at `now`, if any: a job that has not started by its
 /// start-by time expires; one still running at its complete-by time is aborted. Both limits
 /// are inclusive: a job may still start at exactly its start-by time.

@@ -1,0 +1,144 @@
+//! The records a catalog keeps: jobs with their state history, recovery points with a copy of
+//! their source's metadata, and the filters and updates that read and change them. Plain data,
+//! shared by every catalog backend and by the core that plans and renders from them.
+
+use crate::jobs::{History, JobKind, JobOptions, JobState, PointStatus, Windows};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A recovery point as recorded when a backup completes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewRecoveryPoint {
+    pub vault: String,
+    /// The native identifier (snapshot id, AMI id, RDS snapshot ARN, repository snapshot id).
+    pub native_id: String,
+    pub resource_arn: String,
+    pub resource_type: String,
+    /// The source resource as it was at backup time (type, name, tags, relationships…); kept
+    /// after the resource is gone, for audit.
+    pub resource: serde_json::Value,
+    pub plan: Option<String>,
+    pub rule: Option<String>,
+    pub job_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub size_bytes: Option<u64>,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    /// When lifecycle moves the point to cold storage, and when it deletes it.
+    pub cold_at: Option<DateTime<Utc>>,
+    pub delete_at: Option<DateTime<Utc>>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl NewRecoveryPoint {
+    /// A point with only what every point has; the rest empty.
+    pub fn minimal(
+        vault: &str,
+        native_id: &str,
+        resource_arn: &str,
+        resource_type: &str,
+        created_at: DateTime<Utc>,
+    ) -> NewRecoveryPoint {
+        NewRecoveryPoint {
+            vault: vault.into(),
+            native_id: native_id.into(),
+            resource_arn: resource_arn.into(),
+            resource_type: resource_type.into(),
+            resource: serde_json::Value::Null,
+            plan: None,
+            rule: None,
+            job_id: None,
+            created_at,
+            completed_at: None,
+            size_bytes: None,
+            encrypted: false,
+            kms_key: None,
+            cold_at: None,
+            delete_at: None,
+            tags: BTreeMap::new(),
+        }
+    }
+}
+
+/// A recorded recovery point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecoveryPoint {
+    pub id: String,
+    pub status: PointStatus,
+    #[serde(flatten)]
+    pub point: NewRecoveryPoint,
+}
+
+/// Which recovery points to list.
+#[derive(Debug, Clone, Default)]
+pub struct PointFilter {
+    pub vault: Option<String>,
+    pub resource_arn: Option<String>,
+}
+
+/// A job to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: JobKind,
+    pub plan: Option<String>,
+    pub rule: Option<String>,
+    pub resource_arn: String,
+    pub vault: String,
+    pub windows: Windows,
+    /// Tags and lifecycle for what the job creates.
+    pub options: JobOptions,
+}
+
+/// A job as the catalog holds it, with its state history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: String,
+    pub job: NewJob,
+    pub history: History,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub bytes: Option<u64>,
+    /// What the job created outside coffer (snapshot ids, AMI id, RDS snapshot ARN …).
+    pub native_ids: Vec<String>,
+    pub recovery_point_id: Option<String>,
+    /// Set when the job did not fail but its result looks wrong (a source that shrank).
+    pub warning: Option<String>,
+}
+
+impl JobRecord {
+    pub fn state(&self) -> JobState {
+        self.history.state()
+    }
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub state: Option<JobState>,
+    pub kind: Option<JobKind>,
+    /// Only jobs in a state that is not terminal (still to run, or running).
+    pub unfinished: bool,
+    /// Only jobs whose run was scheduled at or after this time.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// What a running job learned, recorded as soon as it is known.
+#[derive(Debug, Clone, Default)]
+pub struct JobUpdate {
+    /// How many times the job has asked for its backup so far.
+    pub attempts: Option<u32>,
+    pub native_ids: Option<Vec<String>>,
+    pub bytes: Option<u64>,
+    pub recovery_point_id: Option<String>,
+    pub warning: Option<String>,
+}
+
+/// A vault's live recovery points, in short: how many, and when the newest was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VaultPoints {
+    pub count: u64,
+    /// When the newest point completed (or was created, if it records no completion).
+    pub newest: Option<DateTime<Utc>>,
+}

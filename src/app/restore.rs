@@ -1,0 +1,197 @@
+//! The life of a file-level restore job: find what a recovery point restores from, record the
+//! job (CREATED, then RUNNING), restore on a worker thread while watching for Ctrl-C, and
+//! record how it ended (COMPLETED, FAILED, or ABORTED when interrupted). A restore job that a
+//! dead coffer left unfinished is ended as a restore, never resumed as a backup of its source.
+//!
+//! The caller holds the runner lock for the whole restore, as `coffer run` does for a tick, so
+//! an unfinished restore job seen while holding that lock belongs to no living process.
+
+use crate::catalog::{
+    Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, RecoveryPoint,
+};
+use crate::failpoint;
+use crate::inventory::{Resource, ResourceType};
+use crate::jobs::{JobKind, JobOptions, JobState, Windows};
+use crate::repository::{self, Location, Restored};
+use chrono::{DateTime, Utc};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Why a restore job that a dead coffer left behind is recorded FAILED.
+pub const INTERRUPTED: &str = "interrupted: the coffer that ran this restore ended before it finished (it was killed, or its machine stopped); the target may hold part of the restore, so run `coffer restore start` again, into an empty directory or with --overwrite";
+
+/// The resource a file-level recovery point was made of, and the directory its files came
+/// from (the paths inside the snapshot are under it).
+pub fn file_source(point: &RecoveryPoint) -> Result<(Resource, PathBuf), String> {
+    let resource: Resource = serde_json::from_value(point.point.resource.clone()).map_err(|e| {
+        format!(
+            "recovery point {} does not record its source resource: {e}",
+            point.id
+        )
+    })?;
+    if !matches!(
+        resource.resource_type,
+        ResourceType::Directory | ResourceType::EfsFileSystem
+    ) {
+        return Err(format!(
+            "recovery point {} is a {} snapshot ({}); coffer restores file-level points, restore snapshots with AWS",
+            point.id, resource.resource_type, point.point.native_id
+        ));
+    }
+    let source = resource
+        .mount_path
+        .clone()
+        .or_else(|| resource.arn.strip_prefix("dir:").map(str::to_string))
+        .map(PathBuf::from)
+        .ok_or_else(|| format!("recovery point {} records no source path", point.id))?;
+    Ok((resource, source))
+}
+
+/// What to restore, from where, into where.
+#[derive(Debug, Clone)]
+pub struct FileRestore {
+    pub point: RecoveryPoint,
+    /// The backed-up directory the snapshot's paths are under.
+    pub source: PathBuf,
+    pub location: Location,
+    pub password: String,
+    /// Only this file or directory, relative to `source`.
+    pub path: Option<String>,
+    pub target: PathBuf,
+    pub overwrite: bool,
+}
+
+/// How a restore ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Restored(Restored),
+    Failed(String),
+    /// Ctrl-C (or SIGTERM) came before the restore finished.
+    Interrupted,
+}
+
+/// Records the restore job of `point` and moves it to RUNNING.
+pub fn begin(
+    catalog: &mut dyn Catalog,
+    point: &RecoveryPoint,
+    resource_arn: &str,
+    now: DateTime<Utc>,
+) -> Result<JobRecord, String> {
+    let job = catalog
+        .create_job(
+            &NewJob {
+                kind: JobKind::Restore,
+                plan: None,
+                rule: None,
+                resource_arn: resource_arn.to_string(),
+                vault: point.point.vault.clone(),
+                windows: Windows::on_demand(now),
+                options: JobOptions::default(),
+            },
+            now,
+        )
+        .map_err(|e| e.to_string())?
+        .ok_or("a restore of this resource was already started at this instant")?;
+    catalog
+        .transition_job(&job.id, JobState::Running, now, None)
+        .map_err(|e| e.to_string())
+}
+
+/// Restores on a worker thread and waits for it, or for `stop` (checked every tenth of a
+/// second), whichever comes first. An interrupted restore's thread is left to end with the
+/// process.
+pub fn run(request: FileRestore, stop: &AtomicBool) -> Outcome {
+    let vault = request.point.point.vault.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name("coffer-restore".into())
+        .spawn(move || {
+            failpoint::pause_at("restore-pause");
+            let r = &request;
+            let result = repository::restore(
+                &r.location,
+                &r.password,
+                &r.point.point.native_id,
+                &r.source,
+                r.path.as_deref(),
+                &r.target,
+                r.overwrite,
+            );
+            let _ = tx.send(result);
+        });
+    if let Err(e) = worker {
+        return Outcome::Failed(format!("cannot start the restore: {e}"));
+    }
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Outcome::Interrupted;
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(restored)) => return Outcome::Restored(restored),
+            Ok(Err(e)) => return Outcome::Failed(e.for_vault(&vault)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Outcome::Failed("the restore ended without a result".into())
+            }
+        }
+    }
+}
+
+/// Records how the restore job ended and returns it as the catalog now has it.
+pub fn finish(
+    catalog: &mut dyn Catalog,
+    job: &JobRecord,
+    point: &RecoveryPoint,
+    target: &std::path::Path,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<JobRecord, CatalogError> {
+    match outcome {
+        Outcome::Restored(r) => {
+            catalog.update_job(
+                &job.id,
+                &JobUpdate {
+                    attempts: Some(1),
+                    native_ids: Some(vec![target.display().to_string()]),
+                    bytes: Some(r.bytes),
+                    recovery_point_id: Some(point.id.clone()),
+                    warning: None,
+                },
+            )?;
+            catalog.transition_job(&job.id, JobState::Completed, now, None)
+        }
+        Outcome::Failed(e) => catalog.transition_job(&job.id, JobState::Failed, now, Some(e)),
+        Outcome::Interrupted => {
+            let why = format!(
+                "interrupted (Ctrl-C or SIGTERM) before the restore finished; {} may hold part of it",
+                target.display()
+            );
+            catalog.transition_job(&job.id, JobState::Aborting, now, Some(&why))?;
+            catalog.transition_job(&job.id, JobState::Aborted, now, None)
+        }
+    }
+}
+
+/// Ends every unfinished restore job: each was left by a coffer that died mid-restore (see
+/// the module's note on the runner lock). Returns them as ended.
+pub fn end_interrupted(
+    catalog: &mut dyn Catalog,
+    now: DateTime<Utc>,
+) -> Result<Vec<JobRecord>, CatalogError> {
+    let left = catalog.jobs(&JobFilter {
+        kind: Some(JobKind::Restore),
+        unfinished: true,
+        ..JobFilter::default()
+    })?;
+    let mut ended = Vec::new();
+    for job in left {
+        let to = if job.state() == JobState::Aborting {
+            JobState::Aborted
+        } else {
+            JobState::Failed
+        };
+        ended.push(catalog.transition_job(&job.id, to, now, Some(INTERRUPTED))?);
+    }
+    Ok(ended)
+}
