@@ -64,10 +64,12 @@ fn overlaps(
             .filter(|r| protections.iter().any(|p| p.plan == r.plan))
         {
             if let Some(start) = rule.schedule.prev_before(now) {
-                windows
-                    .entry(arn.as_str())
-                    .or_default()
-                    .push((start, start + rule.completion_window));
+                windows.entry(arn.as_str()).or_default().push((
+                    start,
+                    start
+                        .checked_add_signed(rule.completion_window)
+                        .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+                ));
             }
         }
     }

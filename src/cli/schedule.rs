@@ -7,7 +7,7 @@ use super::Exit;
 use crate::address::Address;
 use crate::config::model::Rule;
 use crate::schedule::describe::describe;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 pub struct Options {
@@ -96,8 +96,8 @@ pub fn schedule(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
         let schedule = rule
             .parsed_schedule()
             .map_err(|e| format!("{}: {}", rule.address(), e.message))?;
-        let start_window = Duration::minutes(rule.start_window.minutes() as i64);
-        let completion_window = Duration::minutes(rule.completion_window.minutes() as i64);
+        let start_window = rule.start_window.to_chrono();
+        let completion_window = rule.completion_window.to_chrono();
         let runs = schedule.runs(from, until, opts.limit, start_window, completion_window);
         out.push((rule, schedule, runs));
     }

@@ -49,7 +49,10 @@ fn the_core_crate_depends_on_no_runtime_sdk_database_or_cli_crate() {
             todo.extend(graph.get(&p).cloned().unwrap_or_default());
         }
     }
-    assert!(!seen.contains("coffer"), "the core never depends on the shell");
+    assert!(
+        !seen.contains("coffer"),
+        "the core never depends on the shell"
+    );
     let bad: Vec<&String> = seen
         .iter()
         .filter(|p| FORBIDDEN.iter().any(|f| p.starts_with(f)))

@@ -43,6 +43,7 @@ golden!(
     functions,
     many_errors,
     schedule_fields,
+    duration_too_long,
 );
 
 #[test]
@@ -80,6 +81,7 @@ fn every_fixture_has_a_golden_test() {
         "functions",
         "many_errors",
         "schedule_fields",
+        "duration_too_long",
     ];
     for entry in std::fs::read_dir(repo().join("tests/fixtures/diagnostics")).unwrap() {
         let name = entry

@@ -6,6 +6,7 @@ mod aws;
 mod cli;
 mod core_purity;
 mod cron_reference;
+mod extreme_configs;
 mod files;
 mod golden_diagnostics;
 mod golden_jobs;

@@ -24,6 +24,12 @@ const UNITS: &[(&str, u64)] = &[
     ("y", 365 * 24 * 60),
 ];
 
+/// The longest duration coffer accepts anywhere: 100 years (36,500 days), AWS Backup's
+/// maximum retention. Every date computed from a duration therefore stays far inside the
+/// calendar's range.
+pub const MAX_DAYS: u64 = 36_500;
+const MAX_MINUTES: u64 = MAX_DAYS * 24 * 60;
+
 /// Why a duration text is invalid, with the byte range inside the text that is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurationError {
@@ -32,11 +38,28 @@ pub struct DurationError {
 }
 
 impl Duration {
+    /// A duration of `minutes`, at most [`MAX_DAYS`] (longer ones are cut to that).
     pub fn from_minutes(minutes: u64) -> Self {
+        let minutes = minutes.min(MAX_MINUTES);
         Duration {
             minutes,
             text: canonical_text(minutes),
         }
+    }
+
+    /// The same length as a chrono duration, for date arithmetic. Never fails for a
+    /// duration of at most [`MAX_DAYS`], which every constructor guarantees.
+    pub fn to_chrono(&self) -> chrono::TimeDelta {
+        let minutes = i64::try_from(self.minutes.min(MAX_MINUTES)).unwrap_or(0);
+        chrono::TimeDelta::try_minutes(minutes).unwrap_or(chrono::TimeDelta::zero())
+    }
+
+    /// `at` plus this duration; `None` past the end of the calendar.
+    pub fn after(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        at.checked_add_signed(self.to_chrono())
     }
 
     pub fn from_days(days: u64) -> Self {
@@ -109,6 +132,14 @@ impl Duration {
                     range: offset + start..offset + i,
                 })?;
         }
+        if total > MAX_MINUTES {
+            return Err(DurationError {
+                message: format!(
+                    "`{trimmed}` is longer than 100 years (36,500 days, AWS Backup's maximum)"
+                ),
+                range: offset..offset + trimmed.len(),
+            });
+        }
         Ok(Duration {
             minutes: total,
             text: trimmed.to_string(),
@@ -173,6 +204,27 @@ mod tests {
         assert!(Duration::parse("-1d").is_err());
         assert!(Duration::parse("99999999999999999999y").is_err());
         assert!(Duration::parse("9999999999999999y").is_err());
+    }
+
+    /// Issue 11, defect 3: durations are bounded, so no date arithmetic on them can overflow.
+    #[test]
+    fn durations_are_at_most_one_hundred_years() {
+        assert_eq!(Duration::parse("100y").unwrap().days(), 36_500);
+        assert_eq!(Duration::parse("36500d").unwrap().days(), 36_500);
+        let e = Duration::parse(" 1000000y").unwrap_err();
+        assert_eq!(
+            e.message,
+            "`1000000y` is longer than 100 years (36,500 days, AWS Backup's maximum)"
+        );
+        assert_eq!(e.range, 1..9);
+        assert!(Duration::parse("36500d1m").is_err());
+        assert_eq!(Duration::from_minutes(u64::MAX).days(), 36_500);
+        let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        assert_eq!(Duration::parse("1d").unwrap().after(end), None);
+        assert_eq!(
+            Duration::parse("100y").unwrap().to_chrono().num_days(),
+            36_500
+        );
     }
 
     #[test]

@@ -2026,7 +2026,7 @@ impl<'s> Lowerer<'s> {
         let cold = self.duration(&view, "cold_storage_after");
         let delete = self.duration(&view, "delete_after");
         if let (Some((c, cspan)), Some((d, dspan))) = (&cold, &delete) {
-            let min = c.minutes() + 90 * 24 * 60;
+            let min = c.minutes().saturating_add(90 * 24 * 60);
             if d.minutes() < min {
                 self.push(
                     Diagnostic::error(

@@ -15,8 +15,7 @@ pub fn locked_until(
         .get("lock")?
         .get("min_retention")?
         .as_str()?;
-    let minutes = Duration::parse(text).ok()?.minutes();
-    made.checked_add_signed(chrono::Duration::minutes(i64::try_from(minutes).ok()?))
+    Duration::parse(text).ok()?.after(made)
 }
 
 #[cfg(test)]

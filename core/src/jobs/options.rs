@@ -21,8 +21,7 @@ pub struct JobOptions {
 }
 
 fn after(start: DateTime<Utc>, duration: Option<&str>) -> Option<DateTime<Utc>> {
-    let minutes = Duration::parse(duration?).ok()?.minutes();
-    start.checked_add_signed(chrono::Duration::minutes(i64::try_from(minutes).ok()?))
+    Duration::parse(duration?).ok()?.after(start)
 }
 
 impl JobOptions {

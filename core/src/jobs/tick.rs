@@ -34,7 +34,7 @@ fn window(attrs: &Value, key: &str, address: &Address) -> Result<Duration, Strin
     let t = text(attrs, key).ok_or_else(|| format!("{address} has no {key}"))?;
     let d = crate::config::duration::Duration::parse(t)
         .map_err(|e| format!("{address}: {key} `{t}`: {}", e.message))?;
-    Ok(Duration::minutes(d.minutes() as i64))
+    Ok(d.to_chrono())
 }
 
 /// The rules among recorded (or configured) objects, as the tick needs them. Fails only on

@@ -44,7 +44,7 @@ fn runs_of(attributes: &Value, now: DateTime<Utc>) -> Option<(String, Vec<Previe
             .get(key)
             .and_then(Value::as_str)
             .and_then(|d| Duration::parse(d).ok())
-            .map(|d| chrono::Duration::minutes(d.minutes() as i64))
+            .map(|d| d.to_chrono())
     };
     let (start_window, completion_window) = (window("start_window")?, window("completion_window")?);
     let runs = schedule

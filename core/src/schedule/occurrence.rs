@@ -64,15 +64,20 @@ impl Schedule {
         }
     }
 
+    /// The date in the schedule's zone at `t`; at the very ends of the calendar, where the
+    /// local time would fall outside it, the UTC date.
     fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
-        t.with_timezone(&self.tz).date_naive()
+        let utc = t.naive_utc();
+        let offset =
+            chrono::Offset::fix(&chrono::TimeZone::offset_from_utc_datetime(&self.tz, &utc));
+        utc.checked_add_offset(offset).unwrap_or(utc).date()
     }
 
     /// The first run strictly after `after`, if the expression has one.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         // runs fall on whole minutes, so "from one nanosecond later" is "strictly after"
-        self.starts_between(after + Duration::nanoseconds(1), None, 1)
-            .pop()
+        let from = after.checked_add_signed(Duration::nanoseconds(1))?;
+        self.starts_between(from, None, 1).pop()
     }
 
     /// The last run strictly before `before`, if the expression has one.
@@ -191,8 +196,13 @@ impl Schedule {
             .into_iter()
             .map(|start| Run {
                 start,
-                start_by: start + start_window,
-                complete_by: start + completion_window,
+                // windows come from bounded durations; the end of the calendar caps them
+                start_by: start
+                    .checked_add_signed(start_window)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+                complete_by: start
+                    .checked_add_signed(completion_window)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
             })
             .collect()
     }
