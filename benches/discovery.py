@@ -20,6 +20,7 @@ import time
 
 import boto3
 
+from coffer_binary import checked, release_binary
 from local_moto import LocalMoto
 
 VOLUMES, INSTANCES, DB_INSTANCES, FILE_SYSTEMS = 5000, 500, 200, 100
@@ -28,7 +29,7 @@ REGION = "us-east-1"
 
 
 def main():
-    coffer = sys.argv[1] if len(sys.argv) > 1 else "target/release/coffer"
+    coffer = checked(sys.argv[1] if len(sys.argv) > 1 else release_binary())
     with LocalMoto() as moto:
         endpoint = moto.endpoint
         kw = dict(region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing")

@@ -47,6 +47,8 @@ import sys
 import tempfile
 import time
 
+from coffer_binary import checked, release_binary
+
 RESTIC = "/usr/bin/restic"
 PASSWORD = "coffer-bench-password"
 LARGE_SHARE, DUPLICATE_SHARE, VARIANT_SHARE = 0.005, 0.10, 0.2
@@ -289,8 +291,7 @@ def report(r, load):
 
 
 def main():
-    default = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/coffer/target")),
-                           "release", "coffer")
+    default = release_binary()
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("coffer", nargs="?", default=default, help=f"coffer binary (default: {default})")
     ap.add_argument("--size-mib", type=int, default=1024, help="data set size in MiB (default: 1024)")
@@ -301,7 +302,7 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the data set and repositories")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     args = ap.parse_args()
-    coffer = os.path.abspath(args.coffer)
+    coffer = checked(args.coffer)
 
     work = tempfile.mkdtemp(prefix="coffer-files-bench-", dir=args.workdir)
     # both tools keep their caches (restic/, rustic/) in the work directory

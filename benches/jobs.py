@@ -27,6 +27,7 @@ import time
 
 import boto3
 
+from coffer_binary import checked, release_binary
 from local_moto import LocalMoto
 
 VOLUMES = 1000
@@ -62,7 +63,7 @@ def child_cpu():
 
 
 def main():
-    coffer = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/release/coffer")
+    coffer = checked(sys.argv[1] if len(sys.argv) > 1 else release_binary())
     with LocalMoto() as moto:
         endpoint = moto.endpoint
         kw = dict(region_name=REGION, endpoint_url=endpoint, aws_access_key_id="testing",

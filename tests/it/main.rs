@@ -19,3 +19,4 @@ mod s3_vault;
 mod schedule_properties;
 mod schemas;
 mod support;
+mod tooling;

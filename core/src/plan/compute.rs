@@ -560,6 +560,17 @@ mod tests {
         assert_eq!(c.action, Action::Replace);
     }
 
+    /// Issue 11, defect 6: a vault's key is changed in place; the vault and its points stay.
+    #[test]
+    fn changing_a_vaults_kms_key_is_an_update_not_a_replacement() {
+        let mut w = world();
+        w[0].attributes = json!({"storage": "file://a", "tags": {}, "kms_key_arn": "arn:aws:kms:us-east-1:111122223333:key/old"});
+        let s = recorded(&w);
+        w[0].attributes["kms_key_arn"] = json!("arn:aws:kms:us-east-1:111122223333:key/new");
+        let p = plan(&w, Some(&s), Mode::Normal).unwrap();
+        assert_eq!(steps(&p), ["Update vault.v"]);
+    }
+
     #[test]
     fn moving_a_rule_away_updates_it_before_the_old_vault_goes() {
         let mut w = world();
