@@ -9,8 +9,7 @@ fn armed(name: &str) -> bool {
 /// Aborts the process (as a kill would) when `name` is armed.
 pub(crate) fn abort_at(name: &str) {
     if armed(name) {
-        eprintln!("coffer: fail point {name} reached; aborting");
-        std::process::abort();
+        abort_now(name);
     }
 }
 
@@ -23,4 +22,20 @@ pub(crate) fn pause_at(name: &str) {
             std::thread::park();
         }
     }
+}
+
+/// For `COFFER_FAILPOINT=PREFIX-N`: the step number N after which to abort, if armed.
+pub(crate) fn step(prefix: &str) -> Option<usize> {
+    std::env::var("COFFER_FAILPOINT")
+        .ok()?
+        .strip_prefix(prefix)?
+        .strip_prefix('-')?
+        .parse()
+        .ok()
+}
+
+/// Aborts the process (as a kill would) with a message naming the fail point.
+pub(crate) fn abort_now(name: &str) -> ! {
+    eprintln!("coffer: fail point {name} reached; aborting");
+    std::process::abort();
 }

@@ -22,8 +22,7 @@ pub struct ObjectSpec {
 pub fn forces_replacement(kind: Kind, attribute: &str) -> bool {
     matches!(
         (kind, attribute),
-        (Kind::Vault, "storage") | (Kind::Selection, "plan")
-            | (Kind::Directory, "path")
+        (Kind::Vault, "storage") | (Kind::Selection, "plan") | (Kind::Directory, "path")
     )
 }
 

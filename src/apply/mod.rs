@@ -62,6 +62,8 @@ pub fn run(
     progress: &mut dyn FnMut(Event),
 ) -> Result<Report, BackendError> {
     let mut report = Report::default();
+    // COFFER_FAILPOINT=apply-after-step-N kills the process once step N is journaled
+    let kill_after = crate::failpoint::step("apply-after-step");
     for (i, step) in plan.steps.iter().enumerate() {
         if env.interrupted.load(Ordering::SeqCst) {
             report.interrupted = true;
@@ -76,6 +78,9 @@ pub fn run(
         match run_step(step, state, env) {
             Ok((entry, id)) => {
                 journal.append(&entry)?;
+                if kill_after == Some(i + 1) {
+                    crate::failpoint::abort_now(&format!("apply-after-step-{}", i + 1));
+                }
                 state.apply_entry(&entry);
                 match step.operation {
                     Operation::Create => report.added += 1,

@@ -35,6 +35,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_color: bool,
 
+    /// The least severe log messages to write to stderr (default: RUST_LOG if set, else warn, or info for the daemon); debug includes rustic_core's and the AWS SDK's
+    #[arg(long, value_enum, value_name = "LEVEL", global = true)]
+    pub log_level: Option<LogLevel>,
+
+    /// How to write log messages to stderr
+    #[arg(long, value_enum, value_name = "FORMAT", global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -187,9 +195,6 @@ pub enum Command {
     },
     /// Run ticks forever: sleep until the next rule run, tick, repeat (SIGHUP reloads, SIGINT/SIGTERM stop)
     Daemon {
-        /// How to write log lines
-        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-        log_format: LogFormat,
         #[command(flatten)]
         runner: RunnerArgs,
         #[command(flatten)]
@@ -254,11 +259,36 @@ pub enum Command {
     },
 }
 
-/// How the daemon writes its log.
+/// How log messages are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// One line per message: time, level, where, message and fields
     Text,
+    /// One JSON object per line: time, level, target, message and every field
     Json,
+}
+
+/// How much to log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    /// The filter directive for this level (every target).
+    pub fn directive(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]

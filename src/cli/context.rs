@@ -18,6 +18,8 @@ pub struct Ctx {
     pub dir: PathBuf,
     pub color_out: bool,
     pub color_err: bool,
+    /// `--log-format json`: stderr carries JSON log lines, so progress is logged too.
+    pub log_json: bool,
 }
 
 impl Ctx {
@@ -32,6 +34,7 @@ impl Ctx {
             dir: workspace::normalize(&dir),
             color_out: !no_color && std::io::stdout().is_terminal(),
             color_err: !no_color && std::io::stderr().is_terminal(),
+            log_json: cli.log_format == super::args::LogFormat::Json,
         })
     }
 

@@ -7,6 +7,7 @@ mod context;
 mod discovery;
 mod inspect;
 mod inventory;
+mod logging;
 mod misc;
 mod reconcile;
 mod records;
@@ -62,6 +63,15 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> Exit {
+    let default_level = if matches!(cli.command, Command::Daemon { .. }) {
+        args::LogLevel::Info
+    } else {
+        args::LogLevel::Warn
+    };
+    if let Err(e) = logging::init(cli.log_level, cli.log_format, default_level) {
+        eprintln!("Error: {e}");
+        return Exit::Error;
+    }
     let ctx = match context::Ctx::new(&cli) {
         Ok(c) => c,
         Err(e) => {
@@ -167,11 +177,7 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         } => runner::run(&ctx, at, json, &r, &vars),
-        Command::Daemon {
-            log_format,
-            runner: r,
-            vars,
-        } => runner::daemon(&ctx, log_format, &r, &vars),
+        Command::Daemon { runner: r, vars } => runner::daemon(&ctx, &r, &vars),
         Command::Backup(BackupCommand::Start {
             resource,
             vault,

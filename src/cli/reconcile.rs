@@ -75,6 +75,34 @@ fn plan_errors(
     )
 }
 
+/// A warning at each vault whose repository key cannot be found: apply needs it to initialise
+/// the repository, and backups and restores to open it, so the plan says so before any step
+/// runs.
+fn missing_keys(ctx: &Ctx, config: &Config, desired: &[objects::ObjectSpec]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for spec in desired {
+        let crate::address::Address::Vault(name) = &spec.address else {
+            continue;
+        };
+        let Ok(Some(repo)) =
+            crate::repository::vault_repository_from_env(name, &spec.attributes, &ctx.dir)
+        else {
+            continue;
+        };
+        let Err(why) = repo.password else { continue };
+        let mut d = Diagnostic::warning(
+            "coffer::vault_key_missing",
+            format!("the key of vault `{name}`'s repository cannot be found: {why}"),
+        )
+        .with_help("set COFFER_VAULT_PASSWORD (or COFFER_VAULT_PASSWORD_FILE), or give the vault password_env or password_file; apply needs the key to initialise the repository, and backups and restores to open it");
+        if let Some(v) = config.vaults.get(name) {
+            d = d.at(v.span.clone(), "its repository needs a key");
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// Computes a plan from configuration and (already loaded) state.
 fn compute(
     ctx: &Ctx,
@@ -86,6 +114,9 @@ fn compute(
     inventory: Option<&(Inventory, InventorySource)>,
 ) -> Result<Plan, CmdError> {
     let desired = objects::desired(config);
+    if mode != Mode::Destroy {
+        ctx.print_diagnostics(&missing_keys(ctx, config, &desired), &loaded.sources);
+    }
     let catalog = ctx.catalog_read_only(backend)?;
     let counts = catalog.vault_points().map_err(|e| e.to_string())?;
     plan::compute(&PlanInput {

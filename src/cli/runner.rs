@@ -3,7 +3,7 @@
 //! resources, take the runner lock, and hand jobs to the runner; show progress as a bar on a
 //! terminal, as plain lines otherwise, or as JSON log lines.
 
-use super::args::{LogFormat, RunnerArgs, VarArgs};
+use super::args::{RunnerArgs, VarArgs};
 use super::context::{interruptible, runtime, CmdError, Ctx};
 use super::schedule::{instant, rfc3339};
 use super::{discovery, Exit};
@@ -112,13 +112,29 @@ fn open_catalog(backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
 enum Reporter {
     Bar(indicatif::ProgressBar),
     Lines,
-    Log(LogFormat),
+    /// As log events (the daemon), through `tracing`.
+    Log,
+}
+
+/// Says `message` the way the reporter shows things; as a log event, with the given fields.
+macro_rules! say {
+    ($reporter:expr, $level:ident, $message:expr $(, $key:ident = $value:expr)* $(,)?) => {{
+        let message: String = $message;
+        match &$reporter {
+            Reporter::Log => tracing::$level!($($key = $value,)* "{message}"),
+            Reporter::Bar(bar) => bar.println(&message),
+            Reporter::Lines => eprintln!("{message}"),
+        }
+    }};
 }
 
 impl Reporter {
-    /// Plain lines when stdout carries JSON; otherwise a bar on a terminal, lines elsewhere.
-    fn for_output(json_out: bool) -> Reporter {
-        if !json_out && std::io::stderr().is_terminal() {
+    /// Log events when stderr carries JSON logs; plain lines when stdout carries JSON;
+    /// otherwise a bar on a terminal, lines elsewhere.
+    fn for_output(ctx: &Ctx, json_out: bool) -> Reporter {
+        if ctx.log_json {
+            Reporter::Log
+        } else if !json_out && std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(0);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -132,30 +148,6 @@ impl Reporter {
         }
     }
 
-    fn log(&self, level: &str, message: &str, fields: serde_json::Value) {
-        match self {
-            Reporter::Log(LogFormat::Json) => {
-                let mut line =
-                    json!({"time": rfc3339(Utc::now()), "level": level, "message": message});
-                if let (Some(l), Some(f)) = (line.as_object_mut(), fields.as_object()) {
-                    for (k, v) in f {
-                        l.insert(k.clone(), v.clone());
-                    }
-                }
-                eprintln!("{line}");
-            }
-            Reporter::Log(LogFormat::Text) => {
-                eprintln!(
-                    "{} {:<5} {message}",
-                    rfc3339(Utc::now()),
-                    level.to_uppercase()
-                )
-            }
-            Reporter::Bar(bar) => bar.println(message),
-            Reporter::Lines => eprintln!("{message}"),
-        }
-    }
-
     fn expect(&self, jobs: usize) {
         if let Reporter::Bar(b) = self {
             b.set_length(jobs as u64);
@@ -164,7 +156,7 @@ impl Reporter {
 
     fn event(&self, e: &Event) {
         match e {
-            Event::Warning(w) => self.log("warn", &format!("Warning: {w}"), json!({})),
+            Event::Warning(w) => say!(self, warn, format!("Warning: {w}")),
             Event::Queued { jobs } => self.expect(*jobs),
             Event::Started {
                 job_id,
@@ -176,10 +168,14 @@ impl Reporter {
                 } else {
                     "backup requested"
                 };
-                self.log(
-                    "info",
-                    &format!("{job_id} {resource_arn}: {what}"),
-                    json!({"event": "job_started", "job_id": job_id, "resource_arn": resource_arn, "adopted": adopted}),
+                say!(
+                    self,
+                    info,
+                    format!("{job_id} {resource_arn}: {what}"),
+                    event = "job_started",
+                    job_id = job_id.as_str(),
+                    resource_arn = resource_arn.as_str(),
+                    adopted = *adopted,
                 );
             }
             Event::Progress { job_id, percent } => {
@@ -196,15 +192,25 @@ impl Reporter {
                     .as_deref()
                     .map(|e| format!(": {}", e.lines().next().unwrap_or("")))
                     .unwrap_or_default();
-                self.log(
-                    if job.state() == JobState::Completed {
-                        "info"
-                    } else {
-                        "warn"
-                    },
-                    &format!("{} {} {}{err}", job.id, job.state(), job.job.resource_arn),
-                    json!({"event": "job_ended", "job": job_json(job)}),
-                );
+                let message = format!("{} {} {}{err}", job.id, job.state(), job.job.resource_arn);
+                let job_text = serde_json::to_string(&job_json(job)).unwrap_or_default();
+                if job.state() == JobState::Completed {
+                    say!(
+                        self,
+                        info,
+                        message,
+                        event = "job_ended",
+                        job_json = job_text.as_str()
+                    );
+                } else {
+                    say!(
+                        self,
+                        warn,
+                        message,
+                        event = "job_ended",
+                        job_json = job_text.as_str()
+                    );
+                }
             }
         }
     }
@@ -366,7 +372,7 @@ pub fn run(
     let clock = at.map_or_else(Clock::system, Clock::starting_at);
     let started = clock.now();
     let stop = interruptible()?;
-    let reporter = Reporter::for_output(json_out);
+    let reporter = Reporter::for_output(ctx, json_out);
     let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
     reporter.finish();
     if json_out {
@@ -431,7 +437,7 @@ pub fn backup_start(
         },
     };
     let stop = interruptible()?;
-    let reporter = Reporter::for_output(json_out);
+    let reporter = Reporter::for_output(ctx, json_out);
     let rt = runtime()?;
     let settings = settings(args);
     let ended = rt.block_on(async {
@@ -516,27 +522,25 @@ fn next_run(rules: &[RuleInfo], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .min()
 }
 
-pub fn daemon(
-    ctx: &Ctx,
-    format: LogFormat,
-    args: &RunnerArgs,
-    vars: &VarArgs,
-) -> Result<Exit, CmdError> {
-    let reporter = Reporter::Log(format);
+pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdError> {
+    let reporter = Reporter::Log;
     let signals = Arc::new(Signals::default());
     let rt = runtime()?;
     rt.spawn(listen(signals.clone()));
     let settings = settings(args);
     let mut s = session(ctx, vars)?;
-    reporter.log(
-        "info",
-        &format!(
+    say!(
+        reporter,
+        info,
+        format!(
             "coffer daemon started (pid {}), {} rule{}",
             std::process::id(),
             s.rules.len(),
             if s.rules.len() == 1 { "" } else { "s" }
         ),
-        json!({"event": "started", "pid": std::process::id(), "rules": s.rules.len()}),
+        event = "started",
+        pid = std::process::id(),
+        rules = s.rules.len(),
     );
     loop {
         let tick_args = RunnerArgs {
@@ -547,23 +551,50 @@ pub fn daemon(
             .and_then(|_lock| one_tick(&s, Clock::system(), &settings, &signals.stop, &reporter));
         match tick_result {
             Ok(r) => {
-                reporter.log(
-                    "info",
-                    &format!("tick done: {} created, {} executed", r.created, r.jobs.len()),
-                    json!({"event": "tick", "created": r.created, "executed": r.jobs.len(), "overlaps": r.overlaps.len()}),
+                say!(
+                    reporter,
+                    info,
+                    format!(
+                        "tick done: {} created, {} executed",
+                        r.created,
+                        r.jobs.len()
+                    ),
+                    event = "tick",
+                    created = r.created,
+                    executed = r.jobs.len(),
+                    overlaps = r.overlaps.len(),
                 );
+                for j in &r.interrupted {
+                    say!(
+                        reporter,
+                        warn,
+                        format!("ended restore job {} that an interrupted coffer left", j.id),
+                        event = "restore_interrupted",
+                        job_id = j.id.as_str(),
+                    );
+                }
                 for o in &r.overlaps {
-                    reporter.log(
-                        "warn",
-                        &format!("overlap: {} of {} made outside coffer at {}", o.native_id, o.resource_arn, rfc3339(o.created_at)),
-                        json!({"event": "overlap", "native_id": o.native_id, "resource_arn": o.resource_arn}),
+                    say!(
+                        reporter,
+                        warn,
+                        format!(
+                            "overlap: {} of {} made outside coffer at {}",
+                            o.native_id,
+                            o.resource_arn,
+                            rfc3339(o.created_at)
+                        ),
+                        event = "overlap",
+                        native_id = o.native_id.as_str(),
+                        resource_arn = o.resource_arn.as_str(),
                     );
                 }
             }
-            Err(e) => reporter.log(
-                "error",
-                &format!("tick failed: {e}"),
-                json!({"event": "tick_failed", "error": e}),
+            Err(e) => say!(
+                reporter,
+                error,
+                format!("tick failed: {e}"),
+                event = "tick_failed",
+                error = e.as_str(),
             ),
         }
         if signals.stop.load(Ordering::SeqCst) {
@@ -590,10 +621,14 @@ pub fn daemon(
             wait = wait.min(settings.poll_interval);
         }
         let wake_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-        reporter.log(
-            "info",
-            &format!("sleeping until {}", rfc3339(wake_at)),
-            json!({"event": "sleeping", "next_run": next.map(rfc3339), "wake_at": rfc3339(wake_at)}),
+        let next_text = next.map(rfc3339);
+        say!(
+            reporter,
+            info,
+            format!("sleeping until {}", rfc3339(wake_at)),
+            event = "sleeping",
+            next_run = next_text.as_deref(),
+            wake_at = rfc3339(wake_at).as_str(),
         );
         rt.block_on(async {
             tokio::select! {
@@ -611,24 +646,29 @@ pub fn daemon(
             Ok(new) => {
                 s = new;
                 if hup {
-                    reporter.log(
-                        "info",
-                        &format!("configuration reloaded: {} rules", s.rules.len()),
-                        json!({"event": "reloaded", "rules": s.rules.len()}),
+                    say!(
+                        reporter,
+                        info,
+                        format!("configuration reloaded: {} rules", s.rules.len()),
+                        event = "reloaded",
+                        rules = s.rules.len(),
                     );
                 }
             }
-            Err(e) => reporter.log(
-                "error",
-                &format!("reload failed, keeping the previous configuration: {e}"),
-                json!({"event": "reload_failed", "error": e}),
+            Err(e) => say!(
+                reporter,
+                error,
+                format!("reload failed, keeping the previous configuration: {e}"),
+                event = "reload_failed",
+                error = e.as_str(),
             ),
         }
     }
-    reporter.log(
-        "info",
-        "coffer daemon stopped; unfinished jobs will be resumed by the next run",
-        json!({"event": "stopped"}),
+    say!(
+        reporter,
+        info,
+        "coffer daemon stopped; unfinished jobs will be resumed by the next run".to_string(),
+        event = "stopped",
     );
     Ok(Exit::Success)
 }

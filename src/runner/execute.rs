@@ -86,6 +86,29 @@ impl<'a, E: Engine> Executor<'a, E> {
         Ok(rec)
     }
 
+    /// Whether an error only stands because the runner was told to stop while it would have
+    /// retried: the job is then left as it is for the next tick, not failed.
+    fn left_by_stop(&self, e: &EngineError) -> bool {
+        e.transient && self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `d`, or less when told to stop (Ctrl-C, SIGTERM): the flag is looked at
+    /// every tenth of a second. Returns whether the whole time passed.
+    async fn pause(&self, d: std::time::Duration) -> bool {
+        const GLANCE: std::time::Duration = std::time::Duration::from_millis(100);
+        let until = tokio::time::Instant::now() + d;
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            let now = tokio::time::Instant::now();
+            if now >= until {
+                return true;
+            }
+            tokio::time::sleep((until - now).min(GLANCE)).await;
+        }
+    }
+
     fn update(&self, id: &str, u: JobUpdate) -> Result<(), String> {
         self.catalog
             .borrow_mut()
@@ -124,7 +147,10 @@ impl<'a, E: Engine> Executor<'a, E> {
                         "{}; retrying in {:?}",
                         e.message, delay
                     )));
-                    tokio::time::sleep(delay).await;
+                    if !self.pause(delay).await {
+                        // stopping: the error stands, and the job is left for the next tick
+                        return (Err(e), calls);
+                    }
                     delay = (delay * 2).min(std::time::Duration::from_secs(300));
                 }
                 other => return (other, calls),
@@ -264,6 +290,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                     })
                     .await;
                 match found {
+                    Err(e) if self.left_by_stop(&e) => None,
                     Err(e) => {
                         self.transition(&id, JobState::Failed, Some(&Self::failure(resource, &e)))?;
                         None
@@ -299,6 +326,16 @@ impl<'a, E: Engine> Executor<'a, E> {
             .await;
         let attempts = Some(job.attempts + calls);
         match started {
+            Err(e) if self.left_by_stop(&e) => {
+                self.update(
+                    id,
+                    JobUpdate {
+                        attempts,
+                        ..JobUpdate::default()
+                    },
+                )?;
+                Ok(None)
+            }
             Err(e) => {
                 self.update(
                     id,
@@ -380,6 +417,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                 })
                 .await;
             match polled {
+                Err(e) if self.left_by_stop(&e) => return Ok(Outcome::Left),
                 Err(e) => {
                     self.transition(id, JobState::Failed, Some(&Self::failure(resource, &e)))?;
                     return Ok(Outcome::Done);
@@ -389,7 +427,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                         job_id: id.clone(),
                         percent,
                     });
-                    tokio::time::sleep(self.settings.poll_interval).await;
+                    self.pause(self.settings.poll_interval).await;
                 }
                 Ok(Progress::Failed(msg)) => {
                     let _ = self.engine.discard(resource, &job.job.vault, native).await;
@@ -565,6 +603,31 @@ mod tests {
         complete_secs: i64,
         was_running: bool,
     ) -> (crate::catalog::JobRecord, SqliteCatalog, tempfile::TempDir) {
+        let settings = Settings {
+            poll_interval: std::time::Duration::from_millis(20),
+            retry_base: std::time::Duration::from_millis(10),
+            ..Settings::default()
+        };
+        run_one_with(
+            engine,
+            start_secs,
+            complete_secs,
+            was_running,
+            settings,
+            None,
+        )
+        .await
+    }
+
+    /// [`run_one`] with these settings, told to stop `stop_after` after it began, if given.
+    async fn run_one_with(
+        engine: &Fake,
+        start_secs: i64,
+        complete_secs: i64,
+        was_running: bool,
+        settings: Settings,
+        stop_after: Option<std::time::Duration>,
+    ) -> (crate::catalog::JobRecord, SqliteCatalog, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let catalog = RefCell::new(SqliteCatalog::open(&dir.path().join("c.db")).unwrap());
         let clock = Clock::system();
@@ -607,11 +670,6 @@ mod tests {
             "us-east-1",
             "1",
         )]);
-        let settings = Settings {
-            poll_interval: std::time::Duration::from_millis(20),
-            retry_base: std::time::Duration::from_millis(10),
-            ..Settings::default()
-        };
         let stop = AtomicBool::new(false);
         let events = RefCell::new(Vec::new());
         let report = |e: Event| events.borrow_mut().push(format!("{e:?}"));
@@ -624,9 +682,15 @@ mod tests {
             stop: &stop,
             report: &report,
         };
-        exec.run_all(vec![job.clone()], &BTreeMap::new())
-            .await
-            .unwrap();
+        let stopper = async {
+            if let Some(after) = stop_after {
+                tokio::time::sleep(after).await;
+                stop.store(true, Ordering::SeqCst);
+            }
+        };
+        let refused = BTreeMap::new();
+        let (ran, ()) = tokio::join!(exec.run_all(vec![job.clone()], &refused), stopper);
+        ran.unwrap();
         let back = catalog.borrow().job(&job.id).unwrap().unwrap();
         let reopened = SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
         (back, reopened, dir)
@@ -692,7 +756,7 @@ mod tests {
             .is_empty());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_job_past_its_complete_by_time_is_aborted_and_cleaned_up() {
         let engine = Fake {
             pending_polls: Cell::new(u32::MAX),
@@ -768,5 +832,47 @@ mod tests {
         assert_eq!(engine.started.get(), 0);
         assert_eq!(job.native_ids, ["snap-earlier"]);
         assert_eq!(catalog.jobs(&JobFilter::default()).unwrap().len(), 1);
+    }
+
+    /// Issue 11, defect 5: Ctrl-C or SIGTERM (the stop flag) cuts a retry's sleep and a poll's
+    /// sleep short, within a second, and leaves the job for the next tick instead of failing it.
+    #[tokio::test(start_paused = true)]
+    async fn stopping_interrupts_retry_and_poll_sleeps_within_a_second() {
+        let slow = Settings {
+            poll_interval: std::time::Duration::from_secs(15 * 60),
+            retry_base: std::time::Duration::from_secs(5 * 60),
+            ..Settings::default()
+        };
+        let stop_after = Some(std::time::Duration::from_secs(3));
+
+        let throttled = Fake {
+            start_errors: RefCell::new(vec![EngineError::transient("RequestLimitExceeded")]),
+            ..Fake::default()
+        };
+        let began = tokio::time::Instant::now();
+        let (job, _, _dir) =
+            run_one_with(&throttled, 3600, 7200, false, slow.clone(), stop_after).await;
+        let took = began.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "the retry sleep of 5 minutes ended {took:?} after the start"
+        );
+        assert_eq!(job.state(), JobState::Running, "left for the next tick");
+        assert_eq!(throttled.started.get(), 0);
+        assert_eq!(job.attempts, 1);
+
+        let pending = Fake {
+            pending_polls: Cell::new(u32::MAX),
+            ..Fake::default()
+        };
+        let began = tokio::time::Instant::now();
+        let (job, _, _dir) = run_one_with(&pending, 3600, 7200, false, slow, stop_after).await;
+        let took = began.elapsed();
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "the poll sleep of 15 minutes ended {took:?} after the start"
+        );
+        assert_eq!(job.state(), JobState::Running);
+        assert_eq!(job.native_ids, ["snap-1"], "what was started is recorded");
     }
 }

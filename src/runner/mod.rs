@@ -9,10 +9,11 @@ pub mod files;
 pub mod tick;
 
 use chrono::{DateTime, Utc};
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// What time it is for the runner: `base` when it started, plus the time that has passed
-/// since. `coffer run --at T` starts at T.
+/// since. `coffer run --at T` starts at T. The time that passes is tokio's, so tests run the
+/// runner with paused time and skip its waits.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     base: DateTime<Utc>,

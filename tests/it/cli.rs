@@ -251,18 +251,25 @@ fn a_waiting_writer_proceeds_when_the_lock_is_released() {
     let dir = workspace(BASIC);
     let backend = LocalBackend::new(dir.path().join(".coffer"));
     let held = backend.lock("test-holder", Duration::ZERO, |_| {}).unwrap();
-    let child = coffer(dir.path())
+    let mut child = coffer(dir.path())
         .args(["apply", "--auto-approve", "--lock-timeout", "30s"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // release the lock only once the writer says it waits for it
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("Waiting up to") {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "the writer ended without waiting: {seen}");
+        seen.push_str(&line);
+    }
     drop(held);
+    std::io::Read::read_to_string(&mut stderr, &mut seen).unwrap();
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("Waiting up to"), "{stderr}");
+    assert!(out.status.success(), "{seen}");
 }
 
 #[test]
@@ -354,48 +361,32 @@ fn many_objects(n: usize) -> String {
 
 #[test]
 fn apply_killed_mid_way_leaves_true_state_and_can_finish() {
-    let dir = workspace(&many_objects(3000));
-    let mut killed_mid_apply = false;
-    for _ in 0..5 {
-        let mut child = coffer(dir.path())
-            .args(["apply", "--auto-approve"])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let journal = dir.path().join(".coffer/state.journal");
-        let start = std::time::Instant::now();
-        while !journal.exists() && start.elapsed() < Duration::from_secs(60) {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed_mid_apply = true;
-        }
-        child.wait().unwrap();
-        if killed_mid_apply {
-            break;
-        }
-        // it finished first: start again from nothing and kill sooner
-        std::fs::remove_dir_all(dir.path().join(".coffer")).unwrap();
-    }
+    let dir = workspace(&many_objects(300));
+    // killed (as by SIGKILL) right after its 500th step was journaled
+    let killed = run(coffer(dir.path())
+        .args(["apply", "--auto-approve"])
+        .env("COFFER_FAILPOINT", "apply-after-step-500"));
+    assert_ne!(killed.code, 0);
     assert!(
-        killed_mid_apply,
-        "apply always finished before it could be killed"
+        killed
+            .stderr
+            .contains("fail point apply-after-step-500 reached"),
+        "{}",
+        killed.stderr
     );
 
     // whatever was done is in state (journal replayed); the rest is still planned
     let listed = run(coffer(dir.path()).args(["state", "list"]));
     assert_eq!(listed.code, 0, "{}", listed.stderr);
     let done = listed.stdout.lines().count();
+    assert_eq!(done, 500, "exactly the journaled steps are in state");
     let plan = run(coffer(dir.path()).args(["plan", "--json"]));
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let remaining = v["summary"]["add"].as_u64().unwrap() as usize;
     assert_eq!(
         done + remaining,
-        1 + 3 * 3000,
+        1 + 3 * 300,
         "done {done} + remaining {remaining}"
     );
     assert_eq!(v["summary"]["destroy"], 0);
@@ -989,4 +980,25 @@ fn a_vault_takes_its_key_from_one_setting_and_only_with_storage() {
         "{}",
         r.stderr
     );
+}
+
+/// Issue 11, defect 12: plan says that a vault's key cannot be found, before apply would fail
+/// half-way through.
+#[test]
+fn plan_warns_at_a_vault_whose_key_cannot_be_found() {
+    let dir = workspace(BASIC);
+    let r = run(coffer(dir.path())
+        .arg("plan")
+        .env_remove("COFFER_VAULT_PASSWORD"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("coffer::vault_key_missing")
+            && r.stderr
+                .contains("the key of vault `main`'s repository cannot be found")
+            && r.stderr.contains("main.hcl:2:7"),
+        "{}",
+        r.stderr
+    );
+    let r = run(coffer(dir.path()).arg("plan"));
+    assert!(!r.stderr.contains("vault_key_missing"), "{}", r.stderr);
 }

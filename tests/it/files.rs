@@ -707,3 +707,52 @@ fn ten_thousand_files_and_a_100_mb_file_round_trip_byte_for_byte() {
     assert_eq!(out["verified_files"], 10_001, "{out:#}");
     assert_eq!(tree(&target), tree(&docs));
 }
+
+/// Issue 11, section 3: every command logs through one subscriber; `--log-format json` makes
+/// stderr JSON lines only, and `--log-level debug` lets rustic_core's messages through.
+#[test]
+fn a_run_logs_json_lines_with_rustic_cores_messages_at_debug() {
+    let dir = workspace(CONFIG);
+    std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
+    std::fs::write(dir.path().join("data/docs/a.txt"), "a").unwrap();
+    apply(dir.path());
+    let r = run(coffer(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-05T03:10:00Z",
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l["time"].is_string() && l["level"].is_string() && l["target"].is_string()));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["target"].as_str().unwrap().starts_with("rustic_core")),
+        "{}",
+        r.stderr
+    );
+    let ended = lines
+        .iter()
+        .find(|l| l["event"] == "job_ended")
+        .expect("a job_ended event");
+    assert_eq!(ended["job"]["state"], "COMPLETED", "{ended}");
+    // at the default level, none of the library's chatter
+    let r = run(coffer(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-06T03:10:00Z",
+        "--log-format",
+        "json",
+    ]));
+    assert!(!r.stderr.contains("rustic_core"), "{}", r.stderr);
+}

@@ -17,7 +17,11 @@ fn release_binary(target_dir: Option<&str>) -> String {
         None => cmd.env_remove("CARGO_TARGET_DIR"),
     };
     let out = cmd.output().expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
@@ -50,7 +54,10 @@ fn profile(name: &str) -> Vec<String> {
 #[test]
 fn the_release_binary_carries_no_debug_information_and_profiling_keeps_line_tables() {
     let release = profile("release");
-    assert!(release.contains(&"debug = false".to_string()), "{release:?}");
+    assert!(
+        release.contains(&"debug = false".to_string()),
+        "{release:?}"
+    );
     assert!(
         release.contains(&"strip = \"debuginfo\"".to_string()),
         "{release:?}"
