@@ -13,7 +13,7 @@ use coffer::catalog::SqliteCatalog;
 use coffer::coverage::{Coverage, Protection};
 use coffer::inventory::{Inventory, Resource, ResourceType};
 use coffer::jobs::{JobOptions, RuleInfo};
-use coffer::runner::engine::{Engine, EngineError, Finished, ForeignSnapshot, Preflight, Progress};
+use coffer::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
 use coffer::runner::execute::Executor;
 use coffer::runner::{tick, Clock, Settings};
 use std::cell::RefCell;
@@ -26,7 +26,7 @@ const JOBS: usize = 1000;
 /// An engine whose snapshots are complete as soon as they are asked for.
 struct InstantEngine;
 
-impl Engine for InstantEngine {
+impl Provider for InstantEngine {
     fn supports(&self, t: ResourceType) -> bool {
         t == ResourceType::EbsVolume
     }
@@ -36,7 +36,7 @@ impl Engine for InstantEngine {
     async fn preflight(&self, _: &[&Resource]) -> Preflight {
         Preflight::default()
     }
-    async fn find(&self, _: &Resource, _: &str, _: &str) -> Result<Option<String>, EngineError> {
+    async fn find(&self, _: &Resource, _: &str, _: &str) -> Result<Option<String>, ProviderError> {
         Ok(None)
     }
     async fn start(
@@ -45,10 +45,10 @@ impl Engine for InstantEngine {
         _: &str,
         _: &str,
         _: &BTreeMap<String, String>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<String, ProviderError> {
         Ok(format!("snap-{}", &r.arn[r.arn.len() - 8..]))
     }
-    async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, EngineError> {
+    async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, ProviderError> {
         Ok(Progress::Done(Finished {
             native_id: id.into(),
             native_ids: vec![id.into()],
@@ -58,7 +58,7 @@ impl Engine for InstantEngine {
             unreadable: Vec::new(),
         }))
     }
-    async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), EngineError> {
+    async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), ProviderError> {
         Ok(())
     }
     async fn foreign_snapshots(
@@ -66,7 +66,7 @@ impl Engine for InstantEngine {
         _: &[&Resource],
         _: DateTime<Utc>,
         _: DateTime<Utc>,
-    ) -> Result<Vec<ForeignSnapshot>, EngineError> {
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
         Ok(Vec::new())
     }
 }
@@ -121,7 +121,7 @@ fn one_tick() -> (f64, f64, usize) {
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
     let report = runtime.block_on(async {
         let exec = Executor {
-            engine: &InstantEngine,
+            provider: &InstantEngine,
             catalog: &catalog,
             inventory: &inventory,
             settings: &settings,

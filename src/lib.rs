@@ -9,7 +9,7 @@
 //! [`state::model`].
 //!
 //! Effectful shell: [`workspace`], [`state::local`], [`catalog`], [`apply`], [`runner`],
-//! [`repository`], [`aws`], [`cli`]; and the use cases the CLI calls, in [`app`].
+//! [`repository`], [`aws`], [`providers`] (one per resource type), [`cli`]; and the use cases the CLI calls, in [`app`].
 
 pub use coffer_core::{
     address, config, coverage, diag, graph, inventory, jobs, objects, plan, render, schedule,
@@ -22,6 +22,7 @@ pub mod aws;
 pub mod catalog;
 pub mod cli;
 mod failpoint;
+pub mod providers;
 pub mod repository;
 pub mod runner;
 pub mod state;

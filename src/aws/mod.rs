@@ -1,15 +1,14 @@
-//! The AWS provider (effectful shell): SDK clients per provider block, built with the
+//! AWS access (effectful shell): SDK configuration per provider block, built with the
 //! standard credential chain and honouring `AWS_ENDPOINT_URL` (and the per-service
-//! variants), so the same binary runs against AWS, LocalStack or moto; and discovery of the
-//! resources coffer protects.
+//! variants), so the same binary runs against AWS, LocalStack or moto; errors in words; and
+//! discovery of the resources coffer protects. What coffer does to each resource type is in
+//! [`crate::providers::aws`].
 
 pub mod discover;
 pub mod error;
-pub mod snapshot;
 
 pub use discover::{discover, Discovery, Target};
 pub use error::AwsError;
-pub use snapshot::AwsSnapshots;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};

@@ -6,11 +6,10 @@ use super::args::VarArgs;
 use super::context::{CmdError, Ctx};
 use super::discovery;
 use super::Exit;
-use crate::aws::AwsSnapshots;
 use crate::coverage::{self, Protection, Rules};
 use crate::inventory::ResourceType;
 use crate::objects;
-use crate::runner::engine::{Engine, ForeignSnapshot};
+use crate::providers::{ForeignSnapshot, Provider};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -87,8 +86,8 @@ fn overlaps(
     let runtime = super::context::runtime()?;
     let found = runtime
         .block_on(async {
-            let engine = AwsSnapshots::new(&targets).await;
-            engine.foreign_snapshots(&resources, from, now).await
+            let providers = crate::providers::aws::providers(&targets).await;
+            providers.foreign_snapshots(&resources, from, now).await
         })
         .map_err(|e| {
             format!(

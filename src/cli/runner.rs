@@ -7,18 +7,17 @@ use super::args::{RunnerArgs, VarArgs};
 use super::context::{interruptible, runtime, CmdError, Ctx};
 use super::schedule::{instant, rfc3339};
 use super::{discovery, Exit};
-use crate::aws::AwsSnapshots;
 use crate::catalog::{Catalog, JobRecord, NewJob, SqliteCatalog};
 use crate::config::model::Config;
 use crate::coverage::{self, Coverage};
 use crate::inventory::Inventory;
 use crate::jobs::{rules_from_objects, JobKind, JobOptions, JobState, RuleInfo, Windows};
+use crate::providers::files::FileBackups;
+use crate::providers::ByResourceType;
+use crate::providers::Provider;
 use crate::render::jobs::{job_detail, job_json};
 use crate::repository::{vault_repository_from_env, VaultRepository};
-use crate::runner::engine::Either;
-use crate::runner::engine::Engine;
 use crate::runner::execute::Executor;
-use crate::runner::files::FileBackups;
 use crate::runner::tick::{reload, run_jobs, tick, TickReport};
 use crate::runner::{Clock, Event, Settings};
 use crate::state::local::{LocalBackend, StateLock};
@@ -325,9 +324,12 @@ fn tick_json(r: &TickReport, at: DateTime<Utc>) -> serde_json::Value {
 }
 
 /// Snapshots for AWS resources, file-level backups for directories and mounted EFS.
-async fn engines(s: &Session, targets: &[crate::aws::Target]) -> Either<AwsSnapshots, FileBackups> {
-    Either(
-        AwsSnapshots::new(targets).await,
+async fn providers(
+    s: &Session,
+    targets: &[crate::aws::Target],
+) -> ByResourceType<crate::providers::aws::AwsProviders, FileBackups> {
+    ByResourceType(
+        crate::providers::aws::providers(targets).await,
         FileBackups::new(s.repositories.clone(), std::io::stderr().is_terminal()),
     )
 }
@@ -344,10 +346,10 @@ fn one_tick(
     let targets = discovery::targets(&s.config)?;
     let rt = runtime()?;
     rt.block_on(async {
-        let engine = engines(s, &targets).await;
+        let providers = providers(s, &targets).await;
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
-            engine: &engine,
+            provider: &providers,
             catalog: &catalog,
             inventory: &s.inventory,
             settings,
@@ -441,9 +443,9 @@ pub fn backup_start(
     let rt = runtime()?;
     let settings = settings(args);
     let ended = rt.block_on(async {
-        let engine = engines(&s, &targets).await;
+        let providers = providers(&s, &targets).await;
         // refused before the job is recorded, so a refusal leaves no job behind
-        if !engine.supports(r.resource_type) {
+        if !providers.supports(r.resource_type) {
             return Err(format!(
                 "coffer cannot back up {} resources",
                 r.resource_type
@@ -456,7 +458,7 @@ pub fn backup_start(
             .ok_or("a job for this resource was already created at this instant")?;
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
-            engine: &engine,
+            provider: &providers,
             catalog: &catalog,
             inventory: &s.inventory,
             settings: &settings,

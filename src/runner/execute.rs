@@ -6,12 +6,12 @@
 //! complete-by time is aborted and what it half-made deleted. When told to stop, it starts
 //! nothing new and leaves running jobs for the next tick to resume.
 
-use super::engine::{Engine, EngineError, Progress};
 use super::{Clock, Event, Settings};
 use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint, PointFilter};
 use crate::failpoint;
 use crate::inventory::{Inventory, Resource};
 use crate::jobs::{forced_transition, JobKind, JobState};
+use crate::providers::{Progress, Provider, ProviderError};
 use chrono::{DateTime, Utc};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Semaphore;
 
 /// Everything executing jobs needs.
-pub struct Executor<'a, E: Engine> {
-    pub engine: &'a E,
+pub struct Executor<'a, E: Provider> {
+    pub provider: &'a E,
     pub catalog: &'a RefCell<dyn Catalog + 'a>,
     pub inventory: &'a Inventory,
     pub settings: &'a Settings,
@@ -69,7 +69,7 @@ enum Outcome {
     Left,
 }
 
-impl<'a, E: Engine> Executor<'a, E> {
+impl<'a, E: Provider> Executor<'a, E> {
     fn catalog_err(e: impl std::fmt::Display) -> String {
         e.to_string()
     }
@@ -88,7 +88,7 @@ impl<'a, E: Engine> Executor<'a, E> {
 
     /// Whether an error only stands because the runner was told to stop while it would have
     /// retried: the job is then left as it is for the next tick, not failed.
-    fn left_by_stop(&self, e: &EngineError) -> bool {
+    fn left_by_stop(&self, e: &ProviderError) -> bool {
         e.transient && self.stop.load(Ordering::SeqCst)
     }
 
@@ -122,10 +122,10 @@ impl<'a, E: Engine> Executor<'a, E> {
         &self,
         deadline: DateTime<Utc>,
         mut f: F,
-    ) -> (Result<T, EngineError>, u32)
+    ) -> (Result<T, ProviderError>, u32)
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, EngineError>>,
+        Fut: Future<Output = Result<T, ProviderError>>,
     {
         let mut delay = self.settings.retry_base;
         let mut calls = 0;
@@ -141,7 +141,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                             e.message,
                             deadline.to_rfc3339()
                         );
-                        return (Err(EngineError::permanent(msg)), calls);
+                        return (Err(ProviderError::permanent(msg)), calls);
                     }
                     (self.report)(Event::Warning(format!(
                         "{}; retrying in {:?}",
@@ -159,7 +159,7 @@ impl<'a, E: Engine> Executor<'a, E> {
     }
 
     /// Words for a failure, naming the KMS key when the key is what failed.
-    fn failure(r: &Resource, e: &EngineError) -> String {
+    fn failure(r: &Resource, e: &ProviderError) -> String {
         match &r.kms_key {
             Some(k) if e.message.contains("KMS") || e.message.contains("kms") => format!(
                 "the KMS key {k} that encrypts {} is not usable: {}",
@@ -182,7 +182,7 @@ impl<'a, E: Engine> Executor<'a, E> {
         for j in jobs {
             if let Some(r) = self.inventory.get(&j.job.resource_arn) {
                 services
-                    .entry(self.engine.service(r))
+                    .entry(self.provider.service(r))
                     .or_insert_with(|| Semaphore::new(self.settings.per_service.max(1)));
             }
             queues
@@ -240,7 +240,7 @@ impl<'a, E: Engine> Executor<'a, E> {
             self.transition(&id, JobState::Failed, Some(msg))?;
             return Ok(Outcome::Done);
         };
-        if !self.engine.supports(resource.resource_type) {
+        if !self.provider.supports(resource.resource_type) {
             let msg = format!("coffer cannot back up {} resources", resource.resource_type);
             self.transition(&id, JobState::Failed, Some(&msg))?;
             return Ok(Outcome::Done);
@@ -257,7 +257,7 @@ impl<'a, E: Engine> Executor<'a, E> {
         }
         // wait for a slot
         let _global = global.acquire().await.map_err(|e| e.to_string())?;
-        let _service = match services.get(self.engine.service(resource)) {
+        let _service = match services.get(self.provider.service(resource)) {
             Some(s) => Some(s.acquire().await.map_err(|e| e.to_string())?),
             None => None,
         };
@@ -286,7 +286,7 @@ impl<'a, E: Engine> Executor<'a, E> {
             None => {
                 let (found, _) = self
                     .retrying(w.complete_by, || {
-                        self.engine.find(resource, &job.job.vault, &id)
+                        self.provider.find(resource, &job.job.vault, &id)
                     })
                     .await;
                 match found {
@@ -321,7 +321,7 @@ impl<'a, E: Engine> Executor<'a, E> {
         let w = job.job.windows;
         let (started, calls) = self
             .retrying(w.start_by.max(self.clock.now()), || {
-                self.engine.start(resource, &job.job.vault, id, &tags)
+                self.provider.start(resource, &job.job.vault, id, &tags)
             })
             .await;
         let attempts = Some(job.attempts + calls);
@@ -397,7 +397,7 @@ impl<'a, E: Engine> Executor<'a, E> {
                 == Some(JobState::Aborting)
             {
                 self.transition(id, JobState::Aborting, None)?;
-                let msg = match self.engine.discard(resource, &job.job.vault, native).await {
+                let msg = match self.provider.discard(resource, &job.job.vault, native).await {
                     Ok(()) => format!(
                         "not finished by its complete-by time {}; the unfinished {native} was deleted",
                         w.complete_by.to_rfc3339()
@@ -413,7 +413,7 @@ impl<'a, E: Engine> Executor<'a, E> {
             }
             let (polled, _) = self
                 .retrying(w.complete_by, || {
-                    self.engine.poll(resource, &job.job.vault, native)
+                    self.provider.poll(resource, &job.job.vault, native)
                 })
                 .await;
             match polled {
@@ -430,7 +430,10 @@ impl<'a, E: Engine> Executor<'a, E> {
                     self.pause(self.settings.poll_interval).await;
                 }
                 Ok(Progress::Failed(msg)) => {
-                    let _ = self.engine.discard(resource, &job.job.vault, native).await;
+                    let _ = self
+                        .provider
+                        .discard(resource, &job.job.vault, native)
+                        .await;
                     self.transition(id, JobState::Failed, Some(&msg))?;
                     return Ok(Outcome::Done);
                 }
@@ -515,14 +518,14 @@ mod tests {
     use crate::catalog::{JobFilter, NewJob, PointFilter, SqliteCatalog};
     use crate::inventory::ResourceType;
     use crate::jobs::{JobOptions, Windows};
-    use crate::runner::engine::{Finished, ForeignSnapshot, Preflight};
+    use crate::providers::{Finished, ForeignSnapshot, Preflight};
     use std::cell::Cell;
 
     /// An engine whose behaviour each test scripts.
     #[derive(Default)]
     struct Fake {
         /// Errors `start` returns before it succeeds.
-        start_errors: RefCell<Vec<EngineError>>,
+        start_errors: RefCell<Vec<ProviderError>>,
         /// Polls that answer Pending before Done; `u32::MAX`: never done.
         pending_polls: Cell<u32>,
         started: Cell<u32>,
@@ -531,7 +534,7 @@ mod tests {
         unreadable: Vec<String>,
     }
 
-    impl Engine for Fake {
+    impl Provider for Fake {
         fn supports(&self, t: ResourceType) -> bool {
             t == ResourceType::EbsVolume
         }
@@ -546,7 +549,7 @@ mod tests {
             _: &Resource,
             _: &str,
             _: &str,
-        ) -> Result<Option<String>, EngineError> {
+        ) -> Result<Option<String>, ProviderError> {
             Ok(self.existing.clone())
         }
         async fn start(
@@ -555,7 +558,7 @@ mod tests {
             _: &str,
             _: &str,
             tags: &BTreeMap<String, String>,
-        ) -> Result<String, EngineError> {
+        ) -> Result<String, ProviderError> {
             assert!(tags.contains_key("coffer:job"));
             if let Some(e) = self.start_errors.borrow_mut().pop() {
                 return Err(e);
@@ -563,7 +566,7 @@ mod tests {
             self.started.set(self.started.get() + 1);
             Ok(format!("snap-{}", self.started.get()))
         }
-        async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, EngineError> {
+        async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, ProviderError> {
             let left = self.pending_polls.get();
             if left > 0 {
                 if left != u32::MAX {
@@ -580,7 +583,7 @@ mod tests {
                 unreadable: self.unreadable.clone(),
             }))
         }
-        async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), EngineError> {
+        async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), ProviderError> {
             self.discarded.borrow_mut().push(id.into());
             Ok(())
         }
@@ -589,7 +592,7 @@ mod tests {
             _: &[&Resource],
             _: DateTime<Utc>,
             _: DateTime<Utc>,
-        ) -> Result<Vec<ForeignSnapshot>, EngineError> {
+        ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
             Ok(Vec::new())
         }
     }
@@ -674,7 +677,7 @@ mod tests {
         let events = RefCell::new(Vec::new());
         let report = |e: Event| events.borrow_mut().push(format!("{e:?}"));
         let exec = Executor {
-            engine,
+            provider: engine,
             catalog: &catalog,
             inventory: &inventory,
             settings: &settings,
@@ -729,8 +732,8 @@ mod tests {
     async fn transient_errors_are_retried_and_counted() {
         let engine = Fake {
             start_errors: RefCell::new(vec![
-                EngineError::transient("RequestLimitExceeded"),
-                EngineError::transient("RequestLimitExceeded"),
+                ProviderError::transient("RequestLimitExceeded"),
+                ProviderError::transient("RequestLimitExceeded"),
             ]),
             ..Fake::default()
         };
@@ -742,7 +745,7 @@ mod tests {
     #[tokio::test]
     async fn permanent_errors_fail_the_job_with_the_message() {
         let engine = Fake {
-            start_errors: RefCell::new(vec![EngineError::permanent(
+            start_errors: RefCell::new(vec![ProviderError::permanent(
                 "ec2:CreateSnapshot failed: InvalidVolume.NotFound",
             )]),
             ..Fake::default()
@@ -846,7 +849,7 @@ mod tests {
         let stop_after = Some(std::time::Duration::from_secs(3));
 
         let throttled = Fake {
-            start_errors: RefCell::new(vec![EngineError::transient("RequestLimitExceeded")]),
+            start_errors: RefCell::new(vec![ProviderError::transient("RequestLimitExceeded")]),
             ..Fake::default()
         };
         let began = tokio::time::Instant::now();

@@ -3,9 +3,7 @@
 //! bounded concurrency, retries and windows ([`execute`]). Time comes from a [`Clock`] that
 //! `--at` can set, so a tick is reproducible.
 
-pub mod engine;
 pub mod execute;
-pub mod files;
 pub mod tick;
 
 use chrono::{DateTime, Utc};

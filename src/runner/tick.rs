@@ -4,12 +4,12 @@
 //! job, old or new, is executed, and snapshots of covered resources that coffer did not make
 //! during the runs' windows are reported as overlaps.
 
-use super::engine::{Engine, ForeignSnapshot};
 use super::execute::Executor;
 use super::Event;
 use crate::catalog::{JobFilter, JobRecord, NewJob};
 use crate::coverage::Coverage;
 use crate::jobs::{due, JobKind, JobState, RuleInfo};
+use crate::providers::{ForeignSnapshot, Provider};
 use std::collections::BTreeMap;
 
 /// What a tick did.
@@ -32,7 +32,7 @@ pub struct TickReport {
 }
 
 /// Runs one tick with the given rules and coverage.
-pub async fn tick<E: Engine>(
+pub async fn tick<E: Provider>(
     exec: &Executor<'_, E>,
     rules: &[RuleInfo],
     coverage: &Coverage,
@@ -62,7 +62,7 @@ pub async fn tick<E: Engine>(
         let Some(resource) = exec.inventory.get(&d.resource_arn) else {
             continue;
         };
-        if !exec.engine.supports(resource.resource_type) {
+        if !exec.provider.supports(resource.resource_type) {
             *report
                 .unsupported
                 .entry(resource.resource_type.to_string())
@@ -126,7 +126,7 @@ pub async fn tick<E: Engine>(
 
     if !overlap_targets.is_empty() {
         match exec
-            .engine
+            .provider
             .foreign_snapshots(
                 &overlap_targets,
                 since.min(now - lookback),
@@ -145,7 +145,7 @@ pub async fn tick<E: Engine>(
 }
 
 /// Preflight checks for the jobs about to start, then executes them all.
-pub async fn run_jobs<E: Engine>(
+pub async fn run_jobs<E: Provider>(
     exec: &Executor<'_, E>,
     jobs: Vec<JobRecord>,
 ) -> Result<(), String> {
@@ -153,12 +153,12 @@ pub async fn run_jobs<E: Engine>(
         .iter()
         .filter(|j| j.state() != JobState::Running)
         .filter_map(|j| exec.inventory.get(&j.job.resource_arn))
-        .filter(|r| exec.engine.supports(r.resource_type))
+        .filter(|r| exec.provider.supports(r.resource_type))
         .collect();
     let preflight = if starting.is_empty() {
         Default::default()
     } else {
-        exec.engine.preflight(&starting).await
+        exec.provider.preflight(&starting).await
     };
     for w in &preflight.warnings {
         (exec.report)(Event::Warning(w.clone()));
@@ -167,7 +167,10 @@ pub async fn run_jobs<E: Engine>(
 }
 
 /// The jobs with these ids as the catalog now has them.
-pub fn reload<E: Engine>(exec: &Executor<'_, E>, ids: &[String]) -> Result<Vec<JobRecord>, String> {
+pub fn reload<E: Provider>(
+    exec: &Executor<'_, E>,
+    ids: &[String],
+) -> Result<Vec<JobRecord>, String> {
     let catalog = exec.catalog.borrow();
     let mut out = Vec::new();
     for id in ids {
@@ -182,7 +185,7 @@ pub fn reload<E: Engine>(exec: &Executor<'_, E>, ids: &[String]) -> Result<Vec<J
 /// holds the runner lock for the whole restore, and the tick holds it too, so a restore job
 /// that is unfinished while the tick runs belongs to no living process: it is recorded FAILED
 /// with the reason, never resumed as a backup of its source.
-pub fn end_interrupted_restores<E: Engine>(
+pub fn end_interrupted_restores<E: Provider>(
     exec: &Executor<'_, E>,
 ) -> Result<Vec<JobRecord>, String> {
     let now = exec.clock.now();

@@ -1,11 +1,11 @@
-//! The file-level engine: backs up directories, and EFS file systems mapped to a mount path,
+//! The file-level provider: backs up directories, and EFS file systems mapped to a mount path,
 //! into their vault's repository (restic's format, through rustic_core). Each backup is
 //! incremental against the resource's previous snapshot (same host, label and path), carries
 //! the recovery point tags as restic tags (`key=value`), and names every file it could not
 //! read, so the job ends PARTIAL instead of COMPLETED with silent gaps.
 
-use super::engine::{Engine, EngineError, Finished, ForeignSnapshot, Preflight, Progress};
 use crate::inventory::{Resource, ResourceType};
+use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
 use crate::repository::{
     open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
 };
@@ -116,7 +116,7 @@ impl Watched {
         paths: &[PathBuf],
         failures: Failures,
         files: FileCount,
-    ) -> Result<Watched, EngineError> {
+    ) -> Result<Watched, ProviderError> {
         let inner = LocalSource::new(
             opts.ignore_save_opts,
             &opts.excludes,
@@ -167,8 +167,8 @@ impl ReadSource for Watched {
     }
 }
 
-fn failed(e: impl std::fmt::Display) -> EngineError {
-    EngineError::permanent(e.to_string())
+fn failed(e: impl std::fmt::Display) -> ProviderError {
+    ProviderError::permanent(e.to_string())
 }
 
 /// The restic tag that names the job a snapshot belongs to.
@@ -182,7 +182,7 @@ fn backup(
     path: PathBuf,
     label: &str,
     tags: &BTreeMap<String, String>,
-) -> Result<(String, Finished), EngineError> {
+) -> Result<(String, Finished), ProviderError> {
     let repo = open.repo.to_indexed_ids().map_err(failed)?;
     open.files.store(0, Ordering::Relaxed);
     let mut snap = SnapshotOptions::default()
@@ -246,18 +246,18 @@ struct Opened {
 }
 
 impl Opened {
-    fn repository(&self, vault: &str) -> Result<(Location, String), EngineError> {
+    fn repository(&self, vault: &str) -> Result<(Location, String), ProviderError> {
         let repo = self.vaults.get(vault).ok_or_else(|| {
-            EngineError::permanent(format!(
+            ProviderError::permanent(format!(
                 "vault `{vault}` has no storage, so it cannot hold file-level backups: give it `storage = \"file://…\"`"
             ))
         })?;
-        let password = repo.password.clone().map_err(EngineError::permanent)?;
+        let password = repo.password.clone().map_err(ProviderError::permanent)?;
         Ok((repo.location.clone(), password))
     }
 
     /// Opens the vault's repository (blocking).
-    fn get(&self, vault: &str) -> Result<Open, EngineError> {
+    fn get(&self, vault: &str) -> Result<Open, ProviderError> {
         let (location, password) = self.repository(vault)?;
         let cached = self
             .unlocked
@@ -291,8 +291,8 @@ impl Opened {
     async fn with<T: Send + 'static>(
         &self,
         vault: &str,
-        work: impl FnOnce(Open) -> Result<T, EngineError> + Send + 'static,
-    ) -> Result<T, EngineError> {
+        work: impl FnOnce(Open) -> Result<T, ProviderError> + Send + 'static,
+    ) -> Result<T, ProviderError> {
         let (opened, vault) = (self.clone(), vault.to_string());
         tokio::task::spawn_blocking(move || work(opened.get(&vault)?))
             .await
@@ -322,13 +322,13 @@ impl FileBackups {
     }
 
     /// Where a resource's files are.
-    fn source(r: &Resource) -> Result<PathBuf, EngineError> {
+    fn source(r: &Resource) -> Result<PathBuf, ProviderError> {
         if let Some(p) = &r.mount_path {
             return Ok(PathBuf::from(p));
         }
         match (r.resource_type, r.arn.strip_prefix("dir:")) {
             (ResourceType::Directory, Some(p)) => Ok(PathBuf::from(p)),
-            _ => Err(EngineError::permanent(format!(
+            _ => Err(ProviderError::permanent(format!(
                 "{} is not mounted here: map it with an `efs_mount` block naming its mount path",
                 r.arn
             ))),
@@ -336,7 +336,7 @@ impl FileBackups {
     }
 }
 
-impl Engine for FileBackups {
+impl Provider for FileBackups {
     fn supports(&self, t: ResourceType) -> bool {
         matches!(t, ResourceType::Directory | ResourceType::EfsFileSystem)
     }
@@ -354,7 +354,7 @@ impl Engine for FileBackups {
         _: &Resource,
         vault: &str,
         job_id: &str,
-    ) -> Result<Option<String>, EngineError> {
+    ) -> Result<Option<String>, ProviderError> {
         let tag = job_tag(job_id);
         self.opened
             .with(vault, move |open| {
@@ -373,7 +373,7 @@ impl Engine for FileBackups {
         vault: &str,
         _job_id: &str,
         tags: &BTreeMap<String, String>,
-    ) -> Result<String, EngineError> {
+    ) -> Result<String, ProviderError> {
         let path = Self::source(r)?;
         let (label, tags) = (r.arn.clone(), tags.clone());
         let (id, finished) = self
@@ -391,7 +391,7 @@ impl Engine for FileBackups {
         _: &Resource,
         vault: &str,
         native_id: &str,
-    ) -> Result<Progress, EngineError> {
+    ) -> Result<Progress, ProviderError> {
         if let Some(f) = self
             .finished
             .lock()
@@ -413,7 +413,12 @@ impl Engine for FileBackups {
             .await
     }
 
-    async fn discard(&self, _: &Resource, vault: &str, native_id: &str) -> Result<(), EngineError> {
+    async fn discard(
+        &self,
+        _: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<(), ProviderError> {
         let id = native_id.to_string();
         self.opened
             .with(vault, move |open| {
@@ -431,7 +436,7 @@ impl Engine for FileBackups {
         _: &[&Resource],
         _: DateTime<Utc>,
         _: DateTime<Utc>,
-    ) -> Result<Vec<ForeignSnapshot>, EngineError> {
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
         Ok(Vec::new())
     }
 }

@@ -1,0 +1,204 @@
+//! EC2 instances: a recovery point is an AMI made with CreateImage and NoReboot, together with
+//! the snapshot of each of its volumes (the AMI is tagged with the job at once, its snapshots
+//! once they exist). Discarding deregisters the AMI and deletes its snapshots.
+
+use super::preflight::kms_keys;
+use super::*;
+use crate::aws::error::classify;
+use crate::inventory::{Resource, ResourceType};
+use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+
+/// Backs up EC2 instances as AMIs.
+pub struct Ec2Instances {
+    regions: Regions,
+}
+
+impl Ec2Instances {
+    pub fn new(regions: Regions) -> Ec2Instances {
+        Ec2Instances { regions }
+    }
+}
+
+impl Provider for Ec2Instances {
+    fn supports(&self, t: ResourceType) -> bool {
+        t == ResourceType::Ec2Instance
+    }
+
+    fn service(&self, _: &Resource) -> &'static str {
+        "EC2"
+    }
+
+    async fn preflight(&self, resources: &[&Resource]) -> Preflight {
+        let mut out = Preflight::default();
+        kms_keys(&self.regions, resources, &mut out).await;
+        out
+    }
+
+    async fn find(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        let c = self.regions.of(r)?;
+        let out = c
+            .ec2
+            .describe_images()
+            .owners("self")
+            .filters(job_filter(job_id))
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+        Ok(out
+            .images()
+            .iter()
+            .find_map(|i| i.image_id().map(str::to_string)))
+    }
+
+    async fn start(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let c = self.regions.of(r)?;
+        let description = format!("coffer job {job_id}");
+        // the AMI is tagged now; its snapshots are tagged once they exist (poll)
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Image)
+            .set_tags(Some(ec2_tags(tags)))
+            .build();
+        let out = c
+            .ec2
+            .create_image()
+            .instance_id(arn_id(&r.arn, "instance/"))
+            .name(format!("coffer-{job_id}"))
+            .description(description)
+            .no_reboot(true)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| fail(classify(CREATE_IMAGE, &r.region, &e)))?;
+        out.image_id()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("CreateImage returned no image id"))
+    }
+
+    async fn poll(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, ProviderError> {
+        let c = self.regions.of(r)?;
+        let out = c
+            .ec2
+            .describe_images()
+            .image_ids(native_id)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+        let Some(image) = out.images().first() else {
+            return Ok(Progress::Failed(format!("image {native_id} disappeared")));
+        };
+        use aws_sdk_ec2::types::ImageState;
+        match image.state() {
+            Some(ImageState::Available) => {
+                let ebs: Vec<_> = image
+                    .block_device_mappings()
+                    .iter()
+                    .filter_map(|m| m.ebs())
+                    .collect();
+                let snapshots: Vec<String> = ebs
+                    .iter()
+                    .filter_map(|e| e.snapshot_id().map(str::to_string))
+                    .collect();
+                if !snapshots.is_empty() {
+                    // the image's tags (coffer:job among them) go on its snapshots too
+                    let mut req = c.ec2.create_tags().set_resources(Some(snapshots.clone()));
+                    for t in image.tags() {
+                        req = req.tags(t.clone());
+                    }
+                    req.send()
+                        .await
+                        .map_err(|e| fail(classify(CREATE_TAGS, &r.region, &e)))?;
+                }
+                let mut ids = vec![native_id.to_string()];
+                ids.extend(snapshots);
+                Ok(Progress::Done(Finished {
+                    native_id: native_id.to_string(),
+                    native_ids: ids,
+                    size_bytes: Some(
+                        ebs.iter()
+                            .filter_map(|e| e.volume_size())
+                            .map(|g| g.max(0) as u64 * GIB)
+                            .sum(),
+                    ),
+                    encrypted: ebs.iter().any(|e| e.encrypted().unwrap_or(false)),
+                    kms_key: ebs.iter().find_map(|e| e.kms_key_id().map(str::to_string)),
+                    unreadable: Vec::new(),
+                }))
+            }
+            Some(ImageState::Failed | ImageState::Error | ImageState::Invalid) => {
+                Ok(Progress::Failed(format!(
+                    "image {native_id} failed: {}",
+                    image
+                        .state_reason()
+                        .and_then(|s| s.message())
+                        .unwrap_or("no reason given")
+                )))
+            }
+            _ => Ok(Progress::Pending { percent: None }),
+        }
+    }
+
+    async fn discard(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<(), ProviderError> {
+        let c = self.regions.of(r)?;
+        let out = c
+            .ec2
+            .describe_images()
+            .image_ids(native_id)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+        let snapshots: Vec<String> = out
+            .images()
+            .iter()
+            .flat_map(|i| i.block_device_mappings())
+            .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_string))
+            .collect();
+        c.ec2
+            .deregister_image()
+            .image_id(native_id)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DEREGISTER_IMAGE, &r.region, &e)))?;
+        for s in snapshots {
+            c.ec2
+                .delete_snapshot()
+                .snapshot_id(s)
+                .send()
+                .await
+                .map_err(|e| fail(classify(DELETE_SNAPSHOT, &r.region, &e)))?;
+        }
+
+        Ok(())
+    }
+
+    /// Images made outside coffer are not looked for: overlaps are reported for EBS volumes
+    /// and RDS instances only.
+    async fn foreign_snapshots(
+        &self,
+        _: &[&Resource],
+        _: DateTime<Utc>,
+        _: DateTime<Utc>,
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
+        Ok(Vec::new())
+    }
+}

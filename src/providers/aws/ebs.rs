@@ -1,0 +1,205 @@
+//! EBS volumes: a recovery point is a snapshot (CreateSnapshot), tagged with the job, so an
+//! interrupted job finds it again; snapshots of covered volumes that coffer did not make are
+//! reported as overlaps.
+
+use super::preflight::kms_keys;
+use super::*;
+use crate::aws::error::classify;
+use crate::inventory::{Resource, ResourceType};
+use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+
+/// Backs up EBS volumes as snapshots.
+pub struct EbsVolumes {
+    regions: Regions,
+}
+
+impl EbsVolumes {
+    pub fn new(regions: Regions) -> EbsVolumes {
+        EbsVolumes { regions }
+    }
+}
+
+impl Provider for EbsVolumes {
+    fn supports(&self, t: ResourceType) -> bool {
+        t == ResourceType::EbsVolume
+    }
+
+    fn service(&self, _: &Resource) -> &'static str {
+        "EC2"
+    }
+
+    async fn preflight(&self, resources: &[&Resource]) -> Preflight {
+        let mut out = Preflight::default();
+        kms_keys(&self.regions, resources, &mut out).await;
+        out
+    }
+
+    async fn find(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        let c = self.regions.of(r)?;
+        let out = c
+            .ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(job_filter(job_id))
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, &r.region, &e)))?;
+        Ok(out
+            .snapshots()
+            .iter()
+            .find_map(|s| s.snapshot_id().map(str::to_string)))
+    }
+
+    async fn start(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let c = self.regions.of(r)?;
+        let description = format!("coffer job {job_id}");
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot)
+            .set_tags(Some(ec2_tags(tags)))
+            .build();
+        let out = c
+            .ec2
+            .create_snapshot()
+            .volume_id(arn_id(&r.arn, "volume/"))
+            .description(description)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| fail(classify(CREATE_SNAPSHOT, &r.region, &e)))?;
+        out.snapshot_id()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("CreateSnapshot returned no snapshot id"))
+    }
+
+    async fn poll(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, ProviderError> {
+        let c = self.regions.of(r)?;
+        let out = c
+            .ec2
+            .describe_snapshots()
+            .snapshot_ids(native_id)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, &r.region, &e)))?;
+        let Some(s) = out.snapshots().first() else {
+            return Ok(Progress::Failed(format!(
+                "snapshot {native_id} disappeared"
+            )));
+        };
+        use aws_sdk_ec2::types::SnapshotState;
+        Ok(match s.state() {
+            Some(SnapshotState::Completed) => Progress::Done(Finished {
+                native_id: native_id.to_string(),
+                native_ids: vec![native_id.to_string()],
+                size_bytes: s.volume_size().map(|g| g.max(0) as u64 * GIB),
+                encrypted: s.encrypted().unwrap_or(false),
+                kms_key: s.kms_key_id().map(str::to_string),
+                unreadable: Vec::new(),
+            }),
+            Some(SnapshotState::Error) => Progress::Failed(format!(
+                "snapshot {native_id} failed: {}",
+                s.state_message().unwrap_or("no reason given")
+            )),
+            _ => Progress::Pending {
+                percent: s
+                    .progress()
+                    .and_then(|p| p.trim_end_matches('%').parse().ok()),
+            },
+        })
+    }
+
+    async fn discard(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<(), ProviderError> {
+        let c = self.regions.of(r)?;
+        c.ec2
+            .delete_snapshot()
+            .snapshot_id(native_id)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DELETE_SNAPSHOT, &r.region, &e)))?;
+
+        Ok(())
+    }
+
+    async fn foreign_snapshots(
+        &self,
+        resources: &[&Resource],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
+        let mut out = Vec::new();
+        let in_window = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= from && t <= to);
+        let mut by_region: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
+        for r in resources {
+            by_region.entry(r.region.as_str()).or_default().push(r);
+        }
+        for (region, rs) in by_region {
+            let Some(c) = self.regions.get(region) else {
+                continue;
+            };
+            let volumes: BTreeMap<&str, &str> = rs
+                .iter()
+                .filter(|r| r.resource_type == ResourceType::EbsVolume)
+                .map(|r| (arn_id(&r.arn, "volume/"), r.arn.as_str()))
+                .collect();
+            let ids: Vec<&str> = volumes.keys().copied().collect();
+            for chunk in ids.chunks(200) {
+                let filter = aws_sdk_ec2::types::Filter::builder()
+                    .name("volume-id")
+                    .set_values(Some(chunk.iter().map(|s| s.to_string()).collect()))
+                    .build();
+                let mut pages = c
+                    .ec2
+                    .describe_snapshots()
+                    .owner_ids("self")
+                    .filters(filter)
+                    .max_results(1000)
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, region, &e)))?;
+                    for s in page.snapshots() {
+                        let ours = s.tags().iter().any(|t| t.key() == Some(JOB_TAG));
+                        let started = time(s.start_time());
+                        if ours || !in_window(started) {
+                            continue;
+                        }
+                        if let (Some(v), Some(id), Some(at)) = (
+                            s.volume_id().and_then(|v| volumes.get(v)),
+                            s.snapshot_id(),
+                            started,
+                        ) {
+                            out.push(ForeignSnapshot {
+                                resource_arn: v.to_string(),
+                                native_id: id.to_string(),
+                                created_at: at,
+                                origin: origin_of_ec2(s.tags(), s.description()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+}

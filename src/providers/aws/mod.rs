@@ -1,0 +1,183 @@
+//! The AWS providers: SDK clients per region, shared by one provider per resource type
+//! ([`ebs`], [`ami`], [`rds`] for RDS instances and Aurora clusters), the KMS and quota checks
+//! before a tick ([`preflight`]), and what they all need: the calls they make (named as IAM
+//! names them, for error messages), tags, and ids taken from ARNs.
+
+pub mod ami;
+pub mod ebs;
+pub mod preflight;
+pub mod rds;
+
+use super::{ByResourceType, ProviderError};
+use crate::aws::error::{AwsError, Call};
+use crate::aws::Target;
+use crate::inventory::Resource;
+use crate::jobs::JOB_TAG;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub(crate) const GIB: u64 = 1 << 30;
+
+macro_rules! call {
+    ($name:ident, $api:literal, $service:literal) => {
+        pub(crate) const $name: Call = Call {
+            api: $api,
+            action: $api,
+            service: $service,
+        };
+    };
+}
+call!(CREATE_SNAPSHOT, "ec2:CreateSnapshot", "EC2");
+call!(DESCRIBE_SNAPSHOTS, "ec2:DescribeSnapshots", "EC2");
+call!(DELETE_SNAPSHOT, "ec2:DeleteSnapshot", "EC2");
+call!(CREATE_IMAGE, "ec2:CreateImage", "EC2");
+call!(DESCRIBE_IMAGES, "ec2:DescribeImages", "EC2");
+call!(DEREGISTER_IMAGE, "ec2:DeregisterImage", "EC2");
+call!(CREATE_TAGS, "ec2:CreateTags", "EC2");
+call!(CREATE_DB_SNAPSHOT, "rds:CreateDBSnapshot", "RDS");
+call!(DESCRIBE_DB_SNAPSHOTS, "rds:DescribeDBSnapshots", "RDS");
+call!(DELETE_DB_SNAPSHOT, "rds:DeleteDBSnapshot", "RDS");
+call!(
+    CREATE_CLUSTER_SNAPSHOT,
+    "rds:CreateDBClusterSnapshot",
+    "RDS"
+);
+call!(
+    DESCRIBE_CLUSTER_SNAPSHOTS,
+    "rds:DescribeDBClusterSnapshots",
+    "RDS"
+);
+call!(
+    DELETE_CLUSTER_SNAPSHOT,
+    "rds:DeleteDBClusterSnapshot",
+    "RDS"
+);
+call!(ACCOUNT_ATTRIBUTES, "rds:DescribeAccountAttributes", "RDS");
+call!(DESCRIBE_KEY, "kms:DescribeKey", "KMS");
+
+/// One region's SDK clients.
+pub struct Clients {
+    pub ec2: aws_sdk_ec2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub kms: aws_sdk_kms::Client,
+}
+
+/// SDK clients per region, from the provider blocks; every AWS provider shares one set.
+#[derive(Clone)]
+pub struct Regions(Arc<BTreeMap<String, Clients>>);
+
+impl Regions {
+    /// Clients for every provider block (the first block for a region wins).
+    pub async fn new(targets: &[Target]) -> Regions {
+        let mut clients = BTreeMap::new();
+        for t in targets {
+            if clients.contains_key(&t.region) {
+                continue;
+            }
+            let conf = crate::aws::sdk_config(t).await;
+            clients.insert(
+                t.region.clone(),
+                Clients {
+                    ec2: aws_sdk_ec2::Client::new(&conf),
+                    rds: aws_sdk_rds::Client::new(&conf),
+                    kms: aws_sdk_kms::Client::new(&conf),
+                },
+            );
+        }
+        Regions(Arc::new(clients))
+    }
+
+    /// The clients of a region, if a provider block covers it.
+    pub fn get(&self, region: &str) -> Option<&Clients> {
+        self.0.get(region)
+    }
+
+    /// The clients of a resource's region, or why there are none.
+    pub fn of(&self, r: &Resource) -> Result<&Clients, ProviderError> {
+        self.get(&r.region).ok_or_else(|| {
+            ProviderError::permanent(format!(
+                "no provider \"aws\" block covers region {} (resource {})",
+                r.region, r.arn
+            ))
+        })
+    }
+}
+
+/// Every AWS resource type's provider, routed by type.
+pub type AwsProviders = ByResourceType<
+    ebs::EbsVolumes,
+    ByResourceType<ami::Ec2Instances, ByResourceType<rds::RdsInstances, rds::AuroraClusters>>,
+>;
+
+/// The AWS providers over the provider blocks' regions.
+pub async fn providers(targets: &[Target]) -> AwsProviders {
+    let regions = Regions::new(targets).await;
+    ByResourceType(
+        ebs::EbsVolumes::new(regions.clone()),
+        ByResourceType(
+            ami::Ec2Instances::new(regions.clone()),
+            ByResourceType(
+                rds::RdsInstances::new(regions.clone()),
+                rds::AuroraClusters::new(regions),
+            ),
+        ),
+    )
+}
+
+pub(crate) fn fail(e: AwsError) -> ProviderError {
+    ProviderError {
+        transient: e.is_transient(),
+        message: e.with_hint(),
+    }
+}
+
+/// The last part of an ARN after `marker`, e.g. the volume id after `volume/`.
+pub(crate) fn arn_id<'a>(arn: &'a str, marker: &str) -> &'a str {
+    arn.rsplit_once(marker).map_or(arn, |(_, id)| id)
+}
+
+/// RDS snapshot identifiers: letters, digits and single hyphens, starting with a letter.
+pub(crate) fn rds_snapshot_id(job_id: &str) -> String {
+    format!("coffer-{job_id}")
+}
+
+pub(crate) fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+pub(crate) fn ec2_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_ec2::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn rds_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_rds::types::Tag> {
+    tags.iter()
+        .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+pub(crate) fn job_filter(job_id: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(format!("tag:{JOB_TAG}"))
+        .values(job_id)
+        .build()
+}
+
+pub(crate) fn origin_of_ec2(
+    tags: &[aws_sdk_ec2::types::Tag],
+    description: Option<&str>,
+) -> Option<String> {
+    let has = |k: &str| {
+        tags.iter()
+            .any(|t| t.key().is_some_and(|tk| tk.starts_with(k)))
+    };
+    if has("aws:dlm:") {
+        Some("Data Lifecycle Manager".into())
+    } else if has("aws:backup:") {
+        Some("AWS Backup".into())
+    } else {
+        description.filter(|d| !d.is_empty()).map(str::to_string)
+    }
+}

@@ -1,0 +1,411 @@
+//! RDS instances (CreateDBSnapshot) and Aurora clusters (CreateDBClusterSnapshot): one
+//! provider over the two flavours of RDS snapshot, which differ only in the calls they make
+//! and the names of their fields. Snapshot identifiers come from the job id, so a repeated
+//! request cannot make a second snapshot, and an interrupted job finds its own by name.
+
+use super::preflight::{kms_keys, rds_quota};
+use super::*;
+use crate::aws::error::classify;
+use crate::inventory::{Resource, ResourceType};
+use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use std::marker::PhantomData;
+
+/// What DescribeDBSnapshots and DescribeDBClusterSnapshots say about one snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotStatus {
+    pub arn: Option<String>,
+    pub status: String,
+    pub allocated_gib: Option<i32>,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    pub percent: Option<i32>,
+}
+
+/// Where an RDS or Aurora snapshot is, from its status.
+fn progress(native_id: &str, s: SnapshotStatus) -> Progress {
+    match s.status.as_str() {
+        "available" => Progress::Done(Finished {
+            native_id: native_id.to_string(),
+            native_ids: vec![native_id.to_string()],
+            size_bytes: s.allocated_gib.map(|g| g.max(0) as u64 * GIB),
+            encrypted: s.encrypted,
+            kms_key: s.kms_key,
+            unreadable: Vec::new(),
+        }),
+        "failed" | "error" | "incompatible-restore" => {
+            Progress::Failed(format!("snapshot {native_id} failed"))
+        }
+        _ => Progress::Pending {
+            percent: s.percent.map(|p| p.clamp(0, 100) as u8),
+        },
+    }
+}
+
+/// What differs between instance and cluster snapshots.
+#[allow(async_fn_in_trait)]
+pub trait Flavor {
+    const TYPE: ResourceType;
+    /// The account quota that counts these manual snapshots.
+    const QUOTA: &'static str;
+    /// What precedes the source's identifier in its ARN.
+    const SOURCE_MARKER: &'static str;
+    /// What precedes the snapshot's identifier in its ARN.
+    const SNAPSHOT_MARKER: &'static str;
+    /// The error code (prefix) of a snapshot that does not exist.
+    const NOT_FOUND: &'static str;
+    /// Creates snapshot `snapshot` of `source`; returns its ARN.
+    async fn create(
+        c: &Clients,
+        region: &str,
+        source: &str,
+        snapshot: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, AwsError>;
+    /// The snapshot named `snapshot`, if there is one.
+    async fn describe(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotStatus>, AwsError>;
+    async fn delete(c: &Clients, region: &str, snapshot: &str) -> Result<(), AwsError>;
+    /// Manual snapshots of these sources (identifier → ARN) made outside coffer in `[from, to]`.
+    async fn foreign(
+        c: &Clients,
+        region: &str,
+        sources: &BTreeMap<&str, &str>,
+        in_window: &dyn Fn(Option<DateTime<Utc>>) -> bool,
+    ) -> Result<Vec<ForeignSnapshot>, AwsError>;
+}
+
+/// RDS DB instances.
+pub struct Instance;
+/// Aurora DB clusters.
+pub struct Cluster;
+
+/// Backs up one flavour of RDS resource as manual snapshots.
+pub struct RdsSnapshots<F> {
+    regions: Regions,
+    flavor: PhantomData<F>,
+}
+
+pub type RdsInstances = RdsSnapshots<Instance>;
+pub type AuroraClusters = RdsSnapshots<Cluster>;
+
+impl<F> RdsSnapshots<F> {
+    pub fn new(regions: Regions) -> RdsSnapshots<F> {
+        RdsSnapshots {
+            regions,
+            flavor: PhantomData,
+        }
+    }
+}
+
+impl<F: Flavor> Provider for RdsSnapshots<F> {
+    fn supports(&self, t: ResourceType) -> bool {
+        t == F::TYPE
+    }
+
+    fn service(&self, _: &Resource) -> &'static str {
+        "RDS"
+    }
+
+    async fn preflight(&self, resources: &[&Resource]) -> Preflight {
+        let mut out = Preflight::default();
+        let mut by_region: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
+        for r in resources {
+            by_region.entry(r.region.as_str()).or_default().push(r);
+        }
+        for (region, wanted) in by_region {
+            rds_quota(&self.regions, F::QUOTA, region, &wanted, &mut out).await;
+        }
+        kms_keys(&self.regions, resources, &mut out).await;
+        out
+    }
+
+    async fn find(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        let c = self.regions.of(r)?;
+        match F::describe(c, &r.region, &rds_snapshot_id(job_id)).await {
+            Ok(s) => Ok(s.and_then(|s| s.arn)),
+            Err(e) if e.code().is_some_and(|c| c.starts_with(F::NOT_FOUND)) => Ok(None),
+            Err(e) => Err(fail(e)),
+        }
+    }
+
+    async fn start(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let c = self.regions.of(r)?;
+        let source = arn_id(&r.arn, F::SOURCE_MARKER);
+        F::create(c, &r.region, source, &rds_snapshot_id(job_id), tags)
+            .await
+            .map_err(fail)?
+            .ok_or_else(|| ProviderError::permanent("the snapshot request returned no ARN"))
+    }
+
+    async fn poll(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, ProviderError> {
+        let c = self.regions.of(r)?;
+        let snapshot = arn_id(native_id, F::SNAPSHOT_MARKER);
+        match F::describe(c, &r.region, snapshot).await.map_err(fail)? {
+            Some(s) => Ok(progress(native_id, s)),
+            None => Ok(Progress::Failed(format!(
+                "snapshot {native_id} disappeared"
+            ))),
+        }
+    }
+
+    async fn discard(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+    ) -> Result<(), ProviderError> {
+        let c = self.regions.of(r)?;
+        F::delete(c, &r.region, arn_id(native_id, F::SNAPSHOT_MARKER))
+            .await
+            .map_err(fail)
+    }
+
+    async fn foreign_snapshots(
+        &self,
+        resources: &[&Resource],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
+        let in_window = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= from && t <= to);
+        let mut by_region: BTreeMap<&str, BTreeMap<&str, &str>> = BTreeMap::new();
+        for r in resources {
+            by_region
+                .entry(r.region.as_str())
+                .or_default()
+                .insert(arn_id(&r.arn, F::SOURCE_MARKER), r.arn.as_str());
+        }
+        let mut out = Vec::new();
+        for (region, sources) in by_region {
+            let Some(c) = self.regions.get(region) else {
+                continue;
+            };
+            out.extend(
+                F::foreign(c, region, &sources, &in_window)
+                    .await
+                    .map_err(fail)?,
+            );
+        }
+        out.sort();
+        Ok(out)
+    }
+}
+
+impl Flavor for Instance {
+    const TYPE: ResourceType = ResourceType::RdsInstance;
+    const QUOTA: &'static str = "ManualSnapshots";
+    const SOURCE_MARKER: &'static str = ":db:";
+    const SNAPSHOT_MARKER: &'static str = ":snapshot:";
+    const NOT_FOUND: &'static str = "DBSnapshotNotFound";
+
+    async fn create(
+        c: &Clients,
+        region: &str,
+        source: &str,
+        snapshot: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, AwsError> {
+        let out = c
+            .rds
+            .create_db_snapshot()
+            .db_instance_identifier(source)
+            .db_snapshot_identifier(snapshot)
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| classify(CREATE_DB_SNAPSHOT, region, &e))?;
+        Ok(out
+            .db_snapshot()
+            .and_then(|s| s.db_snapshot_arn())
+            .map(str::to_string))
+    }
+
+    async fn describe(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotStatus>, AwsError> {
+        let out = c
+            .rds
+            .describe_db_snapshots()
+            .db_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map_err(|e| classify(DESCRIBE_DB_SNAPSHOTS, region, &e))?;
+        Ok(out.db_snapshots().first().map(|s| SnapshotStatus {
+            arn: s.db_snapshot_arn().map(str::to_string),
+            status: s.status().unwrap_or_default().to_string(),
+            allocated_gib: s.allocated_storage(),
+            encrypted: s.encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_string),
+            percent: s.percent_progress(),
+        }))
+    }
+
+    async fn delete(c: &Clients, region: &str, snapshot: &str) -> Result<(), AwsError> {
+        c.rds
+            .delete_db_snapshot()
+            .db_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map_err(|e| classify(DELETE_DB_SNAPSHOT, region, &e))?;
+        Ok(())
+    }
+
+    async fn foreign(
+        c: &Clients,
+        region: &str,
+        dbs: &BTreeMap<&str, &str>,
+        in_window: &dyn Fn(Option<DateTime<Utc>>) -> bool,
+    ) -> Result<Vec<ForeignSnapshot>, AwsError> {
+        let mut out = Vec::new();
+        let mut pages = c
+            .rds
+            .describe_db_snapshots()
+            .snapshot_type("manual")
+            .max_records(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| classify(DESCRIBE_DB_SNAPSHOTS, region, &e))?;
+            for s in page.db_snapshots() {
+                let ours = s
+                    .db_snapshot_identifier()
+                    .is_some_and(|i| i.starts_with("coffer-job-"));
+                let at = time(s.snapshot_create_time());
+                if ours || !in_window(at) {
+                    continue;
+                }
+                if let (Some(db), Some(arn), Some(at)) = (
+                    s.db_instance_identifier().and_then(|d| dbs.get(d)),
+                    s.db_snapshot_arn(),
+                    at,
+                ) {
+                    out.push(ForeignSnapshot {
+                        resource_arn: db.to_string(),
+                        native_id: arn.to_string(),
+                        created_at: at,
+                        origin: None,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Flavor for Cluster {
+    const TYPE: ResourceType = ResourceType::AuroraCluster;
+    const QUOTA: &'static str = "ManualClusterSnapshots";
+    const SOURCE_MARKER: &'static str = ":cluster:";
+    const SNAPSHOT_MARKER: &'static str = ":cluster-snapshot:";
+    const NOT_FOUND: &'static str = "DBClusterSnapshotNotFound";
+
+    async fn create(
+        c: &Clients,
+        region: &str,
+        source: &str,
+        snapshot: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, AwsError> {
+        let out = c
+            .rds
+            .create_db_cluster_snapshot()
+            .db_cluster_identifier(source)
+            .db_cluster_snapshot_identifier(snapshot)
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| classify(CREATE_CLUSTER_SNAPSHOT, region, &e))?;
+        Ok(out
+            .db_cluster_snapshot()
+            .and_then(|s| s.db_cluster_snapshot_arn())
+            .map(str::to_string))
+    }
+
+    async fn describe(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+    ) -> Result<Option<SnapshotStatus>, AwsError> {
+        let out = c
+            .rds
+            .describe_db_cluster_snapshots()
+            .db_cluster_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map_err(|e| classify(DESCRIBE_CLUSTER_SNAPSHOTS, region, &e))?;
+        Ok(out.db_cluster_snapshots().first().map(|s| SnapshotStatus {
+            arn: s.db_cluster_snapshot_arn().map(str::to_string),
+            status: s.status().unwrap_or_default().to_string(),
+            allocated_gib: s.allocated_storage(),
+            encrypted: s.storage_encrypted().unwrap_or(false),
+            kms_key: s.kms_key_id().map(str::to_string),
+            percent: s.percent_progress(),
+        }))
+    }
+
+    async fn delete(c: &Clients, region: &str, snapshot: &str) -> Result<(), AwsError> {
+        c.rds
+            .delete_db_cluster_snapshot()
+            .db_cluster_snapshot_identifier(snapshot)
+            .send()
+            .await
+            .map_err(|e| classify(DELETE_CLUSTER_SNAPSHOT, region, &e))?;
+        Ok(())
+    }
+
+    /// Cluster snapshots made outside coffer are not looked for (overlaps are reported for
+    /// EBS volumes and RDS instances).
+    async fn foreign(
+        _: &Clients,
+        _: &str,
+        _: &BTreeMap<&str, &str>,
+        _: &dyn Fn(Option<DateTime<Utc>>) -> bool,
+    ) -> Result<Vec<ForeignSnapshot>, AwsError> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_from_arns() {
+        assert_eq!(
+            arn_id("arn:aws:ec2:us-east-1:1:volume/vol-1", "volume/"),
+            "vol-1"
+        );
+        assert_eq!(
+            arn_id("arn:aws:rds:us-east-1:1:db:orders", Instance::SOURCE_MARKER),
+            "orders"
+        );
+        assert_eq!(
+            arn_id(
+                "arn:aws:rds:us-east-1:1:snapshot:coffer-job-1",
+                Instance::SNAPSHOT_MARKER
+            ),
+            "coffer-job-1"
+        );
+        assert_eq!(rds_snapshot_id("job-abc"), "coffer-job-abc");
+    }
+}

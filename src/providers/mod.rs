@@ -1,0 +1,134 @@
+//! Providers: what coffer does to each resource type, behind one trait ([`Provider`]) that
+//! the job runner calls: find what an earlier attempt of a job made (by its `coffer:job` tag),
+//! start a backup, poll it until it is done, throw away what an aborted job half-made, check
+//! quotas and keys before starting, and look for snapshots made outside coffer.
+//!
+//! One module per resource type: [`aws::ebs`] (EBS volumes), [`aws::ami`] (EC2 instances,
+//! as AMIs), [`aws::rds`] (RDS instances and Aurora clusters, which share it), and [`files`]
+//! (directories and mounted EFS, into vault repositories). [`aws::preflight`] holds the KMS
+//! and quota checks; [`route`] sends each resource to its type's provider.
+
+pub mod aws;
+pub mod files;
+pub mod route;
+
+pub use route::ByResourceType;
+
+use crate::inventory::{Resource, ResourceType};
+use std::collections::BTreeMap;
+
+/// Why a provider call failed, and whether trying again later may help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    /// Throttling, a 5xx, a timeout, or a resource that is busy: retried inside the window.
+    pub transient: bool,
+    /// The AWS error, in words, with a hint where there is one.
+    pub message: String,
+}
+
+impl ProviderError {
+    pub fn permanent(message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            transient: false,
+            message: message.into(),
+        }
+    }
+
+    pub fn transient(message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            transient: true,
+            message: message.into(),
+        }
+    }
+}
+
+/// A finished backup.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Finished {
+    /// The recovery point's native id: snapshot id, AMI id, RDS snapshot ARN.
+    pub native_id: String,
+    /// Everything the backup consists of (an AMI and its snapshots).
+    pub native_ids: Vec<String>,
+    pub size_bytes: Option<u64>,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    /// Files that could not be read (file-level backups): the job ends PARTIAL.
+    pub unreadable: Vec<String>,
+}
+
+/// Where a started backup is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Pending { percent: Option<u8> },
+    Done(Finished),
+    Failed(String),
+}
+
+/// What the checks before starting found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preflight {
+    /// Said once per tick, e.g. a quota at 80%.
+    pub warnings: Vec<String>,
+    /// Resources that must not be backed up now, with the reason (a full quota, an unusable
+    /// key); their jobs fail with it.
+    pub refused: BTreeMap<String, String>,
+}
+
+/// A snapshot taken by someone else of a resource coffer covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ForeignSnapshot {
+    pub resource_arn: String,
+    pub native_id: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Who made it, when its tags or description say (DLM, AWS Backup …).
+    pub origin: Option<String>,
+}
+
+/// What coffer does to the resources of some types: one implementation per resource type
+/// (or family of types that work alike). Adding an operation (copy, delete, archive,
+/// restore) is one method here and one implementation per provider; [`ByResourceType`]
+/// forwards it.
+#[allow(async_fn_in_trait)]
+pub trait Provider {
+    /// Whether this provider handles resources of this type.
+    fn supports(&self, t: ResourceType) -> bool;
+    /// Which service's concurrency limit a resource's jobs count against.
+    fn service(&self, r: &Resource) -> &'static str;
+    /// Quotas and keys, for the resources about to be backed up.
+    async fn preflight(&self, resources: &[&Resource]) -> Preflight;
+    /// What an earlier attempt of `job_id` already started, found by its `coffer:job` tag.
+    async fn find(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, ProviderError>;
+    /// Starts a backup tagged with `tags`; returns its native id.
+    async fn start(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError>;
+    async fn poll(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, ProviderError>;
+    /// Deletes what an aborted job half-made.
+    async fn discard(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<(), ProviderError>;
+    /// Snapshots of these resources not made by coffer, created in `[from, to]`.
+    async fn foreign_snapshots(
+        &self,
+        resources: &[&Resource],
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError>;
+}

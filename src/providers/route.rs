@@ -1,0 +1,107 @@
+//! Routing by resource type: a pair of providers acts as one, each resource going to the
+//! provider that handles its type, so the runner sees a single [`Provider`].
+
+use super::{ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use crate::inventory::{Resource, ResourceType};
+use std::collections::BTreeMap;
+
+/// Two providers as one: each resource goes to the first that handles its type. Nest them
+/// to route among more: `ByResourceType(ebs, ByResourceType(ami, …))`.
+pub struct ByResourceType<A, B>(pub A, pub B);
+
+impl<A: Provider, B: Provider> ByResourceType<A, B> {
+    fn first(&self, r: &Resource) -> bool {
+        self.0.supports(r.resource_type)
+    }
+}
+
+impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
+    fn supports(&self, t: ResourceType) -> bool {
+        self.0.supports(t) || self.1.supports(t)
+    }
+
+    fn service(&self, r: &Resource) -> &'static str {
+        if self.first(r) {
+            self.0.service(r)
+        } else {
+            self.1.service(r)
+        }
+    }
+
+    async fn preflight(&self, resources: &[&Resource]) -> Preflight {
+        let (a, b): (Vec<&Resource>, Vec<&Resource>) =
+            resources.iter().copied().partition(|r| self.first(r));
+        let mut out = self.0.preflight(&a).await;
+        let more = self.1.preflight(&b).await;
+        out.warnings.extend(more.warnings);
+        out.refused.extend(more.refused);
+        out
+    }
+
+    async fn find(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+    ) -> Result<Option<String>, ProviderError> {
+        if self.first(r) {
+            self.0.find(r, vault, job_id).await
+        } else {
+            self.1.find(r, vault, job_id).await
+        }
+    }
+
+    async fn start(
+        &self,
+        r: &Resource,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        if self.first(r) {
+            self.0.start(r, vault, job_id, tags).await
+        } else {
+            self.1.start(r, vault, job_id, tags).await
+        }
+    }
+
+    async fn poll(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Progress, ProviderError> {
+        if self.first(r) {
+            self.0.poll(r, vault, native_id).await
+        } else {
+            self.1.poll(r, vault, native_id).await
+        }
+    }
+
+    async fn discard(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<(), ProviderError> {
+        if self.first(r) {
+            self.0.discard(r, vault, native_id).await
+        } else {
+            self.1.discard(r, vault, native_id).await
+        }
+    }
+
+    async fn foreign_snapshots(
+        &self,
+        resources: &[&Resource],
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
+        let (a, b): (Vec<&Resource>, Vec<&Resource>) =
+            resources.iter().copied().partition(|r| self.first(r));
+        let mut out = self.0.foreign_snapshots(&a, from, to).await?;
+        out.extend(self.1.foreign_snapshots(&b, from, to).await?);
+        out.sort();
+        Ok(out)
+    }
+}
