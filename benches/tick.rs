@@ -15,7 +15,7 @@ use coffer::inventory::{Inventory, Resource, ResourceType};
 use coffer::jobs::{JobOptions, RuleInfo};
 use coffer::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
 use coffer::runner::execute::Executor;
-use coffer::runner::{tick, Clock, Settings};
+use coffer::runner::{cycle, Clock, Settings};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -129,7 +129,7 @@ fn one_tick() -> (f64, f64, usize) {
             stop: &stop,
             report: &report,
         };
-        tick::tick(&exec, &rules, &coverage).await.unwrap()
+        cycle::tick(&exec, &rules, &coverage).await.unwrap()
     });
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
     assert_eq!(report.created, JOBS);

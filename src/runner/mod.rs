@@ -1,10 +1,10 @@
 //! The job runner (effectful shell): one scheduler tick turns due rule runs into jobs in the
-//! catalog ([`tick`]), then executes every unfinished job through a backup [`engine`] with
+//! catalog ([`cycle`]), then executes every unfinished job through its resource type's provider with
 //! bounded concurrency, retries and windows ([`execute`]). Time comes from a [`Clock`] that
 //! `--at` can set, so a tick is reproducible.
 
+pub mod cycle;
 pub mod execute;
-pub mod tick;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;

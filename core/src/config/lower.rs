@@ -1756,7 +1756,7 @@ impl<'s> Lowerer<'s> {
         })
     }
 
-    fn lower_plan(&mut self, p: &PlanDecl<'_>) -> Option<Plan> {
+    fn lower_plan(&mut self, p: &PlanDecl<'_>) -> Option<BackupPlan> {
         let d = &p.decl;
         let view = d.view("plan");
         self.check_body(&view, &["tags", "regions"], &["rule"]);
@@ -1799,7 +1799,7 @@ impl<'s> Lowerer<'s> {
                 rules.insert(rule.name.clone(), rule);
             }
         }
-        Some(Plan {
+        Some(BackupPlan {
             name: d.name.clone(),
             tags,
             regions,

@@ -16,7 +16,7 @@ pub struct Config {
     pub backend: Backend,
     pub providers: Vec<Provider>,
     pub vaults: BTreeMap<String, Vault>,
-    pub plans: BTreeMap<String, Plan>,
+    pub plans: BTreeMap<String, BackupPlan>,
     pub selections: BTreeMap<String, Selection>,
     pub directories: BTreeMap<String, Directory>,
     pub efs_mounts: BTreeMap<String, EfsMount>,
@@ -142,7 +142,7 @@ impl Rule {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct BackupPlan {
     pub name: String,
     pub tags: Tags,
     /// The regions whose resources the plan's selections may cover; `None` when not set
@@ -186,7 +186,7 @@ pub struct Directory {
 impl Config {
     /// The regions a plan covers: its own `regions`, else the unaliased AWS provider's
     /// region, else every provider's region; empty (any region) without providers.
-    pub fn plan_regions(&self, plan: &Plan) -> Vec<String> {
+    pub fn plan_regions(&self, plan: &BackupPlan) -> Vec<String> {
         if let Some(r) = &plan.regions {
             return r.clone();
         }

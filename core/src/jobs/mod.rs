@@ -1,22 +1,22 @@
 //! Backup jobs (pure part): the job states AWS Backup defines, the transitions allowed
 //! between them with the time of each, and the window rules that expire a job that did not
-//! start in time and abort one that did not finish in time ([`state`]); and what a scheduler
-//! tick has to do ([`tick`]); and the tags and lifecycle a job gives its recovery point
+//! start in time and abort one that did not finish in time ([`state`]); and which rule runs are
+//! due ([`due`]); and the tags and lifecycle a job gives its recovery point
 //! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]); and until when
-//! a vault lock protects a point ([`lock`]).
+//! a vault lock protects a point ([`vault_lock`]).
 
+pub mod due;
 pub mod kind;
-pub mod lock;
 pub mod options;
 pub mod record;
 pub mod state;
 pub mod suspicious;
-pub mod tick;
+pub mod vault_lock;
 
+pub use due::{due, rules_from_objects, Due, RuleInfo};
 pub use kind::{JobKind, PointStatus};
 pub use options::JobOptions;
 pub use state::{forced_transition, History, JobState, TransitionError, Windows};
-pub use tick::{due, rules_from_objects, Due, RuleInfo};
 
 /// The tag every recovery point (snapshot, AMI, repository snapshot) carries with the id of
 /// the job that made it; a job that crashed finds its earlier attempt's work by it.

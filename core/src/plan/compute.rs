@@ -229,7 +229,7 @@ pub fn vault_destroy_refusal(
     }
     let until = points
         .newest
-        .and_then(|made| crate::jobs::lock::locked_until(recorded, made))
+        .and_then(|made| crate::jobs::vault_lock::locked_until(recorded, made))
         .filter(|until| *until > now)?;
     Some((
         format!(
