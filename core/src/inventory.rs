@@ -1,7 +1,7 @@
 //! The inventory: resources coffer can protect (EBS volumes, EC2 instances, RDS instances,
 //! Aurora clusters, EFS file systems and local directories), with their ARN, region,
 //! account, name, tags, creation time and relationships. Plain data; discovery lives in
-//! [`crate::aws`] and [`crate::workspace`].
+//! the shell (`coffer::aws` and `coffer::workspace`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

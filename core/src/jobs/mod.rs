@@ -1,7 +1,7 @@
 //! Backup jobs (pure part): the job states AWS Backup defines, the transitions allowed
 //! between them with the time of each, and the window rules that expire a job that did not
 //! start in time and abort one that did not finish in time ([`state`]); and which rule runs are
-//! due ([`due`]); and the tags and lifecycle a job gives its recovery point
+//! due ([`due`](mod@due)); and the tags and lifecycle a job gives its recovery point
 //! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]); and until when
 //! a vault lock protects a point ([`vault_lock`]).
 

@@ -1,0 +1,101 @@
+//! Checks across objects (vault locks against the lifecycles that use the vault), and the
+//! validators of names, regions, storage URLs and KMS ARNs.
+
+use super::*;
+
+impl<'s> Lowerer<'s> {
+    /// A lock's minimum retention wins over everything: rules that would delete points
+    /// earlier than the lock allows (or keep them longer than its maximum) are errors.
+    pub(super) fn check_vault_locks(&mut self, config: &Config) {
+        for plan in config.plans.values() {
+            for rule in plan.rules.values() {
+                let mut targets = vec![(rule.target_vault.as_str(), rule.lifecycle.as_ref())];
+                targets.extend(
+                    rule.copy_to
+                        .iter()
+                        .map(|c| (c.vault.as_str(), c.lifecycle.as_ref())),
+                );
+                for (vault, lifecycle) in targets {
+                    let Some(lock) = config.vaults.get(vault).and_then(|v| v.lock.as_ref()) else {
+                        continue;
+                    };
+                    let delete_after = lifecycle.and_then(|l| l.delete_after.as_ref());
+                    let vspan = config.vaults[vault].span.clone();
+                    match (delete_after, &lock.min_retention) {
+                        (Some(d), Some(min)) if d < min => self.push(
+                            Diagnostic::error(
+                                "coffer::lock_violation",
+                                format!("rule `{}` deletes points in vault `{vault}` after {d}, before the vault lock's min_retention of {min}", rule.name),
+                            )
+                            .at(rule.span.clone(), "retention shorter than the lock allows")
+                            .with_related(vspan.clone(), "vault with the lock")
+                            .with_help("the lock's minimum retention wins: backup jobs with a shorter retention would fail; raise delete_after"),
+                        ),
+                        _ => {}
+                    }
+                    if let Some(max) = &lock.max_retention {
+                        let too_long = match delete_after {
+                            Some(d) => d > max,
+                            None => true,
+                        };
+                        if too_long {
+                            let what = delete_after
+                                .map_or("keeps points forever".to_string(), |d| {
+                                    format!("keeps points for {d}")
+                                });
+                            self.push(
+                                Diagnostic::error(
+                                    "coffer::lock_violation",
+                                    format!("rule `{}` {what} in vault `{vault}`, beyond the vault lock's max_retention of {max}", rule.name),
+                                )
+                                .at(rule.span.clone(), "retention longer than the lock allows")
+                                .with_related(vspan, "vault with the lock")
+                                .with_help("set a lifecycle delete_after no longer than the lock's max_retention"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-3` …
+pub(super) fn is_region_name(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty()
+}
+
+/// `file://PATH` or `s3://BUCKET[/PREFIX]`, each with something after the scheme.
+pub(super) fn is_storage_url(s: &str) -> bool {
+    ["file://", "s3://"]
+        .iter()
+        .any(|scheme| s.strip_prefix(scheme).is_some_and(|rest| !rest.is_empty()))
+}
+
+pub(super) fn is_kms_arn(s: &str) -> bool {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "kms"
+        && !parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && (parts[5].starts_with("key/") || parts[5].starts_with("alias/"))
+        && parts[5]
+            .split_once('/')
+            .is_some_and(|(_, id)| !id.is_empty())
+}

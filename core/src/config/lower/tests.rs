@@ -1,0 +1,239 @@
+//! Unit tests of lowering: every block kind, locals and references, windows, names.
+
+use super::checks::*;
+use super::*;
+fn lower(text: &str) -> Loaded {
+    load(ConfigInput {
+        files: vec![SourceFile::new("main.hcl", text)],
+        ..Default::default()
+    })
+}
+
+fn config(text: &str) -> Config {
+    let l = lower(text);
+    assert!(!l.has_errors(), "{:#?}", l.diagnostics);
+    l.config.expect("config")
+}
+
+fn messages(text: &str) -> Vec<String> {
+    lower(text)
+        .diagnostics
+        .into_iter()
+        .map(|d| d.message)
+        .collect()
+}
+
+#[test]
+fn lowers_every_block() {
+    let c = config(
+        r#"
+        coffer {
+          backend "local" { path = "state-dir" }
+        }
+        provider "aws" {
+          region  = "eu-west-1"
+          profile = "backup"
+        }
+        vault "main" {
+          storage     = "file://./v"
+          kms_key_arn = "arn:aws:kms:eu-west-1:111122223333:key/abc"
+          lock {
+            mode           = "compliance"
+            min_retention  = "7d"
+            changeable_for = "3d"
+          }
+        }
+        plan "p" {
+          rule "r" {
+            schedule     = "cron(0 6 ? * 7#1 *)"
+            timezone     = "Europe/Paris"
+            target_vault = vault.main
+            lifecycle {
+              cold_storage_after = "90d"
+              delete_after       = "180d"
+            }
+          }
+        }
+        selection "s" {
+          plan          = plan.p
+          any_tag       = { App = "web", Tier = ["a", "b"] }
+          not_resources = ["arn:x"]
+          condition {
+            string_like = { Name = "prod-*" }
+          }
+        }
+        directory "d" { path = "/srv" }
+        "#,
+    );
+    assert_eq!(
+        c.backend,
+        Backend::Local {
+            path: "state-dir".into()
+        }
+    );
+    assert_eq!(c.providers[0].region.as_deref(), Some("eu-west-1"));
+    let lock = c.vaults["main"].lock.as_ref().unwrap();
+    assert_eq!(lock.mode, LockMode::Compliance);
+    assert_eq!(lock.changeable_for.as_ref().unwrap().days(), 3);
+    let rule = &c.plans["p"].rules["r"];
+    assert_eq!(rule.timezone.as_deref(), Some("Europe/Paris"));
+    assert_eq!(
+        rule.lifecycle
+            .as_ref()
+            .unwrap()
+            .delete_after
+            .as_ref()
+            .unwrap()
+            .days(),
+        180
+    );
+    let sel = &c.selections["s"];
+    assert_eq!(sel.any_tag["App"], vec!["web"]);
+    assert_eq!(sel.any_tag["Tier"], vec!["a", "b"]);
+    assert_eq!(sel.conditions.string_like["Name"], "prod-*");
+    assert_eq!(c.directories["d"].path, "/srv");
+}
+
+#[test]
+fn locals_are_evaluated_in_dependency_order_whatever_the_file_order() {
+    let c = config(
+        r#"
+        locals {
+          full = "${local.prefix}-${var.env}"
+        }
+        variable "env" { default = "prod" }
+        locals {
+          prefix = upper("x")
+        }
+        vault "main" { tags = { Name = local.full } }
+        "#,
+    );
+    assert_eq!(c.vaults["main"].tags["Name"], "X-prod");
+}
+
+#[test]
+fn dependencies_follow_references_through_locals() {
+    let c = config(
+        r#"
+        vault "aa" {}
+        locals { target = vault.aa }
+        plan "p" {
+          rule "r" {
+            schedule     = "cron(0 5 ? * * *)"
+            target_vault = local.target
+          }
+        }
+        "#,
+    );
+    let rule = Address::Rule {
+        plan: "p".into(),
+        rule: "r".into(),
+    };
+    assert_eq!(
+        c.dependencies[&rule],
+        vec![Address::Vault("aa".into()), Address::Plan("p".into())]
+    );
+}
+
+#[test]
+fn rule_names_are_unique_per_plan_only() {
+    let ok = r#"
+        vault "v1" {}
+        plan "a" {
+          rule "r" {
+            schedule = "cron(0 5 ? * * *)"
+            target_vault = vault.v1
+          }
+        }
+        plan "b" {
+          rule "r" {
+            schedule = "cron(0 5 ? * * *)"
+            target_vault = vault.v1
+          }
+        }
+    "#;
+    config(ok);
+    let dup = ok.replace("plan \"b\" {", "");
+    let dup = dup.replacen("}\n        }\n", "}\n", 1);
+    let m = messages(&dup);
+    assert!(
+        m.iter()
+            .any(|m| m == "rule `r` in plan `a` is declared more than once"),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn windows_are_checked() {
+    let m = messages(
+        r#"
+        vault "v1" {}
+        plan "a" {
+          rule "r" {
+            schedule          = "cron(0 5 ? * * *)"
+            target_vault      = vault.v1
+            start_window      = "30m"
+            completion_window = "20m"
+          }
+        }
+        "#,
+    );
+    assert!(
+        m.contains(&"start_window must be at least 1 hour, not 30m".to_string()),
+        "{m:?}"
+    );
+    assert!(
+        m.contains(&"completion_window (20m) must be longer than start_window (30m)".to_string()),
+        "{m:?}"
+    );
+}
+
+/// Found by the no-panic property test: hcl-edit reported an error offset inside `𑌈`.
+#[test]
+fn syntax_error_inside_a_multibyte_character_does_not_panic() {
+    let l = lower("Í{𑌈");
+    assert!(l.has_errors());
+    let d = &l.diagnostics[0];
+    let span = d.span.as_ref().unwrap();
+    assert!("Í{𑌈".is_char_boundary(span.range.start) && "Í{𑌈".is_char_boundary(span.range.end));
+}
+
+#[test]
+fn warnings_do_not_block_a_configuration() {
+    let l = lower("plan \"empty\" {}\n");
+    assert!(!l.has_errors());
+    assert!(l.config.is_some());
+    assert_eq!(
+        l.diagnostics[0].message,
+        "plan `empty` has no rules, so it never backs anything up"
+    );
+}
+
+#[test]
+fn unsupported_backend_and_provider_are_errors() {
+    let m = messages("coffer {\n  backend \"s3\" {}\n}\nprovider \"gcp\" {}\n");
+    assert!(m.contains(&"unsupported backend `s3`".to_string()), "{m:?}");
+    assert!(m.contains(&"unknown provider `gcp`".to_string()), "{m:?}");
+}
+
+#[test]
+fn region_names() {
+    assert!(is_region_name("us-east-1"));
+    assert!(is_region_name("us-gov-west-1"));
+    assert!(!is_region_name("useast1"));
+    assert!(!is_region_name("US-EAST-1"));
+    assert!(!is_region_name("us-east-"));
+}
+
+#[test]
+fn kms_arns() {
+    assert!(is_kms_arn(
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab"
+    ));
+    assert!(is_kms_arn(
+        "arn:aws:kms:us-east-1:111122223333:alias/backup"
+    ));
+    assert!(!is_kms_arn("arn:aws:kms:us-east-1:1111:key/x"));
+    assert!(!is_kms_arn("arn:aws:s3:::bucket"));
+    assert!(!is_kms_arn("arn:aws:kms:us-east-1:111122223333:key/"));
+}

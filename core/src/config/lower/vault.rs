@@ -1,0 +1,186 @@
+//! `vault` blocks and their `lock`.
+
+use super::*;
+
+impl<'s> Lowerer<'s> {
+    pub(super) fn lower_vault(&mut self, d: &Decl<'_>) -> Option<Vault> {
+        let view = d.view("vault");
+        self.check_body(
+            &view,
+            &[
+                "storage",
+                "kms_key_arn",
+                "force_destroy",
+                "password_env",
+                "password_file",
+                "tags",
+            ],
+            &["lock"],
+        );
+        let storage = self.string(&view, "storage");
+        if let Some((s, span)) = &storage {
+            if !is_storage_url(s) {
+                let span = span.clone();
+                self.push(
+                    Diagnostic::error("coffer::invalid_storage", format!("unsupported storage location `{s}`"))
+                        .at(span, "not a storage URL")
+                        .with_help("use `file://PATH` (relative paths are relative to the configuration) or `s3://BUCKET/PREFIX`"),
+                );
+            }
+        }
+        let kms = self.string(&view, "kms_key_arn");
+        if let Some((k, span)) = &kms {
+            if !is_kms_arn(k) {
+                let span = span.clone();
+                self.push(
+                    Diagnostic::error("coffer::invalid_arn", format!("`{k}` is not a KMS key ARN"))
+                        .at(span, "not a KMS key ARN")
+                        .with_help(
+                            "expected arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (or alias/NAME)",
+                        ),
+                );
+            }
+        }
+        let force_destroy = self.bool(&view, "force_destroy").unwrap_or(false);
+        let password_env = self.string(&view, "password_env");
+        let password_file = self.string(&view, "password_file");
+        if let (Some(_), Some((_, span))) = (&password_env, &password_file) {
+            let span = span.clone();
+            self.push(
+                Diagnostic::error(
+                    "coffer::conflicting_key_settings",
+                    "a vault takes its key from `password_env` or from `password_file`, not both",
+                )
+                .at(span, "second key setting")
+                .with_help("keep one of them"),
+            );
+        }
+        if storage.is_none() {
+            if let Some((_, span)) = password_env.as_ref().or(password_file.as_ref()) {
+                let span = span.clone();
+                self.push(
+                    Diagnostic::error(
+                        "coffer::key_without_storage",
+                        "only a vault with `storage` has a repository key",
+                    )
+                    .at(span, "no repository to open with it")
+                    .with_help("add `storage = \"file://…\"` or remove this setting"),
+                );
+            }
+        }
+        let tags = self.string_map(&view, "tags");
+        let lock = self
+            .single_block(&view, "lock")
+            .and_then(|b| self.lower_lock(d.file, b));
+        Some(Vault {
+            name: d.name.clone(),
+            storage: storage.map(|(s, _)| s),
+            kms_key_arn: kms.map(|(s, _)| s),
+            lock,
+            force_destroy,
+            password_env: password_env.map(|(s, _)| s),
+            password_file: password_file.map(|(s, _)| s),
+            tags,
+            span: d.name_span.clone(),
+        })
+    }
+
+    pub(super) fn lower_lock(&mut self, file: FileId, b: &Block) -> Option<VaultLock> {
+        let view = View {
+            file,
+            body: &b.body,
+            what: "lock block".into(),
+            header: header_span(file, b),
+        };
+        self.check_body(
+            &view,
+            &["mode", "min_retention", "max_retention", "changeable_for"],
+            &[],
+        );
+        let mode = match self.required_string(&view, "mode", "mode = \"governance\"") {
+            Some((m, _)) if m == "governance" => Some(LockMode::Governance),
+            Some((m, _)) if m == "compliance" => Some(LockMode::Compliance),
+            Some((m, span)) => {
+                let mut d = Diagnostic::error(
+                    "coffer::invalid_value",
+                    format!("lock mode must be \"governance\" or \"compliance\", not `{m}`"),
+                )
+                .at(span, "unknown mode");
+                d = d.with_help(match did_you_mean(&m, ["governance", "compliance"]) {
+                    Some(s) => format!("did you mean \"{s}\"?"),
+                    None => "governance: users with special permissions can change the lock; compliance: nobody can, once changeable_for has passed".into(),
+                });
+                self.push(d);
+                None
+            }
+            None => None,
+        };
+        let min = self.duration(&view, "min_retention");
+        let max = self.duration(&view, "max_retention");
+        let changeable = self.duration(&view, "changeable_for");
+        if let (Some((min_d, _)), Some((max_d, max_span))) = (&min, &max) {
+            if max_d < min_d {
+                let related = min.as_ref().map(|(_, s)| s.clone());
+                let mut d = Diagnostic::error(
+                    "coffer::invalid_lock",
+                    format!("max_retention ({max_d}) is shorter than min_retention ({min_d})"),
+                )
+                .at(max_span.clone(), "shorter than the minimum")
+                .with_help("max_retention must be at least min_retention");
+                if let Some(r) = related {
+                    d = d.with_related(r, "minimum set here");
+                }
+                self.push(d);
+            }
+        }
+        if let Some((min_d, span)) = &min {
+            if min_d.minutes() < 24 * 60 {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_lock",
+                        format!("min_retention must be at least 1 day, not {min_d}"),
+                    )
+                    .at(span.clone(), "too short")
+                    .with_help("AWS Backup Vault Lock counts retention in whole days, from 1 day"),
+                );
+            }
+        }
+        if let Some((max_d, span)) = &max {
+            if max_d.days() > 36500 {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_lock",
+                        format!(
+                            "max_retention must be at most 100 years (36500 days), not {max_d}"
+                        ),
+                    )
+                    .at(span.clone(), "too long"),
+                );
+            }
+        }
+        match (mode, &changeable) {
+            (Some(LockMode::Governance), Some((_, span))) => self.push(
+                Diagnostic::error("coffer::invalid_lock", "changeable_for applies only to compliance mode")
+                    .at(span.clone(), "not used in governance mode")
+                    .with_help("remove changeable_for, or set mode = \"compliance\""),
+            ),
+            (Some(LockMode::Compliance), Some((c, span))) if c.minutes() < 3 * 24 * 60 => self.push(
+                Diagnostic::error("coffer::invalid_lock", format!("changeable_for must be at least 3 days, not {c}"))
+                    .at(span.clone(), "too short")
+                    .with_help("a compliance lock's grace period lasts 3 days or more, after which nobody can change or delete it"),
+            ),
+            (Some(LockMode::Compliance), None) => self.push(
+                Diagnostic::error("coffer::missing_attribute", "a compliance lock needs `changeable_for`")
+                    .at(view.header.clone(), "needs changeable_for")
+                    .with_help("add `changeable_for = \"3d\"`: the grace period during which the lock can still be changed or removed"),
+            ),
+            _ => {}
+        }
+        Some(VaultLock {
+            mode: mode?,
+            min_retention: min.map(|(d, _)| d),
+            max_retention: max.map(|(d, _)| d),
+            changeable_for: changeable.map(|(d, _)| d),
+        })
+    }
+}
