@@ -1,0 +1,102 @@
+//! The catalog's schema: migrations in order, recorded in `PRAGMA user_version`, and the
+//! refusal of a catalog that a newer coffer wrote.
+
+use super::*;
+
+/// Migrations, applied in order; `PRAGMA user_version` records how many ran.
+pub(super) const MIGRATIONS: &[&str] = &[
+    // 1: recovery points
+    "CREATE TABLE recovery_points (
+        id            TEXT PRIMARY KEY,
+        vault         TEXT NOT NULL,
+        native_id     TEXT NOT NULL,
+        resource_arn  TEXT NOT NULL,
+        resource_type TEXT NOT NULL,
+        created_at    TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'COMPLETED'
+    );
+    CREATE INDEX recovery_points_by_vault ON recovery_points (vault);",
+    // 2: jobs with the time of every state, one job per (kind, rule, run, resource)
+    "CREATE TABLE jobs (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        plan          TEXT,
+        rule          TEXT,
+        resource_arn  TEXT NOT NULL,
+        vault         TEXT NOT NULL,
+        scheduled_at  TEXT NOT NULL,
+        start_by      TEXT NOT NULL,
+        complete_by   TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        error         TEXT,
+        bytes         INTEGER,
+        native_ids    TEXT NOT NULL DEFAULT '[]',
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        UNIQUE (kind, rule, scheduled_at, resource_arn)
+    );
+    CREATE INDEX jobs_by_state ON jobs (state);
+    CREATE INDEX jobs_by_resource ON jobs (resource_arn);
+    CREATE TABLE job_transitions (
+        job_id  TEXT NOT NULL REFERENCES jobs (id),
+        seq     INTEGER NOT NULL,
+        state   TEXT NOT NULL,
+        at      TEXT NOT NULL,
+        PRIMARY KEY (job_id, seq)
+    );",
+    // 3: full recovery point records (source metadata, lifecycle, tags), job options and
+    // results, and the scheduler's cursor
+    "ALTER TABLE recovery_points ADD COLUMN resource TEXT NOT NULL DEFAULT 'null';
+    ALTER TABLE recovery_points ADD COLUMN plan TEXT;
+    ALTER TABLE recovery_points ADD COLUMN rule TEXT;
+    ALTER TABLE recovery_points ADD COLUMN job_id TEXT;
+    ALTER TABLE recovery_points ADD COLUMN completed_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN size_bytes INTEGER;
+    ALTER TABLE recovery_points ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE recovery_points ADD COLUMN kms_key TEXT;
+    ALTER TABLE recovery_points ADD COLUMN cold_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN delete_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+    CREATE UNIQUE INDEX recovery_points_by_job ON recovery_points (job_id) WHERE job_id IS NOT NULL;
+    CREATE INDEX recovery_points_by_resource ON recovery_points (resource_arn);
+    ALTER TABLE jobs ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+    ALTER TABLE jobs ADD COLUMN recovery_point_id TEXT;
+    CREATE TABLE scheduler (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );",
+    // 4: a warning on a job that did not fail but looks wrong (a source that shrank)
+    "ALTER TABLE jobs ADD COLUMN warning TEXT;",
+];
+
+/// Refuses a catalog whose schema is newer than this coffer knows: migrating it back is not
+/// possible, and reading it could misread what a newer coffer recorded.
+pub(super) fn newer_check(path: &Path, version: i64) -> Result<(), CatalogError> {
+    if version > MIGRATIONS.len() as i64 {
+        return Err(SqliteCatalog::err(
+            path,
+            format!(
+                "written by a newer coffer: catalog version {version}, this coffer knows {}; upgrade coffer to use this catalog",
+                MIGRATIONS.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogError> {
+    let e = |e: rusqlite::Error| SqliteCatalog::err(path, e);
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(e)?;
+    newer_check(path, version)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(e)?;
+        tx.execute_batch(sql).map_err(e)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(e)?;
+        tx.commit().map_err(e)?;
+    }
+    Ok(())
+}

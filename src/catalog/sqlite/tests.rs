@@ -1,0 +1,235 @@
+//! Tests of the SQLite catalog.
+
+use super::*;
+
+fn point(vault: &str) -> NewRecoveryPoint {
+    NewRecoveryPoint::minimal(
+        vault,
+        "snap-1",
+        "dir:/data",
+        "directory",
+        DateTime::UNIX_EPOCH,
+    )
+}
+
+#[test]
+fn counts_points_per_vault() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let mut c = SqliteCatalog::open(&path).unwrap();
+    c.add_recovery_point(&point("a")).unwrap();
+    c.add_recovery_point(&point("a")).unwrap();
+    c.add_recovery_point(&point("b")).unwrap();
+    let ro = SqliteCatalog::open_read_only(&path).unwrap();
+    let counts = ro.vault_points().unwrap();
+    assert_eq!(counts.get("a").map(|p| p.count), Some(2));
+    assert_eq!(counts.get("b").map(|p| p.count), Some(1));
+    assert_eq!(
+        counts.get("a").and_then(|p| p.newest),
+        Some(point("a").created_at)
+    );
+    assert_eq!(c.forget_vault_points("a").unwrap(), 2);
+    assert_eq!(ro.vault_points().unwrap().get("a"), None);
+    assert_eq!(c.forget_vault_points("a").unwrap(), 0);
+    // reopening does not re-run migrations
+    SqliteCatalog::open(&path).unwrap();
+}
+
+fn new_job(resource: &str) -> NewJob {
+    let at = |h| {
+        DateTime::parse_from_rfc3339(&format!("2026-12-05T{h:02}:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    NewJob {
+        kind: JobKind::Backup,
+        plan: Some("plan.monthly".into()),
+        rule: Some("plan.monthly.rule.first-saturday".into()),
+        resource_arn: resource.into(),
+        vault: "main".into(),
+        windows: Windows {
+            scheduled_at: at(6),
+            start_by: at(8),
+            complete_by: at(14),
+        },
+        options: JobOptions::default(),
+    }
+}
+
+#[test]
+fn a_job_is_created_once_per_run_and_resource() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = SqliteCatalog::open(&dir.path().join("catalog.db")).unwrap();
+    let at = DateTime::parse_from_rfc3339("2026-12-05T06:00:01Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let first = c
+        .create_job(&new_job("arn:vol-1"), at)
+        .unwrap()
+        .expect("created");
+    assert_eq!(first.state(), JobState::Created);
+    assert!(
+        c.create_job(&new_job("arn:vol-1"), at).unwrap().is_none(),
+        "a second tick creates nothing"
+    );
+    assert!(c.create_job(&new_job("arn:vol-2"), at).unwrap().is_some());
+    // a second connection (another process) sees the same and cannot create it again
+    let mut other = SqliteCatalog::open(&dir.path().join("catalog.db")).unwrap();
+    assert!(other
+        .create_job(&new_job("arn:vol-1"), at)
+        .unwrap()
+        .is_none());
+    assert_eq!(other.jobs(&JobFilter::default()).unwrap().len(), 2);
+}
+
+#[test]
+fn transitions_follow_the_state_machine_and_keep_their_times() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let mut c = SqliteCatalog::open(&path).unwrap();
+    let t = |m: u32| {
+        DateTime::parse_from_rfc3339(&format!("2026-12-05T06:{m:02}:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    let job = c.create_job(&new_job("arn:vol-1"), t(0)).unwrap().unwrap();
+    c.transition_job(&job.id, JobState::Pending, t(1), None)
+        .unwrap();
+    let running = c
+        .transition_job(&job.id, JobState::Running, t(2), None)
+        .unwrap();
+    assert_eq!(running.state(), JobState::Running);
+    let err = c
+        .transition_job(&job.id, JobState::Expired, t(3), None)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("a RUNNING job cannot become EXPIRED"),
+        "{err}"
+    );
+    c.transition_job(
+        &job.id,
+        JobState::Failed,
+        t(4),
+        Some("SnapshotLimitExceeded"),
+    )
+    .unwrap();
+    let ro = SqliteCatalog::open_read_only(&path).unwrap();
+    let back = ro.job(&job.id).unwrap().unwrap();
+    assert_eq!(back.state(), JobState::Failed);
+    assert_eq!(back.error.as_deref(), Some("SnapshotLimitExceeded"));
+    let states: Vec<JobState> = back.history.transitions.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        states,
+        [
+            JobState::Created,
+            JobState::Pending,
+            JobState::Running,
+            JobState::Failed
+        ]
+    );
+    assert_eq!(back.history.entered(JobState::Running), Some(t(2)));
+    assert_eq!(
+        ro.jobs(&JobFilter {
+            state: Some(JobState::Failed),
+            ..JobFilter::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
+    assert!(ro
+        .jobs(&JobFilter {
+            state: Some(JobState::Completed),
+            ..JobFilter::default()
+        })
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn an_older_catalog_is_migrated_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1i64).unwrap();
+    }
+    let c = SqliteCatalog::open_read_only(&path).unwrap();
+    assert!(c.jobs(&JobFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn missing_catalog_is_empty_and_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let c = SqliteCatalog::open_read_only(&path).unwrap();
+    assert!(c.vault_points().unwrap().is_empty());
+    assert!(!path.exists());
+}
+
+#[test]
+fn jobs_filter_by_kind_and_unfinished_state_in_one_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = SqliteCatalog::open(&dir.path().join("catalog.db")).unwrap();
+    let at = DateTime::parse_from_rfc3339("2026-12-05T06:00:01Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let done = c.create_job(&new_job("arn:vol-1"), at).unwrap().unwrap();
+    c.transition_job(&done.id, JobState::Running, at, None)
+        .unwrap();
+    c.transition_job(&done.id, JobState::Completed, at, None)
+        .unwrap();
+    let open = c.create_job(&new_job("arn:vol-2"), at).unwrap().unwrap();
+    let restore = NewJob {
+        kind: JobKind::Restore,
+        ..new_job("arn:vol-3")
+    };
+    let restore = c.create_job(&restore, at).unwrap().unwrap();
+    let ids =
+        |f: JobFilter| -> Vec<String> { c.jobs(&f).unwrap().into_iter().map(|j| j.id).collect() };
+    let unfinished_backups = ids(JobFilter {
+        kind: Some(JobKind::Backup),
+        unfinished: true,
+        ..JobFilter::default()
+    });
+    assert_eq!(unfinished_backups, std::slice::from_ref(&open.id));
+    let restores = ids(JobFilter {
+        kind: Some(JobKind::Restore),
+        ..JobFilter::default()
+    });
+    assert_eq!(restores, std::slice::from_ref(&restore.id));
+    // every job comes back with its whole history, in order
+    let all = c.jobs(&JobFilter::default()).unwrap();
+    assert_eq!(all.len(), 3);
+    let finished = all.iter().find(|j| j.id == done.id).unwrap();
+    let states: Vec<JobState> = finished.history.transitions.iter().map(|t| t.0).collect();
+    assert_eq!(
+        states,
+        [JobState::Created, JobState::Running, JobState::Completed]
+    );
+    assert_eq!(finished, &c.job(&done.id).unwrap().unwrap());
+}
+
+/// Issue 11, defect 4: a catalog from a newer coffer says so, on a writable open too.
+#[test]
+fn a_newer_catalog_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    SqliteCatalog::open(&path).unwrap();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99i64).unwrap();
+    }
+    let expected = format!(
+        "written by a newer coffer: catalog version 99, this coffer knows {}",
+        MIGRATIONS.len()
+    );
+    for err in [
+        SqliteCatalog::open(&path).err().unwrap(),
+        SqliteCatalog::open_read_only(&path).err().unwrap(),
+    ] {
+        assert!(err.to_string().contains(&expected), "{err}");
+    }
+}
