@@ -17,6 +17,7 @@ pub mod diag;
 pub mod graph;
 pub mod inventory;
 pub mod jobs;
+pub mod number;
 pub mod objects;
 pub mod plan;
 pub mod render;

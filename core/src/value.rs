@@ -2,6 +2,7 @@
 //! attribute values stored in state and plans.
 
 use crate::address::Address;
+use crate::number::Number;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -10,7 +11,8 @@ use std::fmt;
 pub enum Value {
     Null,
     Bool(bool),
-    Number(f64),
+    /// A number as Terraform keeps it (512-bit binary, see [`crate::number`]).
+    Number(Number),
     String(String),
     List(Vec<Value>),
     Map(BTreeMap<String, Value>),
@@ -42,7 +44,7 @@ impl Value {
         match self {
             Value::Null => Some(String::new()),
             Value::Bool(b) => Some(b.to_string()),
-            Value::Number(n) => Some(format_number(*n)),
+            Value::Number(n) => Some(n.text()),
             Value::String(s) => Some(s.clone()),
             Value::Ref(a) => Some(a.to_string()),
             Value::List(_) | Value::Map(_) => None,
@@ -54,7 +56,7 @@ impl Value {
         match self {
             Value::Null => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Number(n) => number_to_json(*n),
+            Value::Number(n) => number_to_json(n),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::Ref(a) => serde_json::Value::String(a.to_string()),
             Value::List(items) => {
@@ -71,7 +73,9 @@ impl Value {
         match v {
             serde_json::Value::Null => Value::Null,
             serde_json::Value::Bool(b) => Value::Bool(*b),
-            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::Number(n) => {
+                Value::Number(Number::parse(&n.to_string()).unwrap_or_else(Number::zero))
+            }
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
             serde_json::Value::Object(o) => Value::Map(
@@ -83,20 +87,13 @@ impl Value {
     }
 }
 
-/// Integers print without a fractional part; others use the shortest round-trip form.
-pub fn format_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        format!("{}", n as i64)
-    } else {
-        format!("{n}")
-    }
-}
-
-fn number_to_json(n: f64) -> serde_json::Value {
-    if n.fract() == 0.0 && n.abs() < 1e15 {
-        serde_json::Value::from(n as i64)
-    } else {
-        serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
+/// A number in JSON: whole numbers that fit 64 bits exactly, others as the nearest 64-bit
+/// float (JSON output only; configuration values keep their full precision).
+fn number_to_json(n: &Number) -> serde_json::Value {
+    match n.to_i64() {
+        Some(i) => serde_json::Value::from(i),
+        None => serde_json::Number::from_f64(n.to_f64())
+            .map_or(serde_json::Value::Null, serde_json::Value::Number),
     }
 }
 
@@ -115,9 +112,13 @@ mod tests {
 
     #[test]
     fn integers_print_without_fraction() {
-        assert_eq!(format_number(3.0), "3");
-        assert_eq!(format_number(-2.5), "-2.5");
-        assert_eq!(Value::Number(7.0).to_json(), serde_json::json!(7));
+        let text = |s: &str| Value::Number(Number::parse(s).unwrap()).to_template_string();
+        assert_eq!(text("3.0").as_deref(), Some("3"));
+        assert_eq!(text("-2.5").as_deref(), Some("-2.5"));
+        assert_eq!(
+            Value::Number(Number::from_i64(7)).to_json(),
+            serde_json::json!(7)
+        );
     }
 
     #[test]

@@ -76,11 +76,7 @@ pub fn convert(value: Value, ty: &VarType) -> Result<Value, String> {
             Ok(Value::String(v.to_template_string().unwrap_or_default()))
         }
         (VarType::Number, Value::Number(n)) => Ok(Value::Number(n)),
-        (VarType::Number, Value::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
+        (VarType::Number, Value::String(s)) => crate::number::Number::parse(s.trim())
             .map(Value::Number)
             .ok_or_else(|| format!("`{s}` is not a number")),
         (VarType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
@@ -115,7 +111,7 @@ pub fn from_raw(raw: &str, ty: &VarType) -> Result<Value, String> {
         VarType::List(_) | VarType::Map(_) => {
             let expr = hcl_edit::parser::parse_expr(raw)
                 .map_err(|e| format!("not a valid {ty} literal: {}", e.message()))?;
-            literal(&expr)
+            literal(&expr, raw)
                 .ok_or_else(|| {
                     format!("not a valid {ty} literal (only literal values are allowed)")
                 })
@@ -125,13 +121,22 @@ pub fn from_raw(raw: &str, ty: &VarType) -> Result<Value, String> {
 }
 
 /// The value of a literal expression (no references or function calls).
-fn literal(expr: &Expression) -> Option<Value> {
+fn literal(expr: &Expression, source: &str) -> Option<Value> {
+    let source = Some(source);
     Some(match expr {
         Expression::Null(_) => Value::Null,
         Expression::Bool(b) => Value::Bool(*b.value()),
-        Expression::Number(n) => Value::Number(n.value().as_f64()?),
+        Expression::Number(n) => Value::Number(crate::config::eval::number_literal(
+            n,
+            hcl_edit::Span::span(expr),
+            source,
+        )?),
         Expression::String(s) => Value::String(s.value().clone()),
-        Expression::Array(a) => Value::List(a.iter().map(literal).collect::<Option<_>>()?),
+        Expression::Array(a) => Value::List(
+            a.iter()
+                .map(|e| literal(e, source?))
+                .collect::<Option<_>>()?,
+        ),
         Expression::Object(o) => Value::Map(
             o.iter()
                 .map(|(k, v)| {
@@ -142,11 +147,11 @@ fn literal(expr: &Expression) -> Option<Value> {
                         }
                         _ => return None,
                     };
-                    Some((key, literal(v.expr())?))
+                    Some((key, literal(v.expr(), source?)?))
                 })
                 .collect::<Option<_>>()?,
         ),
-        Expression::Parenthesis(p) => literal(p.inner())?,
+        Expression::Parenthesis(p) => literal(p.inner(), source?)?,
         _ => return None,
     })
 }
@@ -176,7 +181,10 @@ mod tests {
 
     #[test]
     fn converts_raw_values() {
-        assert_eq!(from_raw("3", &VarType::Number).unwrap(), Value::Number(3.0));
+        assert_eq!(
+            from_raw("3", &VarType::Number).unwrap(),
+            Value::Number(crate::number::Number::from_i64(3))
+        );
         assert_eq!(from_raw("true", &VarType::Bool).unwrap(), Value::Bool(true));
         assert!(from_raw("yes", &VarType::Bool).is_err());
         assert_eq!(

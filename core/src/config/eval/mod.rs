@@ -70,6 +70,8 @@ pub struct Scope<'a> {
     pub declared: &'a Declared,
     pub vars: &'a BTreeMap<String, Value>,
     pub locals: &'a BTreeMap<String, Value>,
+    /// The text of the file, for number literals, which Terraform reads at full precision.
+    pub source: Option<&'a str>,
     /// Variables bound by enclosing `for` expressions, innermost last.
     bindings: Vec<(String, Value)>,
 }
@@ -86,8 +88,15 @@ impl<'a> Scope<'a> {
             declared,
             vars,
             locals,
+            source: None,
             bindings: Vec::new(),
         }
+    }
+
+    /// The same scope, reading number literals from `text` (the file's text).
+    pub fn with_source(mut self, text: &'a str) -> Self {
+        self.source = Some(text);
+        self
     }
 
     /// A scope with one extra binding (used for `validation` conditions and tests).
@@ -114,7 +123,7 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
     match expr {
         Expression::Null(_) => Ok(Value::Null),
         Expression::Bool(b) => Ok(Value::Bool(*b.value())),
-        Expression::Number(n) => match n.value().as_f64() {
+        Expression::Number(n) => match number_literal(n, expr.span(), scope.source) {
             Some(f) => Ok(Value::Number(f)),
             None => {
                 diags.push(
@@ -308,7 +317,7 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
         Expression::UnaryOp(op) => {
             let v = eval(&op.expr, scope, diags)?;
             match (op.operator.value(), v) {
-                (UnaryOperator::Neg, Value::Number(n)) => Ok(Value::Number(-n)),
+                (UnaryOperator::Neg, Value::Number(n)) => Ok(Value::Number(n.neg())),
                 (UnaryOperator::Not, Value::Bool(b)) => Ok(Value::Bool(!b)),
                 (o, v) => {
                     diags.push(
@@ -339,4 +348,26 @@ pub fn eval(expr: &Expression, scope: &mut Scope<'_>, diags: &mut Diagnostics) -
         }
         Expression::ForExpr(f) => eval_for(f, scope, diags),
     }
+}
+
+/// A number literal at Terraform's precision: from its text when the file's text is known
+/// (hcl-edit keeps only a 64-bit float), else from hcl-edit's value.
+pub fn number_literal(
+    n: &hcl_edit::Formatted<hcl_edit::Number>,
+    span: Option<std::ops::Range<usize>>,
+    source: Option<&str>,
+) -> Option<crate::number::Number> {
+    if let Some(text) = span.and_then(|r| source?.get(r)) {
+        if let Some(v) = crate::number::Number::parse(text.trim()) {
+            return Some(v);
+        }
+    }
+    let v = n.value();
+    if let Some(i) = v.as_i64() {
+        return Some(crate::number::Number::from_i64(i));
+    }
+    if let Some(u) = v.as_u64() {
+        return Some(crate::number::Number::from_u64(u));
+    }
+    crate::number::Number::parse(&v.to_string())
 }

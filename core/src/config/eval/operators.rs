@@ -13,15 +13,14 @@ pub(super) fn binary(op: BinaryOperator, lhs: Value, rhs: Value) -> Result<Value
         (B::LessEq, Value::Number(a), Value::Number(b)) => Value::Bool(a <= b),
         (B::Greater, Value::Number(a), Value::Number(b)) => Value::Bool(a > b),
         (B::GreaterEq, Value::Number(a), Value::Number(b)) => Value::Bool(a >= b),
-        (B::Plus, Value::Number(a), Value::Number(b)) => Value::Number(a + b),
-        (B::Minus, Value::Number(a), Value::Number(b)) => Value::Number(a - b),
-        (B::Mul, Value::Number(a), Value::Number(b)) => Value::Number(a * b),
-        (B::Div | B::Mod, Value::Number(a), Value::Number(b)) => {
-            if b == 0.0 {
-                return Err("division by zero".into());
-            }
-            Value::Number(if op == B::Div { a / b } else { a % b })
+        (B::Plus, Value::Number(a), Value::Number(b)) => Value::Number(a.add(&b)),
+        (B::Minus, Value::Number(a), Value::Number(b)) => Value::Number(a.sub(&b)),
+        (B::Mul, Value::Number(a), Value::Number(b)) => Value::Number(a.mul(&b)),
+        (B::Div, Value::Number(a), Value::Number(b)) => {
+            Value::Number(a.div(&b).ok_or("division by zero")?)
         }
+        // as cty: `a % 0` is `a`
+        (B::Mod, Value::Number(a), Value::Number(b)) => Value::Number(a.rem(&b)),
         (op, a, b) => {
             return Err(format!(
                 "operator `{}` does not apply to {} and {}",

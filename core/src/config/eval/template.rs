@@ -91,7 +91,7 @@ pub(super) fn iterate(
         Value::List(items) => Ok(items
             .into_iter()
             .enumerate()
-            .map(|(i, v)| (Value::Number(i as f64), v))
+            .map(|(i, v)| (Value::Number(crate::number::Number::from_u64(i as u64)), v))
             .collect()),
         Value::Map(m) => Ok(m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()),
         other => {

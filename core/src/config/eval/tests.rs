@@ -15,7 +15,7 @@ fn run(src: &str) -> (Result<Value, Failed>, Diagnostics) {
         "tags".to_string(),
         Value::Map([("Team".to_string(), Value::String("platform".into()))].into()),
     );
-    let mut scope = Scope::new(FileId(0), &declared, &vars, &locals);
+    let mut scope = Scope::new(FileId(0), &declared, &vars, &locals).with_source(src);
     let mut diags = Diagnostics::default();
     let r = eval(&expr, &mut scope, &mut diags);
     (r, diags)
@@ -34,13 +34,117 @@ fn err(src: &str) -> String {
     message
 }
 
+/// Issue 11, defect 11: expressions that Terraform users write from habit mean what they mean
+/// in Terraform. Each result is what Terraform gives (its numbers are 512-bit binary floats,
+/// its `format` is Go's, its string functions Go's); the long numbers come from evaluating
+/// the same arithmetic at 512 bits with round-to-nearest-even.
+#[test]
+fn expressions_evaluate_as_terraform_evaluates_them() {
+    const THIRD: &str = "0.33333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333335";
+    const ELEVEN_TWENTY_TWO: &str = "3.3000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000002";
+    let table: &[(&str, &str)] = &[
+        // numbers
+        ("0.1 + 0.2", "0.3"),
+        ("1.1 + 2.2", ELEVEN_TWENTY_TWO),
+        ("0.1 * 3", "0.3"),
+        ("1 / 3", THIRD),
+        ("2 / 3 * 3", "2"),
+        ("10 / 4", "2.5"),
+        ("7 % 3", "1"),
+        ("-7 % 3", "-1"),
+        ("7.5 % 2", "1.5"),
+        ("12345678901234567890 + 1", "12345678901234567891"),
+        ("12345678901234567890 * 10", "123456789012345678900"),
+        ("1e30 + 1", "1000000000000000000000000000001"),
+        ("100 - 0.01", "99.99"),
+        ("tostring(1e21)", "1000000000000000000000"),
+        ("\"${0.1 + 0.2}\"", "0.3"),
+        ("min(1.5, 0.25)", "0.25"),
+        ("tonumber(\"1e3\")", "1000"),
+        ("3 > 2.5", "true"),
+        // format: verbs, flags, width, precision, argument index
+        ("format(\"%05d\", 42)", "00042"),
+        ("format(\"%+d|% d\", 5, 5)", "+5| 5"),
+        (
+            "format(\"%x %X %#x %o %b\", 255, 255, 255, 8, 5)",
+            "ff FF 0xff 10 101",
+        ),
+        ("format(\"%.2f\", 3.14159)", "3.14"),
+        ("format(\"%.2f\", 2.675)", "2.67"),
+        ("format(\"%f\", 1.5)", "1.500000"),
+        (
+            "format(\"%8.3f|%-8.3f|%08.3f\", 3.14159, 3.14159, -3.14159)",
+            "   3.142|3.142   |-003.142",
+        ),
+        ("format(\"%e\", 123456.789)", "1.234568e+05"),
+        ("format(\"%E\", 0.000123)", "1.230000E-04"),
+        (
+            "format(\"%g %g %g %g\", 1000000, 100000, 0.0001, 0.00001)",
+            "1e+06 100000 0.0001 1e-05",
+        ),
+        ("format(\"%t\", true)", "true"),
+        ("format(\"%q\", \"a\\\"b<c>\")", "\"a\\\"b\\u003cc\\u003e\""),
+        ("format(\"%v %v %#v\", 1.5, \"s\", \"s\")", "1.5 s \"s\""),
+        ("format(\"%v\", [1, \"a\", true])", "[1,\"a\",true]"),
+        (
+            "format(\"%5s|%-5s|%.3s\", \"ab\", \"cd\", \"abcdef\")",
+            "   ab|cd   |abc",
+        ),
+        ("format(\"%[2]s-%[1]s\", \"a\", \"b\")", "b-a"),
+        ("format(\"%d%%\", 50)", "50%"),
+        // strings
+        (
+            "replace(\"hello world\", \"/o(.)/\", \"0$1\")",
+            "hell0 w0rld",
+        ),
+        ("replace(\"a1b22\", \"/\\\\d+/\", \"#\")", "a#b#"),
+        ("replace(\"a.b.c\", \".\", \"-\")", "a-b-c"),
+        ("replace(\"abc\", \"\", \"-\")", "-a-b-c-"),
+        ("replace(\"x/y\", \"/\", \"-\")", "x-y"),
+        ("title(\"hello-world foo_bar\")", "Hello-World Foo_bar"),
+        ("title(\"élan vital\")", "Élan Vital"),
+        ("title(\"ǆemal\")", "ǅemal"),
+        ("upper(\"straße\")", "STRAßE"),
+        ("upper(\"ǆ\")", "Ǆ"),
+        ("lower(\"İSTANBUL\")", "istanbul"),
+        ("join(\"|\", split(\"\", \"abc\"))", "a|b|c"),
+        ("length(split(\",\", \"\"))", "1"),
+        ("length(split(\"\", \"\"))", "0"),
+        ("length(\"e\\u0301\")", "1"),
+        ("length(\"👍🏽\")", "1"),
+    ];
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other
+            .to_template_string()
+            .unwrap_or_else(|| other.to_json().to_string()),
+    };
+    let mut wrong = Vec::new();
+    for (expr, want) in table {
+        let (r, d) = run(expr);
+        match r {
+            Ok(v) if show(&v) == *want => {}
+            Ok(v) => wrong.push(format!("{expr}: got {}, Terraform gives {want}", show(&v))),
+            Err(_) => wrong.push(format!("{expr}: failed ({d:?}), Terraform gives {want}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // what Terraform refuses, coffer refuses
+    assert!(err("format(\"%d\", 1.5)").contains("an integer is required"));
+    assert!(err("format(\"%y\", 1)").contains("unsupported format verb"));
+    assert!(err("replace(\"a\", \"/(/\", \"b\")").contains("not a valid regular expression"));
+}
+
 #[test]
 fn literals_and_templates() {
     assert_eq!(
         ok("\"backup-${var.env}\""),
         Value::String("backup-prod".into())
     );
-    assert_eq!(ok("1 + 2 * 3"), Value::Number(7.0));
+    assert_eq!(
+        ok("1 + 2 * 3"),
+        Value::Number(crate::number::Number::from_i64(7))
+    );
     assert_eq!(
         ok("var.env == \"prod\" ? \"yes\" : \"no\""),
         Value::String("yes".into())

@@ -27,9 +27,12 @@ pub(super) fn eval_traversal(
                 let index = eval(e, scope, diags)?;
                 index_value(current, index, op_span, diags)?
             }
-            TraversalOperator::LegacyIndex(i) => {
-                index_value(current, Value::Number(*i.value() as f64), op_span, diags)?
-            }
+            TraversalOperator::LegacyIndex(i) => index_value(
+                current,
+                Value::Number(crate::number::Number::from_u64(*i.value())),
+                op_span,
+                diags,
+            )?,
             TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => match current {
                 Value::List(items) => Value::List(items),
                 other => Value::List(vec![other]),
@@ -186,8 +189,9 @@ pub(super) fn index_value(
 ) -> EvalResult {
     match (value, index) {
         (Value::List(items), Value::Number(n)) => {
-            if n.fract() == 0.0 && n >= 0.0 && (n as usize) < items.len() {
-                Ok(items[n as usize].clone())
+            let at = n.to_i64().and_then(|i| usize::try_from(i).ok());
+            if let Some(item) = at.and_then(|i| items.get(i)) {
+                Ok(item.clone())
             } else {
                 diags.push(
                     Diagnostic::error(

@@ -98,7 +98,8 @@ impl<'s> Lowerer<'s> {
         let span = span_of(view.file, attr.value.span());
         let mut diags = Diagnostics::default();
         let r = {
-            let mut scope = Scope::new(view.file, &self.declared, &self.vars, &self.locals);
+            let mut scope = Scope::new(view.file, &self.declared, &self.vars, &self.locals)
+                .with_source(self.source_text(view.file));
             eval::eval(&attr.value, &mut scope, &mut diags)
         };
         self.diags.extend(diags);

@@ -249,6 +249,11 @@ struct View<'b> {
 }
 
 impl<'s> Lowerer<'s> {
+    /// The text of a file, for number literals read at full precision.
+    fn source_text(&self, file: FileId) -> &'s str {
+        self.sources.get(file).map_or("", |f| &f.text)
+    }
+
     fn push(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }

@@ -10,7 +10,7 @@ impl<'s> Lowerer<'s> {
         no_locals: &'a BTreeMap<String, Value>,
         declared: &'a Declared,
     ) -> Scope<'a> {
-        Scope::new(file, declared, no_locals, no_locals)
+        Scope::new(file, declared, no_locals, no_locals).with_source(self.source_text(file))
     }
 
     pub(super) fn lower_variables(
@@ -239,7 +239,8 @@ impl<'s> Lowerer<'s> {
             declared.variables.insert(v.name.clone());
             let single: BTreeMap<String, Value> = [(v.name.clone(), value.clone())].into();
             let empty = BTreeMap::new();
-            let mut scope = Scope::new(v.file, &declared, &single, &empty);
+            let mut scope = Scope::new(v.file, &declared, &single, &empty)
+                .with_source(self.source_text(v.file));
             let mut diags = Diagnostics::default();
             let r = eval::eval(&cond.value, &mut scope, &mut diags);
             self.diags.extend(diags);
@@ -310,7 +311,8 @@ impl<'s> Lowerer<'s> {
             };
             let mut diags = Diagnostics::default();
             let r = {
-                let mut scope = Scope::new(l.file, &self.declared, &self.vars, &self.locals);
+                let mut scope = Scope::new(l.file, &self.declared, &self.vars, &self.locals)
+                    .with_source(self.source_text(l.file));
                 eval::eval(&l.attr.value, &mut scope, &mut diags)
             };
             self.diags.extend(diags);

@@ -1,9 +1,15 @@
-//! Built-in functions available in configuration expressions. They are pure: no function
-//! reads files, the clock or the environment (environment values reach a configuration
-//! through `COFFER_VAR_<name>` variables instead).
+//! Built-in functions available in configuration expressions, each with the meaning
+//! Terraform's function documentation gives it (the string functions in [`text`], `format` in
+//! [`format`], numbers as in [`crate::number`]). They are pure: no function reads files, the
+//! clock or the environment (environment values reach a configuration through
+//! `COFFER_VAR_<name>` variables instead).
+
+mod format;
+mod text;
 
 use crate::diag::{Diagnostic, Span};
-use crate::value::{format_number, Value};
+use crate::number::Number;
+use crate::value::Value;
 use std::collections::BTreeMap;
 
 /// Every function name, for documentation and "did you mean" help.
@@ -16,7 +22,7 @@ fn usage(name: &str) -> &'static str {
         "distinct" => "distinct(list)",
         "flatten" => "flatten(list_of_lists)",
         "format" => {
-            "format(\"%s-%d\", string, number): verbs %s %d %v %q %%, one argument per verb"
+            "format(\"%s-%05.2f\", string, number): flags 0 # - + and space, width, .precision, [n] argument index; verbs %v %#v %t %b %d %o %x %X %e %E %f %g %G %s %q %%"
         }
         "join" => "join(separator, list_of_strings)",
         "keys" => "keys(map)",
@@ -26,7 +32,7 @@ fn usage(name: &str) -> &'static str {
         "max" => "max(number, number, …)",
         "merge" => "merge(map, map, …): later maps win",
         "min" => "min(number, number, …)",
-        "replace" => "replace(string, search, replacement)",
+        "replace" => "replace(string, search, replacement): a /search/ is a regular expression",
         "split" => "split(separator, string)",
         "title" => "title(string)",
         "tolist" => "tolist(list)",
@@ -66,7 +72,7 @@ pub const NAMES: &[&str] = &[
 ];
 
 type Args = Vec<(Value, Span)>;
-type Outcome = Result<Value, Box<Diagnostic>>;
+pub(super) type Outcome = Result<Value, Box<Diagnostic>>;
 
 /// Calls function `name` with evaluated arguments; `span` is the whole call.
 pub fn call(name: &str, args: Args, span: Span) -> Outcome {
@@ -75,9 +81,9 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
         span: span.clone(),
     };
     match name {
-        "lower" => f.string1(&args).map(|s| Value::String(s.to_lowercase())),
-        "upper" => f.string1(&args).map(|s| Value::String(s.to_uppercase())),
-        "title" => f.string1(&args).map(|s| Value::String(title(&s))),
+        "lower" => f.string1(&args).map(|s| Value::String(text::lower(&s))),
+        "upper" => f.string1(&args).map(|s| Value::String(text::upper(&s))),
+        "title" => f.string1(&args).map(|s| Value::String(text::title(&s))),
         "trimspace" => f
             .string1(&args)
             .map(|s| Value::String(s.trim().to_string())),
@@ -93,12 +99,8 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
         "tonumber" => {
             f.arity(&args, 1, 1)?;
             match &args[0].0 {
-                Value::Number(n) => Ok(Value::Number(*n)),
-                Value::String(s) => s
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|n| n.is_finite())
+                Value::Number(n) => Ok(Value::Number(n.clone())),
+                Value::String(s) => Number::parse(s)
                     .map(Value::Number)
                     .ok_or_else(|| f.fail(&args[0].1, format!("`{s}` is not a number"))),
                 v => Err(f.wrong(&args[0].1, "a string or number", v)),
@@ -114,9 +116,9 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
         "length" => {
             f.arity(&args, 1, 1)?;
             match &args[0].0 {
-                Value::List(l) => Ok(Value::Number(l.len() as f64)),
-                Value::Map(m) => Ok(Value::Number(m.len() as f64)),
-                Value::String(s) => Ok(Value::Number(s.chars().count() as f64)),
+                Value::List(l) => Ok(Value::Number(Number::from_u64(l.len() as u64))),
+                Value::Map(m) => Ok(Value::Number(Number::from_u64(m.len() as u64))),
+                Value::String(s) => Ok(Value::Number(Number::from_u64(text::length(s) as u64))),
                 v => Err(f.wrong(&args[0].1, "a list, map or string", v)),
             }
         }
@@ -242,48 +244,45 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
             f.arity(&args, 2, 2)?;
             let sep = f.string_at(&args, 0)?;
             let text = f.string_at(&args, 1)?;
-            if sep.is_empty() {
-                return Err(f.fail(&args[0].1, "the separator must not be empty".into()));
-            }
             Ok(Value::List(
-                text.split(sep.as_str())
-                    .map(|s| Value::String(s.to_string()))
+                text::split(&sep, &text)
+                    .into_iter()
+                    .map(Value::String)
                     .collect(),
             ))
         }
         "replace" => {
             f.arity(&args, 3, 3)?;
-            let text = f.string_at(&args, 0)?;
+            let subject = f.string_at(&args, 0)?;
             let from = f.string_at(&args, 1)?;
             let to = f.string_at(&args, 2)?;
-            if from.is_empty() {
-                return Err(f.fail(&args[1].1, "the text to replace must not be empty".into()));
-            }
-            Ok(Value::String(text.replace(&from, &to)))
+            text::replace(&subject, &from, &to)
+                .map(Value::String)
+                .map_err(|e| f.fail(&args[1].1, e))
         }
         "min" | "max" => {
             if args.is_empty() {
                 return Err(f.fail(&span, format!("{name} needs at least one number")));
             }
-            let mut best: Option<f64> = None;
+            let mut best: Option<Number> = None;
             for (v, s) in &args {
                 let Value::Number(n) = v else {
                     return Err(f.wrong(s, "a number", v));
                 };
                 best = Some(match best {
-                    None => *n,
-                    Some(b) if name == "min" => b.min(*n),
-                    Some(b) => b.max(*n),
+                    None => n.clone(),
+                    Some(b) if name == "min" => b.min(n.clone()),
+                    Some(b) => b.max(n.clone()),
                 });
             }
-            Ok(Value::Number(best.unwrap_or_default()))
+            Ok(Value::Number(best.unwrap_or_else(Number::zero)))
         }
         "format" => {
             if args.is_empty() {
                 return Err(f.fail(&span, "format needs a format string".into()));
             }
             let spec = f.string_at(&args, 0)?;
-            format(&f, &spec, &args[0].1, &args[1..])
+            format::format(&f, &spec, &args[0].1, &args[1..])
         }
         _ => {
             let mut d = Diagnostic::error(
@@ -300,13 +299,13 @@ pub fn call(name: &str, args: Args, span: Span) -> Outcome {
     }
 }
 
-struct Call<'a> {
+pub(super) struct Call<'a> {
     name: &'a str,
     span: Span,
 }
 
 impl Call<'_> {
-    fn fail(&self, span: &Span, message: String) -> Box<Diagnostic> {
+    pub(super) fn fail(&self, span: &Span, message: String) -> Box<Diagnostic> {
         Box::new(
             Diagnostic::error(
                 "coffer::function_error",
@@ -372,81 +371,6 @@ impl Call<'_> {
     }
 }
 
-fn title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut start = true;
-    for c in s.chars() {
-        if start && c.is_alphabetic() {
-            out.extend(c.to_uppercase());
-        } else {
-            out.push(c);
-        }
-        start = c.is_whitespace();
-    }
-    out
-}
-
-/// `format("%s-%d", a, b)`: verbs `%s`, `%d`, `%v`, `%q`, `%%`.
-fn format(f: &Call<'_>, spec: &str, spec_span: &Span, args: &[(Value, Span)]) -> Outcome {
-    let mut out = String::new();
-    let mut chars = spec.chars();
-    let mut next = 0;
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let verb = chars.next();
-        if verb == Some('%') {
-            out.push('%');
-            continue;
-        }
-        let Some((value, span)) = args.get(next) else {
-            return Err(f.fail(
-                spec_span,
-                format!(
-                    "the format string needs more than {} argument(s)",
-                    args.len()
-                ),
-            ));
-        };
-        next += 1;
-        match verb {
-            Some('s' | 'v') => match value.to_template_string() {
-                Some(s) => out.push_str(&s),
-                None => return Err(f.wrong(span, "a string, number or bool", value)),
-            },
-            Some('d') => match value {
-                Value::Number(n) if n.fract() == 0.0 => out.push_str(&format_number(*n)),
-                v => return Err(f.wrong(span, "a whole number for %d", v)),
-            },
-            Some('q') => match value.to_template_string() {
-                Some(s) => out.push_str(&format!("{s:?}")),
-                None => return Err(f.wrong(span, "a string", value)),
-            },
-            other => {
-                return Err(f.fail(
-                    spec_span,
-                    format!(
-                        "unsupported verb `%{}`; use %s, %d, %v, %q or %%",
-                        other.map(String::from).unwrap_or_default()
-                    ),
-                ))
-            }
-        }
-    }
-    if next < args.len() {
-        return Err(f.fail(
-            spec_span,
-            format!(
-                "{} argument(s) given but the format string uses {next}",
-                args.len()
-            ),
-        ));
-    }
-    Ok(Value::String(out))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,7 +406,10 @@ mod tests {
                 vec![
                     s("%s-%d%%"),
                     s("a"),
-                    (Value::Number(3.0), Span::new(FileId(0), 0..0))
+                    (
+                        Value::Number(Number::from_i64(3)),
+                        Span::new(FileId(0), 0..0)
+                    )
                 ]
             )
             .unwrap(),
@@ -529,7 +456,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c, Value::List(vec![Value::Bool(true), Value::Null]));
-        assert_eq!(run("length", vec![s("héllo")]).unwrap(), Value::Number(5.0));
+        assert_eq!(
+            run("length", vec![s("héllo")]).unwrap(),
+            Value::Number(Number::from_i64(5))
+        );
     }
 
     #[test]
