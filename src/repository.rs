@@ -6,6 +6,7 @@
 
 mod s3;
 
+use crate::objects::{self, VaultAttrs};
 use rustic_backend::BackendOptions;
 use rustic_core::{
     ConfigOptions, Credentials, KeyOptions, OpenStatus, Repository, RepositoryOptions,
@@ -100,16 +101,17 @@ pub fn vault_repository(
     config_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<VaultRepository>, String> {
-    let text = |k: &str| attributes.get(k).and_then(|v| v.as_str());
-    let Some(storage) = text("storage") else {
+    let attrs: VaultAttrs =
+        objects::attrs::read(&format!("vault.{vault}"), attributes).map_err(|e| e.to_string())?;
+    let Some(storage) = attrs.storage.as_deref() else {
         return Ok(None);
     };
     let location = parse_location(storage, config_dir)?;
-    let password = if let Some(var) = text("password_env") {
+    let password = if let Some(var) = attrs.password_env.as_deref() {
         env(var).filter(|p| !p.is_empty()).ok_or_else(|| {
             format!("vault `{vault}` takes its key from the environment variable {var} (password_env), which is not set")
         })
-    } else if let Some(file) = text("password_file") {
+    } else if let Some(file) = attrs.password_file.as_deref() {
         let path = crate::workspace::resolve(config_dir, file);
         first_line(&path, &format!("vault `{vault}`'s password_file"))
     } else {

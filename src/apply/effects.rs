@@ -4,7 +4,7 @@
 //! its repository data only when its recorded configuration says `force_destroy = true`.
 
 use crate::address::Kind;
-use crate::objects::ObjectSpec;
+use crate::objects::{attrs, DirectoryAttrs, ObjectSpec, VaultAttrs};
 use crate::repository;
 use crate::state::StateObject;
 use crate::workspace;
@@ -84,12 +84,9 @@ impl Effects for LocalEffects {
                 Ok(format!("vault-{}", uuid::Uuid::new_v4().simple()))
             }
             Kind::Directory => {
-                let path = spec
-                    .attributes
-                    .get("path")
-                    .and_then(|p| p.as_str())
-                    .unwrap_or_default();
-                let abs = workspace::normalize(&workspace::resolve(&self.config_dir, path));
+                let dir: DirectoryAttrs =
+                    attrs::read(&spec.address, &spec.attributes).map_err(|e| e.to_string())?;
+                let abs = workspace::normalize(&workspace::resolve(&self.config_dir, &dir.path));
                 Ok(format!("dir:{}", abs.display()))
             }
             kind => Ok(format!(
@@ -108,15 +105,12 @@ impl Effects for LocalEffects {
     }
 
     fn delete(&mut self, old: &StateObject) -> Result<(), String> {
-        let force = old
-            .attributes
-            .get("force_destroy")
-            .and_then(|f| f.as_bool())
-            == Some(true);
-        if old.kind != Kind::Vault || !force {
+        if old.kind != Kind::Vault {
             return Ok(());
         }
-        let Some(storage) = old.attributes.get("storage").and_then(|s| s.as_str()) else {
+        let vault: VaultAttrs =
+            attrs::read(&old.address, &old.attributes).map_err(|e| e.to_string())?;
+        let (true, Some(storage)) = (vault.force_destroy, vault.storage.as_deref()) else {
             return Ok(());
         };
         // apply has checked that no point is locked (the vault's recorded lock)

@@ -8,6 +8,7 @@ pub mod select;
 
 use crate::address::{Address, Kind};
 use crate::inventory::{Inventory, Resource, ResourceType};
+use crate::objects::{attrs, PlanAttrs, RuleAttrs};
 use select::{glob, in_regions, SelectionSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,35 +45,26 @@ pub struct Rules {
 impl Rules {
     pub fn from_objects<'a>(objects: impl IntoIterator<Item = (&'a Address, &'a Value)>) -> Rules {
         let mut out = Rules::default();
-        for (addr, attrs) in objects {
+        for (addr, recorded) in objects {
             match addr {
                 Address::Selection(_) => {
-                    if let Some(s) = SelectionSpec::from_attributes(addr, attrs) {
+                    if let Some(s) = SelectionSpec::from_attributes(addr, recorded) {
                         out.selections.push(s);
                     }
                 }
                 Address::Plan(_) => {
-                    let regions = attrs
-                        .get("regions")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|r| r.as_str().map(str::to_string))
-                                .collect()
-                        })
+                    let regions = attrs::read::<PlanAttrs>(addr, recorded)
+                        .map(|p| p.regions)
                         .unwrap_or_default();
                     out.plans.insert(addr.clone(), regions);
                 }
                 Address::Rule { plan, .. } => {
-                    let delete_after = attrs
-                        .get("lifecycle")
-                        .and_then(|l| l.get("delete_after"))
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
-                    let days = delete_after
-                        .as_deref()
-                        .and_then(|d| crate::config::duration::Duration::parse(d).ok())
-                        .map(|d| d.days());
+                    let delete = attrs::read::<RuleAttrs>(addr, recorded)
+                        .ok()
+                        .and_then(|r| r.lifecycle)
+                        .and_then(|l| l.delete_after);
+                    let delete_after = delete.as_ref().map(|d| d.as_str().to_string());
+                    let days = delete.map(|d| d.days());
                     out.rules
                         .entry(Address::Plan(plan.clone()))
                         .or_default()
@@ -391,6 +383,18 @@ pub fn is_coverage_object(a: &Address) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A rule's recorded attributes with this `delete_after`.
+    fn rule_json(delete_after: &str) -> serde_json::Value {
+        serde_json::json!({
+            "schedule": "cron(0 3 * * ? *)",
+            "timezone": "UTC",
+            "start_window": "1h",
+            "completion_window": "8h",
+            "target_vault": "vault.main",
+            "lifecycle": {"delete_after": delete_after},
+        })
+    }
     use serde_json::json;
 
     fn res(arn: &str, tags: &[(&str, &str)]) -> Resource {
@@ -409,14 +413,8 @@ mod tests {
         rules(&[
             ("plan.daily", json!({"regions": ["us-east-1"]})),
             ("plan.monthly", json!({"regions": []})),
-            (
-                "plan.daily.rule.r",
-                json!({"lifecycle": {"delete_after": "35d"}}),
-            ),
-            (
-                "plan.monthly.rule.m",
-                json!({"lifecycle": {"delete_after": "7y"}}),
-            ),
+            ("plan.daily.rule.r", rule_json("35d")),
+            ("plan.monthly.rule.m", rule_json("7y")),
             (
                 "selection.web",
                 json!({"plan": "plan.daily", "any_tag": {"App": ["web"]}}),

@@ -7,6 +7,7 @@
 
 use crate::address::Address;
 use crate::inventory::Resource;
+use crate::objects::{attrs, SelectionAttrs};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -34,26 +35,6 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|c| *c == b'*')
 }
 
-fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
-    v.and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn string_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// A selection, read from its attributes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SelectionSpec {
@@ -70,32 +51,19 @@ pub struct SelectionSpec {
 }
 
 impl SelectionSpec {
-    pub fn from_attributes(address: &Address, attrs: &Value) -> Option<SelectionSpec> {
-        let plan: Address = attrs.get("plan")?.as_str()?.parse().ok()?;
-        let any_tag = attrs
-            .get("any_tag")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), string_list(Some(v))))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let cond = attrs.get("condition");
+    pub fn from_attributes(address: &Address, recorded: &Value) -> Option<SelectionSpec> {
+        let s: SelectionAttrs = attrs::read(address, recorded).ok()?;
         Some(SelectionSpec {
             address: address.clone(),
-            plan,
-            all_resources: attrs
-                .get("all_resources")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-            any_tag,
-            resources: string_list(attrs.get("resources")),
-            not_resources: string_list(attrs.get("not_resources")),
-            string_equals: string_map(cond.and_then(|c| c.get("string_equals"))),
-            string_not_equals: string_map(cond.and_then(|c| c.get("string_not_equals"))),
-            string_like: string_map(cond.and_then(|c| c.get("string_like"))),
-            string_not_like: string_map(cond.and_then(|c| c.get("string_not_like"))),
+            plan: s.plan.parse().ok()?,
+            all_resources: s.all_resources,
+            any_tag: s.any_tag,
+            resources: s.resources,
+            not_resources: s.not_resources,
+            string_equals: s.condition.string_equals,
+            string_not_equals: s.condition.string_not_equals,
+            string_like: s.condition.string_like,
+            string_not_like: s.condition.string_not_like,
         })
     }
 

@@ -8,6 +8,7 @@ use super::options::JobOptions;
 use super::state::Windows;
 use crate::address::Address;
 use crate::coverage::Coverage;
+use crate::objects::{attrs, RuleAttrs};
 use crate::schedule::Schedule;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -26,17 +27,6 @@ pub struct RuleInfo {
     pub options: JobOptions,
 }
 
-fn text<'a>(attrs: &'a Value, key: &str) -> Option<&'a str> {
-    attrs.get(key).and_then(Value::as_str)
-}
-
-fn window(attrs: &Value, key: &str, address: &Address) -> Result<Duration, String> {
-    let t = text(attrs, key).ok_or_else(|| format!("{address} has no {key}"))?;
-    let d = crate::config::duration::Duration::parse(t)
-        .map_err(|e| format!("{address}: {key} `{t}`: {}", e.message))?;
-    Ok(d.to_chrono())
-}
-
 /// The rules among recorded (or configured) objects, as the tick needs them. Fails only on
 /// objects no coffer could have written: lowering checks all of this before apply.
 pub fn rules_from_objects<'a>(
@@ -47,46 +37,29 @@ pub fn rules_from_objects<'a>(
         let Address::Rule { plan, .. } = address else {
             continue;
         };
-        let expr = text(attrs, "schedule").ok_or_else(|| format!("{address} has no schedule"))?;
-        let tz = match text(attrs, "timezone") {
-            None | Some("UTC") => None,
-            Some(name) => Some(
+        let rule: RuleAttrs = attrs::read(address, attrs).map_err(|e| e.to_string())?;
+        let tz = match rule.timezone.as_str() {
+            "UTC" => None,
+            name => Some(
                 crate::schedule::occurrence::parse_timezone(name)
                     .ok_or_else(|| format!("{address}: unknown time zone `{name}`"))?,
             ),
         };
         let schedule =
-            Schedule::parse(expr, tz).map_err(|e| format!("{address}: {}", e.message))?;
-        let vault = text(attrs, "target_vault")
-            .map(|v| v.strip_prefix("vault.").unwrap_or(v).to_string())
-            .ok_or_else(|| format!("{address} has no target_vault"))?;
-        let lifecycle = attrs.get("lifecycle");
-        let life = |key: &str| {
-            lifecycle
-                .and_then(|l| l.get(key))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let tags = attrs
-            .get("recovery_point_tags")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                    .collect()
-            })
-            .unwrap_or_default();
+            Schedule::parse(&rule.schedule, tz).map_err(|e| format!("{address}: {}", e.message))?;
+        let lifecycle = rule.lifecycle.clone().unwrap_or_default();
+        let text = |d: Option<crate::config::duration::Duration>| d.map(|d| d.as_str().to_string());
         out.push(RuleInfo {
             address: address.clone(),
             plan: Address::Plan(plan.clone()),
             schedule,
-            start_window: window(attrs, "start_window", address)?,
-            completion_window: window(attrs, "completion_window", address)?,
-            vault,
+            start_window: rule.start_window.to_chrono(),
+            completion_window: rule.completion_window.to_chrono(),
+            vault: rule.vault_name().to_string(),
             options: JobOptions {
-                tags,
-                cold_storage_after: life("cold_storage_after"),
-                delete_after: life("delete_after"),
+                tags: rule.recovery_point_tags.clone(),
+                cold_storage_after: text(lifecycle.cold_storage_after),
+                delete_after: text(lifecycle.delete_after),
             },
         });
     }

@@ -2,26 +2,25 @@
 //! being deleted. A point is locked for the lock's `min_retention` after it was made, in
 //! governance and compliance mode alike; a lock without `min_retention` locks nothing.
 
-use crate::config::duration::Duration;
+use crate::objects::LockAttrs;
 use chrono::{DateTime, Utc};
 
-/// When the lock in `vault_attributes` (a vault's recorded attributes) stops protecting a
-/// point made at `made`; `None` when the vault has no lock with a minimum retention.
-pub fn locked_until(
-    vault_attributes: &serde_json::Value,
-    made: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let text = vault_attributes
-        .get("lock")?
-        .get("min_retention")?
-        .as_str()?;
-    Duration::parse(text).ok()?.after(made)
+/// When a vault's recorded `lock` stops protecting a point made at `made`; `None` when the
+/// vault has no lock with a minimum retention.
+pub fn locked_until(lock: Option<&LockAttrs>, made: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    lock?.min_retention.as_ref()?.after(made)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::objects::{attrs, VaultAttrs};
     use serde_json::json;
+
+    fn locked_until(vault: &serde_json::Value, made: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let vault: VaultAttrs = attrs::read(&"vault.v", vault).unwrap();
+        super::locked_until(vault.lock.as_ref(), made)
+    }
 
     #[test]
     fn a_point_is_locked_for_the_minimum_retention_after_it_was_made() {

@@ -12,6 +12,7 @@ use crate::coverage::{self, Cause, Coverage, Rules};
 use crate::graph::DependencyGraph;
 use crate::inventory::Inventory;
 use crate::jobs::record::VaultPoints;
+use crate::objects::{attrs, VaultAttrs};
 use crate::objects::{forces_replacement, ObjectSpec};
 use crate::state::State;
 use chrono::{DateTime, Utc};
@@ -215,10 +216,9 @@ pub fn vault_destroy_refusal(
     now: DateTime<Utc>,
     verb: &str,
 ) -> Option<(String, String)> {
-    let force = recorded
-        .get("force_destroy")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
+    // unreadable attributes (no coffer writes them) refuse as a vault without force_destroy
+    let recorded: VaultAttrs = attrs::read(&name, recorded).unwrap_or_default();
+    let force = recorded.force_destroy;
     let count = points.count;
     let plural = if count == 1 { "" } else { "s" };
     if count > 0 && !force {
@@ -229,7 +229,7 @@ pub fn vault_destroy_refusal(
     }
     let until = points
         .newest
-        .and_then(|made| crate::jobs::vault_lock::locked_until(recorded, made))
+        .and_then(|made| crate::jobs::vault_lock::locked_until(recorded.lock.as_ref(), made))
         .filter(|until| *until > now)?;
     Some((
         format!(
@@ -265,14 +265,13 @@ fn check_vault_destroy(
             help,
         });
     }
-    let Some(storage) = before.get("storage").and_then(serde_json::Value::as_str) else {
+    let Ok(vault) = attrs::read::<VaultAttrs>(&change.address, before) else {
         return;
     };
-    if before
-        .get("force_destroy")
-        .and_then(serde_json::Value::as_bool)
-        == Some(true)
-    {
+    let Some(storage) = vault.storage.as_deref() else {
+        return;
+    };
+    if vault.force_destroy {
         let count = points.count;
         notes.push(format!(
             "{}: force_destroy deletes the repository at {storage} and the {count} recovery point{} it holds",

@@ -1,7 +1,7 @@
 //! Schedule previews for plans: when a rule's schedule, time zone or windows change, the
 //! next three runs before and after the change, so a reviewer sees what the edit does.
 
-use crate::config::duration::Duration;
+use crate::objects::{attrs, RuleAttrs};
 use crate::schedule::occurrence::parse_timezone;
 use crate::schedule::Schedule;
 use chrono::{DateTime, Utc};
@@ -32,21 +32,14 @@ pub struct SchedulePreview {
 }
 
 fn runs_of(attributes: &Value, now: DateTime<Utc>) -> Option<(String, Vec<PreviewRun>)> {
-    let text = attributes.get("schedule")?.as_str()?;
-    let tz_name = attributes
-        .get("timezone")
-        .and_then(Value::as_str)
-        .unwrap_or("UTC");
+    let rule: RuleAttrs = attrs::read(&"rule", attributes).ok()?;
+    let tz_name = rule.timezone.as_str();
     let tz = parse_timezone(tz_name)?;
-    let schedule = Schedule::parse(text, Some(tz)).ok()?;
-    let window = |key: &str| {
-        attributes
-            .get(key)
-            .and_then(Value::as_str)
-            .and_then(|d| Duration::parse(d).ok())
-            .map(|d| d.to_chrono())
-    };
-    let (start_window, completion_window) = (window("start_window")?, window("completion_window")?);
+    let schedule = Schedule::parse(&rule.schedule, Some(tz)).ok()?;
+    let (start_window, completion_window) = (
+        rule.start_window.to_chrono(),
+        rule.completion_window.to_chrono(),
+    );
     let runs = schedule
         .runs(now, None, PREVIEW_RUNS, start_window, completion_window)
         .into_iter()
@@ -92,8 +85,8 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
             .unwrap()
             .with_timezone(&Utc);
-        let before = json!({"schedule": "cron(0 3 * * ? *)", "timezone": "UTC", "start_window": "1h", "completion_window": "4h"});
-        let after = json!({"schedule": "cron(0 4 * * ? *)", "timezone": "Europe/Paris", "start_window": "2h", "completion_window": "4h"});
+        let before = json!({"schedule": "cron(0 3 * * ? *)", "timezone": "UTC", "start_window": "1h", "completion_window": "4h", "target_vault": "vault.main", "lifecycle": null});
+        let after = json!({"schedule": "cron(0 4 * * ? *)", "timezone": "Europe/Paris", "start_window": "2h", "completion_window": "4h", "target_vault": "vault.main", "lifecycle": null});
         let p = preview(&before, &after, &["schedule"], now).unwrap();
         assert_eq!(p.before[0].start.to_rfc3339(), "2026-11-27T03:00:00+00:00");
         assert_eq!(

@@ -1,9 +1,18 @@
 //! Desired objects: turns the typed configuration into the flat list of managed objects
 //! (address, attributes as JSON, dependencies) that plans compare with recorded state, and
-//! says which attribute changes force an object to be replaced.
+//! says which attribute changes force an object to be replaced. The attributes of each kind
+//! are typed in [`attrs`], which writes and reads them.
+
+pub mod attrs;
+
+pub use attrs::{
+    CopyAttrs, DirectoryAttrs, LifecycleAttrs, LockAttrs, PlanAttrs, RuleAttrs, SelectionAttrs,
+    VaultAttrs,
+};
 
 use crate::address::{Address, Kind};
 use crate::config::model::{Config, Lifecycle, VaultLock};
+use attrs::{write, ConditionAttrs};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -26,30 +35,20 @@ pub fn forces_replacement(kind: Kind, attribute: &str) -> bool {
     )
 }
 
-fn lifecycle_json(l: Option<&Lifecycle>) -> Value {
-    match l {
-        None => Value::Null,
-        Some(l) => json!({
-            "cold_storage_after": l.cold_storage_after.as_ref().map(|d| d.as_str()),
-            "delete_after": l.delete_after.as_ref().map(|d| d.as_str()),
-        }),
-    }
+fn lifecycle(l: Option<&Lifecycle>) -> Option<LifecycleAttrs> {
+    l.map(|l| LifecycleAttrs {
+        cold_storage_after: l.cold_storage_after.clone(),
+        delete_after: l.delete_after.clone(),
+    })
 }
 
-fn lock_json(l: Option<&VaultLock>) -> Value {
-    match l {
-        None => Value::Null,
-        Some(l) => json!({
-            "mode": l.mode.as_str(),
-            "min_retention": l.min_retention.as_ref().map(|d| d.as_str()),
-            "max_retention": l.max_retention.as_ref().map(|d| d.as_str()),
-            "changeable_for": l.changeable_for.as_ref().map(|d| d.as_str()),
-        }),
-    }
-}
-
-fn map_json<V: Serialize>(m: &std::collections::BTreeMap<String, V>) -> Value {
-    serde_json::to_value(m).unwrap_or_else(|_| Value::Object(Map::new()))
+fn lock(l: Option<&VaultLock>) -> Option<LockAttrs> {
+    l.map(|l| LockAttrs {
+        mode: l.mode.as_str().to_string(),
+        min_retention: l.min_retention.clone(),
+        max_retention: l.max_retention.clone(),
+        changeable_for: l.changeable_for.clone(),
+    })
 }
 
 /// Every object the configuration declares, sorted by address.
@@ -75,79 +74,72 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         });
     };
     for v in config.vaults.values() {
-        let mut attributes = json!({
-            "storage": v.storage,
-            "kms_key_arn": v.kms_key_arn,
-            "lock": lock_json(v.lock.as_ref()),
-            "force_destroy": v.force_destroy,
-            "tags": map_json(&v.tags),
-        });
-        // the names of where the key is, only when set, so vaults without them keep their
-        // recorded attributes unchanged
-        for (name, value) in [
-            ("password_env", &v.password_env),
-            ("password_file", &v.password_file),
-        ] {
-            if let (Some(value), Some(map)) = (value, attributes.as_object_mut()) {
-                map.insert(name.into(), json!(value));
-            }
-        }
-        push(Address::Vault(v.name.clone()), attributes);
+        let attrs = VaultAttrs {
+            storage: v.storage.clone(),
+            kms_key_arn: v.kms_key_arn.clone(),
+            lock: lock(v.lock.as_ref()),
+            force_destroy: v.force_destroy,
+            tags: v.tags.clone(),
+            password_env: v.password_env.clone(),
+            password_file: v.password_file.clone(),
+        };
+        push(Address::Vault(v.name.clone()), write(&attrs));
     }
     for p in config.plans.values() {
-        push(
-            Address::Plan(p.name.clone()),
-            json!({ "tags": map_json(&p.tags), "regions": config.plan_regions(p) }),
-        );
+        let attrs = PlanAttrs {
+            tags: p.tags.clone(),
+            regions: config.plan_regions(p),
+        };
+        push(Address::Plan(p.name.clone()), write(&attrs));
         for r in p.rules.values() {
-            let copies: Vec<Value> = r
-                .copy_to
-                .iter()
-                .map(|c| json!({ "vault": Address::Vault(c.vault.clone()).to_string(), "lifecycle": lifecycle_json(c.lifecycle.as_ref()) }))
-                .collect();
-            push(
-                Address::Rule {
-                    plan: p.name.clone(),
-                    rule: r.name.clone(),
-                },
-                json!({
-                    "schedule": r.schedule,
-                    "timezone": r.timezone.clone().unwrap_or_else(|| "UTC".into()),
-                    "allow_more_frequent_than_12h": r.allow_more_frequent_than_12h,
-                    "start_window": r.start_window.as_str(),
-                    "completion_window": r.completion_window.as_str(),
-                    "target_vault": Address::Vault(r.target_vault.clone()).to_string(),
-                    "lifecycle": lifecycle_json(r.lifecycle.as_ref()),
-                    "recovery_point_tags": map_json(&r.recovery_point_tags),
-                    "copy_to": copies,
-                }),
-            );
+            let attrs = RuleAttrs {
+                schedule: r.schedule.clone(),
+                timezone: r.timezone.clone().unwrap_or_else(|| "UTC".into()),
+                allow_more_frequent_than_12h: r.allow_more_frequent_than_12h,
+                start_window: r.start_window.clone(),
+                completion_window: r.completion_window.clone(),
+                target_vault: Address::Vault(r.target_vault.clone()).to_string(),
+                lifecycle: lifecycle(r.lifecycle.as_ref()),
+                recovery_point_tags: r.recovery_point_tags.clone(),
+                copy_to: r
+                    .copy_to
+                    .iter()
+                    .map(|c| CopyAttrs {
+                        vault: Address::Vault(c.vault.clone()).to_string(),
+                        lifecycle: lifecycle(c.lifecycle.as_ref()),
+                    })
+                    .collect(),
+            };
+            let address = Address::Rule {
+                plan: p.name.clone(),
+                rule: r.name.clone(),
+            };
+            push(address, write(&attrs));
         }
     }
     for s in config.selections.values() {
         let c = &s.conditions;
-        push(
-            Address::Selection(s.name.clone()),
-            json!({
-                "plan": Address::Plan(s.plan.clone()).to_string(),
-                "all_resources": s.all_resources,
-                "any_tag": map_json(&s.any_tag),
-                "resources": s.resources,
-                "not_resources": s.not_resources,
-                "condition": {
-                    "string_equals": map_json(&c.string_equals),
-                    "string_not_equals": map_json(&c.string_not_equals),
-                    "string_like": map_json(&c.string_like),
-                    "string_not_like": map_json(&c.string_not_like),
-                },
-            }),
-        );
+        let attrs = SelectionAttrs {
+            plan: Address::Plan(s.plan.clone()).to_string(),
+            all_resources: s.all_resources,
+            any_tag: s.any_tag.clone(),
+            resources: s.resources.clone(),
+            not_resources: s.not_resources.clone(),
+            condition: ConditionAttrs {
+                string_equals: c.string_equals.clone(),
+                string_not_equals: c.string_not_equals.clone(),
+                string_like: c.string_like.clone(),
+                string_not_like: c.string_not_like.clone(),
+            },
+        };
+        push(Address::Selection(s.name.clone()), write(&attrs));
     }
     for d in config.directories.values() {
-        push(
-            Address::Directory(d.name.clone()),
-            json!({ "path": d.path, "tags": map_json(&d.tags) }),
-        );
+        let attrs = DirectoryAttrs {
+            path: d.path.clone(),
+            tags: d.tags.clone(),
+        };
+        push(Address::Directory(d.name.clone()), write(&attrs));
     }
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
@@ -276,6 +268,67 @@ mod tests {
         assert_eq!(rule.attributes["timezone"], "UTC");
         assert_eq!(rule.attributes["copy_to"][0]["vault"], "vault.dr");
         assert_eq!(objects[4].depends_on, vec![Address::Plan("p".into())]);
+    }
+
+    /// Every kind's attributes read back into their typed struct and write out unchanged, so
+    /// each reader sees what desired() recorded.
+    #[test]
+    fn typed_attributes_round_trip() {
+        let c = config(
+            r#"
+            vault "main" {
+              storage = "file://./v"
+              password_env = "KEY"
+              lock {
+                mode          = "governance"
+                min_retention = "30d"
+              }
+            }
+            vault "dr" {}
+            plan "p" {
+              rule "r" {
+                schedule = "cron(0 3 * * ? *)"
+                timezone = "Europe/Paris"
+                target_vault = vault.main
+                lifecycle {
+                  cold_storage_after = "30d"
+                  delete_after = "400d"
+                }
+                copy_to {
+                  vault = vault.dr
+                }
+              }
+            }
+            selection "s" {
+              plan = plan.p
+              any_tag = { Backup = ["yes"] }
+              condition {
+                string_like = { Name = "db-*" }
+              }
+            }
+            directory "d" {
+              path = "./data"
+            }
+            "#,
+        );
+        fn round<T: serde::de::DeserializeOwned + Serialize>(o: &ObjectSpec) {
+            let typed: T = attrs::read(&o.address, &o.attributes).unwrap();
+            assert_eq!(write(&typed), o.attributes, "{}", o.address);
+        }
+        let objects = desired(&c);
+        for o in &objects {
+            match o.kind {
+                Kind::Vault => round::<VaultAttrs>(o),
+                Kind::Plan => round::<PlanAttrs>(o),
+                Kind::Rule => round::<RuleAttrs>(o),
+                Kind::Selection => round::<SelectionAttrs>(o),
+                Kind::Directory => round::<DirectoryAttrs>(o),
+            }
+        }
+        let r = objects.iter().find(|o| o.kind == Kind::Rule).unwrap();
+        let rule: RuleAttrs = attrs::read(&r.address, &r.attributes).unwrap();
+        assert_eq!(rule.vault_name(), "main");
+        assert_eq!(rule.lifecycle.unwrap().delete_after.unwrap().days(), 400);
     }
 
     #[test]

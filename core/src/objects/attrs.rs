@@ -1,0 +1,181 @@
+//! The recorded attributes of each kind of object, typed: how desired objects are written to
+//! state and plans (as JSON), and the one place where they are read back. Every reader (due
+//! runs, selection, previews, vault locks, apply's effects, vault repositories) takes these
+//! structs instead of looking up `"…"` keys in JSON.
+
+use crate::config::duration::Duration;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Why recorded attributes could not be read: state that no coffer wrote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{what}: {message}")]
+pub struct AttrsError {
+    pub what: String,
+    pub message: String,
+}
+
+/// Reads the attributes of `what` (an address, for the message).
+pub fn read<T: serde::de::DeserializeOwned>(
+    what: &impl std::fmt::Display,
+    attributes: &serde_json::Value,
+) -> Result<T, AttrsError> {
+    serde_json::from_value(attributes.clone()).map_err(|e| AttrsError {
+        what: what.to_string(),
+        message: format!("recorded attributes are not what coffer writes: {e}"),
+    })
+}
+
+/// Writes attributes as state and plans hold them.
+pub fn write<T: Serialize>(attrs: &T) -> serde_json::Value {
+    serde_json::to_value(attrs).unwrap_or(serde_json::Value::Null)
+}
+
+/// Durations are recorded as the text the user wrote (`"35d"`).
+mod duration_text {
+    use super::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(d.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        Duration::parse(&text).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+mod optional_duration_text {
+    use super::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(d.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|t| Duration::parse(&t).map_err(|e| serde::de::Error::custom(e.message)))
+            .transpose()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct VaultAttrs {
+    pub storage: Option<String>,
+    pub kms_key_arn: Option<String>,
+    pub lock: Option<LockAttrs>,
+    #[serde(default)]
+    pub force_destroy: bool,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Where the key is (names only, never the key); absent unless set, so vaults without them
+    /// keep their recorded attributes unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_env: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockAttrs {
+    pub mode: String,
+    #[serde(default, with = "optional_duration_text")]
+    pub min_retention: Option<Duration>,
+    #[serde(default, with = "optional_duration_text")]
+    pub max_retention: Option<Duration>,
+    #[serde(default, with = "optional_duration_text")]
+    pub changeable_for: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanAttrs {
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// The regions the plan's selections may cover (empty: any).
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LifecycleAttrs {
+    #[serde(default, with = "optional_duration_text")]
+    pub cold_storage_after: Option<Duration>,
+    #[serde(default, with = "optional_duration_text")]
+    pub delete_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyAttrs {
+    /// The destination vault's address (`vault.NAME`).
+    pub vault: String,
+    pub lifecycle: Option<LifecycleAttrs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleAttrs {
+    pub schedule: String,
+    /// An IANA zone name, or `UTC`.
+    pub timezone: String,
+    #[serde(default)]
+    pub allow_more_frequent_than_12h: bool,
+    #[serde(with = "duration_text")]
+    pub start_window: Duration,
+    #[serde(with = "duration_text")]
+    pub completion_window: Duration,
+    /// The target vault's address (`vault.NAME`).
+    pub target_vault: String,
+    pub lifecycle: Option<LifecycleAttrs>,
+    #[serde(default)]
+    pub recovery_point_tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub copy_to: Vec<CopyAttrs>,
+}
+
+impl RuleAttrs {
+    /// The target vault's name.
+    pub fn vault_name(&self) -> &str {
+        self.target_vault
+            .strip_prefix("vault.")
+            .unwrap_or(&self.target_vault)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ConditionAttrs {
+    #[serde(default)]
+    pub string_equals: BTreeMap<String, String>,
+    #[serde(default)]
+    pub string_not_equals: BTreeMap<String, String>,
+    #[serde(default)]
+    pub string_like: BTreeMap<String, String>,
+    #[serde(default)]
+    pub string_not_like: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionAttrs {
+    /// The plan's address (`plan.NAME`).
+    pub plan: String,
+    #[serde(default)]
+    pub all_resources: bool,
+    #[serde(default)]
+    pub any_tag: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub not_resources: Vec<String>,
+    #[serde(default)]
+    pub condition: ConditionAttrs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryAttrs {
+    pub path: String,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
