@@ -167,12 +167,11 @@ pub fn init(ctx: &Ctx) -> Result<Exit, CmdError> {
 
 pub fn version(json: bool) -> Result<Exit, CmdError> {
     if json {
-        let v = serde_json::json!({
-            "coffer_version": crate::VERSION,
-            "state_format_version": crate::state::model::STATE_FORMAT_VERSION,
-            "plan_format_version": crate::plan::PLAN_FORMAT_VERSION,
+        super::json::print(&super::json::VersionJson {
+            coffer_version: crate::VERSION.to_string(),
+            state_format_version: crate::state::model::STATE_FORMAT_VERSION,
+            plan_format_version: crate::plan::PLAN_FORMAT_VERSION,
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         println!(
             "coffer {}\nstate format {}, plan format {}",

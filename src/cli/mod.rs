@@ -7,6 +7,7 @@ mod context;
 mod discovery;
 mod inspect;
 mod inventory;
+pub mod json;
 mod logging;
 mod misc;
 mod reconcile;

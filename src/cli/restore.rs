@@ -5,6 +5,7 @@
 
 use super::args::VarArgs;
 use super::context::{interruptible, CmdError, Ctx};
+use super::json::VaultCheckJson;
 use super::Exit;
 use crate::app::restore;
 use crate::catalog::{Catalog, SqliteCatalog};
@@ -58,17 +59,16 @@ pub fn vault_check(
         Err(RepositoryError::Missing(_)) => {
             let why = RepositoryError::Missing(location.to_string()).for_vault(name);
             if json {
-                let v = serde_json::json!({
-                    "vault": name,
-                    "location": location.to_string(),
-                    "snapshots": 0,
-                    "read_data_subset": read_data_subset,
-                    "ok": false,
-                    "missing": true,
-                    "errors": [why],
-                    "warnings": [],
+                super::json::print(&VaultCheckJson {
+                    vault: name.to_string(),
+                    location: location.to_string(),
+                    snapshots: 0,
+                    read_data_subset: read_data_subset.map(str::to_string),
+                    ok: false,
+                    missing: true,
+                    errors: vec![why],
+                    warnings: Vec::new(),
                 });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 println!("Vault {name} ({location}) is missing: {why}.");
             }
@@ -77,17 +77,16 @@ pub fn vault_check(
         Err(e) => return Err(e.for_vault(name)),
     };
     if json {
-        let v = serde_json::json!({
-            "vault": name,
-            "location": location.to_string(),
-            "snapshots": checked.snapshots,
-            "read_data_subset": read_data_subset,
-            "ok": checked.errors.is_empty(),
-            "missing": false,
-            "errors": checked.errors,
-            "warnings": checked.warnings,
+        super::json::print(&VaultCheckJson {
+            vault: name.to_string(),
+            location: location.to_string(),
+            snapshots: checked.snapshots,
+            read_data_subset: read_data_subset.map(str::to_string),
+            ok: checked.errors.is_empty(),
+            missing: false,
+            errors: checked.errors.clone(),
+            warnings: checked.warnings.clone(),
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         for w in &checked.warnings {
             println!("warning: {w}");
@@ -185,16 +184,15 @@ pub fn start(
         }
         restore::Outcome::Restored(r) => {
             if opts.json {
-                let v = serde_json::json!({
-                    "job_id": job.id,
-                    "recovery_point_id": point.id,
-                    "target": target.display().to_string(),
-                    "files": r.files,
-                    "dirs": r.dirs,
-                    "bytes": r.bytes,
-                    "verified_files": r.verified,
+                super::json::print(&super::json::RestoreJson {
+                    job_id: job.id.clone(),
+                    recovery_point_id: point.id.clone(),
+                    target: target.display().to_string(),
+                    files: r.files,
+                    dirs: r.dirs,
+                    bytes: r.bytes,
+                    verified_files: r.verified,
                 });
-                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
             } else {
                 println!(
                     "Restored {} file{} and {} director{} ({}) from {} into {}; {} file{} read back and verified.",

@@ -22,7 +22,6 @@ use crate::runner::execute::Executor;
 use crate::runner::{Clock, Event, Settings};
 use crate::state::local::{LocalBackend, StateLock};
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -305,22 +304,27 @@ fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
     out
 }
 
-fn tick_json(r: &TickReport, at: DateTime<Utc>) -> serde_json::Value {
-    json!({
-        "at": rfc3339(at),
-        "since": r.since.map(rfc3339),
-        "created": r.created,
-        "resumed": r.resumed,
-        "jobs": r.jobs.iter().map(job_json).collect::<Vec<_>>(),
-        "skipped": r.unsupported,
-        "interrupted_restores": r.interrupted.iter().map(job_json).collect::<Vec<_>>(),
-        "overlaps": r.overlaps.iter().map(|o| json!({
-            "resource_arn": o.resource_arn,
-            "native_id": o.native_id,
-            "created_at": rfc3339(o.created_at),
-            "origin": o.origin,
-        })).collect::<Vec<_>>(),
-    })
+fn tick_json(r: &TickReport, at: DateTime<Utc>) -> super::json::TickJson {
+    use crate::render::jobs::JobJson;
+    super::json::TickJson {
+        at: rfc3339(at),
+        since: r.since.map(rfc3339),
+        created: r.created,
+        resumed: r.resumed,
+        jobs: r.jobs.iter().map(JobJson::of).collect(),
+        skipped: r.unsupported.clone(),
+        interrupted_restores: r.interrupted.iter().map(JobJson::of).collect(),
+        overlaps: r
+            .overlaps
+            .iter()
+            .map(|o| super::json::OverlapJson {
+                resource_arn: o.resource_arn.clone(),
+                native_id: o.native_id.clone(),
+                created_at: rfc3339(o.created_at),
+                origin: o.origin.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// Snapshots for AWS resources, file-level backups for directories and mounted EFS.
@@ -378,10 +382,7 @@ pub fn run(
     let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
     reporter.finish();
     if json_out {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&tick_json(&report, started)).unwrap_or_default()
-        );
+        super::json::print(&tick_json(&report, started));
     } else {
         print!("{}", tick_text(&report, started));
     }
@@ -475,10 +476,7 @@ pub fn backup_start(
         return Err("the job disappeared from the catalog".into());
     };
     if json_out {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&job_json(job)).unwrap_or_default()
-        );
+        super::json::print(&crate::render::jobs::JobJson::of(job));
     } else {
         print!("{}", job_detail(job));
     }

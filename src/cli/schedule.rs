@@ -19,22 +19,23 @@ pub struct Options {
     pub vars: VarArgs,
 }
 
-#[derive(Serialize)]
-struct RunJson {
-    start: String,
-    start_by: String,
-    complete_by: String,
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct RunJson {
+    pub start: String,
+    pub start_by: String,
+    pub complete_by: String,
 }
 
-#[derive(Serialize)]
-struct RuleJson {
-    rule: String,
-    expression: String,
-    timezone: String,
-    description: String,
-    start_window: String,
-    completion_window: String,
-    runs: Vec<RunJson>,
+/// One rule in `coffer schedule --json` (an array of these); schema/schedule.schema.json.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct RuleJson {
+    pub rule: String,
+    pub expression: String,
+    pub timezone: String,
+    pub description: String,
+    pub start_window: String,
+    pub completion_window: String,
+    pub runs: Vec<RunJson>,
 }
 
 pub(super) fn instant(flag: &str, text: &str) -> Result<DateTime<Utc>, CmdError> {

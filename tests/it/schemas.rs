@@ -10,20 +10,23 @@ fn schema(name: &str) -> Value {
     serde_json::from_str(&text).expect("schema is JSON")
 }
 
+/// A validator for one schema file, offline: references between the files are relative
+/// (`config.schema.json#/$defs/…`) and resolve among the files of schema/, as they do for
+/// any validator that loads them from one directory.
 fn validator(name: &str) -> jsonschema::Validator {
-    let resource = |n: &str| jsonschema::Resource::from_contents(schema(n)).expect("resource");
-    jsonschema::options()
-        .with_resource(
-            "https://coffer.dev/schema/config.schema.json",
-            resource("config"),
-        )
-        .with_resource(
-            "https://coffer.dev/schema/plan.schema.json",
-            resource("plan"),
-        )
+    const BASE: &str = "file:///coffer/schema/";
+    let mut options = jsonschema::options()
         .should_validate_formats(true)
-        .build(&schema(name))
-        .expect("schema compiles")
+        .with_base_uri(format!("{BASE}{name}.schema.json"));
+    for entry in std::fs::read_dir(repo().join("schema")).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let contents: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let resource = jsonschema::Resource::from_contents(contents).expect("resource");
+        options = options.with_resource(format!("{BASE}{file}"), resource);
+    }
+    options.build(&schema(name)).expect("schema compiles")
 }
 
 fn assert_valid(name: &str, instance: &Value) {
@@ -126,4 +129,134 @@ fn the_schemas_reject_what_coffer_would_not_write() {
     assert_valid("plan", &plan);
     plan["changes"][0]["action"] = Value::from("explode");
     assert!(!validator("plan").is_valid(&plan));
+}
+
+/// Issue 11: every `--json` output is a typed struct whose schema is generated from it; the
+/// files in schema/ are those schemas (write them anew with COFFER_WRITE_SCHEMAS=1), and no
+/// schema names a host, so a standard validator uses them offline.
+#[test]
+fn committed_schemas_are_the_ones_the_output_types_generate() {
+    let write = std::env::var_os("COFFER_WRITE_SCHEMAS").is_some();
+    let mut stale = Vec::new();
+    for (name, generated) in coffer::cli::json::schemas() {
+        let path = repo().join("schema").join(format!("{name}.schema.json"));
+        let generated = serde_json::to_value(&generated).unwrap();
+        if write {
+            let text = serde_json::to_string_pretty(&generated).unwrap() + "\n";
+            std::fs::write(&path, text).unwrap();
+        }
+        let committed: Option<Value> = std::fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        if committed.as_ref() != Some(&generated) {
+            stale.push(name);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "schema/ is out of date for {stale:?}: run COFFER_WRITE_SCHEMAS=1 cargo test --test it committed_schemas"
+    );
+    fn hosts(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    match (k.as_str(), v) {
+                        ("$id" | "$ref", Value::String(s)) if s.contains("://") => {
+                            out.push(s.clone())
+                        }
+                        _ => hosts(v, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| hosts(v, out)),
+            _ => {}
+        }
+    }
+    for entry in std::fs::read_dir(repo().join("schema")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut found = Vec::new();
+        hosts(
+            &serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap(),
+            &mut found,
+        );
+        assert!(
+            found.is_empty(),
+            "{} refers to hosts: {found:?}",
+            path.display()
+        );
+    }
+}
+
+/// What the commands print validates against those schemas.
+#[test]
+fn every_json_output_matches_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        r#"
+vault "main" {
+  storage = "file://./vaults/main"
+}
+
+plan "daily" {
+  rule "nightly" {
+    schedule     = "cron(0 3 * * ? *)"
+    target_vault = vault.main
+    lifecycle {
+      delete_after = "35d"
+    }
+  }
+}
+
+selection "dirs" {
+  plan      = plan.daily
+  resources = ["dir:*"]
+}
+
+directory "docs" {
+  path = "./data"
+}
+"#,
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/a.txt"), "a").unwrap();
+    let json = |args: &[&str]| -> Value {
+        let r = run(coffer(dir.path()).args(args));
+        assert!(r.code == 0 || r.code == 1, "{args:?}: {}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", r.stdout))
+    };
+    assert_eq!(
+        run(coffer(dir.path()).args(["apply", "--auto-approve"])).code,
+        0
+    );
+    let tick = json(&["run", "--at", "2026-12-05T03:10:00Z", "--json"]);
+    assert_valid("tick", &tick);
+    let job_id = tick["jobs"][0]["id"].as_str().unwrap().to_string();
+    let point = tick["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_valid("jobs", &json(&["jobs", "list", "--json"]));
+    assert_valid("job", &json(&["jobs", "show", &job_id, "--json"]));
+    assert_valid(
+        "recovery-points",
+        &json(&["recovery-points", "list", "--json"]),
+    );
+    assert_valid(
+        "restore",
+        &json(&[
+            "restore",
+            "start",
+            "--recovery-point",
+            &point,
+            "--target",
+            "out",
+            "--json",
+        ]),
+    );
+    assert_valid("vault-check", &json(&["vault", "check", "main", "--json"]));
+    assert_valid("version", &json(&["version", "--json"]));
+    assert_valid("schedule", &json(&["schedule", "--json"]));
+    assert_valid("state", &json(&["show", "--json"]));
 }

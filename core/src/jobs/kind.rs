@@ -1,12 +1,15 @@
 //! What a job does ([`JobKind`]) and what a recovery point's life has come to
 //! ([`PointStatus`]), with the spellings the catalog, `--json` and `--kind` use.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// What a job does. The runner runs each kind through its own path and never one kind as
 /// another: a restore is never resumed as a backup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum JobKind {
     /// Makes a recovery point of a resource.
@@ -40,7 +43,9 @@ impl fmt::Display for JobKind {
 }
 
 /// Where a recovery point is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PointStatus {
     /// Made and kept: it can be restored.

@@ -2,17 +2,15 @@
 //! machines (JSON). Pure: records in, strings and JSON values out.
 
 use crate::jobs::record::{JobRecord, RecoveryPoint};
-use crate::jobs::JobKind;
-use crate::jobs::JobState;
+use crate::jobs::{JobKind, JobState, PointStatus};
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde_json::{json, Value};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 fn t(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn opt_t(at: Option<DateTime<Utc>>) -> Value {
-    at.map_or(Value::Null, |a| Value::String(t(a)))
 }
 
 /// Bytes in words: `8.0 GiB`.
@@ -34,57 +32,148 @@ pub fn size(bytes: Option<u64>) -> String {
     }
 }
 
+/// A job as `--json` writes it (`jobs list` elements, `jobs show`, `backup start`, and the
+/// jobs of `run`); schema/job.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct JobJson {
+    pub id: String,
+    pub kind: JobKind,
+    pub state: JobState,
+    pub plan: Option<String>,
+    pub rule: Option<String>,
+    pub resource_arn: String,
+    pub vault: String,
+    /// RFC 3339, seconds.
+    pub scheduled_at: String,
+    pub start_by: String,
+    pub complete_by: String,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub bytes: Option<u64>,
+    /// What the job made outside coffer (snapshot ids, AMI id, RDS snapshot ARN, repository
+    /// snapshot id).
+    pub native_ids: Vec<String>,
+    pub recovery_point_id: Option<String>,
+    pub warning: Option<String>,
+    pub recovery_point_tags: BTreeMap<String, String>,
+    pub lifecycle: LifecycleJson,
+    /// Every state the job went through, with when.
+    pub transitions: Vec<TransitionJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LifecycleJson {
+    pub cold_storage_after: Option<String>,
+    pub delete_after: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TransitionJson {
+    pub state: JobState,
+    pub at: String,
+}
+
+impl JobJson {
+    pub fn of(j: &JobRecord) -> JobJson {
+        JobJson {
+            id: j.id.clone(),
+            kind: j.job.kind,
+            state: j.state(),
+            plan: j.job.plan.clone(),
+            rule: j.job.rule.clone(),
+            resource_arn: j.job.resource_arn.clone(),
+            vault: j.job.vault.clone(),
+            scheduled_at: t(j.job.windows.scheduled_at),
+            start_by: t(j.job.windows.start_by),
+            complete_by: t(j.job.windows.complete_by),
+            attempts: j.attempts,
+            error: j.error.clone(),
+            bytes: j.bytes,
+            native_ids: j.native_ids.clone(),
+            recovery_point_id: j.recovery_point_id.clone(),
+            warning: j.warning.clone(),
+            recovery_point_tags: j.job.options.tags.clone(),
+            lifecycle: LifecycleJson {
+                cold_storage_after: j.job.options.cold_storage_after.clone(),
+                delete_after: j.job.options.delete_after.clone(),
+            },
+            transitions: j
+                .history
+                .transitions
+                .iter()
+                .map(|(s, at)| TransitionJson {
+                    state: *s,
+                    at: t(*at),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A recovery point as `recovery-points list --json` writes it;
+/// schema/recovery-points.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PointJson {
+    pub id: String,
+    pub status: PointStatus,
+    pub vault: String,
+    pub native_id: String,
+    pub resource_arn: String,
+    pub resource_type: String,
+    /// The source resource as it was at backup time.
+    pub resource: Value,
+    pub plan: Option<String>,
+    pub rule: Option<String>,
+    pub job_id: Option<String>,
+    pub created_at: String,
+    pub completed_at: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub encrypted: bool,
+    pub kms_key: Option<String>,
+    pub cold_at: Option<String>,
+    pub delete_at: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl PointJson {
+    pub fn of(p: &RecoveryPoint) -> PointJson {
+        let q = &p.point;
+        PointJson {
+            id: p.id.clone(),
+            status: p.status,
+            vault: q.vault.clone(),
+            native_id: q.native_id.clone(),
+            resource_arn: q.resource_arn.clone(),
+            resource_type: q.resource_type.clone(),
+            resource: q.resource.clone(),
+            plan: q.plan.clone(),
+            rule: q.rule.clone(),
+            job_id: q.job_id.clone(),
+            created_at: t(q.created_at),
+            completed_at: q.completed_at.map(t),
+            size_bytes: q.size_bytes,
+            encrypted: q.encrypted,
+            kms_key: q.kms_key.clone(),
+            cold_at: q.cold_at.map(t),
+            delete_at: q.delete_at.map(t),
+            tags: q.tags.clone(),
+        }
+    }
+}
+
+/// Any typed output as a JSON value (object keys sorted, as every `--json` output has them).
+pub fn to_json<T: Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
 /// A job as JSON (the shape of `jobs list --json` elements and `jobs show --json`).
 pub fn job_json(j: &JobRecord) -> Value {
-    json!({
-        "id": j.id,
-        "kind": j.job.kind,
-        "state": j.state().as_str(),
-        "plan": j.job.plan,
-        "rule": j.job.rule,
-        "resource_arn": j.job.resource_arn,
-        "vault": j.job.vault,
-        "scheduled_at": t(j.job.windows.scheduled_at),
-        "start_by": t(j.job.windows.start_by),
-        "complete_by": t(j.job.windows.complete_by),
-        "attempts": j.attempts,
-        "error": j.error,
-        "bytes": j.bytes,
-        "native_ids": j.native_ids,
-        "recovery_point_id": j.recovery_point_id,
-        "warning": j.warning,
-        "recovery_point_tags": j.job.options.tags,
-        "lifecycle": {
-            "cold_storage_after": j.job.options.cold_storage_after,
-            "delete_after": j.job.options.delete_after,
-        },
-        "transitions": j.history.transitions.iter().map(|(s, at)| json!({"state": s.as_str(), "at": t(*at)})).collect::<Vec<_>>(),
-    })
+    to_json(&JobJson::of(j))
 }
 
 /// A recovery point as JSON.
 pub fn point_json(p: &RecoveryPoint) -> Value {
-    let q = &p.point;
-    json!({
-        "id": p.id,
-        "status": p.status,
-        "vault": q.vault,
-        "native_id": q.native_id,
-        "resource_arn": q.resource_arn,
-        "resource_type": q.resource_type,
-        "resource": q.resource,
-        "plan": q.plan,
-        "rule": q.rule,
-        "job_id": q.job_id,
-        "created_at": t(q.created_at),
-        "completed_at": opt_t(q.completed_at),
-        "size_bytes": q.size_bytes,
-        "encrypted": q.encrypted,
-        "kms_key": q.kms_key,
-        "cold_at": opt_t(q.cold_at),
-        "delete_at": opt_t(q.delete_at),
-        "tags": q.tags,
-    })
+    to_json(&PointJson::of(p))
 }
 
 /// Rows as aligned columns; the last column is not padded.

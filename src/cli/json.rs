@@ -1,0 +1,103 @@
+//! The typed shapes of the shell's `--json` outputs (`run`, `restore start`, `vault check`,
+//! `version`), each with a JSON Schema in `schema/` generated from the type; the core's
+//! `render::jobs` has those of jobs and recovery points.
+
+use crate::render::jobs::JobJson;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// `coffer run --json`: one scheduler tick; schema/tick.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TickJson {
+    /// When the tick ran (RFC 3339).
+    pub at: String,
+    /// From when it looked for due runs.
+    pub since: Option<String>,
+    /// Jobs this tick created.
+    pub created: usize,
+    /// Unfinished jobs from earlier ticks taken up again.
+    pub resumed: usize,
+    /// Every job the tick executed, as it ended (or was left when stopping).
+    pub jobs: Vec<JobJson>,
+    /// Covered resources of types coffer does not back up, per type.
+    pub skipped: BTreeMap<String, usize>,
+    /// Restore jobs that a coffer which died left unfinished, now ended.
+    pub interrupted_restores: Vec<JobJson>,
+    /// Snapshots of covered resources made outside coffer during the runs' windows.
+    pub overlaps: Vec<OverlapJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct OverlapJson {
+    pub resource_arn: String,
+    pub native_id: String,
+    pub created_at: String,
+    /// Who made it, when its tags or description say.
+    pub origin: Option<String>,
+}
+
+/// `coffer restore start --json`; schema/restore.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RestoreJson {
+    pub job_id: String,
+    pub recovery_point_id: String,
+    pub target: String,
+    pub files: u64,
+    pub dirs: u64,
+    pub bytes: u64,
+    /// Files read back after writing and found identical to the recovery point.
+    pub verified_files: u64,
+}
+
+/// `coffer vault check --json`; schema/vault-check.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct VaultCheckJson {
+    pub vault: String,
+    pub location: String,
+    pub snapshots: usize,
+    pub read_data_subset: Option<String>,
+    /// No error was found (and the repository is there).
+    pub ok: bool,
+    /// The vault's repository is not there at all.
+    pub missing: bool,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// `coffer version --json`; schema/version.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct VersionJson {
+    pub coffer_version: String,
+    pub state_format_version: u32,
+    pub plan_format_version: u32,
+}
+
+/// Prints a typed output as pretty JSON, keys sorted as every `--json` output has them.
+pub fn print<T: Serialize>(v: &T) {
+    let value = crate::render::jobs::to_json(v);
+    match serde_json::to_string_pretty(&value) {
+        Ok(text) => println!("{text}"),
+        // a Value always serializes; say so rather than print nothing
+        Err(e) => eprintln!("coffer: cannot write JSON: {e}"),
+    }
+}
+
+/// Every `--json` output's schema, by the file name it has in `schema/` (without
+/// `.schema.json`). The plan, state and evaluated-configuration schemas are written by hand.
+pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
+    use crate::render::jobs::PointJson;
+    vec![
+        ("job", schemars::schema_for!(JobJson)),
+        ("jobs", schemars::schema_for!(Vec<JobJson>)),
+        ("recovery-points", schemars::schema_for!(Vec<PointJson>)),
+        ("tick", schemars::schema_for!(TickJson)),
+        ("restore", schemars::schema_for!(RestoreJson)),
+        ("vault-check", schemars::schema_for!(VaultCheckJson)),
+        ("version", schemars::schema_for!(VersionJson)),
+        (
+            "schedule",
+            schemars::schema_for!(Vec<super::schedule::RuleJson>),
+        ),
+    ]
+}
