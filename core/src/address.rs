@@ -115,6 +115,20 @@ impl FromStr for Address {
     }
 }
 
+/// An address is written as its text (`vault.main`, `plan.p.rule.r`).
+impl schemars::JsonSchema for Address {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An object's address: vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME or directory.NAME"
+        })
+    }
+}
+
 impl Serialize for Address {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)

@@ -86,14 +86,14 @@ impl Sources {
 }
 
 /// A one-based line/column position with its byte offset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
     pub byte: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -243,13 +243,13 @@ pub fn default_help(code: &str) -> &'static str {
 // JSON form
 
 /// A position range for JSON output.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct JsonRange {
     pub start: Position,
     pub end: Position,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct JsonLabel {
     pub file: String,
     pub range: JsonRange,
@@ -257,7 +257,7 @@ pub struct JsonLabel {
 }
 
 /// The JSON shape of a diagnostic (`coffer validate --json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct JsonDiagnostic {
     pub severity: Severity,
     pub code: String,

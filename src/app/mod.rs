@@ -1,5 +1,6 @@
 //! Use cases that the commands call: each one owns a whole operation's life (its job in the
 //! catalog, its states, what it records at the end), so that the CLI only parses arguments and
-//! prints. [`restore`]: the life of a restore job.
+//! prints. [`session`]: what a tick works from; [`restore`]: the life of a restore job.
 
 pub mod restore;
+pub mod session;

@@ -3,6 +3,7 @@
 //! that was done. Stops cleanly between steps when interrupted.
 
 pub mod effects;
+pub mod finish;
 
 use crate::catalog::Catalog;
 use crate::plan::{Operation, Plan, Step};

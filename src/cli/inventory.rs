@@ -22,8 +22,10 @@ pub struct Options {
     pub vars: VarArgs,
 }
 
-#[derive(Serialize)]
-struct Row<'a> {
+/// One resource in `coffer inventory --json` (an array of these);
+/// schema/inventory.schema.json.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Row<'a> {
     arn: &'a str,
     #[serde(rename = "type")]
     resource_type: ResourceType,
@@ -37,7 +39,16 @@ struct Row<'a> {
     protected_by: &'a [Protection],
     /// Snapshots of this resource that coffer did not make, within the latest window of a
     /// rule that covers it.
-    overlaps: Vec<serde_json::Value>,
+    overlaps: Vec<RowOverlap>,
+}
+
+/// A snapshot of the resource made outside coffer.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct RowOverlap {
+    created_at: String,
+    native_id: String,
+    /// Who made it, when its tags or description say.
+    origin: Option<String>,
 }
 
 /// From a run's scheduled time to its complete-by time.
@@ -157,12 +168,12 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
                 .get(&r.arn)
                 .into_iter()
                 .flatten()
-                .map(|o| {
-                    serde_json::json!({
-                        "native_id": o.native_id,
-                        "created_at": o.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        "origin": o.origin,
-                    })
+                .map(|o| RowOverlap {
+                    native_id: o.native_id.clone(),
+                    created_at: o
+                        .created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    origin: o.origin.clone(),
                 })
                 .collect(),
         })
@@ -197,15 +208,16 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
             println!("    protected by {} in {}", p.selection, p.plan);
         }
         for o in &row.overlaps {
-            let origin = o["origin"]
-                .as_str()
+            let origin = o
+                .origin
+                .as_deref()
                 .map(|s| format!(" ({s})"))
                 .unwrap_or_default();
             println!(
                 "    {} {} at {}{origin}, within a rule's window",
                 style.yellow("overlap: snapshot made outside coffer"),
-                o["native_id"].as_str().unwrap_or_default(),
-                o["created_at"].as_str().unwrap_or_default(),
+                o.native_id,
+                o.created_at,
             );
         }
     }

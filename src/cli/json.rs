@@ -1,5 +1,5 @@
 //! The typed shapes of the shell's `--json` outputs (`run`, `restore start`, `vault check`,
-//! `version`), each with a JSON Schema in `schema/` generated from the type; the core's
+//! `validate`, `version`; `inventory` and `schedule` keep theirs beside their commands), each with a JSON Schema in `schema/` generated from the type; the core's
 //! `render::jobs` has those of jobs and recovery points.
 
 use crate::render::jobs::JobJson;
@@ -65,6 +65,24 @@ pub struct VaultCheckJson {
     pub warnings: Vec<String>,
 }
 
+/// `coffer validate --json`; schema/validate.schema.json.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ValidateJson {
+    pub valid: bool,
+    pub error_count: usize,
+    pub warning_count: usize,
+    pub diagnostics: Vec<crate::diag::JsonDiagnostic>,
+    /// The evaluated configuration (schema/config.schema.json), when it loads.
+    #[schemars(schema_with = "evaluated_config")]
+    pub config: Option<serde_json::Value>,
+}
+
+fn evaluated_config(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [{ "$ref": "config.schema.json" }, { "type": "null" }]
+    })
+}
+
 /// `coffer version --json`; schema/version.schema.json.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VersionJson {
@@ -95,6 +113,11 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("restore", schemars::schema_for!(RestoreJson)),
         ("vault-check", schemars::schema_for!(VaultCheckJson)),
         ("version", schemars::schema_for!(VersionJson)),
+        ("validate", schemars::schema_for!(ValidateJson)),
+        (
+            "inventory",
+            schemars::schema_for!(Vec<super::inventory::Row<'static>>),
+        ),
         (
             "schedule",
             schemars::schema_for!(Vec<super::schedule::RuleJson>),

@@ -18,14 +18,13 @@ pub fn validate(ctx: &Ctx, json: bool, vars: &VarArgs) -> Result<Exit, CmdError>
             .iter()
             .map(|d| d.to_json(&loaded.sources))
             .collect();
-        let out = serde_json::json!({
-            "valid": errors == 0,
-            "error_count": errors,
-            "warning_count": warnings,
-            "diagnostics": diags,
-            "config": loaded.config.as_ref().map(crate::objects::config_json),
+        super::json::print(&super::json::ValidateJson {
+            valid: errors == 0,
+            error_count: errors,
+            warning_count: warnings,
+            diagnostics: diags,
+            config: loaded.config.as_ref().map(crate::objects::config_json),
         });
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     } else {
         ctx.print_diagnostics(&loaded.diagnostics, &loaded.sources);
         if errors == 0 {

@@ -424,24 +424,11 @@ pub fn apply(
         }
     }
     let report = report.map_err(|e| e.to_string())?;
-    let completed = report.error.is_none() && !report.interrupted;
-    let coverage_recorded = match (&plan.coverage, completed) {
-        (Some(c), true) => {
-            state.coverage = c.coverage.clone();
-            if let Some(inventory) = &c.inventory {
-                state.inventory = Some(inventory.clone());
-            }
-            true
+    match apply::finish::finish(&plan, &mut state, &report) {
+        apply::finish::Finish::Write => backend.write(&guard, &state).map_err(|e| e.to_string())?,
+        apply::finish::Finish::Unchanged => {
+            let _ = std::fs::remove_file(backend.journal_path());
         }
-        _ => false,
-    };
-    let changed = report.added + report.changed + report.destroyed > 0 || coverage_recorded;
-    if changed {
-        state.serial += 1;
-        state.coffer_version = crate::VERSION.to_string();
-        backend.write(&guard, &state).map_err(|e| e.to_string())?;
-    } else {
-        let _ = std::fs::remove_file(backend.journal_path());
     }
     drop(guard);
     let summary = format!(

@@ -9,14 +9,14 @@ use super::schedule::{instant, rfc3339};
 use super::{discovery, Exit};
 use crate::catalog::{Catalog, JobRecord, NewJob, SqliteCatalog};
 use crate::config::model::Config;
-use crate::coverage::{self, Coverage};
+use crate::coverage::Coverage;
 use crate::inventory::Inventory;
-use crate::jobs::{rules_from_objects, JobKind, JobOptions, JobState, RuleInfo, Windows};
+use crate::jobs::{JobKind, JobOptions, JobState, RuleInfo, Windows};
 use crate::providers::files::FileBackups;
 use crate::providers::ByResourceType;
 use crate::providers::Provider;
 use crate::render::jobs::{job_detail, job_json};
-use crate::repository::{vault_repository_from_env, VaultRepository};
+use crate::repository::VaultRepository;
 use crate::runner::cycle::{reload, run_jobs, tick, TickReport};
 use crate::runner::execute::Executor;
 use crate::runner::{Clock, Event, Settings};
@@ -49,21 +49,15 @@ fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
                 .into(),
         );
     };
-    let objects = state.objects.iter().map(|(a, o)| (a, &o.attributes));
-    let rules = rules_from_objects(objects.clone())?;
-    let selections = coverage::Rules::from_objects(objects);
     let inventory = discovery::refresh(ctx, &config)?;
-    let coverage = coverage::compute(&selections, &inventory);
-    let mut vaults = Vec::new();
-    let mut repositories = BTreeMap::new();
-    for (address, object) in &state.objects {
-        if let crate::address::Address::Vault(v) = address {
-            vaults.push(v.clone());
-            if let Some(repo) = vault_repository_from_env(v, &object.attributes, &ctx.dir)? {
-                repositories.insert(v.clone(), repo);
-            }
-        }
-    }
+    let prepared =
+        crate::app::session::prepare(&state, &inventory, &ctx.dir, &|k| std::env::var(k).ok())?;
+    let crate::app::session::Prepared {
+        rules,
+        coverage,
+        vaults,
+        repositories,
+    } = prepared;
     Ok(Session {
         config,
         backend,

@@ -259,4 +259,6 @@ directory "docs" {
     assert_valid("version", &json(&["version", "--json"]));
     assert_valid("schedule", &json(&["schedule", "--json"]));
     assert_valid("state", &json(&["show", "--json"]));
+    assert_valid("inventory", &json(&["inventory", "--json"]));
+    assert_valid("validate", &json(&["validate", "--json"]));
 }

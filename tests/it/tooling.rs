@@ -59,7 +59,7 @@ fn the_release_binary_carries_no_debug_information_and_profiling_keeps_line_tabl
         "{release:?}"
     );
     assert!(
-        release.contains(&"strip = \"debuginfo\"".to_string()),
+        release.contains(&"strip = \"symbols\"".to_string()),
         "{release:?}"
     );
     let profiling = profile("profiling");
