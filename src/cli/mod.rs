@@ -5,17 +5,31 @@
 pub mod args;
 mod context;
 mod discovery;
-mod inspect;
-mod inventory;
 pub mod json;
 mod logging;
-mod misc;
-mod reconcile;
-mod records;
-mod restore;
 mod runner;
-mod schedule;
 pub mod starter;
+
+// one module per command
+mod apply;
+mod backup;
+mod completions;
+mod daemon;
+mod fmt;
+mod force_unlock;
+mod init;
+mod inventory;
+mod jobs;
+mod plan;
+mod recovery_points;
+mod restore;
+mod run;
+mod schedule;
+mod show;
+mod state;
+mod validate;
+mod vault;
+mod version;
 
 use args::{
     BackupCommand, Cli, Command, JobsCommand, RecoveryPointsCommand, RestoreCommand, StateCommand,
@@ -81,7 +95,7 @@ pub fn run(cli: Cli) -> Exit {
         }
     };
     let result = match cli.command {
-        Command::Validate { json, vars } => misc::validate(&ctx, json, &vars),
+        Command::Validate { json, vars } => validate::validate(&ctx, json, &vars),
         Command::Plan {
             detailed_exitcode,
             out,
@@ -105,9 +119,9 @@ pub fn run(cli: Cli) -> Exit {
             } else {
                 crate::plan::Mode::Normal
             };
-            reconcile::plan(
+            plan::plan(
                 &ctx,
-                reconcile::PlanOptions {
+                plan::PlanOptions {
                     detailed_exitcode,
                     out,
                     format,
@@ -124,7 +138,7 @@ pub fn run(cli: Cli) -> Exit {
             refresh,
             vars,
             lock,
-        } => reconcile::apply(
+        } => apply::apply(
             &ctx,
             plan_file,
             auto_approve,
@@ -137,7 +151,7 @@ pub fn run(cli: Cli) -> Exit {
             auto_approve,
             vars,
             lock,
-        } => reconcile::apply(&ctx, None, auto_approve, true, false, &vars, &lock),
+        } => apply::apply(&ctx, None, auto_approve, true, false, &vars, &lock),
         Command::Inventory {
             unprotected,
             resource_type,
@@ -177,8 +191,8 @@ pub fn run(cli: Cli) -> Exit {
             json,
             runner: r,
             vars,
-        } => runner::run(&ctx, at, json, &r, &vars),
-        Command::Daemon { runner: r, vars } => runner::daemon(&ctx, &r, &vars),
+        } => run::run(&ctx, at, json, &r, &vars),
+        Command::Daemon { runner: r, vars } => daemon::daemon(&ctx, &r, &vars),
         Command::Backup(BackupCommand::Start {
             resource,
             vault,
@@ -186,13 +200,13 @@ pub fn run(cli: Cli) -> Exit {
             json,
             runner: r,
             vars,
-        }) => runner::backup_start(&ctx, &resource, &vault, delete_after, json, &r, &vars),
+        }) => backup::backup_start(&ctx, &resource, &vault, delete_after, json, &r, &vars),
         Command::Vault(VaultCommand::Check {
             name,
             read_data_subset,
             json,
             vars,
-        }) => restore::vault_check(&ctx, &name, read_data_subset.as_deref(), json, &vars),
+        }) => vault::vault_check(&ctx, &name, read_data_subset.as_deref(), json, &vars),
         Command::Restore(RestoreCommand::Start {
             recovery_point,
             target,
@@ -214,22 +228,22 @@ pub fn run(cli: Cli) -> Exit {
             &vars,
         ),
         Command::Jobs(JobsCommand::List { state, since, json }) => {
-            records::jobs_list(&ctx, state, since, json)
+            jobs::jobs_list(&ctx, state, since, json)
         }
-        Command::Jobs(JobsCommand::Show { id, json }) => records::jobs_show(&ctx, &id, json),
+        Command::Jobs(JobsCommand::Show { id, json }) => jobs::jobs_show(&ctx, &id, json),
         Command::RecoveryPoints(RecoveryPointsCommand::List {
             vault,
             resource,
             json,
-        }) => records::points_list(&ctx, vault, resource, json),
-        Command::Show { file, json } => inspect::show(&ctx, file, json),
-        Command::State(StateCommand::List) => inspect::state_list(&ctx),
-        Command::State(StateCommand::Show { address }) => inspect::state_show(&ctx, &address),
-        Command::ForceUnlock { id } => misc::force_unlock(&ctx, &id),
-        Command::Fmt { check, diff, paths } => misc::fmt(&ctx, check, diff, paths),
-        Command::Init => misc::init(&ctx),
-        Command::Version { json } => misc::version(json),
-        Command::Completions { shell } => misc::completions(shell),
+        }) => recovery_points::points_list(&ctx, vault, resource, json),
+        Command::Show { file, json } => show::show(&ctx, file, json),
+        Command::State(StateCommand::List) => state::state_list(&ctx),
+        Command::State(StateCommand::Show { address }) => state::state_show(&ctx, &address),
+        Command::ForceUnlock { id } => force_unlock::force_unlock(&ctx, &id),
+        Command::Fmt { check, diff, paths } => fmt::fmt(&ctx, check, diff, paths),
+        Command::Init => init::init(&ctx),
+        Command::Version { json } => version::version(json),
+        Command::Completions { shell } => completions::completions(shell),
     };
     match result {
         Ok(exit) => exit,

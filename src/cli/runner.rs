@@ -1,23 +1,21 @@
-//! `coffer run`, `coffer daemon` and `coffer backup start`: load what was applied (rules and
-//! selections come from the recorded state, so only reviewed changes take effect), discover
-//! resources, take the runner lock, and hand jobs to the runner; show progress as a bar on a
-//! terminal, as plain lines otherwise, or as JSON log lines.
+//! What the job commands (`run`, `daemon`, `backup start`, `restore start`) share: the
+//! session prepared from what was applied and what discovery finds, the runner lock, the
+//! providers, and how progress is shown (a bar on a terminal, plain lines, or log events).
 
 use super::args::{RunnerArgs, VarArgs};
-use super::context::{interruptible, runtime, CmdError, Ctx};
-use super::schedule::{instant, rfc3339};
-use super::{discovery, Exit};
-use crate::catalog::{Catalog, JobRecord, NewJob, SqliteCatalog};
+use super::context::{runtime, CmdError, Ctx};
+use super::discovery;
+use super::schedule::rfc3339;
+use crate::catalog::{JobRecord, SqliteCatalog};
 use crate::config::model::Config;
 use crate::coverage::Coverage;
 use crate::inventory::Inventory;
-use crate::jobs::{JobKind, JobOptions, JobState, RuleInfo, Windows};
+use crate::jobs::{JobState, RuleInfo};
 use crate::providers::files::FileBackups;
 use crate::providers::ByResourceType;
-use crate::providers::Provider;
-use crate::render::jobs::{job_detail, job_json};
+use crate::render::jobs::job_json;
 use crate::repository::VaultRepository;
-use crate::runner::cycle::{reload, run_jobs, tick, TickReport};
+use crate::runner::cycle::{tick, TickReport};
 use crate::runner::execute::Executor;
 use crate::runner::{Clock, Event, Settings};
 use crate::state::local::{LocalBackend, StateLock};
@@ -25,22 +23,21 @@ use chrono::{DateTime, Utc};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// What was applied, what exists now, and where jobs are recorded.
-struct Session {
-    config: Config,
-    backend: LocalBackend,
-    rules: Vec<RuleInfo>,
-    coverage: Coverage,
-    inventory: Inventory,
-    vaults: Vec<String>,
+pub(super) struct Session {
+    pub(super) config: Config,
+    pub(super) backend: LocalBackend,
+    pub(super) rules: Vec<RuleInfo>,
+    pub(super) coverage: Coverage,
+    pub(super) inventory: Inventory,
+    pub(super) vaults: Vec<String>,
     /// Each applied vault's repository, for file-level backups.
-    repositories: BTreeMap<String, VaultRepository>,
+    pub(super) repositories: BTreeMap<String, VaultRepository>,
 }
 
-fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
+pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
     let Some(state) = backend.read().map_err(|e| e.to_string())?.map(|l| l.state) else {
@@ -69,7 +66,7 @@ fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
     })
 }
 
-fn settings(args: &RunnerArgs) -> Settings {
+pub(super) fn settings(args: &RunnerArgs) -> Settings {
     Settings {
         concurrency: args.max_concurrent_jobs,
         per_service: args.max_jobs_per_service,
@@ -96,12 +93,12 @@ pub(super) fn runner_lock(
         .map_err(|e| e.to_string())
 }
 
-fn open_catalog(backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
+pub(super) fn open_catalog(backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
     SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
 }
 
 /// How progress is shown.
-enum Reporter {
+pub(super) enum Reporter {
     Bar(indicatif::ProgressBar),
     Lines,
     /// As log events (the daemon), through `tracing`.
@@ -119,11 +116,12 @@ macro_rules! say {
         }
     }};
 }
+pub(super) use say;
 
 impl Reporter {
     /// Log events when stderr carries JSON logs; plain lines when stdout carries JSON;
     /// otherwise a bar on a terminal, lines elsewhere.
-    fn for_output(ctx: &Ctx, json_out: bool) -> Reporter {
+    pub(super) fn for_output(ctx: &Ctx, json_out: bool) -> Reporter {
         if ctx.log_json {
             Reporter::Log
         } else if !json_out && std::io::stderr().is_terminal() {
@@ -140,13 +138,13 @@ impl Reporter {
         }
     }
 
-    fn expect(&self, jobs: usize) {
+    pub(super) fn expect(&self, jobs: usize) {
         if let Reporter::Bar(b) = self {
             b.set_length(jobs as u64);
         }
     }
 
-    fn event(&self, e: &Event) {
+    pub(super) fn event(&self, e: &Event) {
         match e {
             Event::Warning(w) => say!(self, warn, format!("Warning: {w}")),
             Event::Queued { jobs } => self.expect(*jobs),
@@ -207,7 +205,7 @@ impl Reporter {
         }
     }
 
-    fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Reporter::Bar(b) = self {
             b.finish_and_clear();
         }
@@ -215,7 +213,7 @@ impl Reporter {
 }
 
 /// Whether any of these jobs failed, which makes the command exit 1.
-fn any_failed(jobs: &[JobRecord]) -> bool {
+pub(super) fn any_failed(jobs: &[JobRecord]) -> bool {
     jobs.iter().any(|j| {
         matches!(
             j.state(),
@@ -224,7 +222,7 @@ fn any_failed(jobs: &[JobRecord]) -> bool {
     })
 }
 
-fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
+pub(super) fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
     let mut out = format!(
         "Tick at {} (runs since {}): {} job{} created, {} resumed.\n",
         rfc3339(at),
@@ -298,7 +296,7 @@ fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
     out
 }
 
-fn tick_json(r: &TickReport, at: DateTime<Utc>) -> super::json::TickJson {
+pub(super) fn tick_json(r: &TickReport, at: DateTime<Utc>) -> super::json::TickJson {
     use crate::render::jobs::JobJson;
     super::json::TickJson {
         at: rfc3339(at),
@@ -322,7 +320,7 @@ fn tick_json(r: &TickReport, at: DateTime<Utc>) -> super::json::TickJson {
 }
 
 /// Snapshots for AWS resources, file-level backups for directories and mounted EFS.
-async fn providers(
+pub(super) async fn providers(
     s: &Session,
     targets: &[crate::aws::Target],
 ) -> ByResourceType<crate::providers::aws::AwsProviders, FileBackups> {
@@ -333,7 +331,7 @@ async fn providers(
 }
 
 /// One tick, with everything loaded; returns the report.
-fn one_tick(
+pub(super) fn one_tick(
     s: &Session,
     clock: Clock,
     settings: &Settings,
@@ -357,312 +355,4 @@ fn one_tick(
         };
         tick(&exec, &s.rules, &s.coverage).await
     })
-}
-
-pub fn run(
-    ctx: &Ctx,
-    at: Option<String>,
-    json_out: bool,
-    args: &RunnerArgs,
-    vars: &VarArgs,
-) -> Result<Exit, CmdError> {
-    let at = at.as_deref().map(|t| instant("at", t)).transpose()?;
-    let s = session(ctx, vars)?;
-    let _lock = runner_lock(ctx, &s.backend, "run", args.lock_timeout)?;
-    let clock = at.map_or_else(Clock::system, Clock::starting_at);
-    let started = clock.now();
-    let stop = interruptible()?;
-    let reporter = Reporter::for_output(ctx, json_out);
-    let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
-    reporter.finish();
-    if json_out {
-        super::json::print(&tick_json(&report, started));
-    } else {
-        print!("{}", tick_text(&report, started));
-    }
-    Ok(if any_failed(&report.jobs) {
-        Exit::Error
-    } else {
-        Exit::Success
-    })
-}
-
-pub fn backup_start(
-    ctx: &Ctx,
-    resource: &str,
-    vault: &str,
-    delete_after: Option<String>,
-    json_out: bool,
-    args: &RunnerArgs,
-    vars: &VarArgs,
-) -> Result<Exit, CmdError> {
-    if let Some(d) = &delete_after {
-        crate::config::duration::Duration::parse(d)
-            .map_err(|e| format!("--delete-after `{d}`: {}", e.message))?;
-    }
-    let s = session(ctx, vars)?;
-    if !s.vaults.iter().any(|v| v == vault) {
-        let known = if s.vaults.is_empty() {
-            "none".to_string()
-        } else {
-            s.vaults.join(", ")
-        };
-        return Err(format!(
-            "no vault `{vault}` has been applied (applied vaults: {known})"
-        ));
-    }
-    let Some(r) = s.inventory.get(resource) else {
-        return Err(format!(
-            "no resource {resource} was found by discovery; `coffer inventory` lists what coffer can see"
-        ));
-    };
-    let targets = discovery::targets(&s.config)?;
-    let _lock = runner_lock(ctx, &s.backend, "backup start", args.lock_timeout)?;
-    let clock = Clock::system();
-    let now = clock.now();
-    let catalog = RefCell::new(open_catalog(&s.backend)?);
-    let job = NewJob {
-        kind: JobKind::Backup,
-        plan: None,
-        rule: None,
-        resource_arn: r.arn.clone(),
-        vault: vault.to_string(),
-        windows: Windows::on_demand(now),
-        options: JobOptions {
-            delete_after,
-            ..JobOptions::default()
-        },
-    };
-    let stop = interruptible()?;
-    let reporter = Reporter::for_output(ctx, json_out);
-    let rt = runtime()?;
-    let settings = settings(args);
-    let ended = rt.block_on(async {
-        let providers = providers(&s, &targets).await;
-        // refused before the job is recorded, so a refusal leaves no job behind
-        if !providers.supports(r.resource_type) {
-            return Err(format!(
-                "coffer cannot back up {} resources",
-                r.resource_type
-            ));
-        }
-        let created = catalog
-            .borrow_mut()
-            .create_job(&job, now)
-            .map_err(|e| e.to_string())?
-            .ok_or("a job for this resource was already created at this instant")?;
-        let report = |e: Event| reporter.event(&e);
-        let exec = Executor {
-            provider: &providers,
-            catalog: &catalog,
-            inventory: &s.inventory,
-            settings: &settings,
-            clock,
-            stop: &stop,
-            report: &report,
-        };
-        let id = created.id.clone();
-        run_jobs(&exec, vec![created]).await?;
-        reload(&exec, &[id])
-    })?;
-    reporter.finish();
-    let Some(job) = ended.first() else {
-        return Err("the job disappeared from the catalog".into());
-    };
-    if json_out {
-        super::json::print(&crate::render::jobs::JobJson::of(job));
-    } else {
-        print!("{}", job_detail(job));
-    }
-    Ok(if any_failed(&ended) || !job.state().is_terminal() {
-        Exit::Error
-    } else {
-        Exit::Success
-    })
-}
-
-/// Signals the daemon reacts to, as flags set by a signal task.
-#[derive(Default)]
-struct Signals {
-    stop: Arc<AtomicBool>,
-    reload: AtomicBool,
-    wake: tokio::sync::Notify,
-}
-
-async fn listen(signals: Arc<Signals>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = hup.recv() => signals.reload.store(true, Ordering::SeqCst),
-            _ = term.recv() => signals.stop.store(true, Ordering::SeqCst),
-            _ = int.recv() => signals.stop.store(true, Ordering::SeqCst),
-        }
-        signals.wake.notify_one();
-    }
-}
-
-/// The next time any rule runs after `now`.
-fn next_run(rules: &[RuleInfo], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    rules
-        .iter()
-        .filter_map(|r| r.schedule.next_after(now))
-        .min()
-}
-
-pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdError> {
-    let reporter = Reporter::Log;
-    let signals = Arc::new(Signals::default());
-    let rt = runtime()?;
-    rt.spawn(listen(signals.clone()));
-    let settings = settings(args);
-    let mut s = session(ctx, vars)?;
-    say!(
-        reporter,
-        info,
-        format!(
-            "coffer daemon started (pid {}), {} rule{}",
-            std::process::id(),
-            s.rules.len(),
-            if s.rules.len() == 1 { "" } else { "s" }
-        ),
-        event = "started",
-        pid = std::process::id(),
-        rules = s.rules.len(),
-    );
-    loop {
-        let tick_args = RunnerArgs {
-            lock_timeout: std::time::Duration::from_secs(600),
-            ..args.clone()
-        };
-        let tick_result = runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout)
-            .and_then(|_lock| one_tick(&s, Clock::system(), &settings, &signals.stop, &reporter));
-        match tick_result {
-            Ok(r) => {
-                say!(
-                    reporter,
-                    info,
-                    format!(
-                        "tick done: {} created, {} executed",
-                        r.created,
-                        r.jobs.len()
-                    ),
-                    event = "tick",
-                    created = r.created,
-                    executed = r.jobs.len(),
-                    overlaps = r.overlaps.len(),
-                );
-                for j in &r.interrupted {
-                    say!(
-                        reporter,
-                        warn,
-                        format!("ended restore job {} that an interrupted coffer left", j.id),
-                        event = "restore_interrupted",
-                        job_id = j.id.as_str(),
-                    );
-                }
-                for o in &r.overlaps {
-                    say!(
-                        reporter,
-                        warn,
-                        format!(
-                            "overlap: {} of {} made outside coffer at {}",
-                            o.native_id,
-                            o.resource_arn,
-                            rfc3339(o.created_at)
-                        ),
-                        event = "overlap",
-                        native_id = o.native_id.as_str(),
-                        resource_arn = o.resource_arn.as_str(),
-                    );
-                }
-            }
-            Err(e) => say!(
-                reporter,
-                error,
-                format!("tick failed: {e}"),
-                event = "tick_failed",
-                error = e.as_str(),
-            ),
-        }
-        if signals.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let now = Utc::now();
-        let next = next_run(&s.rules, now);
-        // jobs still running in AWS are looked at again after a poll interval
-        let unfinished = open_catalog(&s.backend)
-            .and_then(|c| {
-                c.jobs(&crate::catalog::JobFilter {
-                    kind: Some(JobKind::Backup),
-                    unfinished: true,
-                    ..Default::default()
-                })
-                .map_err(|e| e.to_string())
-            })
-            .map(|j| !j.is_empty())
-            .unwrap_or(false);
-        let mut wait = next.map_or(std::time::Duration::from_secs(3600), |n| {
-            (n - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1)
-        });
-        if unfinished {
-            wait = wait.min(settings.poll_interval);
-        }
-        let wake_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-        let next_text = next.map(rfc3339);
-        say!(
-            reporter,
-            info,
-            format!("sleeping until {}", rfc3339(wake_at)),
-            event = "sleeping",
-            next_run = next_text.as_deref(),
-            wake_at = rfc3339(wake_at).as_str(),
-        );
-        rt.block_on(async {
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = signals.wake.notified() => {}
-            }
-        });
-        if signals.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        // read the applied configuration and discover again before every tick, so applied
-        // changes and new resources take effect; SIGHUP does this at once
-        let hup = signals.reload.swap(false, Ordering::SeqCst);
-        match session(ctx, vars) {
-            Ok(new) => {
-                s = new;
-                if hup {
-                    say!(
-                        reporter,
-                        info,
-                        format!("configuration reloaded: {} rules", s.rules.len()),
-                        event = "reloaded",
-                        rules = s.rules.len(),
-                    );
-                }
-            }
-            Err(e) => say!(
-                reporter,
-                error,
-                format!("reload failed, keeping the previous configuration: {e}"),
-                event = "reload_failed",
-                error = e.as_str(),
-            ),
-        }
-    }
-    say!(
-        reporter,
-        info,
-        "coffer daemon stopped; unfinished jobs will be resumed by the next run".to_string(),
-        event = "stopped",
-    );
-    Ok(Exit::Success)
 }

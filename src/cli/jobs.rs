@@ -1,14 +1,14 @@
-//! `coffer jobs list|show` and `coffer recovery-points list`: read the catalog (never
-//! creating it) and print tables or JSON.
+//! `coffer jobs list` and `coffer jobs show ID`: jobs from the catalog (never creating it),
+//! as tables or JSON.
 
 use super::context::{CmdError, Ctx};
 use super::schedule::instant;
 use super::Exit;
-use crate::catalog::{Catalog, JobFilter, PointFilter};
+use crate::catalog::{Catalog, JobFilter};
 use crate::jobs::JobState;
-use crate::render::jobs::{job_detail, job_json, jobs_table, point_json, points_table};
+use crate::render::jobs::{job_detail, job_json, jobs_table};
 
-fn print_json(v: &serde_json::Value) {
+pub(super) fn print_json(v: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
@@ -60,30 +60,6 @@ pub fn jobs_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<Exit, CmdError> 
         print_json(&job_json(&job));
     } else {
         print!("{}", job_detail(&job));
-    }
-    Ok(Exit::Success)
-}
-
-pub fn points_list(
-    ctx: &Ctx,
-    vault: Option<String>,
-    resource: Option<String>,
-    json_out: bool,
-) -> Result<Exit, CmdError> {
-    let backend = ctx.backend_best_effort();
-    let catalog = ctx.catalog_read_only(&backend)?;
-    let points = catalog
-        .recovery_points(&PointFilter {
-            vault,
-            resource_arn: resource,
-        })
-        .map_err(|e| e.to_string())?;
-    if json_out {
-        print_json(&serde_json::Value::Array(
-            points.iter().map(point_json).collect(),
-        ));
-    } else {
-        print!("{}", points_table(&points));
     }
     Ok(Exit::Success)
 }

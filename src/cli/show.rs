@@ -1,15 +1,13 @@
-//! `coffer show`, `coffer state list` and `coffer state show`: read-only views of the
-//! recorded state and of saved plans.
+//! `coffer show [FILE]`: the recorded state, or a saved plan, as text or JSON.
 
 use super::context::{CmdError, Ctx};
 use super::Exit;
-use crate::address::Address;
 use crate::plan::Plan;
 use crate::render::{self, Style};
 use crate::state::State;
 use std::path::PathBuf;
 
-fn read_state(ctx: &Ctx) -> Result<Option<State>, CmdError> {
+pub(super) fn read_state(ctx: &Ctx) -> Result<Option<State>, CmdError> {
     let backend = ctx.backend_best_effort();
     Ok(backend.read().map_err(|e| e.to_string())?.map(|l| l.state))
 }
@@ -58,52 +56,6 @@ pub fn show(ctx: &Ctx, file: Option<PathBuf>, json: bool) -> Result<Exit, CmdErr
                 println!("The state holds no objects.");
             }
         }
-    }
-    Ok(Exit::Success)
-}
-
-pub fn state_list(ctx: &Ctx) -> Result<Exit, CmdError> {
-    if let Some(state) = read_state(ctx)? {
-        for a in state.objects.keys() {
-            println!("{a}");
-        }
-    }
-    Ok(Exit::Success)
-}
-
-pub fn state_show(ctx: &Ctx, address: &str) -> Result<Exit, CmdError> {
-    let addr: Address = address
-        .parse()
-        .map_err(|e: crate::address::AddressParseError| e.to_string())?;
-    let state =
-        read_state(ctx)?.ok_or_else(|| "no state: nothing has been applied yet".to_string())?;
-    let Some(o) = state.get(&addr) else {
-        let near = crate::config::suggest::did_you_mean(
-            address,
-            state
-                .objects
-                .keys()
-                .map(|a| a.to_string())
-                .collect::<Vec<_>>()
-                .iter()
-                .map(String::as_str),
-        )
-        .map(|s| format!("; did you mean {s}?"))
-        .unwrap_or_default();
-        return Err(format!("no object {addr} in state{near}"));
-    };
-    print!(
-        "{}",
-        render::text::render_object(&o.address, &o.id, &o.attributes)
-    );
-    println!(
-        "\n# created {}, updated {}",
-        o.created_at.to_rfc3339(),
-        o.updated_at.to_rfc3339()
-    );
-    if !o.depends_on.is_empty() {
-        let deps: Vec<String> = o.depends_on.iter().map(ToString::to_string).collect();
-        println!("# depends on {}", deps.join(", "));
     }
     Ok(Exit::Success)
 }

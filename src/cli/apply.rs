@@ -1,20 +1,15 @@
-//! `coffer plan`, `coffer apply` and `coffer destroy`: load configuration and state under
-//! the state lock, compute (or read) the plan, render it, and apply it step by step.
+//! `coffer apply` and `coffer destroy`: the plan (computed, or a saved one checked for freshness), confirmation, the steps with their progress, and the state written at the end.
 
-use super::args::{LockArgs, PlanFormat, VarArgs};
+use super::args::{LockArgs, VarArgs};
 use super::context::{CmdError, Ctx};
 use super::discovery;
+use super::plan::*;
 use super::Exit;
 use crate::apply::{self, Event, LocalEffects};
 use crate::catalog::{Catalog, SqliteCatalog};
-use crate::config::model::Config;
-use crate::diag::Diagnostic;
-use crate::inventory::Inventory;
-use crate::objects;
-use crate::plan::InventorySource;
-use crate::plan::{self, Mode, Operation, Plan, PlanError, PlanInput};
+use crate::plan::{Mode, Operation, Plan};
 use crate::render::{self, Style};
-use crate::state::local::{LocalBackend, StateLock};
+use crate::state::local::LocalBackend;
 use crate::state::State;
 use chrono::Utc;
 use std::io::{BufRead, IsTerminal, Write};
@@ -22,180 +17,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-pub struct PlanOptions {
-    pub detailed_exitcode: bool,
-    pub out: Option<PathBuf>,
-    pub format: PlanFormat,
-    pub mode: Mode,
-    pub refresh: bool,
-    pub vars: VarArgs,
-    pub lock: LockArgs,
-}
-
-fn lock(
-    ctx: &Ctx,
-    backend: &LocalBackend,
-    operation: &str,
-    args: &LockArgs,
-) -> Result<StateLock, CmdError> {
-    backend
-        .lock(operation, args.lock_timeout, |holder| {
-            if !args.lock_timeout.is_zero() {
-                ctx.waiting(&format!(
-                    "Waiting up to {:?} for the state lock held by {holder}...",
-                    args.lock_timeout
-                ));
-            }
-        })
-        .map_err(|e| e.to_string())
-}
-
-fn plan_errors(
-    ctx: &Ctx,
-    config: &Config,
-    loaded: &crate::config::Loaded,
-    errors: Vec<PlanError>,
-) -> CmdError {
-    let diags: Vec<Diagnostic> = errors
-        .iter()
-        .map(|e| {
-            let mut d = Diagnostic::error("coffer::vault_not_empty", e.message.clone())
-                .with_help(e.help.clone());
-            if let Some(v) = config.vaults.get(e.address.name()) {
-                d = d.at(v.span.clone(), "holds recovery points");
-            }
-            d
-        })
-        .collect();
-    ctx.print_diagnostics(&diags, &loaded.sources);
-    format!(
-        "the plan cannot be made ({} problem{})",
-        errors.len(),
-        if errors.len() == 1 { "" } else { "s" }
-    )
-}
-
-/// A warning at each vault whose repository key cannot be found: apply needs it to initialise
-/// the repository, and backups and restores to open it, so the plan says so before any step
-/// runs.
-fn missing_keys(ctx: &Ctx, config: &Config, desired: &[objects::ObjectSpec]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for spec in desired {
-        let crate::address::Address::Vault(name) = &spec.address else {
-            continue;
-        };
-        let Ok(Some(repo)) =
-            crate::repository::vault_repository_from_env(name, &spec.attributes, &ctx.dir)
-        else {
-            continue;
-        };
-        let Err(why) = repo.password else { continue };
-        let mut d = Diagnostic::warning(
-            "coffer::vault_key_missing",
-            format!("the key of vault `{name}`'s repository cannot be found: {why}"),
-        )
-        .with_help("set COFFER_VAULT_PASSWORD (or COFFER_VAULT_PASSWORD_FILE), or give the vault password_env or password_file; apply needs the key to initialise the repository, and backups and restores to open it");
-        if let Some(v) = config.vaults.get(name) {
-            d = d.at(v.span.clone(), "its repository needs a key");
-        }
-        out.push(d);
-    }
-    out
-}
-
-/// Computes a plan from configuration and (already loaded) state.
-fn compute(
-    ctx: &Ctx,
-    config: &Config,
-    loaded: &crate::config::Loaded,
-    backend: &LocalBackend,
-    state: Option<&State>,
-    mode: Mode,
-    inventory: Option<&(Inventory, InventorySource)>,
-) -> Result<Plan, CmdError> {
-    let desired = objects::desired(config);
-    if mode != Mode::Destroy {
-        ctx.print_diagnostics(&missing_keys(ctx, config, &desired), &loaded.sources);
-    }
-    let catalog = ctx.catalog_read_only(backend)?;
-    let counts = catalog.vault_points().map_err(|e| e.to_string())?;
-    plan::compute(&PlanInput {
-        mode,
-        desired: &desired,
-        state,
-        recovery_points: &counts,
-        now: Utc::now(),
-        inventory: inventory.map(|(i, s)| (i, *s)),
-    })
-    .map_err(|errors| plan_errors(ctx, config, loaded, errors))
-}
-
-fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(), CmdError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, plan.to_json_text())
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| format!("cannot write the plan to {}: {e}", path.display()))
-}
-
-pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
-    let (config, loaded) = ctx.load(&opts.vars)?;
-    let backend = ctx.backend(Some(&config));
-    let guard = lock(ctx, &backend, "plan", &opts.lock)?;
-    let state = backend.read().map_err(|e| e.to_string())?;
-    let state = state.as_ref().map(|s| &s.state);
-    let refresh = opts.refresh && opts.mode != Mode::Destroy;
-    let inventory = discovery::for_plan(ctx, &config, state, refresh)?;
-    let plan = compute(
-        ctx,
-        &config,
-        &loaded,
-        &backend,
-        state,
-        opts.mode,
-        inventory.as_ref(),
-    )?;
-    drop(guard);
-
-    let mut stdout = std::io::stdout().lock();
-    let text = match opts.format {
-        PlanFormat::Json => plan.to_json_text(),
-        PlanFormat::Markdown => render::render_markdown(&plan),
-        PlanFormat::Text => render::render_text(
-            &plan,
-            Style {
-                color: ctx.color_out,
-            },
-        ),
-    };
-    let _ = stdout.write_all(text.as_bytes());
-    if let Some(out) = &opts.out {
-        let out = if out.is_absolute() {
-            out.clone()
-        } else {
-            ctx.dir.join(out)
-        };
-        write_plan_file(&out, &plan)?;
-        let msg = format!(
-            "\nSaved the plan to {}. To apply exactly this plan, run: coffer apply {}\n",
-            out.display(),
-            out.display()
-        );
-        if opts.format == PlanFormat::Text {
-            let _ = stdout.write_all(msg.as_bytes());
-        } else {
-            eprint!("{msg}");
-        }
-    }
-    let _ = stdout.flush();
-    Ok(if opts.detailed_exitcode && plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
-}
-
 /// Asks for a literal `yes` on the terminal.
-fn confirm(question: &str, detail: &str) -> Result<bool, CmdError> {
+pub(super) fn confirm(question: &str, detail: &str) -> Result<bool, CmdError> {
     if !std::io::stdin().is_terminal() {
         return Err(
             "apply needs confirmation, but there is no terminal to ask on; pass --auto-approve to apply without asking, or save a plan with `coffer plan --out FILE` and run `coffer apply FILE`"
@@ -214,7 +37,7 @@ fn confirm(question: &str, detail: &str) -> Result<bool, CmdError> {
     Ok(line.trim() == "yes")
 }
 
-fn verb(op: Operation) -> (&'static str, &'static str) {
+pub(super) fn verb(op: Operation) -> (&'static str, &'static str) {
     match op {
         Operation::Create => ("Creating...", "Creation complete"),
         Operation::Update => ("Modifying...", "Modifications complete"),
@@ -224,7 +47,7 @@ fn verb(op: Operation) -> (&'static str, &'static str) {
 
 /// Gives each applied vault whose repository was deleted outside coffer a new, empty one,
 /// and marks the points the old one held DELETED: their data is gone.
-fn recreate_missing_repositories(
+pub(super) fn recreate_missing_repositories(
     ctx: &Ctx,
     backend: &LocalBackend,
     state: &State,
@@ -467,7 +290,11 @@ pub fn apply(
 }
 
 /// Refuses a saved plan made against another state than the current one.
-fn check_fresh(plan: &Plan, state: Option<&State>, path: &std::path::Path) -> Result<(), CmdError> {
+pub(super) fn check_fresh(
+    plan: &Plan,
+    state: Option<&State>,
+    path: &std::path::Path,
+) -> Result<(), CmdError> {
     let now_lineage = state.map(|s| s.lineage.clone());
     let now_serial = state.map_or(0, |s| s.serial);
     let fresh = match (&plan.state.lineage, &now_lineage) {

@@ -1,0 +1,199 @@
+//! `coffer daemon`: ticks forever, sleeping until the next run; SIGHUP reloads, SIGINT and SIGTERM stop.
+
+use super::args::{RunnerArgs, VarArgs};
+use super::context::{runtime, CmdError, Ctx};
+use super::runner::*;
+use super::schedule::rfc3339;
+use super::Exit;
+use crate::catalog::Catalog;
+use crate::jobs::{JobKind, RuleInfo};
+use crate::runner::Clock;
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Signals the daemon reacts to, as flags set by a signal task.
+#[derive(Default)]
+pub(super) struct Signals {
+    stop: Arc<AtomicBool>,
+    reload: AtomicBool,
+    wake: tokio::sync::Notify,
+}
+
+pub(super) async fn listen(signals: Arc<Signals>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => signals.reload.store(true, Ordering::SeqCst),
+            _ = term.recv() => signals.stop.store(true, Ordering::SeqCst),
+            _ = int.recv() => signals.stop.store(true, Ordering::SeqCst),
+        }
+        signals.wake.notify_one();
+    }
+}
+
+/// The next time any rule runs after `now`.
+pub(super) fn next_run(rules: &[RuleInfo], now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    rules
+        .iter()
+        .filter_map(|r| r.schedule.next_after(now))
+        .min()
+}
+
+pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdError> {
+    let reporter = Reporter::Log;
+    let signals = Arc::new(Signals::default());
+    let rt = runtime()?;
+    rt.spawn(listen(signals.clone()));
+    let settings = settings(args);
+    let mut s = session(ctx, vars)?;
+    say!(
+        reporter,
+        info,
+        format!(
+            "coffer daemon started (pid {}), {} rule{}",
+            std::process::id(),
+            s.rules.len(),
+            if s.rules.len() == 1 { "" } else { "s" }
+        ),
+        event = "started",
+        pid = std::process::id(),
+        rules = s.rules.len(),
+    );
+    loop {
+        let tick_args = RunnerArgs {
+            lock_timeout: std::time::Duration::from_secs(600),
+            ..args.clone()
+        };
+        let tick_result = runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout)
+            .and_then(|_lock| one_tick(&s, Clock::system(), &settings, &signals.stop, &reporter));
+        match tick_result {
+            Ok(r) => {
+                say!(
+                    reporter,
+                    info,
+                    format!(
+                        "tick done: {} created, {} executed",
+                        r.created,
+                        r.jobs.len()
+                    ),
+                    event = "tick",
+                    created = r.created,
+                    executed = r.jobs.len(),
+                    overlaps = r.overlaps.len(),
+                );
+                for j in &r.interrupted {
+                    say!(
+                        reporter,
+                        warn,
+                        format!("ended restore job {} that an interrupted coffer left", j.id),
+                        event = "restore_interrupted",
+                        job_id = j.id.as_str(),
+                    );
+                }
+                for o in &r.overlaps {
+                    say!(
+                        reporter,
+                        warn,
+                        format!(
+                            "overlap: {} of {} made outside coffer at {}",
+                            o.native_id,
+                            o.resource_arn,
+                            rfc3339(o.created_at)
+                        ),
+                        event = "overlap",
+                        native_id = o.native_id.as_str(),
+                        resource_arn = o.resource_arn.as_str(),
+                    );
+                }
+            }
+            Err(e) => say!(
+                reporter,
+                error,
+                format!("tick failed: {e}"),
+                event = "tick_failed",
+                error = e.as_str(),
+            ),
+        }
+        if signals.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let now = Utc::now();
+        let next = next_run(&s.rules, now);
+        // jobs still running in AWS are looked at again after a poll interval
+        let unfinished = open_catalog(&s.backend)
+            .and_then(|c| {
+                c.jobs(&crate::catalog::JobFilter {
+                    kind: Some(JobKind::Backup),
+                    unfinished: true,
+                    ..Default::default()
+                })
+                .map_err(|e| e.to_string())
+            })
+            .map(|j| !j.is_empty())
+            .unwrap_or(false);
+        let mut wait = next.map_or(std::time::Duration::from_secs(3600), |n| {
+            (n - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1)
+        });
+        if unfinished {
+            wait = wait.min(settings.poll_interval);
+        }
+        let wake_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+        let next_text = next.map(rfc3339);
+        say!(
+            reporter,
+            info,
+            format!("sleeping until {}", rfc3339(wake_at)),
+            event = "sleeping",
+            next_run = next_text.as_deref(),
+            wake_at = rfc3339(wake_at).as_str(),
+        );
+        rt.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = signals.wake.notified() => {}
+            }
+        });
+        if signals.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        // read the applied configuration and discover again before every tick, so applied
+        // changes and new resources take effect; SIGHUP does this at once
+        let hup = signals.reload.swap(false, Ordering::SeqCst);
+        match session(ctx, vars) {
+            Ok(new) => {
+                s = new;
+                if hup {
+                    say!(
+                        reporter,
+                        info,
+                        format!("configuration reloaded: {} rules", s.rules.len()),
+                        event = "reloaded",
+                        rules = s.rules.len(),
+                    );
+                }
+            }
+            Err(e) => say!(
+                reporter,
+                error,
+                format!("reload failed, keeping the previous configuration: {e}"),
+                event = "reload_failed",
+                error = e.as_str(),
+            ),
+        }
+    }
+    say!(
+        reporter,
+        info,
+        "coffer daemon stopped; unfinished jobs will be resumed by the next run".to_string(),
+        event = "stopped",
+    );
+    Ok(Exit::Success)
+}

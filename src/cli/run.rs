@@ -1,0 +1,36 @@
+//! `coffer run`: one scheduler tick, reported as text or JSON.
+
+use super::args::{RunnerArgs, VarArgs};
+use super::context::{interruptible, CmdError, Ctx};
+use super::runner::*;
+use super::schedule::instant;
+use super::Exit;
+use crate::runner::Clock;
+
+pub fn run(
+    ctx: &Ctx,
+    at: Option<String>,
+    json_out: bool,
+    args: &RunnerArgs,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    let at = at.as_deref().map(|t| instant("at", t)).transpose()?;
+    let s = session(ctx, vars)?;
+    let _lock = runner_lock(ctx, &s.backend, "run", args.lock_timeout)?;
+    let clock = at.map_or_else(Clock::system, Clock::starting_at);
+    let started = clock.now();
+    let stop = interruptible()?;
+    let reporter = Reporter::for_output(ctx, json_out);
+    let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
+    reporter.finish();
+    if json_out {
+        super::json::print(&tick_json(&report, started));
+    } else {
+        print!("{}", tick_text(&report, started));
+    }
+    Ok(if any_failed(&report.jobs) {
+        Exit::Error
+    } else {
+        Exit::Success
+    })
+}
