@@ -195,3 +195,140 @@ pub fn end_interrupted(
     }
     Ok(ended)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{NewRecoveryPoint, SqliteCatalog};
+    use crate::jobs::PointStatus;
+
+    fn point() -> RecoveryPoint {
+        let mut p = NewRecoveryPoint::minimal(
+            "main",
+            "abc",
+            "dir:/data",
+            "directory",
+            DateTime::UNIX_EPOCH,
+        );
+        p.resource = serde_json::json!({
+            "arn": "dir:/data", "type": "directory", "region": "local", "account": "local",
+            "name": "data", "tags": {}, "created_at": null, "mount_path": "/data"
+        });
+        RecoveryPoint {
+            id: "rp-1".into(),
+            status: PointStatus::Completed,
+            point: p,
+        }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_file_point_restores_from_its_source_directory_and_a_snapshot_does_not() {
+        let (resource, source) = file_source(&point()).unwrap();
+        assert_eq!(
+            (resource.arn.as_str(), source),
+            ("dir:/data", PathBuf::from("/data"))
+        );
+        let mut ebs = point();
+        ebs.point.resource = serde_json::json!({
+            "arn": "arn:aws:ec2:us-east-1:1:volume/vol-1", "type": "EBS", "region": "us-east-1",
+            "account": "1", "name": null, "tags": {}, "created_at": null
+        });
+        let err = file_source(&ebs).unwrap_err();
+        assert!(err.contains("is a EBS snapshot"), "{err}");
+    }
+
+    #[test]
+    fn a_restore_job_runs_and_ends_as_a_restore() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
+        let p = point();
+        let job = begin(&mut catalog, &p, "dir:/data", at("2026-12-01T00:00:00Z")).unwrap();
+        assert_eq!(
+            (job.job.kind, job.state()),
+            (JobKind::Restore, JobState::Running)
+        );
+
+        let done = Outcome::Restored(Restored {
+            files: 2,
+            dirs: 1,
+            bytes: 10,
+            verified: 2,
+        });
+        let target = std::path::Path::new("/restore/here");
+        let ended = finish(
+            &mut catalog,
+            &job,
+            &p,
+            target,
+            &done,
+            at("2026-12-01T00:01:00Z"),
+        )
+        .unwrap();
+        assert_eq!(ended.state(), JobState::Completed);
+        let back = catalog.job(&job.id).unwrap().unwrap();
+        assert_eq!(back.recovery_point_id.as_deref(), Some("rp-1"));
+        assert_eq!(back.bytes, Some(10));
+
+        let other = begin(&mut catalog, &p, "dir:/data", at("2026-12-01T00:02:00Z")).unwrap();
+        let stopped = finish(
+            &mut catalog,
+            &other,
+            &p,
+            target,
+            &Outcome::Interrupted,
+            at("2026-12-01T00:03:00Z"),
+        )
+        .unwrap();
+        assert_eq!(stopped.state(), JobState::Aborted);
+        let states: Vec<JobState> = stopped.history.transitions.iter().map(|t| t.0).collect();
+        assert_eq!(
+            states,
+            [
+                JobState::Created,
+                JobState::Running,
+                JobState::Aborting,
+                JobState::Aborted
+            ]
+        );
+    }
+
+    #[test]
+    fn restores_a_dead_coffer_left_are_failed_with_the_reason_and_nothing_else_is_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut catalog = SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
+        let p = point();
+        let left = begin(&mut catalog, &p, "dir:/data", at("2026-12-01T00:00:00Z")).unwrap();
+        let backup = catalog
+            .create_job(
+                &NewJob {
+                    kind: JobKind::Backup,
+                    plan: None,
+                    rule: None,
+                    resource_arn: "dir:/data".into(),
+                    vault: "main".into(),
+                    windows: Windows::on_demand(at("2026-12-01T00:00:00Z")),
+                    options: JobOptions::default(),
+                },
+                at("2026-12-01T00:00:00Z"),
+            )
+            .unwrap()
+            .unwrap();
+        let ended = end_interrupted(&mut catalog, at("2026-12-01T01:00:00Z")).unwrap();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].id, left.id);
+        assert_eq!(ended[0].state(), JobState::Failed);
+        assert_eq!(ended[0].error.as_deref(), Some(INTERRUPTED));
+        assert_eq!(
+            catalog.job(&backup.id).unwrap().unwrap().state(),
+            JobState::Created,
+            "a backup job is the runner's, not this"
+        );
+        assert!(end_interrupted(&mut catalog, at("2026-12-01T02:00:00Z"))
+            .unwrap()
+            .is_empty());
+    }
+}

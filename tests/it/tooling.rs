@@ -69,3 +69,47 @@ fn the_release_binary_carries_no_debug_information_and_profiling_keeps_line_tabl
         "{profiling:?}"
     );
 }
+
+/// Issue 11, defect 9: every dependency a manifest declares is used by its crate's code (a
+/// crate named in `[dependencies]` and never used only lengthens the build and misleads).
+#[test]
+fn every_declared_dependency_is_used() {
+    let mut unused = Vec::new();
+    for (manifest, dir) in [("Cargo.toml", "src"), ("core/Cargo.toml", "core/src")] {
+        let text = std::fs::read_to_string(repo().join(manifest)).unwrap();
+        let deps = text
+            .split("[dependencies]")
+            .nth(1)
+            .and_then(|s| s.split("\n[").next())
+            .unwrap_or_default();
+        let mut code = String::new();
+        let mut stack = vec![repo().join(dir)];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    code.push_str(&std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        for line in deps.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let name = line.split(['=', '.']).next().unwrap_or_default().trim();
+            let ident = name.replace('-', "_");
+            let used = code.match_indices(&ident).any(|(i, _)| {
+                let before = code[..i].chars().next_back();
+                let after = code[i + ident.len()..].chars().next();
+                !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                    && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            });
+            if !used {
+                unused.push(format!("{manifest}: {name}"));
+            }
+        }
+    }
+    assert!(unused.is_empty(), "declared but never used: {unused:?}");
+}
