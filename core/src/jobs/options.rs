@@ -32,15 +32,15 @@ impl JobOptions {
             .map(|d| d.days())
     }
 
-    /// When a point completed at `completed_at` goes cold and is deleted. Lifecycle counts
-    /// from completion, as AWS Backup does.
+    /// When a point created at `created_at` goes cold and is deleted. Lifecycle counts from
+    /// the point's creation, as AWS Backup counts it.
     pub fn lifecycle_dates(
         &self,
-        completed_at: DateTime<Utc>,
+        created_at: DateTime<Utc>,
     ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         (
-            after(completed_at, self.cold_storage_after.as_deref()),
-            after(completed_at, self.delete_after.as_deref()),
+            after(created_at, self.cold_storage_after.as_deref()),
+            after(created_at, self.delete_after.as_deref()),
         )
     }
 }
@@ -50,7 +50,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lifecycle_dates_count_from_completion() {
+    fn lifecycle_dates_count_from_creation() {
         let o = JobOptions {
             tags: BTreeMap::new(),
             cold_storage_after: Some("90d".into()),

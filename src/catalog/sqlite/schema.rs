@@ -68,7 +68,57 @@ pub(super) const MIGRATIONS: &[&str] = &[
     );",
     // 4: a warning on a job that did not fail but looks wrong (a source that shrank)
     "ALTER TABLE jobs ADD COLUMN warning TEXT;",
+    // 5: lifecycle dates count from a point's creation (they counted from its completion;
+    // `lifecycle_from_creation` moves the recorded ones), and points due to go cold or be
+    // deleted are found by index
+    "CREATE INDEX recovery_points_due_delete ON recovery_points (status, delete_at) WHERE delete_at IS NOT NULL;
+    CREATE INDEX recovery_points_due_cold ON recovery_points (status, cold_at) WHERE cold_at IS NOT NULL;",
 ];
+
+/// A point's id, creation, completion, cold and delete times, as text.
+type DatedPoint = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Migration 5's data step: each recorded `cold_at` and `delete_at` moves back by the time
+/// its point took to complete, so that it counts from creation.
+fn lifecycle_from_creation(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<DatedPoint> = tx
+        .prepare(
+            "SELECT id, created_at, completed_at, cold_at, delete_at FROM recovery_points
+             WHERE completed_at IS NOT NULL AND (cold_at IS NOT NULL OR delete_at IS NOT NULL)",
+        )?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, created, completed, cold, delete) in rows {
+        let (created, Some(completed)) = (parse_ts(&created)?, opt_ts(completed)?) else {
+            continue;
+        };
+        let took = completed - created;
+        let moved = |t: Option<String>| -> rusqlite::Result<Option<String>> {
+            Ok(opt_ts(t)?.map(|t| ts(t.checked_sub_signed(took).unwrap_or(t))))
+        };
+        tx.execute(
+            "UPDATE recovery_points SET cold_at = ?2, delete_at = ?3 WHERE id = ?1",
+            rusqlite::params![id, moved(cold)?, moved(delete)?],
+        )?;
+    }
+    Ok(())
+}
+
+/// Steps of a migration that SQL alone cannot do, run after its SQL in the same transaction.
+fn data_step(version: usize, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    match version {
+        5 => lifecycle_from_creation(tx),
+        _ => Ok(()),
+    }
+}
 
 /// Refuses a catalog whose schema is newer than this coffer knows: migrating it back is not
 /// possible, and reading it could misread what a newer coffer recorded.
@@ -94,6 +144,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), CatalogE
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction().map_err(e)?;
         tx.execute_batch(sql).map_err(e)?;
+        data_step(i + 1, &tx).map_err(e)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)
             .map_err(e)?;
         tx.commit().map_err(e)?;

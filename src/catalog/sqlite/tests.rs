@@ -233,3 +233,36 @@ fn a_newer_catalog_is_reported_as_such() {
         assert!(err.to_string().contains(&expected), "{err}");
     }
 }
+
+/// Issue 12: lifecycle dates count from creation; migration 5 moves the dates a catalog
+/// recorded from completion.
+#[test]
+fn migration_5_counts_recorded_lifecycle_dates_from_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalog.db");
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 4i64).unwrap();
+        tx.commit().unwrap();
+        // made at 06:00, completed at 06:40, to be deleted 35 days after completion
+        conn.execute(
+            "INSERT INTO recovery_points (id, vault, native_id, resource_arn, resource_type, created_at, completed_at, delete_at)
+             VALUES ('rp-1', 'main', 'snap-1', 'arn:vol-1', 'EBS', ?1, ?2, ?3)",
+            params![
+                ts(at("2026-12-05T06:00:00Z")),
+                ts(at("2026-12-05T06:40:00Z")),
+                ts(at("2027-01-09T06:40:00Z"))
+            ],
+        )
+        .unwrap();
+    }
+    let c = SqliteCatalog::open(&path).unwrap();
+    let p = c.recovery_point("rp-1").unwrap().unwrap();
+    assert_eq!(p.point.delete_at, Some(at("2027-01-09T06:00:00Z")));
+    assert_eq!(p.point.cold_at, None);
+}

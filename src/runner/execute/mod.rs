@@ -468,7 +468,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                     if let Some(w) = &warning {
                         (self.report)(Event::Warning(format!("{id} {}: {w}", resource.arn)));
                     }
-                    let (cold_at, delete_at) = job.job.options.lifecycle_dates(now);
+                    let (cold_at, delete_at) = job.job.options.lifecycle_dates(started_at);
                     let point = NewRecoveryPoint {
                         vault: job.job.vault.clone(),
                         native_id: f.native_id.clone(),

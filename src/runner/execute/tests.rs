@@ -202,7 +202,9 @@ async fn a_job_runs_to_completion_and_records_its_point() {
     assert_eq!(p.tags["coffer:rule"], "nightly");
     assert_eq!(p.tags["coffer:plan"], "daily");
     let done = p.completed_at.unwrap();
-    assert_eq!(p.delete_at, Some(done + chrono::Duration::days(35)));
+    // lifecycle counts from creation (when the backup started), not completion
+    assert!(done > p.created_at, "the point took time to complete");
+    assert_eq!(p.delete_at, Some(p.created_at + chrono::Duration::days(35)));
     assert_eq!(
         job.recovery_point_id.as_deref(),
         Some(points[0].id.as_str())
