@@ -3,12 +3,14 @@
 //! start in time and abort one that did not finish in time ([`state`]); and which rule runs are
 //! due ([`due`](mod@due)); and the tags and lifecycle a job gives its recovery point
 //! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]); and until when
-//! a vault lock protects a point ([`vault_lock`]).
+//! a vault lock protects a point ([`vault_lock`]); and which points a `keep` policy keeps
+//! ([`retention`]).
 
 pub mod due;
 pub mod kind;
 pub mod options;
 pub mod record;
+pub mod retention;
 pub mod state;
 pub mod suspicious;
 pub mod vault_lock;
