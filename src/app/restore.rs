@@ -217,6 +217,9 @@ mod tests {
         RecoveryPoint {
             id: "rp-1".into(),
             status: PointStatus::Completed,
+            storage_class: crate::jobs::StorageClass::Warm,
+            deleted_at: None,
+            deleted_by: None,
             point: p,
         }
     }

@@ -29,7 +29,12 @@ pub trait Catalog {
     fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError>;
     /// Marks every live point of `vault` DELETED (its repository was deleted); returns how
     /// many.
-    fn forget_vault_points(&mut self, vault: &str) -> Result<u64, CatalogError>;
+    fn forget_vault_points(
+        &mut self,
+        vault: &str,
+        at: DateTime<Utc>,
+        by: crate::jobs::DeletedBy,
+    ) -> Result<u64, CatalogError>;
     /// Records a recovery point and returns its id. A point for a job that already has one is
     /// not recorded twice: the existing id is returned.
     fn add_recovery_point(&mut self, point: &NewRecoveryPoint) -> Result<String, CatalogError>;

@@ -7,6 +7,7 @@ use super::plan::*;
 use super::Exit;
 use crate::apply::{self, Event, LocalEffects};
 use crate::catalog::{Catalog, SqliteCatalog};
+use crate::jobs::DeletedBy;
 use crate::plan::{Mode, Operation, Plan};
 use crate::render::{self, Style};
 use crate::state::local::LocalBackend;
@@ -61,7 +62,7 @@ pub(super) fn recreate_missing_repositories(
         let mut catalog =
             SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
         let lost = catalog
-            .forget_vault_points(&vault)
+            .forget_vault_points(&vault, Utc::now(), DeletedBy::Outside)
             .map_err(|e| e.to_string())?;
         let _ = writeln!(
             out,
@@ -242,7 +243,7 @@ pub fn apply(
             SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
         for vault in &effects.purged {
             catalog
-                .forget_vault_points(vault)
+                .forget_vault_points(vault, Utc::now(), DeletedBy::ForceDestroy)
                 .map_err(|e| e.to_string())?;
         }
     }

@@ -410,10 +410,19 @@ pub enum RecoveryPointsCommand {
         /// Only points of this resource
         #[arg(long, value_name = "ARN")]
         resource: Option<String>,
+        /// Only points with this status: COMPLETED, DELETED or EXPIRED
+        #[arg(long, value_name = "STATUS", value_parser = parse_point_status)]
+        status: Option<crate::jobs::PointStatus>,
         /// Print JSON
         #[arg(long)]
         json: bool,
     },
+}
+
+fn parse_point_status(s: &str) -> Result<crate::jobs::PointStatus, String> {
+    crate::jobs::PointStatus::parse(s).ok_or_else(|| {
+        format!("`{s}` is not a recovery point status: use COMPLETED, DELETED or EXPIRED")
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -234,8 +234,9 @@ pub fn run(cli: Cli) -> Exit {
         Command::RecoveryPoints(RecoveryPointsCommand::List {
             vault,
             resource,
+            status,
             json,
-        }) => recovery_points::points_list(&ctx, vault, resource, json),
+        }) => recovery_points::points_list(&ctx, vault, resource, status, json),
         Command::Show { file, json } => show::show(&ctx, file, json),
         Command::State(StateCommand::List) => state::state_list(&ctx),
         Command::State(StateCommand::Show { address }) => state::state_show(&ctx, &address),

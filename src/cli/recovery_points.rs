@@ -10,12 +10,14 @@ pub fn points_list(
     ctx: &Ctx,
     vault: Option<String>,
     resource: Option<String>,
+    status: Option<crate::jobs::PointStatus>,
     json_out: bool,
 ) -> Result<Exit, CmdError> {
     let backend = ctx.backend_best_effort();
     let catalog = ctx.catalog_read_only(&backend)?;
     let points = catalog
         .recovery_points(&PointFilter {
+            status,
             vault,
             resource_arn: resource,
         })

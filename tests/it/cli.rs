@@ -453,6 +453,7 @@ fn destroying_a_vault_with_recovery_points_needs_force_destroy() {
     let r = run(coffer(dir.path()).args(["recovery-points", "list", "--json"]));
     let points: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(points[0]["status"], "DELETED", "{points:#}");
+    assert_eq!(points[0]["deleted_by"], "force_destroy", "{points:#}");
 }
 
 #[test]

@@ -245,6 +245,10 @@ fn a_missing_repository_is_reported_and_never_recreated() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let points = json(dir.path(), &["recovery-points", "list", "--json"]);
     assert_eq!(points[0]["status"], "DELETED", "{points:#}");
+    assert_eq!(points[0]["deleted_by"], "outside", "{points:#}");
+    assert!(points[0]["deleted_at"].is_string(), "{points:#}");
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--status", "completed"]));
+    assert_eq!(r.stdout.trim(), "No recovery points.", "{}", r.stdout);
     let r = run(coffer(dir.path()).args(["apply", "--auto-approve"]));
     assert!(!r.stdout.contains("was missing"), "{}", r.stdout);
 }

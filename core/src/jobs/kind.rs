@@ -53,15 +53,23 @@ pub enum PointStatus {
     /// Removed (its repository was destroyed, or lifecycle removed it); the record is kept for
     /// audit.
     Deleted,
+    /// Past its retention but not deleted (AWS Backup's word): its native object could not be
+    /// deleted, or is not coffer's; the record says why.
+    Expired,
 }
 
 impl PointStatus {
-    pub const ALL: [PointStatus; 2] = [PointStatus::Completed, PointStatus::Deleted];
+    pub const ALL: [PointStatus; 3] = [
+        PointStatus::Completed,
+        PointStatus::Deleted,
+        PointStatus::Expired,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             PointStatus::Completed => "COMPLETED",
             PointStatus::Deleted => "DELETED",
+            PointStatus::Expired => "EXPIRED",
         }
     }
 
@@ -75,6 +83,73 @@ impl PointStatus {
 impl fmt::Display for PointStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Where a recovery point's data is: the standard tier, or cold storage.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StorageClass {
+    Warm,
+    Cold,
+}
+
+impl StorageClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageClass::Warm => "WARM",
+            StorageClass::Cold => "COLD",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StorageClass> {
+        [StorageClass::Warm, StorageClass::Cold]
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// What deleted a recovery point.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletedBy {
+    /// Its `delete_after` date passed.
+    Lifecycle,
+    /// A `keep` policy no longer kept it.
+    Retention,
+    /// `coffer recovery-points delete`.
+    Manual,
+    /// Someone or something outside coffer (its native object, or its whole repository, is gone).
+    Outside,
+    /// Its vault was destroyed with `force_destroy`, and its repository with it.
+    ForceDestroy,
+}
+
+impl DeletedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeletedBy::Lifecycle => "lifecycle",
+            DeletedBy::Retention => "retention",
+            DeletedBy::Manual => "manual",
+            DeletedBy::Outside => "outside",
+            DeletedBy::ForceDestroy => "force_destroy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeletedBy> {
+        [
+            DeletedBy::Lifecycle,
+            DeletedBy::Retention,
+            DeletedBy::Manual,
+            DeletedBy::Outside,
+            DeletedBy::ForceDestroy,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
     }
 }
 
@@ -93,5 +168,10 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
         }
         assert_eq!(JobKind::parse("lifecycle"), None);
+        for d in [DeletedBy::ForceDestroy, DeletedBy::Outside] {
+            assert_eq!(DeletedBy::parse(d.as_str()), Some(d));
+            assert_eq!(serde_json::to_value(d).unwrap(), d.as_str());
+        }
+        assert_eq!(StorageClass::parse("cold"), Some(StorageClass::Cold));
     }
 }

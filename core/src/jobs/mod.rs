@@ -16,7 +16,7 @@ pub mod suspicious;
 pub mod vault_lock;
 
 pub use due::{due, rules_from_objects, Due, RuleInfo};
-pub use kind::{JobKind, PointStatus};
+pub use kind::{DeletedBy, JobKind, PointStatus, StorageClass};
 pub use options::JobOptions;
 pub use state::{forced_transition, History, JobState, TransitionError, Windows};
 

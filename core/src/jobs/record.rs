@@ -2,7 +2,9 @@
 //! their source's metadata, and the filters and updates that read and change them. Plain data,
 //! shared by every catalog backend and by the core that plans and renders from them.
 
-use crate::jobs::{History, JobKind, JobOptions, JobState, PointStatus, Windows};
+use crate::jobs::{
+    DeletedBy, History, JobKind, JobOptions, JobState, PointStatus, StorageClass, Windows,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -67,6 +69,10 @@ impl NewRecoveryPoint {
 pub struct RecoveryPoint {
     pub id: String,
     pub status: PointStatus,
+    pub storage_class: StorageClass,
+    /// When it was deleted, and what deleted it.
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub deleted_by: Option<DeletedBy>,
     #[serde(flatten)]
     pub point: NewRecoveryPoint,
 }
@@ -74,6 +80,7 @@ pub struct RecoveryPoint {
 /// Which recovery points to list.
 #[derive(Debug, Clone, Default)]
 pub struct PointFilter {
+    pub status: Option<PointStatus>,
     pub vault: Option<String>,
     pub resource_arn: Option<String>,
 }

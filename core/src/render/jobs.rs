@@ -2,7 +2,7 @@
 //! machines (JSON). Pure: records in, strings and JSON values out.
 
 use crate::jobs::record::{JobRecord, RecoveryPoint};
-use crate::jobs::{JobKind, JobState, PointStatus};
+use crate::jobs::{DeletedBy, JobKind, JobState, PointStatus, StorageClass};
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -116,6 +116,12 @@ impl JobJson {
 pub struct PointJson {
     pub id: String,
     pub status: PointStatus,
+    /// `WARM`, or `COLD` once lifecycle moved it to cold storage.
+    pub storage_class: StorageClass,
+    pub deleted_at: Option<String>,
+    pub deleted_by: Option<DeletedBy>,
+    /// The legal holds on it (none can be declared yet).
+    pub holds: Vec<String>,
     pub vault: String,
     pub native_id: String,
     pub resource_arn: String,
@@ -141,6 +147,10 @@ impl PointJson {
         PointJson {
             id: p.id.clone(),
             status: p.status,
+            storage_class: p.storage_class,
+            deleted_at: p.deleted_at.map(t),
+            deleted_by: p.deleted_by,
+            holds: Vec::new(),
             vault: q.vault.clone(),
             native_id: q.native_id.clone(),
             resource_arn: q.resource_arn.clone(),
@@ -306,8 +316,14 @@ pub fn points_table(points: &[RecoveryPoint]) -> String {
         .iter()
         .map(|p| {
             let q = &p.point;
+            let status = match p.deleted_by {
+                Some(by) => format!("{} ({})", p.status, by.as_str()),
+                None => p.status.to_string(),
+            };
             vec![
                 p.id.clone(),
+                status,
+                p.storage_class.as_str().to_string(),
                 q.vault.clone(),
                 t(q.created_at),
                 q.resource_type.clone(),
@@ -321,6 +337,8 @@ pub fn points_table(points: &[RecoveryPoint]) -> String {
     let mut out = table(
         &[
             "ID",
+            "STATUS",
+            "STORAGE",
             "VAULT",
             "CREATED",
             "TYPE",

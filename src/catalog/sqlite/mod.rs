@@ -7,7 +7,9 @@ use super::{
     Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointFilter,
     RecoveryPoint, VaultPoints,
 };
-use crate::jobs::{History, JobKind, JobOptions, JobState, PointStatus, Windows};
+use crate::jobs::{
+    DeletedBy, History, JobKind, JobOptions, JobState, PointStatus, StorageClass, Windows,
+};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::collections::BTreeMap;
@@ -132,12 +134,18 @@ impl Catalog for SqliteCatalog {
         Ok(out)
     }
 
-    fn forget_vault_points(&mut self, vault: &str) -> Result<u64, CatalogError> {
+    fn forget_vault_points(
+        &mut self,
+        vault: &str,
+        at: DateTime<Utc>,
+        by: DeletedBy,
+    ) -> Result<u64, CatalogError> {
         let (conn, path) = self.writable()?;
         let n = conn
             .execute(
-                "UPDATE recovery_points SET status = 'DELETED' WHERE vault = ?1 AND status != 'DELETED'",
-                [vault],
+                "UPDATE recovery_points SET status = 'DELETED', deleted_at = ?2, deleted_by = ?3
+                 WHERE vault = ?1 AND status != 'DELETED'",
+                params![vault, ts(at), by.as_str()],
             )
             .map_err(|e| Self::err(&path, e))?;
         Ok(n as u64)
@@ -164,7 +172,7 @@ impl Catalog for SqliteCatalog {
         }
         let id = format!("rp-{}", uuid::Uuid::new_v4().simple());
         exec(&tx,
-            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"),
+            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'WARM', NULL, NULL)"),
             params![
                 id,
                 p.vault,
@@ -212,11 +220,19 @@ impl Catalog for SqliteCatalog {
             .prepare(&format!(
                 "SELECT {POINT_COLUMNS} FROM recovery_points
                  WHERE (?1 IS NULL OR vault = ?1) AND (?2 IS NULL OR resource_arn = ?2)
+                   AND (?3 IS NULL OR status = ?3)
                  ORDER BY created_at DESC, resource_arn, id"
             ))
             .map_err(e)?;
         let rows = stmt
-            .query_map(params![filter.vault, filter.resource_arn], point_row)
+            .query_map(
+                params![
+                    filter.vault,
+                    filter.resource_arn,
+                    filter.status.map(PointStatus::as_str)
+                ],
+                point_row,
+            )
             .map_err(e)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(e)?;

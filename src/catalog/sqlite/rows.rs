@@ -108,12 +108,19 @@ pub(super) fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
     Ok(Some(job))
 }
 
-pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags";
+pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by";
 
 pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
     Ok(RecoveryPoint {
         id: r.get(0)?,
         status: parse_status(&r.get::<_, String>(1)?)?,
+        storage_class: StorageClass::parse(&r.get::<_, String>(18)?)
+            .ok_or_else(|| unknown("storage class", "?"))?,
+        deleted_at: opt_ts(r.get(19)?)?,
+        deleted_by: r
+            .get::<_, Option<String>>(20)?
+            .map(|d| DeletedBy::parse(&d).ok_or_else(|| unknown("deleter", &d)))
+            .transpose()?,
         point: NewRecoveryPoint {
             vault: r.get(2)?,
             native_id: r.get(3)?,

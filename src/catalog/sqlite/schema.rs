@@ -73,6 +73,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // deleted are found by index
     "CREATE INDEX recovery_points_due_delete ON recovery_points (status, delete_at) WHERE delete_at IS NOT NULL;
     CREATE INDEX recovery_points_due_cold ON recovery_points (status, cold_at) WHERE cold_at IS NOT NULL;",
+    // 6: where a point's data is, and when and by what it was deleted
+    "ALTER TABLE recovery_points ADD COLUMN storage_class TEXT NOT NULL DEFAULT 'WARM';
+    ALTER TABLE recovery_points ADD COLUMN deleted_at TEXT;
+    ALTER TABLE recovery_points ADD COLUMN deleted_by TEXT;",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.

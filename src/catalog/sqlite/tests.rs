@@ -28,9 +28,30 @@ fn counts_points_per_vault() {
         counts.get("a").and_then(|p| p.newest),
         Some(point("a").created_at)
     );
-    assert_eq!(c.forget_vault_points("a").unwrap(), 2);
+    let gone = DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    assert_eq!(
+        c.forget_vault_points("a", gone, DeletedBy::ForceDestroy)
+            .unwrap(),
+        2
+    );
+    let forgotten = c
+        .recovery_points(&PointFilter {
+            status: Some(PointStatus::Deleted),
+            ..PointFilter::default()
+        })
+        .unwrap();
+    assert_eq!(forgotten.len(), 2);
+    assert!(forgotten
+        .iter()
+        .all(|p| p.deleted_at == Some(gone) && p.deleted_by == Some(DeletedBy::ForceDestroy)));
     assert_eq!(ro.vault_points().unwrap().get("a"), None);
-    assert_eq!(c.forget_vault_points("a").unwrap(), 0);
+    assert_eq!(
+        c.forget_vault_points("a", gone, DeletedBy::ForceDestroy)
+            .unwrap(),
+        0
+    );
     // reopening does not re-run migrations
     SqliteCatalog::open(&path).unwrap();
 }

@@ -453,6 +453,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                         .catalog
                         .borrow()
                         .recovery_points(&PointFilter {
+                            status: None,
                             vault: None,
                             resource_arn: Some(resource.arn.clone()),
                         })
