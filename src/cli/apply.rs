@@ -179,13 +179,19 @@ pub fn apply(
     let interrupted = Arc::new(AtomicBool::new(false));
     {
         let flag = interrupted.clone();
-        let _ = ctrlc::set_handler(move || {
+        let installed = ctrlc::set_handler(move || {
             if flag.swap(true, Ordering::SeqCst) {
                 eprintln!("\nTwo interrupts received; exiting now. Every finished step is recorded in the journal.");
                 std::process::exit(130);
             }
             eprintln!("\nInterrupt received: stopping after the current step. Press Ctrl-C again to stop at once.");
         });
+        if let Err(e) = installed {
+            // apply still journals every step, so even a hard stop leaves true state
+            ctx.waiting(&format!(
+                "Warning: cannot handle Ctrl-C ({e}); an interrupt stops apply at once, and the journal keeps every finished step"
+            ));
+        }
     }
 
     let mut state = match current_state {

@@ -180,10 +180,7 @@ pub fn inventory(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
         .filter(|row| !opts.unprotected || row.protected_by.is_empty())
         .collect();
     if opts.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
+        super::json::print_in_order(&rows);
         return Ok(Exit::Success);
     }
     if rows.is_empty() {

@@ -9,7 +9,7 @@ use crate::jobs::JobState;
 use crate::render::jobs::{job_detail, job_json, jobs_table};
 
 pub(super) fn print_json(v: &serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    super::json::print_in_order(v);
 }
 
 pub fn jobs_list(

@@ -93,10 +93,15 @@ pub struct VersionJson {
 
 /// Prints a typed output as pretty JSON, keys sorted as every `--json` output has them.
 pub fn print<T: Serialize>(v: &T) {
-    let value = crate::render::jobs::to_json(v);
-    match serde_json::to_string_pretty(&value) {
+    print_in_order(&crate::render::jobs::to_json(v));
+}
+
+/// Prints a typed output as pretty JSON with its fields in declaration order (`inventory`
+/// and `schedule` have always written them so).
+pub fn print_in_order<T: Serialize>(v: &T) {
+    match serde_json::to_string_pretty(v) {
         Ok(text) => println!("{text}"),
-        // a Value always serializes; say so rather than print nothing
+        // these types always serialize; say so rather than print nothing and succeed
         Err(e) => eprintln!("coffer: cannot write JSON: {e}"),
     }
 }

@@ -123,10 +123,7 @@ pub fn schedule(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
                     .collect(),
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
+        super::json::print_in_order(&json);
         return Ok(Exit::Success);
     }
 
