@@ -4,9 +4,11 @@
 //! due ([`due`](mod@due)); and the tags and lifecycle a job gives its recovery point
 //! ([`options`]); and whether a successful backup looks wrong ([`suspicious`]); and until when
 //! a vault lock protects a point ([`vault_lock`]); and which points a `keep` policy keeps
-//! ([`retention`]).
+//! ([`retention`]); and what lifecycle may do to a point under locks, holds and the floor,
+//! with the mass-deletion breaker ([`expiry`]).
 
 pub mod due;
+pub mod expiry;
 pub mod kind;
 pub mod options;
 pub mod record;
