@@ -39,6 +39,9 @@ pub trait Catalog {
     /// not recorded twice: the existing id is returned.
     fn add_recovery_point(&mut self, point: &NewRecoveryPoint) -> Result<String, CatalogError>;
     fn recovery_point(&self, id: &str) -> Result<Option<RecoveryPoint>, CatalogError>;
+    /// Live points whose `delete_at` or (while warm) `cold_at` is at or before `now`, oldest
+    /// date first; found by index, without reading the other points.
+    fn due_points(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Recovery points, newest first.
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Creates a job in state CREATED, unless one already exists for the same kind, rule,

@@ -100,6 +100,21 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
 
+/// Points due for deletion or cold storage: two index range scans (migration 5's
+/// `recovery_points_due_delete` and `recovery_points_due_cold`), one per date.
+pub(super) fn due_points_sql() -> String {
+    format!(
+        "SELECT * FROM (
+            SELECT {POINT_COLUMNS}, delete_at AS due FROM recovery_points
+             WHERE status = 'COMPLETED' AND delete_at IS NOT NULL AND delete_at <= ?1
+            UNION
+            SELECT {POINT_COLUMNS}, cold_at AS due FROM recovery_points
+             WHERE status = 'COMPLETED' AND cold_at IS NOT NULL AND cold_at <= ?1
+               AND storage_class = 'WARM'
+         ) GROUP BY id ORDER BY MIN(due), id"
+    )
+}
+
 impl Catalog for SqliteCatalog {
     fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError> {
         let Some(conn) = &self.conn else {
@@ -209,6 +224,20 @@ impl Catalog for SqliteCatalog {
         )
         .optional()
         .map_err(|e| Self::err(&self.path, e))
+    }
+
+    fn due_points(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let mut stmt = conn.prepare_cached(&due_points_sql()).map_err(e)?;
+        let rows = stmt
+            .query_map(params![ts(now)], point_row)
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(rows)
     }
 
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {

@@ -287,3 +287,51 @@ fn migration_5_counts_recorded_lifecycle_dates_from_creation() {
     assert_eq!(p.point.delete_at, Some(at("2027-01-09T06:00:00Z")));
     assert_eq!(p.point.cold_at, None);
 }
+
+/// Issue 12: due points come from an index, not a scan of every point.
+#[test]
+fn due_points_are_found_by_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = SqliteCatalog::open(&dir.path().join("catalog.db")).unwrap();
+    let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let mut due = point("main");
+    due.native_id = "due".into();
+    due.delete_at = Some(at("2027-01-01T00:00:00Z"));
+    due.cold_at = Some(at("2026-12-15T00:00:00Z"));
+    let mut cold = point("main");
+    cold.native_id = "cold".into();
+    cold.cold_at = Some(at("2026-12-20T00:00:00Z"));
+    let mut later = point("main");
+    later.native_id = "later".into();
+    later.delete_at = Some(at("2028-01-01T00:00:00Z"));
+    for p in [&due, &cold, &later, &point("main")] {
+        c.add_recovery_point(p).unwrap();
+    }
+    let found: Vec<String> = c
+        .due_points(at("2027-06-01T00:00:00Z"))
+        .unwrap()
+        .into_iter()
+        .map(|p| p.point.native_id)
+        .collect();
+    assert_eq!(
+        found,
+        ["due", "cold"],
+        "each once, by its earliest due date"
+    );
+    let conn = c.conn.as_ref().unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", due_points_sql()))
+        .unwrap()
+        .query_map(params![ts(at("2027-06-01T00:00:00Z"))], |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    let plan = plan.join("\n");
+    assert!(
+        plan.contains("recovery_points_due_delete") && plan.contains("recovery_points_due_cold"),
+        "{plan}"
+    );
+    assert!(!plan.contains("SCAN recovery_points"), "{plan}");
+}
