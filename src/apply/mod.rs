@@ -160,9 +160,12 @@ fn run_step(
                 let points = env.catalog.vault_points().map_err(|e| e.to_string())?;
                 let name = step.address.name();
                 let points = points.get(name).copied().unwrap_or_default();
+                // unreadable attributes refuse as a vault without force_destroy
+                let recorded: crate::objects::VaultAttrs =
+                    crate::objects::attrs::read(&old.address, &old.attributes).unwrap_or_default();
                 if let Some((message, help)) = crate::plan::vault_destroy_refusal(
                     name,
-                    &old.attributes,
+                    &recorded,
                     points,
                     (env.clock)(),
                     "destroy",

@@ -209,15 +209,15 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
 /// Why a vault cannot be destroyed (or replaced) now, if it cannot: it holds recovery points
 /// and its *recorded* configuration does not say `force_destroy = true`; or it does, but the
 /// vault's lock still protects its newest point, whose data force_destroy would delete.
+/// Unreadable recorded attributes (no coffer writes them) should be passed as the default,
+/// which refuses like a vault without force_destroy.
 pub fn vault_destroy_refusal(
     name: &str,
-    recorded: &serde_json::Value,
+    recorded: &VaultAttrs,
     points: VaultPoints,
     now: DateTime<Utc>,
     verb: &str,
 ) -> Option<(String, String)> {
-    // unreadable attributes (no coffer writes them) refuse as a vault without force_destroy
-    let recorded: VaultAttrs = attrs::read(&name, recorded).unwrap_or_default();
     let force = recorded.force_destroy;
     let count = points.count;
     let plural = if count == 1 { "" } else { "s" };
@@ -258,14 +258,16 @@ fn check_vault_destroy(
     } else {
         "destroy"
     };
-    if let Some((message, help)) = vault_destroy_refusal(name, before, points, now, verb) {
+    let recorded = attrs::read::<VaultAttrs>(&change.address, before);
+    let refusal_basis = recorded.clone().unwrap_or_default();
+    if let Some((message, help)) = vault_destroy_refusal(name, &refusal_basis, points, now, verb) {
         errors.push(PlanError {
             address: change.address.clone(),
             message,
             help,
         });
     }
-    let Ok(vault) = attrs::read::<VaultAttrs>(&change.address, before) else {
+    let Ok(vault) = recorded else {
         return;
     };
     let Some(storage) = vault.storage.as_deref() else {
