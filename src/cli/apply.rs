@@ -6,7 +6,7 @@ use super::discovery;
 use super::plan::*;
 use super::Exit;
 use crate::apply::{self, Event, LocalEffects};
-use crate::catalog::{Catalog, SqliteCatalog};
+use crate::catalog::Catalog;
 use crate::jobs::DeletedBy;
 use crate::plan::{Mode, Operation, Plan};
 use crate::render::{self, Style};
@@ -58,9 +58,12 @@ pub(super) fn recreate_missing_repositories(
         config_dir: ctx.dir.clone(),
         purged: Vec::new(),
     };
-    for (vault, location) in effects.recreate_missing_repositories(state)? {
-        let mut catalog =
-            SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+    let recreated = effects.recreate_missing_repositories(state)?;
+    if recreated.is_empty() {
+        return Ok(());
+    }
+    let mut catalog = ctx.catalog(backend)?;
+    for (vault, location) in recreated {
         let lost = catalog
             .forget_vault_points(&vault, Utc::now(), DeletedBy::Outside)
             .map_err(|e| e.to_string())?;
@@ -245,8 +248,7 @@ pub fn apply(
     // deleted repositories stay deleted whatever happened after: record that first
     if !effects.purged.is_empty() {
         // the points in deleted repositories are gone: say so in the catalog
-        let mut catalog =
-            SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+        let mut catalog = ctx.catalog(&backend)?;
         for vault in &effects.purged {
             catalog
                 .forget_vault_points(vault, Utc::now(), DeletedBy::ForceDestroy)

@@ -46,7 +46,7 @@ pub fn backup_start(
     let _lock = runner_lock(ctx, &s.backend, "backup start", args.lock_timeout)?;
     let clock = Clock::system();
     let now = clock.now();
-    let catalog = RefCell::new(open_catalog(&s.backend)?);
+    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
     let job = NewJob {
         kind: JobKind::Backup,
         plan: None,

@@ -124,6 +124,11 @@ impl Ctx {
     pub fn catalog_read_only(&self, backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
         SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
     }
+
+    /// The backend's catalog for writing (created and migrated if needed).
+    pub fn catalog(&self, backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
+        SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
+    }
 }
 
 /// The async runtime for the commands that call AWS or run jobs: two workers, as the machines

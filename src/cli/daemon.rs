@@ -72,8 +72,17 @@ pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdE
             lock_timeout: std::time::Duration::from_secs(600),
             ..args.clone()
         };
-        let tick_result = runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout)
-            .and_then(|_lock| one_tick(&s, Clock::system(), &settings, &signals.stop, &reporter));
+        let tick_result =
+            runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout).and_then(|_lock| {
+                one_tick(
+                    ctx,
+                    &s,
+                    Clock::system(),
+                    &settings,
+                    &signals.stop,
+                    &reporter,
+                )
+            });
         match tick_result {
             Ok(r) => {
                 say!(
@@ -128,7 +137,8 @@ pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdE
         let now = Utc::now();
         let next = next_run(&s.rules, now);
         // jobs still running in AWS are looked at again after a poll interval
-        let unfinished = open_catalog(&s.backend)
+        let unfinished = ctx
+            .catalog(&s.backend)
             .and_then(|c| {
                 c.jobs(&crate::catalog::JobFilter {
                     kind: Some(JobKind::Backup),

@@ -8,10 +8,6 @@ use crate::catalog::{Catalog, JobFilter};
 use crate::jobs::JobState;
 use crate::render::jobs::{job_detail, job_json, jobs_table};
 
-pub(super) fn print_json(v: &serde_json::Value) {
-    super::json::print_in_order(v);
-}
-
 pub fn jobs_list(
     ctx: &Ctx,
     state: Option<String>,
@@ -40,7 +36,7 @@ pub fn jobs_list(
         })
         .map_err(|e| e.to_string())?;
     if json_out {
-        print_json(&serde_json::Value::Array(
+        super::json::print_in_order(&serde_json::Value::Array(
             jobs.iter().map(job_json).collect(),
         ));
     } else {
@@ -57,7 +53,7 @@ pub fn jobs_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<Exit, CmdError> 
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no job `{id}` in the catalog; `coffer jobs list` shows the IDs"))?;
     if json_out {
-        print_json(&job_json(&job));
+        super::json::print_in_order(&job_json(&job));
     } else {
         print!("{}", job_detail(&job));
     }

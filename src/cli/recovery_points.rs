@@ -1,7 +1,6 @@
 //! `coffer recovery-points list`: recovery points with their source metadata, as a table or JSON.
 
 use super::context::{CmdError, Ctx};
-use super::jobs::*;
 use super::Exit;
 use crate::catalog::{Catalog, PointFilter};
 use crate::render::jobs::{point_json, points_table};
@@ -23,7 +22,7 @@ pub fn points_list(
         })
         .map_err(|e| e.to_string())?;
     if json_out {
-        print_json(&serde_json::Value::Array(
+        super::json::print_in_order(&serde_json::Value::Array(
             points.iter().map(point_json).collect(),
         ));
     } else {

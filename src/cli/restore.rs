@@ -7,7 +7,7 @@ use super::args::VarArgs;
 use super::context::{interruptible, CmdError, Ctx};
 use super::Exit;
 use crate::app::restore;
-use crate::catalog::{Catalog, SqliteCatalog};
+use crate::catalog::Catalog;
 use crate::render::jobs::size;
 use crate::repository::{self};
 use chrono::Utc;
@@ -51,8 +51,8 @@ pub fn start(
 ) -> Result<Exit, CmdError> {
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
-    let point = SqliteCatalog::open_read_only(&backend.dir().join("catalog.db"))
-        .map_err(|e| e.to_string())?
+    let point = ctx
+        .catalog_read_only(&backend)?
         .recovery_point(&opts.recovery_point)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
@@ -71,8 +71,7 @@ pub fn start(
     // unfinished and take it for one a dead coffer left.
     let _lock = super::runner::runner_lock(ctx, &backend, "restore start", lock_timeout)?;
     let stop = interruptible()?;
-    let mut catalog =
-        SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())?;
+    let mut catalog = ctx.catalog(&backend)?;
     restore::end_interrupted(&mut catalog, Utc::now()).map_err(|e| e.to_string())?;
     let job = restore::begin(&mut catalog, &point, &resource.arn, Utc::now())?;
     crate::failpoint::abort_at("restore-running");

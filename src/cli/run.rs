@@ -21,7 +21,7 @@ pub fn run(
     let started = clock.now();
     let stop = interruptible()?;
     let reporter = Reporter::for_output(ctx, json_out);
-    let report = one_tick(&s, clock, &settings(args), &stop, &reporter)?;
+    let report = one_tick(ctx, &s, clock, &settings(args), &stop, &reporter)?;
     reporter.finish();
     if json_out {
         super::json::print(&tick_json(&report, started));

@@ -6,7 +6,7 @@ use super::args::{RunnerArgs, VarArgs};
 use super::context::{runtime, CmdError, Ctx};
 use super::discovery;
 use super::schedule::rfc3339;
-use crate::catalog::{JobRecord, SqliteCatalog};
+use crate::catalog::JobRecord;
 use crate::config::model::Config;
 use crate::coverage::Coverage;
 use crate::inventory::Inventory;
@@ -91,10 +91,6 @@ pub(super) fn runner_lock(
             }
         })
         .map_err(|e| e.to_string())
-}
-
-pub(super) fn open_catalog(backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
-    SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
 }
 
 /// How progress is shown.
@@ -332,13 +328,14 @@ pub(super) async fn providers(
 
 /// One tick, with everything loaded; returns the report.
 pub(super) fn one_tick(
+    ctx: &Ctx,
     s: &Session,
     clock: Clock,
     settings: &Settings,
     stop: &AtomicBool,
     reporter: &Reporter,
 ) -> Result<TickReport, CmdError> {
-    let catalog = RefCell::new(open_catalog(&s.backend)?);
+    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
     let targets = discovery::targets(&s.config)?;
     let rt = runtime()?;
     rt.block_on(async {
