@@ -219,11 +219,11 @@ pub fn open_with_progress(
     progress: impl rustic_core::ProgressBars,
 ) -> Result<OpenRepository, RepositoryError> {
     // A directory that is not there is checked first, so that not even the backend's
-    // directories are made.
-    if let Location::File(dir) = location {
-        if !dir.join("config").is_file() {
-            return Err(RepositoryError::Missing(location.to_string()));
-        }
+    // directories are made (for S3 the config look-up below is the check, in one request).
+    if matches!(location, Location::File(_))
+        && !exists(location).map_err(RepositoryError::Failed)?
+    {
+        return Err(RepositoryError::Missing(location.to_string()));
     }
     let repo = unopened(location, progress).map_err(RepositoryError::Failed)?;
     let exists = repo
