@@ -1,5 +1,5 @@
 //! Addresses of configuration objects (`vault.x`, `plan.y`, `plan.y.rule.z`, `selection.s`,
-//! `directory.d`): parsing, printing and the canonical order used everywhere.
+//! `directory.d`, `legal_hold.h`): parsing, printing and the canonical order used everywhere.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -14,6 +14,7 @@ pub enum Kind {
     Rule,
     Selection,
     Directory,
+    LegalHold,
 }
 
 impl Kind {
@@ -25,6 +26,7 @@ impl Kind {
             Kind::Rule => "rule",
             Kind::Selection => "selection",
             Kind::Directory => "directory",
+            Kind::LegalHold => "legal_hold",
         }
     }
 }
@@ -38,6 +40,7 @@ pub enum Address {
     Rule { plan: String, rule: String },
     Selection(String),
     Directory(String),
+    LegalHold(String),
 }
 
 impl Address {
@@ -48,6 +51,7 @@ impl Address {
             Address::Rule { .. } => Kind::Rule,
             Address::Selection(_) => Kind::Selection,
             Address::Directory(_) => Kind::Directory,
+            Address::LegalHold(_) => Kind::LegalHold,
         }
     }
 
@@ -57,7 +61,8 @@ impl Address {
             Address::Vault(n)
             | Address::Plan(n)
             | Address::Selection(n)
-            | Address::Directory(n) => n,
+            | Address::Directory(n)
+            | Address::LegalHold(n) => n,
             Address::Rule { rule, .. } => rule,
         }
     }
@@ -82,7 +87,7 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME or directory.NAME)")]
+#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME or legal_hold.NAME)")]
 pub struct AddressParseError {
     pub input: String,
 }
@@ -102,6 +107,7 @@ impl FromStr for Address {
             "vault" => Ok(Address::Vault(rest.to_string())),
             "selection" => Ok(Address::Selection(rest.to_string())),
             "directory" => Ok(Address::Directory(rest.to_string())),
+            "legal_hold" => Ok(Address::LegalHold(rest.to_string())),
             "plan" => match rest.split_once(".rule.") {
                 Some((plan, rule)) if !plan.is_empty() && !rule.is_empty() => Ok(Address::Rule {
                     plan: plan.to_string(),

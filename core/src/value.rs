@@ -35,6 +35,7 @@ impl Value {
                 crate::address::Kind::Rule => "rule reference",
                 crate::address::Kind::Selection => "selection reference",
                 crate::address::Kind::Directory => "directory reference",
+                crate::address::Kind::LegalHold => "legal_hold reference",
             },
         }
     }

@@ -88,6 +88,7 @@ pub fn begin(
                 vault: point.point.vault.clone(),
                 windows: Windows::on_demand(now),
                 options: JobOptions::default(),
+                recovery_point_id: Some(point.id.clone()),
             },
             now,
         )
@@ -156,7 +157,7 @@ pub fn finish(
                     native_ids: Some(vec![target.display().to_string()]),
                     bytes: Some(r.bytes),
                     recovery_point_id: Some(point.id.clone()),
-                    warning: None,
+                    ..JobUpdate::default()
                 },
             )?;
             catalog.transition_job(&job.id, JobState::Completed, now, None)
@@ -220,6 +221,7 @@ mod tests {
             storage_class: crate::jobs::StorageClass::Warm,
             deleted_at: None,
             deleted_by: None,
+            status_message: None,
             point: p,
         }
     }
@@ -273,7 +275,7 @@ mod tests {
         .unwrap();
         assert_eq!(ended.state(), JobState::Completed);
         let back = catalog.job(&job.id).unwrap().unwrap();
-        assert_eq!(back.recovery_point_id.as_deref(), Some("rp-1"));
+        assert_eq!(back.job.recovery_point_id.as_deref(), Some("rp-1"));
         assert_eq!(back.bytes, Some(10));
 
         let other = begin(&mut catalog, &p, "dir:/data", at("2026-12-01T00:02:00Z")).unwrap();
@@ -315,6 +317,7 @@ mod tests {
                     vault: "main".into(),
                     windows: Windows::on_demand(at("2026-12-01T00:00:00Z")),
                     options: JobOptions::default(),
+                    recovery_point_id: None,
                 },
                 at("2026-12-01T00:00:00Z"),
             )

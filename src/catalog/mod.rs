@@ -6,14 +6,14 @@
 mod sqlite;
 
 pub use crate::jobs::record::{
-    JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointFilter, RecoveryPoint,
-    VaultPoints,
+    JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange, PointFilter,
+    RecoveryPoint, VaultPoints,
 };
 pub use sqlite::SqliteCatalog;
 
 use crate::jobs::JobState;
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +42,21 @@ pub trait Catalog {
     /// Live points whose `delete_at` or (while warm) `cold_at` is at or before `now`, oldest
     /// date first; found by index, without reading the other points.
     fn due_points(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError>;
+    /// EXPIRED points whose failed deletion is due to be tried again at `now`.
+    fn retry_due(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Recovery points, newest first.
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
+    /// Records what lifecycle did to a point.
+    fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError>;
+    /// Remembers that an apply approved deleting these points (`--allow-deletions`).
+    fn approve_deletions(&mut self, ids: &[String], at: DateTime<Utc>) -> Result<(), CatalogError>;
+    /// The points whose deletion an apply approved.
+    fn approved_deletions(&self) -> Result<BTreeSet<String>, CatalogError>;
     /// Creates a job in state CREATED, unless one already exists for the same kind, rule,
-    /// run and resource (then `None`: two racing ticks create it once).
+    /// run and resource (then `None`: two racing ticks create it once). A delete or cold
+    /// job is created only while its point is still in a state the job can act on (live,
+    /// warm for cold; EXPIRED and due for retry, or any EXPIRED for a manual deletion), and
+    /// only if no unfinished job of its kind exists for the point.
     fn create_job(
         &mut self,
         job: &NewJob,

@@ -58,6 +58,7 @@ pub fn backup_start(
             delete_after,
             ..JobOptions::default()
         },
+        recovery_point_id: None,
     };
     let stop = interruptible()?;
     let reporter = Reporter::for_output(ctx, json_out);

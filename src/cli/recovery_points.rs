@@ -19,6 +19,7 @@ pub fn points_list(
             status,
             vault,
             resource_arn: resource,
+            ..PointFilter::default()
         })
         .map_err(|e| e.to_string())?;
     if json_out {

@@ -77,6 +77,7 @@ pub async fn tick<E: Provider>(
             vault: d.vault.clone(),
             windows: d.windows,
             options: d.options.clone(),
+            recovery_point_id: None,
         };
         let created = exec
             .catalog

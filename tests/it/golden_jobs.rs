@@ -33,7 +33,9 @@ fn nightly(resource: &str, day: &str) -> NewJob {
             tags: [("Team".to_string(), "data".to_string())].into(),
             cold_storage_after: None,
             delete_after: Some("35d".into()),
+            deleted_by: None,
         },
+        recovery_point_id: None,
     }
 }
 
@@ -76,7 +78,7 @@ fn seed(dir: &Path) {
                 native_ids: Some(native.iter().map(|s| s.to_string()).collect()),
                 bytes: Some(bytes),
                 recovery_point_id: Some(rp),
-                warning: None,
+                ..JobUpdate::default()
             },
         )
         .unwrap();

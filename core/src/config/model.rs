@@ -20,6 +20,7 @@ pub struct Config {
     pub selections: BTreeMap<String, Selection>,
     pub directories: BTreeMap<String, Directory>,
     pub efs_mounts: BTreeMap<String, EfsMount>,
+    pub legal_holds: BTreeMap<String, LegalHold>,
     /// Object dependencies found in expressions (including through locals), by address.
     pub dependencies: BTreeMap<Address, Vec<Address>>,
 }
@@ -95,6 +96,12 @@ pub struct Vault {
 pub struct Lifecycle {
     pub cold_storage_after: Option<Duration>,
     pub delete_after: Option<Duration>,
+    /// A retention policy (restic's `forget` clauses) over each group of points the rule
+    /// made of one resource in one vault.
+    pub keep: Option<crate::jobs::retention::KeepPolicy>,
+    /// The newest this many completed points of a group whose resource still exists are
+    /// never deleted by lifecycle or retention (`None`: the default, 1).
+    pub keep_at_least: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +178,22 @@ pub struct Selection {
     pub resources: Vec<String>,
     pub not_resources: Vec<String>,
     pub conditions: Conditions,
+    pub span: Span,
+}
+
+/// A `legal_hold` block: AWS Backup's RecoveryPointSelection. While it matches a point,
+/// nothing deletes the point or moves it to cold storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    pub name: String,
+    pub description: Option<String>,
+    /// Vault names.
+    pub vaults: Vec<String>,
+    /// Resource ARN patterns (`*` matches any text).
+    pub resources: Vec<String>,
+    /// Inclusive range of the points' creation dates (UTC).
+    pub created_from: Option<chrono::NaiveDate>,
+    pub created_to: Option<chrono::NaiveDate>,
     pub span: Span,
 }
 

@@ -60,6 +60,7 @@ pub fn rules_from_objects<'a>(
                 tags: rule.recovery_point_tags.clone(),
                 cold_storage_after: text(lifecycle.cold_storage_after),
                 delete_after: text(lifecycle.delete_after),
+                deleted_by: None,
             },
         });
     }

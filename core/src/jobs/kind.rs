@@ -16,16 +16,36 @@ pub enum JobKind {
     Backup,
     /// Restores a recovery point into a new resource or directory.
     Restore,
+    /// Deletes a recovery point (its lifecycle or retention ended, or a user asked).
+    Delete,
+    /// Moves a recovery point to cold storage.
+    Cold,
+    /// Removes unused data from a vault's repository, under its exclusive lock.
+    Prune,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::Backup, JobKind::Restore];
+    pub const ALL: [JobKind; 5] = [
+        JobKind::Backup,
+        JobKind::Restore,
+        JobKind::Delete,
+        JobKind::Cold,
+        JobKind::Prune,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::Backup => "backup",
             JobKind::Restore => "restore",
+            JobKind::Delete => "delete",
+            JobKind::Cold => "cold",
+            JobKind::Prune => "prune",
         }
+    }
+
+    /// Whether jobs of this kind act on one recovery point's lifecycle (the tick creates them).
+    pub fn is_lifecycle(self) -> bool {
+        matches!(self, JobKind::Delete | JobKind::Cold | JobKind::Prune)
     }
 
     /// Reads a kind as the catalog stores it or `--kind` gives it (case-insensitive).

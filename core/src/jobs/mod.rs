@@ -10,6 +10,7 @@
 pub mod due;
 pub mod expiry;
 pub mod kind;
+pub mod lifecycle;
 pub mod options;
 pub mod record;
 pub mod retention;

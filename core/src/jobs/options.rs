@@ -18,6 +18,10 @@ pub struct JobOptions {
     /// A duration such as `35d`; `None` keeps the point forever.
     #[serde(default)]
     pub delete_after: Option<String>,
+    /// A delete job's reason (lifecycle, retention, manual), recorded as the point's
+    /// `deleted_by` when it succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<crate::jobs::DeletedBy>,
 }
 
 fn after(start: DateTime<Utc>, duration: Option<&str>) -> Option<DateTime<Utc>> {
@@ -55,6 +59,7 @@ mod tests {
             tags: BTreeMap::new(),
             cold_storage_after: Some("90d".into()),
             delete_after: Some("1y".into()),
+            deleted_by: None,
         };
         let done = DateTime::parse_from_rfc3339("2026-12-05T06:40:00Z")
             .unwrap()

@@ -73,8 +73,25 @@ pub struct RecoveryPoint {
     /// When it was deleted, and what deleted it.
     pub deleted_at: Option<DateTime<Utc>>,
     pub deleted_by: Option<DeletedBy>,
+    /// Why the point is EXPIRED (not deleted past its retention), or other news about it.
+    pub status_message: Option<String>,
     #[serde(flatten)]
     pub point: NewRecoveryPoint,
+}
+
+/// What lifecycle did to a recorded point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PointChange {
+    /// Its native object is gone, removed by `by`.
+    Deleted { at: DateTime<Utc>, by: DeletedBy },
+    /// Past its retention but not deleted, because of `reason`; tried again at `retry_at`
+    /// (never, when `None`: the object is not coffer's).
+    Expired {
+        reason: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// Its data moved to cold storage.
+    Cold,
 }
 
 /// Which recovery points to list.
@@ -83,6 +100,8 @@ pub struct PointFilter {
     pub status: Option<PointStatus>,
     pub vault: Option<String>,
     pub resource_arn: Option<String>,
+    /// Points made by this rule (its address, `plan.P.rule.R`).
+    pub rule: Option<String>,
 }
 
 /// A job to create.
@@ -96,6 +115,9 @@ pub struct NewJob {
     pub windows: Windows,
     /// Tags and lifecycle for what the job creates.
     pub options: JobOptions,
+    /// The recovery point the job acts on (delete, cold, restore); a backup's is recorded
+    /// when it completes.
+    pub recovery_point_id: Option<String>,
 }
 
 /// A job as the catalog holds it, with its state history.
@@ -109,7 +131,6 @@ pub struct JobRecord {
     pub bytes: Option<u64>,
     /// What the job created outside coffer (snapshot ids, AMI id, RDS snapshot ARN …).
     pub native_ids: Vec<String>,
-    pub recovery_point_id: Option<String>,
     /// Set when the job did not fail but its result looks wrong (a source that shrank).
     pub warning: Option<String>,
 }
@@ -140,6 +161,8 @@ pub struct JobUpdate {
     pub bytes: Option<u64>,
     pub recovery_point_id: Option<String>,
     pub warning: Option<String>,
+    /// The latest error of a job that is tried again (a deletion that failed this tick).
+    pub error: Option<String>,
 }
 
 /// A vault's live recovery points, in short: how many, and when the newest was made.

@@ -4,6 +4,7 @@
 //! structs instead of looking up `"…"` keys in JSON.
 
 use crate::config::duration::Duration;
+use crate::jobs::retention::KeepPolicy;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -107,6 +108,73 @@ pub struct LifecycleAttrs {
     pub cold_storage_after: Option<Duration>,
     #[serde(default, with = "optional_duration_text")]
     pub delete_after: Option<Duration>,
+    /// Absent unless set, so rules without them keep their recorded attributes unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<KeepAttrs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_at_least: Option<u32>,
+}
+
+impl LifecycleAttrs {
+    /// The floor of newest points never deleted while their resource exists (default 1).
+    pub fn floor(&self) -> u32 {
+        self.keep_at_least.unwrap_or(1)
+    }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A `keep` block as recorded: the clauses that keep something.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeepAttrs {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub last: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub hourly: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub daily: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weekly: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub monthly: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub yearly: u32,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub within: Option<Duration>,
+}
+
+impl From<&KeepPolicy> for KeepAttrs {
+    fn from(p: &KeepPolicy) -> KeepAttrs {
+        KeepAttrs {
+            last: p.last,
+            hourly: p.hourly,
+            daily: p.daily,
+            weekly: p.weekly,
+            monthly: p.monthly,
+            yearly: p.yearly,
+            within: p.within.clone(),
+        }
+    }
+}
+
+impl From<&KeepAttrs> for KeepPolicy {
+    fn from(k: &KeepAttrs) -> KeepPolicy {
+        KeepPolicy {
+            last: k.last,
+            hourly: k.hourly,
+            daily: k.daily,
+            weekly: k.weekly,
+            monthly: k.monthly,
+            yearly: k.yearly,
+            within: k.within.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +239,35 @@ pub struct SelectionAttrs {
     pub not_resources: Vec<String>,
     #[serde(default)]
     pub condition: ConditionAttrs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHoldAttrs {
+    pub description: Option<String>,
+    /// Vault addresses (`vault.NAME`).
+    #[serde(default)]
+    pub vaults: Vec<String>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    pub created_from: Option<chrono::NaiveDate>,
+    pub created_to: Option<chrono::NaiveDate>,
+}
+
+impl LegalHoldAttrs {
+    /// The hold as lifecycle matches it, named `name`.
+    pub fn into_hold(self, name: &str) -> crate::jobs::lifecycle::Hold {
+        crate::jobs::lifecycle::Hold {
+            name: name.to_string(),
+            vaults: self
+                .vaults
+                .iter()
+                .map(|v| v.strip_prefix("vault.").unwrap_or(v).to_string())
+                .collect(),
+            resources: self.resources,
+            created_from: self.created_from,
+            created_to: self.created_to,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,8 +6,8 @@
 pub mod attrs;
 
 pub use attrs::{
-    CopyAttrs, DirectoryAttrs, LifecycleAttrs, LockAttrs, PlanAttrs, RuleAttrs, SelectionAttrs,
-    VaultAttrs,
+    CopyAttrs, DirectoryAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs, LockAttrs, PlanAttrs,
+    RuleAttrs, SelectionAttrs, VaultAttrs,
 };
 
 use crate::address::{Address, Kind};
@@ -39,6 +39,8 @@ fn lifecycle(l: Option<&Lifecycle>) -> Option<LifecycleAttrs> {
     l.map(|l| LifecycleAttrs {
         cold_storage_after: l.cold_storage_after.clone(),
         delete_after: l.delete_after.clone(),
+        keep: l.keep.as_ref().map(KeepAttrs::from),
+        keep_at_least: l.keep_at_least,
     })
 }
 
@@ -141,6 +143,20 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         };
         push(Address::Directory(d.name.clone()), write(&attrs));
     }
+    for h in config.legal_holds.values() {
+        let attrs = LegalHoldAttrs {
+            description: h.description.clone(),
+            vaults: h
+                .vaults
+                .iter()
+                .map(|v| Address::Vault(v.clone()).to_string())
+                .collect(),
+            resources: h.resources.clone(),
+            created_from: h.created_from,
+            created_to: h.created_to,
+        };
+        push(Address::LegalHold(h.name.clone()), write(&attrs));
+    }
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
 }
@@ -192,6 +208,10 @@ pub fn config_json(config: &Config) -> Value {
     for name in config.directories.keys() {
         directories.insert(name.clone(), attrs(&Address::Directory(name.clone())));
     }
+    let mut legal_holds = Map::new();
+    for name in config.legal_holds.keys() {
+        legal_holds.insert(name.clone(), attrs(&Address::LegalHold(name.clone())));
+    }
     let efs_mounts: Map<String, Value> = config
         .efs_mounts
         .values()
@@ -210,6 +230,7 @@ pub fn config_json(config: &Config) -> Value {
         "plans": plans,
         "selections": selections,
         "directories": directories,
+        "legal_holds": legal_holds,
     })
 }
 
@@ -293,6 +314,11 @@ mod tests {
                 lifecycle {
                   cold_storage_after = "30d"
                   delete_after = "400d"
+                  keep_at_least = 3
+                  keep {
+                    daily = 7
+                    within = "2w"
+                  }
                 }
                 copy_to {
                   vault = vault.dr
@@ -309,6 +335,11 @@ mod tests {
             directory "d" {
               path = "./data"
             }
+            legal_hold "audit" {
+              vaults = [vault.main]
+              resources = ["arn:aws:rds:*"]
+              created_from = "2026-01-01"
+            }
             "#,
         );
         fn round<T: serde::de::DeserializeOwned + Serialize>(o: &ObjectSpec) {
@@ -323,12 +354,20 @@ mod tests {
                 Kind::Rule => round::<RuleAttrs>(o),
                 Kind::Selection => round::<SelectionAttrs>(o),
                 Kind::Directory => round::<DirectoryAttrs>(o),
+                Kind::LegalHold => round::<LegalHoldAttrs>(o),
             }
         }
         let r = objects.iter().find(|o| o.kind == Kind::Rule).unwrap();
         let rule: RuleAttrs = attrs::read(&r.address, &r.attributes).unwrap();
         assert_eq!(rule.vault_name(), "main");
-        assert_eq!(rule.lifecycle.unwrap().delete_after.unwrap().days(), 400);
+        let lifecycle = rule.lifecycle.unwrap();
+        assert_eq!(lifecycle.delete_after.as_ref().unwrap().days(), 400);
+        assert_eq!(lifecycle.floor(), 3);
+        let keep = crate::jobs::retention::KeepPolicy::from(&lifecycle.keep.unwrap());
+        assert_eq!((keep.daily, keep.within.unwrap().days()), (7, 14));
+        let h = objects.iter().find(|o| o.kind == Kind::LegalHold).unwrap();
+        let hold: LegalHoldAttrs = attrs::read(&h.address, &h.attributes).unwrap();
+        assert_eq!(hold.into_hold("audit").vaults, ["main"]);
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl JobJson {
             error: j.error.clone(),
             bytes: j.bytes,
             native_ids: j.native_ids.clone(),
-            recovery_point_id: j.recovery_point_id.clone(),
+            recovery_point_id: j.job.recovery_point_id.clone(),
             warning: j.warning.clone(),
             recovery_point_tags: j.job.options.tags.clone(),
             lifecycle: LifecycleJson {
@@ -291,7 +291,7 @@ pub fn job_detail(j: &JobRecord) -> String {
     if j.bytes.is_some() {
         field("Size", size(j.bytes));
     }
-    if let Some(rp) = &j.recovery_point_id {
+    if let Some(rp) = &j.job.recovery_point_id {
         field("Recovery point", rp.clone());
     }
     if let Some(e) = &j.error {

@@ -4,15 +4,15 @@
 //! creates a file.
 
 use super::{
-    Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointFilter,
-    RecoveryPoint, VaultPoints,
+    Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange,
+    PointFilter, RecoveryPoint, VaultPoints,
 };
 use crate::jobs::{
     DeletedBy, History, JobKind, JobOptions, JobState, PointStatus, StorageClass, Windows,
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 mod rows;
@@ -115,6 +115,30 @@ pub(super) fn due_points_sql() -> String {
     )
 }
 
+/// Whether a delete or cold job may be created for its point now (other jobs always may):
+/// the point must still be there to act on. Runs inside `create_job`'s transaction.
+fn point_allows(tx: &Connection, job: &NewJob, at: DateTime<Utc>) -> rusqlite::Result<bool> {
+    let (JobKind::Delete | JobKind::Cold, Some(point)) = (job.kind, &job.recovery_point_id) else {
+        return Ok(true);
+    };
+    let row: Option<(String, String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT status, storage_class, retry_at FROM recovery_points WHERE id = ?1",
+        )?
+        .query_row(params![point], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((status, class, retry_at)) = row else {
+        return Ok(false);
+    };
+    let manual = job.options.deleted_by == Some(DeletedBy::Manual);
+    Ok(match (job.kind, status.as_str()) {
+        (JobKind::Delete, "COMPLETED") => true,
+        (JobKind::Delete, "EXPIRED") => manual || opt_ts(retry_at)?.is_some_and(|r| r <= at),
+        (JobKind::Cold, "COMPLETED") => class == StorageClass::Warm.as_str(),
+        _ => false,
+    })
+}
+
 impl Catalog for SqliteCatalog {
     fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError> {
         let Some(conn) = &self.conn else {
@@ -187,7 +211,7 @@ impl Catalog for SqliteCatalog {
         }
         let id = format!("rp-{}", uuid::Uuid::new_v4().simple());
         exec(&tx,
-            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'WARM', NULL, NULL)"),
+            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'WARM', NULL, NULL, NULL)"),
             params![
                 id,
                 p.vault,
@@ -240,6 +264,90 @@ impl Catalog for SqliteCatalog {
         Ok(rows)
     }
 
+    fn retry_due(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {POINT_COLUMNS} FROM recovery_points
+                 WHERE status = 'EXPIRED' AND retry_at IS NOT NULL AND retry_at <= ?1
+                 ORDER BY retry_at, id"
+            ))
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(params![ts(now)], point_row)
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(rows)
+    }
+
+    fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError> {
+        let (conn, path) = self.writable()?;
+        let n = match change {
+            PointChange::Deleted { at, by } => exec(
+                conn,
+                "UPDATE recovery_points SET status = 'DELETED', deleted_at = ?2, deleted_by = ?3,
+                 retry_at = NULL WHERE id = ?1",
+                params![id, ts(*at), by.as_str()],
+            ),
+            PointChange::Expired { reason, retry_at } => exec(
+                conn,
+                "UPDATE recovery_points SET status = 'EXPIRED', status_message = ?2, retry_at = ?3
+                 WHERE id = ?1 AND status != 'DELETED'",
+                params![id, reason, retry_at.map(ts)],
+            ),
+            PointChange::Cold => exec(
+                conn,
+                "UPDATE recovery_points SET storage_class = 'COLD' WHERE id = ?1",
+                params![id],
+            ),
+        }
+        .map_err(|e| Self::err(&path, e))?;
+        if n == 0 {
+            return Err(Self::err(&path, format!("no live recovery point {id}")));
+        }
+        Ok(())
+    }
+
+    fn approve_deletions(&mut self, ids: &[String], at: DateTime<Utc>) -> Result<(), CatalogError> {
+        let (conn, path) = self.writable()?;
+        let e = |e: rusqlite::Error| Self::err(&path, e);
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        for id in ids {
+            exec(
+                &tx,
+                "INSERT OR IGNORE INTO approved_deletions (point_id, approved_at) VALUES (?1, ?2)",
+                params![id, ts(at)],
+            )
+            .map_err(e)?;
+        }
+        tx.commit().map_err(e)
+    }
+
+    fn approved_deletions(&self) -> Result<BTreeSet<String>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(BTreeSet::new());
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT a.point_id FROM approved_deletions a
+                 JOIN recovery_points p ON p.id = a.point_id WHERE p.status != 'DELETED'",
+            )
+            .map_err(e)?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(e)?
+            .collect::<rusqlite::Result<BTreeSet<String>>>()
+            .map_err(e)?;
+        Ok(ids)
+    }
+
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {
         let Some(conn) = &self.conn else {
             return Ok(Vec::new());
@@ -249,7 +357,7 @@ impl Catalog for SqliteCatalog {
             .prepare(&format!(
                 "SELECT {POINT_COLUMNS} FROM recovery_points
                  WHERE (?1 IS NULL OR vault = ?1) AND (?2 IS NULL OR resource_arn = ?2)
-                   AND (?3 IS NULL OR status = ?3)
+                   AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR rule = ?4)
                  ORDER BY created_at DESC, resource_arn, id"
             ))
             .map_err(e)?;
@@ -258,7 +366,8 @@ impl Catalog for SqliteCatalog {
                 params![
                     filter.vault,
                     filter.resource_arn,
-                    filter.status.map(PointStatus::as_str)
+                    filter.status.map(PointStatus::as_str),
+                    filter.rule,
                 ],
                 point_row,
             )
@@ -279,9 +388,12 @@ impl Catalog for SqliteCatalog {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(e)?;
+        if !point_allows(&tx, job, at).map_err(e)? {
+            return Ok(None);
+        }
         let inserted = exec(&tx,
-                "INSERT OR IGNORE INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, options, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?11, ?11)",
+                "INSERT OR IGNORE INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, options, created_at, updated_at, recovery_point_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?11, ?11, ?12)",
                 params![
                     id,
                     job.kind.as_str(),
@@ -293,12 +405,22 @@ impl Catalog for SqliteCatalog {
                     ts(job.windows.start_by),
                     ts(job.windows.complete_by),
                     json_text(&job.options),
-                    ts(at)
+                    ts(at),
+                    job.recovery_point_id,
                 ],
             )
             .map_err(e)?;
         if inserted == 0 {
             return Ok(None);
+        }
+        if let (JobKind::Delete, Some(point)) = (job.kind, &job.recovery_point_id) {
+            // the retry this job is becomes due again only if it fails
+            exec(
+                &tx,
+                "UPDATE recovery_points SET retry_at = NULL WHERE id = ?1",
+                params![point],
+            )
+            .map_err(e)?;
         }
         exec(
             &tx,
@@ -315,7 +437,6 @@ impl Catalog for SqliteCatalog {
             error: None,
             bytes: None,
             native_ids: Vec::new(),
-            recovery_point_id: None,
             warning: None,
         }))
     }
@@ -365,14 +486,15 @@ impl Catalog for SqliteCatalog {
         let n = exec(conn,
                 "UPDATE jobs SET native_ids = COALESCE(?2, native_ids), bytes = COALESCE(?3, bytes),
                  recovery_point_id = COALESCE(?4, recovery_point_id), attempts = COALESCE(?5, attempts),
-                 warning = COALESCE(?6, warning) WHERE id = ?1",
+                 warning = COALESCE(?6, warning), error = COALESCE(?7, error) WHERE id = ?1",
                 params![
                     id,
                     u.native_ids.as_ref().map(json_text),
                     u.bytes.map(|b| b as i64),
                     u.recovery_point_id,
                     u.attempts,
-                    u.warning
+                    u.warning,
+                    u.error,
                 ],
             )
             .map_err(|e| Self::err(&path, e))?;

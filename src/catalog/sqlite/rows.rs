@@ -73,6 +73,7 @@ pub(super) fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
                 complete_by: parse_ts(&r.get::<_, String>(8)?)?,
             },
             options: json_column::<JobOptions>(&r.get::<_, String>(13)?)?,
+            recovery_point_id: r.get(14)?,
         },
         history: History {
             transitions: Vec::new(),
@@ -81,7 +82,6 @@ pub(super) fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         error: r.get(10)?,
         bytes: r.get::<_, Option<i64>>(11)?.map(|b| b.max(0) as u64),
         native_ids: json_column(&r.get::<_, String>(12)?)?,
-        recovery_point_id: r.get(14)?,
         warning: r.get(15)?,
     })
 }
@@ -108,7 +108,7 @@ pub(super) fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
     Ok(Some(job))
 }
 
-pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by";
+pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message";
 
 pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
     Ok(RecoveryPoint {
@@ -121,6 +121,7 @@ pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint
             .get::<_, Option<String>>(20)?
             .map(|d| DeletedBy::parse(&d).ok_or_else(|| unknown("deleter", &d)))
             .transpose()?,
+        status_message: r.get(21)?,
         point: NewRecoveryPoint {
             vault: r.get(2)?,
             native_id: r.get(3)?,

@@ -77,6 +77,52 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE recovery_points ADD COLUMN storage_class TEXT NOT NULL DEFAULT 'WARM';
     ALTER TABLE recovery_points ADD COLUMN deleted_at TEXT;
     ALTER TABLE recovery_points ADD COLUMN deleted_by TEXT;",
+    // 7: lifecycle jobs. The jobs table is rebuilt without its one-job-per-run constraint,
+    // which now holds for backups and restores only (an index); a delete or cold job is
+    // unique per point while unfinished, a prune per vault and day. Points record why they
+    // are EXPIRED and when a failed deletion is tried again; deletions an apply approved
+    // (`--allow-deletions`) are remembered for the mass-deletion breaker.
+    "CREATE TABLE jobs_v7 (
+        id                TEXT PRIMARY KEY,
+        kind              TEXT NOT NULL,
+        plan              TEXT,
+        rule              TEXT,
+        resource_arn      TEXT NOT NULL,
+        vault             TEXT NOT NULL,
+        scheduled_at      TEXT NOT NULL,
+        start_by          TEXT NOT NULL,
+        complete_by       TEXT NOT NULL,
+        state             TEXT NOT NULL,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        error             TEXT,
+        bytes             INTEGER,
+        native_ids        TEXT NOT NULL DEFAULT '[]',
+        created_at        TEXT NOT NULL,
+        updated_at        TEXT NOT NULL,
+        options           TEXT NOT NULL DEFAULT '{}',
+        recovery_point_id TEXT,
+        warning           TEXT
+    );
+    INSERT INTO jobs_v7 (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, attempts, error, bytes, native_ids, created_at, updated_at, options, recovery_point_id, warning)
+        SELECT id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, attempts, error, bytes, native_ids, created_at, updated_at, options, recovery_point_id, warning FROM jobs;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_v7 RENAME TO jobs;
+    CREATE INDEX jobs_by_state ON jobs (state);
+    CREATE INDEX jobs_by_resource ON jobs (resource_arn);
+    CREATE INDEX jobs_by_point ON jobs (recovery_point_id) WHERE recovery_point_id IS NOT NULL;
+    CREATE UNIQUE INDEX jobs_once_per_run ON jobs (kind, rule, scheduled_at, resource_arn)
+        WHERE kind IN ('backup', 'restore');
+    CREATE UNIQUE INDEX jobs_lifecycle_once ON jobs (kind, recovery_point_id)
+        WHERE kind IN ('delete', 'cold')
+          AND state NOT IN ('ABORTED', 'COMPLETED', 'FAILED', 'EXPIRED', 'PARTIAL');
+    CREATE UNIQUE INDEX jobs_prune_once ON jobs (vault, scheduled_at) WHERE kind = 'prune';
+    ALTER TABLE recovery_points ADD COLUMN status_message TEXT;
+    ALTER TABLE recovery_points ADD COLUMN retry_at TEXT;
+    CREATE INDEX recovery_points_retry ON recovery_points (status, retry_at) WHERE retry_at IS NOT NULL;
+    CREATE TABLE approved_deletions (
+        point_id     TEXT PRIMARY KEY,
+        approved_at  TEXT NOT NULL
+    );",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.

@@ -74,6 +74,7 @@ fn new_job(resource: &str) -> NewJob {
             complete_by: at(14),
         },
         options: JobOptions::default(),
+        recovery_point_id: None,
     }
 }
 

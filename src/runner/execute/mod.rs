@@ -456,6 +456,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                             status: None,
                             vault: None,
                             resource_arn: Some(resource.arn.clone()),
+                            ..PointFilter::default()
                         })
                         .map_err(Self::catalog_err)?
                         .into_iter()

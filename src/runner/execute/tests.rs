@@ -134,6 +134,7 @@ async fn run_one_with(
                     delete_after: Some("35d".into()),
                     ..JobOptions::default()
                 },
+                recovery_point_id: None,
             },
             now,
         )
@@ -206,7 +207,7 @@ async fn a_job_runs_to_completion_and_records_its_point() {
     assert!(done > p.created_at, "the point took time to complete");
     assert_eq!(p.delete_at, Some(p.created_at + chrono::Duration::days(35)));
     assert_eq!(
-        job.recovery_point_id.as_deref(),
+        job.job.recovery_point_id.as_deref(),
         Some(points[0].id.as_str())
     );
 }

@@ -211,6 +211,33 @@ impl<'s> Lowerer<'s> {
         }
     }
 
+    /// A whole number from 0 up to `max` (a count such as `daily = 7`).
+    pub(super) fn count(&mut self, view: &View<'_>, name: &str, max: u32) -> Option<(u32, Span)> {
+        let (v, span, _) = self.value(view, name)?;
+        let Value::Number(n) = &v else {
+            self.wrong_type(view, name, "a whole number", &v, span);
+            return None;
+        };
+        match n.to_i64().filter(|_| n.is_integer()) {
+            Some(i) if (0..=max as i64).contains(&i) => Some((i as u32, span)),
+            _ => {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_count",
+                        format!(
+                            "`{name}` in {} must be a whole number from 0 to {max}, not {}",
+                            view.what,
+                            n.text()
+                        ),
+                    )
+                    .at(span, "not a count")
+                    .with_help(format!("write a count without quotes, e.g. `{name} = 7`")),
+                );
+                None
+            }
+        }
+    }
+
     pub(super) fn string_map(&mut self, view: &View<'_>, name: &str) -> Tags {
         let Some((v, span, _)) = self.value(view, name) else {
             return Tags::new();
@@ -264,6 +291,42 @@ impl<'s> Lowerer<'s> {
             }
             other => {
                 self.wrong_type(view, name, "a list of strings", &other, span);
+                Vec::new()
+            }
+        }
+    }
+
+    /// A list of references (`vaults = [vault.a, vault.b]`); returns the names.
+    pub(super) fn reference_list(
+        &mut self,
+        view: &View<'_>,
+        name: &str,
+        kind: crate::address::Kind,
+    ) -> Vec<String> {
+        let Some((v, span, _)) = self.value(view, name) else {
+            return Vec::new();
+        };
+        let expected = format!("a {} reference", kind.keyword());
+        match v {
+            Value::List(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.into_iter().enumerate() {
+                    match item {
+                        Value::Ref(a) if a.kind() == kind => out.push(a.name().to_string()),
+                        other => self.element_wrong_type(
+                            view,
+                            format!("element {i} of `{name}`"),
+                            &format!("{expected} such as {}.NAME, without quotes", kind.keyword()),
+                            &other,
+                            &span,
+                        ),
+                    }
+                }
+                out
+            }
+            other => {
+                let list = format!("a list of {} references", kind.keyword());
+                self.wrong_type(view, name, &list, &other, span);
                 Vec::new()
             }
         }

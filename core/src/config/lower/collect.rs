@@ -77,6 +77,7 @@ impl<'s> Lowerer<'s> {
                             "selection" => c.selections.push(decl),
                             "directory" => c.directories.push(decl),
                             "efs_mount" => c.efs_mounts.push(decl),
+                            "legal_hold" => c.legal_holds.push(decl),
                             _ => {
                                 let rules = self.collect_rules(file, block, &decl.name);
                                 c.plans.push(PlanDecl { decl, rules });

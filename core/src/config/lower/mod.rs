@@ -7,7 +7,7 @@
 //! holds the entry point and the lowering's shared state; `collect` gathers the blocks,
 //! `references` builds the dependency graph, `values` evaluates variables and locals,
 //! `attrs` reads typed attributes, one file per block kind (`backend`, `provider`,
-//! `vault`, `plan_rule`, `selection`, `directory`) lowers it, and `checks` checks
+//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`) lowers it, and `checks` checks
 //! across objects.
 
 use super::duration::Duration;
@@ -34,6 +34,7 @@ mod backend;
 mod checks;
 mod collect;
 mod directory;
+mod legal_hold;
 mod plan_rule;
 mod provider;
 mod references;
@@ -135,6 +136,7 @@ struct Collected<'a> {
     selections: Vec<Decl<'a>>,
     directories: Vec<Decl<'a>>,
     efs_mounts: Vec<Decl<'a>>,
+    legal_holds: Vec<Decl<'a>>,
 }
 
 const TOP_LEVEL: &[(&str, usize)] = &[
@@ -147,6 +149,7 @@ const TOP_LEVEL: &[(&str, usize)] = &[
     ("selection", 1),
     ("directory", 1),
     ("efs_mount", 1),
+    ("legal_hold", 1),
 ];
 
 /// Loads and lowers a configuration. Pure: all texts and values come from `input`.
@@ -306,6 +309,11 @@ impl<'s> Lowerer<'s> {
         for d in &collected.efs_mounts {
             if let Some(m) = self.lower_efs_mount(d) {
                 config.efs_mounts.insert(m.name.clone(), m);
+            }
+        }
+        for d in &collected.legal_holds {
+            if let Some(h) = self.lower_legal_hold(d) {
+                config.legal_holds.insert(h.name.clone(), h);
             }
         }
         self.check_vault_locks(&config);

@@ -2,6 +2,7 @@
 //! copies.
 
 use super::*;
+use crate::jobs::retention::KeepPolicy;
 
 impl<'s> Lowerer<'s> {
     pub(super) fn lower_plan(&mut self, p: &PlanDecl<'_>) -> Option<BackupPlan> {
@@ -122,7 +123,7 @@ impl<'s> Lowerer<'s> {
         let recovery_point_tags = self.string_map(&view, "recovery_point_tags");
         let lifecycle = self
             .single_block(&view, "lifecycle")
-            .and_then(|b| self.lower_lifecycle(d.file, b));
+            .and_then(|b| self.lower_lifecycle(d.file, b, true));
         let mut copy_to = Vec::new();
         for b in d
             .block
@@ -144,7 +145,7 @@ impl<'s> Lowerer<'s> {
             let vault = self.reference(&cview, "vault", crate::address::Kind::Vault, true);
             let lifecycle = self
                 .single_block(&cview, "lifecycle")
-                .and_then(|lb| self.lower_lifecycle(d.file, lb));
+                .and_then(|lb| self.lower_lifecycle(d.file, lb, false));
             if let Some((vault, span)) = vault {
                 if target.as_ref().is_some_and(|(t, _)| *t == vault) {
                     self.push(
@@ -263,14 +264,40 @@ impl<'s> Lowerer<'s> {
         Some((text, span))
     }
 
-    pub(super) fn lower_lifecycle(&mut self, file: FileId, b: &Block) -> Option<Lifecycle> {
+    /// A `lifecycle` block; a rule's (`of_rule`) may also hold `keep` and `keep_at_least`,
+    /// which a copy's may not (yet).
+    pub(super) fn lower_lifecycle(
+        &mut self,
+        file: FileId,
+        b: &Block,
+        of_rule: bool,
+    ) -> Option<Lifecycle> {
         let view = View {
             file,
             body: &b.body,
             what: "lifecycle block".into(),
             header: header_span(file, b),
         };
-        self.check_body(&view, &["cold_storage_after", "delete_after"], &[]);
+        if of_rule {
+            self.check_body(
+                &view,
+                &["cold_storage_after", "delete_after", "keep_at_least"],
+                &["keep"],
+            );
+        } else {
+            self.check_body(&view, &["cold_storage_after", "delete_after"], &[]);
+        }
+        let keep = if of_rule {
+            self.single_block(&view, "keep")
+                .and_then(|k| self.lower_keep(file, k))
+        } else {
+            None
+        };
+        let keep_at_least = if of_rule {
+            self.count(&view, "keep_at_least", 10_000).map(|(n, _)| n)
+        } else {
+            None
+        };
         let cold = self.duration(&view, "cold_storage_after");
         let delete = self.duration(&view, "delete_after");
         if let (Some((c, cspan)), Some((d, dspan))) = (&cold, &delete) {
@@ -305,6 +332,49 @@ impl<'s> Lowerer<'s> {
         Some(Lifecycle {
             cold_storage_after: cold.map(|(d, _)| d),
             delete_after: delete.map(|(d, _)| d),
+            keep,
+            keep_at_least,
         })
+    }
+
+    /// A `keep` block: restic's `forget` clauses. A block that keeps nothing would delete
+    /// every point of the rule, so it is refused.
+    fn lower_keep(&mut self, file: FileId, b: &Block) -> Option<KeepPolicy> {
+        let view = View {
+            file,
+            body: &b.body,
+            what: "keep block".into(),
+            header: header_span(file, b),
+        };
+        const COUNTS: [&str; 6] = ["last", "hourly", "daily", "weekly", "monthly", "yearly"];
+        let mut attrs = COUNTS.to_vec();
+        attrs.push("within");
+        self.check_body(&view, &attrs, &[]);
+        let mut n = [0u32; 6];
+        for (slot, name) in n.iter_mut().zip(COUNTS) {
+            *slot = self.count(&view, name, 1_000_000).map_or(0, |(c, _)| c);
+        }
+        let within = self.duration(&view, "within").map(|(d, _)| d);
+        let policy = KeepPolicy {
+            last: n[0],
+            hourly: n[1],
+            daily: n[2],
+            weekly: n[3],
+            monthly: n[4],
+            yearly: n[5],
+            within,
+        };
+        if policy == KeepPolicy::default() {
+            self.push(
+                Diagnostic::error(
+                    "coffer::keep_nothing",
+                    "this keep block keeps no recovery point: every point of the rule would be deleted",
+                )
+                .at(view.header.clone(), "keeps nothing")
+                .with_help("give at least one clause a count above 0, e.g. `daily = 7`, or `within = \"30d\"`; remove the block to keep points until delete_after"),
+            );
+            return None;
+        }
+        Some(policy)
     }
 }

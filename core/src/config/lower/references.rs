@@ -15,7 +15,7 @@ impl<'s> Lowerer<'s> {
             RefTarget::Object(Address::Plan(n)) => declared.plans.contains(n),
             RefTarget::Object(Address::Selection(n)) => declared.selections.contains(n),
             RefTarget::Object(Address::Directory(n)) => declared.directories.contains(n),
-            RefTarget::Object(Address::Rule { .. }) => false,
+            RefTarget::Object(Address::Rule { .. } | Address::LegalHold(_)) => false,
         };
         let to_node = |t: RefTarget| match t {
             RefTarget::Variable(n) => Node::Variable(n),
@@ -83,6 +83,13 @@ impl<'s> Lowerer<'s> {
                 &mut g,
                 Node::Object(Address::Directory(d.name.clone())),
                 &d.block.body,
+            );
+        }
+        for h in &c.legal_holds {
+            add_body(
+                &mut g,
+                Node::Object(Address::LegalHold(h.name.clone())),
+                &h.block.body,
             );
         }
         g

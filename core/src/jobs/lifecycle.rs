@@ -1,0 +1,282 @@
+//! Lifecycle evaluation (pure): for live recovery points, grouped by the rule that made them,
+//! their resource and their vault, what lifecycle does with each now, given the applied rules'
+//! `keep` policies and `keep_at_least` floors, the vaults' locks and the legal holds, and why
+//! each point that stays is kept. The tick acts on the result, `recovery-points list --why`
+//! shows it, and the plan's forecast compares it before and after a change.
+
+use super::expiry::{decide, Action, Protections, Reason};
+use super::record::RecoveryPoint;
+use super::retention::{self, Candidate, KeepPolicy};
+use super::{PointStatus, StorageClass};
+use crate::address::Address;
+use crate::objects::{attrs, LockAttrs, RuleAttrs, VaultAttrs};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+
+/// What a rule's lifecycle keeps of its groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulePolicy {
+    pub keep: Option<KeepPolicy>,
+    /// The newest this many COMPLETED points of a group whose resource exists stay.
+    pub floor: u32,
+    /// The rule's time zone, whose calendar the `keep` buckets follow.
+    pub tz: Tz,
+}
+
+/// A legal hold: AWS's RecoveryPointSelection. Every given criterion must match; at least
+/// one is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    pub name: String,
+    /// Vault names (empty: any vault).
+    pub vaults: Vec<String>,
+    /// Resource ARN patterns with `*` (empty: any resource).
+    pub resources: Vec<String>,
+    /// Inclusive range of creation dates (UTC).
+    pub created_from: Option<NaiveDate>,
+    pub created_to: Option<NaiveDate>,
+}
+
+impl Hold {
+    pub fn matches(&self, p: &RecoveryPoint) -> bool {
+        let day = p.point.created_at.date_naive();
+        (self.vaults.is_empty() || self.vaults.iter().any(|v| *v == p.point.vault))
+            && (self.resources.is_empty()
+                || self
+                    .resources
+                    .iter()
+                    .any(|r| crate::coverage::select::glob(r, &p.point.resource_arn)))
+            && self.created_from.is_none_or(|f| day >= f)
+            && self.created_to.is_none_or(|t| day <= t)
+    }
+}
+
+/// Everything applied that decides lifecycle: per rule address, per vault, and the holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policies {
+    pub rules: BTreeMap<String, RulePolicy>,
+    pub locks: BTreeMap<String, LockAttrs>,
+    pub holds: Vec<Hold>,
+}
+
+impl Policies {
+    /// The policies among recorded (or desired) objects. Fails only on objects no coffer
+    /// could have written.
+    pub fn from_objects<'a>(
+        objects: impl IntoIterator<Item = (&'a Address, &'a serde_json::Value)>,
+    ) -> Result<Policies, String> {
+        let mut out = Policies::default();
+        for (address, value) in objects {
+            match address {
+                Address::Rule { .. } => {
+                    let rule: RuleAttrs = attrs::read(address, value).map_err(|e| e.to_string())?;
+                    let tz = match rule.timezone.as_str() {
+                        "UTC" => Tz::UTC,
+                        name => crate::schedule::occurrence::parse_timezone(name)
+                            .ok_or_else(|| format!("{address}: unknown time zone `{name}`"))?,
+                    };
+                    let lifecycle = rule.lifecycle.unwrap_or_default();
+                    out.rules.insert(
+                        address.to_string(),
+                        RulePolicy {
+                            keep: lifecycle.keep.as_ref().map(KeepPolicy::from),
+                            floor: lifecycle.floor(),
+                            tz,
+                        },
+                    );
+                }
+                Address::Vault(name) => {
+                    let vault: VaultAttrs =
+                        attrs::read(address, value).map_err(|e| e.to_string())?;
+                    if let Some(lock) = vault.lock {
+                        out.locks.insert(name.clone(), lock);
+                    }
+                }
+                Address::LegalHold(name) => {
+                    let hold: attrs::LegalHoldAttrs =
+                        attrs::read(address, value).map_err(|e| e.to_string())?;
+                    out.holds.push(hold.into_hold(name));
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The names of the holds that match a point.
+    pub fn holds_on(&self, p: &RecoveryPoint) -> Vec<String> {
+        self.holds
+            .iter()
+            .filter(|h| h.matches(p))
+            .map(|h| h.name.clone())
+            .collect()
+    }
+
+    /// Until when its vault's lock keeps a point.
+    pub fn locked_until(&self, p: &RecoveryPoint) -> Option<DateTime<Utc>> {
+        super::vault_lock::locked_until(self.locks.get(&p.point.vault), p.point.created_at)
+    }
+
+    /// Why nothing may delete this point now (a lock, holds), for manual deletion and for
+    /// every deletion path to check right before it deletes.
+    pub fn deletion_refused(&self, p: &RecoveryPoint, now: DateTime<Utc>) -> Option<String> {
+        let holds = self.holds_on(p);
+        if !holds.is_empty() {
+            return Some(format!("{} is under legal hold {}", p.id, holds.join(", ")));
+        }
+        let until = self.locked_until(p).filter(|u| *u > now)?;
+        Some(format!(
+            "{} is in vault {}, whose lock keeps it until {}",
+            p.id,
+            p.point.vault,
+            until.format("%Y-%m-%d %H:%M UTC")
+        ))
+    }
+}
+
+/// What lifecycle does with one point now, and why it is kept when it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub point_id: String,
+    pub action: Action,
+    /// Why the point stays (clauses, `delete_after`, the floor, a lock, holds); empty when
+    /// it is deleted.
+    pub kept_by: Vec<String>,
+}
+
+impl Verdict {
+    /// Words for why the action is taken, for jobs and the plan's forecast.
+    pub fn reason(&self, p: &RecoveryPoint) -> String {
+        match &self.action {
+            Action::Delete(Reason::Lifecycle) => format!(
+                "delete_after passed on {}",
+                p.point
+                    .delete_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default()
+            ),
+            Action::Delete(Reason::Retention) => "no keep clause keeps it".into(),
+            Action::Cold => format!(
+                "cold_storage_after passed on {}",
+                p.point
+                    .cold_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default()
+            ),
+            Action::Wait(why) => why.clone(),
+            Action::Keep => "kept".into(),
+        }
+    }
+}
+
+type GroupKey<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// Decides for every COMPLETED point among `points` (others are skipped). `points` must hold
+/// whole groups: every COMPLETED point of each group of which it holds one, or the floor and
+/// the `keep` buckets see only part of the group. `exists` tells whether a resource still
+/// exists (the floor protects only those).
+pub fn evaluate(
+    points: &[RecoveryPoint],
+    policies: &Policies,
+    exists: &dyn Fn(&str) -> bool,
+    now: DateTime<Utc>,
+) -> Vec<Verdict> {
+    let mut groups: BTreeMap<GroupKey<'_>, Vec<&RecoveryPoint>> = BTreeMap::new();
+    for p in points.iter().filter(|p| p.status == PointStatus::Completed) {
+        groups
+            .entry((
+                p.point.vault.as_str(),
+                p.point.resource_arn.as_str(),
+                p.point.rule.as_deref(),
+            ))
+            .or_default()
+            .push(p);
+    }
+    let mut out = Vec::with_capacity(points.len());
+    for ((_, arn, rule), mut members) in groups {
+        // newest first; the id breaks ties so that the result does not depend on input order
+        members.sort_by(|a, b| {
+            b.point
+                .created_at
+                .cmp(&a.point.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        let policy = rule.and_then(|r| policies.rules.get(r));
+        // On-demand points (no rule) have no floor; a rule no longer applied keeps the
+        // default floor, so that removing a rule does not strip its resources bare.
+        let floor = match (rule, policy) {
+            (None, _) => 0,
+            (Some(_), Some(p)) => p.floor,
+            (Some(_), None) => 1,
+        } as usize;
+        let floor = if exists(arn) { floor } else { 0 };
+        let kept: Option<BTreeMap<String, Vec<String>>> = policy
+            .and_then(|p| p.keep.as_ref().map(|k| (p, k)))
+            .map(|(p, k)| {
+                let candidates: Vec<Candidate> = members
+                    .iter()
+                    .map(|m| Candidate {
+                        id: m.id.clone(),
+                        created_at: m.point.created_at,
+                    })
+                    .collect();
+                retention::apply(&candidates, k, p.tz, now)
+                    .into_iter()
+                    .map(|d| (d.id, d.kept_by))
+                    .collect()
+            });
+        for (nr, p) in members.iter().enumerate() {
+            let by_policy = kept
+                .as_ref()
+                .map(|k| k.get(&p.id).cloned().unwrap_or_default());
+            let protections = Protections {
+                locked_until: policies.locked_until(p),
+                holds: policies.holds_on(p),
+                floor: nr < floor,
+            };
+            let action = decide(
+                p.point.cold_at,
+                p.point.delete_at,
+                p.storage_class == StorageClass::Cold,
+                by_policy.as_ref().is_none_or(|k| !k.is_empty()),
+                &protections,
+                now,
+            );
+            let mut kept_by = Vec::new();
+            if !matches!(action, Action::Delete(_)) {
+                match &by_policy {
+                    Some(clauses) => kept_by.extend(clauses.iter().map(|c| format!("keep {c}"))),
+                    None => {}
+                }
+                match p.point.delete_at {
+                    Some(at) if at > now => kept_by.push(format!(
+                        "delete_after: until {}",
+                        at.format("%Y-%m-%d %H:%M UTC")
+                    )),
+                    None if by_policy.is_none() => kept_by.push("no delete_after".into()),
+                    _ => {}
+                }
+                if protections.floor {
+                    kept_by.push(format!("keep_at_least {floor}"));
+                }
+                if let Some(until) = protections.locked_until.filter(|u| *u > now) {
+                    kept_by.push(format!(
+                        "vault lock: until {}",
+                        until.format("%Y-%m-%d %H:%M UTC")
+                    ));
+                }
+                kept_by.extend(protections.holds.iter().map(|h| format!("legal hold {h}")));
+            }
+            out.push(Verdict {
+                point_id: p.id.clone(),
+                action,
+                kept_by,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;
