@@ -13,7 +13,9 @@ use coffer::catalog::SqliteCatalog;
 use coffer::coverage::{Coverage, Protection};
 use coffer::inventory::{Inventory, Resource, ResourceType};
 use coffer::jobs::{JobOptions, RuleInfo};
-use coffer::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use coffer::providers::{
+    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+};
 use coffer::runner::execute::Executor;
 use coffer::runner::{cycle, Clock, Settings};
 use std::cell::RefCell;
@@ -60,6 +62,15 @@ impl Provider for InstantEngine {
     }
     async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), ProviderError> {
         Ok(())
+    }
+    async fn delete(
+        &self,
+        _: &Resource,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Deletion, ProviderError> {
+        Ok(Deletion::Deleted { notes: Vec::new() })
     }
     async fn foreign_snapshots(
         &self,
@@ -128,6 +139,7 @@ fn one_tick() -> (f64, f64, usize) {
             clock: Clock::starting_at(at),
             stop: &stop,
             report: &report,
+            policies: &Default::default(),
         };
         cycle::tick(&exec, &rules, &coverage).await.unwrap()
     });

@@ -20,6 +20,8 @@ pub struct Prepared {
     pub vaults: Vec<String>,
     /// Each applied vault's repository (vaults with `storage`), for file-level backups.
     pub repositories: BTreeMap<String, VaultRepository>,
+    /// The applied lifecycle policies, locks and legal holds.
+    pub policies: crate::jobs::lifecycle::Policies,
 }
 
 /// Prepares a tick from the applied `state` and the discovered `inventory`; relative paths
@@ -32,6 +34,7 @@ pub fn prepare(
 ) -> Result<Prepared, String> {
     let objects = state.objects.iter().map(|(a, o)| (a, &o.attributes));
     let rules = rules_from_objects(objects.clone())?;
+    let policies = crate::jobs::lifecycle::Policies::from_objects(objects.clone())?;
     let selections = coverage::Rules::from_objects(objects);
     let coverage = coverage::compute(&selections, inventory);
     let mut vaults = Vec::new();
@@ -49,6 +52,7 @@ pub fn prepare(
         coverage,
         vaults,
         repositories,
+        policies,
     })
 }
 

@@ -308,6 +308,10 @@ pub struct RunnerArgs {
     /// How long to wait for another coffer that is running jobs (e.g. 30s, 5m)
     #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
     pub lock_timeout: Duration,
+    /// Delete even when a tick would delete more than 10 points and more than 20% of a
+    /// vault's points (the mass-deletion breaker: a clock that jumped, a policy typo)
+    #[arg(long)]
+    pub allow_mass_deletion: bool,
 }
 
 #[derive(Debug, Subcommand)]

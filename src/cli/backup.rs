@@ -87,6 +87,7 @@ pub fn backup_start(
             clock,
             stop: &stop,
             report: &report,
+            policies: &s.policies,
         };
         let id = created.id.clone();
         run_jobs(&exec, vec![created]).await?;

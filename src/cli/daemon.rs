@@ -98,6 +98,17 @@ pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdE
                     executed = r.jobs.len(),
                     overlaps = r.overlaps.len(),
                 );
+                for t in &r.lifecycle.tripped {
+                    say!(
+                        reporter,
+                        error,
+                        tripped_text(t),
+                        event = "mass_deletion_breaker",
+                        vault = t.vault.as_str(),
+                        deleting = t.deleting,
+                        live = t.live,
+                    );
+                }
                 for j in &r.interrupted {
                     say!(
                         reporter,

@@ -26,6 +26,27 @@ pub struct TickJson {
     pub interrupted_restores: Vec<JobJson>,
     /// Snapshots of covered resources made outside coffer during the runs' windows.
     pub overlaps: Vec<OverlapJson>,
+    /// What lifecycle did (its delete jobs are among `jobs`).
+    pub lifecycle: LifecycleJson,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LifecycleJson {
+    /// Delete jobs this tick created (first attempts and daily retries).
+    pub deletions_started: usize,
+    /// Points past their date that a lock, a legal hold or keep_at_least keeps.
+    pub waiting: usize,
+    /// Vaults where the mass-deletion breaker held back every deletion (the tick exits 1).
+    pub breaker: Vec<BreakerJson>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct BreakerJson {
+    pub vault: String,
+    /// Deletions held back (those an apply approved are not counted).
+    pub deleting: u64,
+    /// The vault's live points.
+    pub live: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

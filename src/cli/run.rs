@@ -28,7 +28,7 @@ pub fn run(
     } else {
         print!("{}", tick_text(&report, started));
     }
-    Ok(if any_failed(&report.jobs) {
+    Ok(if tick_failed(&report) {
         Exit::Error
     } else {
         Exit::Success

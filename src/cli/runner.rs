@@ -35,6 +35,7 @@ pub(super) struct Session {
     pub(super) vaults: Vec<String>,
     /// Each applied vault's repository, for file-level backups.
     pub(super) repositories: BTreeMap<String, VaultRepository>,
+    pub(super) policies: crate::jobs::lifecycle::Policies,
 }
 
 pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
@@ -54,6 +55,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         coverage,
         vaults,
         repositories,
+        policies,
     } = prepared;
     Ok(Session {
         config,
@@ -63,6 +65,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         inventory,
         vaults,
         repositories,
+        policies,
     })
 }
 
@@ -72,6 +75,7 @@ pub(super) fn settings(args: &RunnerArgs) -> Settings {
         per_service: args.max_jobs_per_service,
         poll_interval: args.poll_interval,
         suspicious_shrink: args.suspicious_shrink.clamp(0.0, 1.0),
+        allow_mass_deletion: args.allow_mass_deletion,
         ..Settings::default()
     }
 }
@@ -208,6 +212,19 @@ impl Reporter {
     }
 }
 
+/// What the mass-deletion breaker held back in one vault, in words.
+pub(super) fn tripped_text(t: &crate::runner::lifecycle::Tripped) -> String {
+    format!(
+        "vault {}: lifecycle would delete {} of its {} recovery points this tick, more than 10 and more than 20%; nothing in it was deleted. If the clock and the policies are right, run again with --allow-mass-deletion",
+        t.vault, t.deleting, t.live
+    )
+}
+
+/// Whether a tick's report makes the command exit 1: a job failed, or the breaker tripped.
+pub(super) fn tick_failed(r: &TickReport) -> bool {
+    any_failed(&r.jobs) || !r.lifecycle.tripped.is_empty()
+}
+
 /// Whether any of these jobs failed, which makes the command exit 1.
 pub(super) fn any_failed(jobs: &[JobRecord]) -> bool {
     jobs.iter().any(|j| {
@@ -254,6 +271,19 @@ pub(super) fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
             j.state(),
             j.error.as_deref().unwrap_or_default()
         ));
+    }
+    if r.lifecycle.created > 0 || r.lifecycle.waiting > 0 {
+        out.push_str(&format!(
+            "\nLifecycle: {} deletion{} started, {} point{} past {} date kept by a lock, a legal hold or keep_at_least.\n",
+            r.lifecycle.created,
+            if r.lifecycle.created == 1 { "" } else { "s" },
+            r.lifecycle.waiting,
+            if r.lifecycle.waiting == 1 { "" } else { "s" },
+            if r.lifecycle.waiting == 1 { "its" } else { "their" },
+        ));
+    }
+    for t in &r.lifecycle.tripped {
+        out.push_str(&format!("\nError: {}.\n", tripped_text(t)));
     }
     for (t, n) in &r.unsupported {
         out.push_str(&format!(
@@ -302,6 +332,20 @@ pub(super) fn tick_json(r: &TickReport, at: DateTime<Utc>) -> super::json::TickJ
         jobs: r.jobs.iter().map(JobJson::of).collect(),
         skipped: r.unsupported.clone(),
         interrupted_restores: r.interrupted.iter().map(JobJson::of).collect(),
+        lifecycle: super::json::LifecycleJson {
+            deletions_started: r.lifecycle.created,
+            waiting: r.lifecycle.waiting,
+            breaker: r
+                .lifecycle
+                .tripped
+                .iter()
+                .map(|t| super::json::BreakerJson {
+                    vault: t.vault.clone(),
+                    deleting: t.deleting,
+                    live: t.live,
+                })
+                .collect(),
+        },
         overlaps: r
             .overlaps
             .iter()
@@ -349,6 +393,7 @@ pub(super) fn one_tick(
             clock,
             stop,
             report: &report,
+            policies: &s.policies,
         };
         tick(&exec, &s.rules, &s.coverage).await
     })

@@ -5,7 +5,9 @@
 //! read, so the job ends PARTIAL instead of COMPLETED with silent gaps.
 
 use crate::inventory::{Resource, ResourceType};
-use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use crate::providers::{
+    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+};
 use crate::repository::{
     open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
 };
@@ -427,6 +429,33 @@ impl Provider for FileBackups {
                     .get_snapshot_from_str(&id, |_| true)
                     .map_err(failed)?;
                 open.repo.delete_snapshots(&[snap.id]).map_err(failed)
+            })
+            .await
+    }
+
+    async fn delete(
+        &self,
+        _: &Resource,
+        vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Deletion, ProviderError> {
+        let (id, tag) = (native_id.to_string(), job_tag(job_id));
+        let job_id = job_id.to_string();
+        self.opened
+            .with(vault, move |open| {
+                let snaps = open.repo.get_all_snapshots().map_err(failed)?;
+                let Some(snap) = snaps.into_iter().find(|s| full_id(s) == id) else {
+                    return Ok(Deletion::Gone { notes: Vec::new() });
+                };
+                if !snap.tags.contains(&tag) {
+                    return Ok(Deletion::NotOurs(format!(
+                        "repository snapshot {id} does not carry the tag {}={job_id}: coffer did not make it, or its tags were changed, so coffer leaves it alone",
+                        crate::jobs::JOB_TAG
+                    )));
+                }
+                open.repo.delete_snapshots(&[snap.id]).map_err(failed)?;
+                Ok(Deletion::Deleted { notes: Vec::new() })
             })
             .await
     }

@@ -74,6 +74,19 @@ pub struct Preflight {
     pub refused: BTreeMap<String, String>,
 }
 
+/// What deleting a recovery point's native object came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// Deleted; the notes say what was kept and why (an AMI's snapshot that another AMI
+    /// still uses).
+    Deleted { notes: Vec<String> },
+    /// It was already gone (what belonged to it and was left is deleted, and noted).
+    Gone { notes: Vec<String> },
+    /// It does not carry the point's `coffer:job` tag: not coffer's to delete. Nothing was
+    /// deleted.
+    NotOurs(String),
+}
+
 /// A snapshot taken by someone else of a resource coffer covers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ForeignSnapshot {
@@ -124,6 +137,15 @@ pub trait Provider {
         vault: &str,
         native_id: &str,
     ) -> Result<(), ProviderError>;
+    /// Deletes a recovery point's native object `native_id` (and what belongs to it, such as
+    /// an AMI's snapshots), but only if it carries `coffer:job` = `job_id`.
+    async fn delete(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Deletion, ProviderError>;
     /// Snapshots of these resources not made by coffer, created in `[from, to]`.
     async fn foreign_snapshots(
         &self,

@@ -1,7 +1,7 @@
 //! Routing by resource type: a pair of providers acts as one, each resource going to the
 //! provider that handles its type, so the runner sees a single [`Provider`].
 
-use super::{ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use super::{Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
 use crate::inventory::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
@@ -88,6 +88,20 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
             self.0.discard(r, vault, native_id).await
         } else {
             self.1.discard(r, vault, native_id).await
+        }
+    }
+
+    async fn delete(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Deletion, ProviderError> {
+        if self.first(r) {
+            self.0.delete(r, vault, native_id, job_id).await
+        } else {
+            self.1.delete(r, vault, native_id, job_id).await
         }
     }
 

@@ -2,7 +2,9 @@
 //! the cursor) becomes one job per covered resource, created once even when ticks race; runs
 //! whose start window closed before the tick are recorded as EXPIRED; then every unfinished
 //! job, old or new, is executed, and snapshots of covered resources that coffer did not make
-//! during the runs' windows are reported as overlaps.
+//! during the runs' windows are reported as overlaps. Then lifecycle: the points whose dates
+//! passed or that no `keep` clause keeps get delete jobs ([`super::lifecycle`]), which run with
+//! the unfinished deletions of earlier ticks.
 
 use super::execute::Executor;
 use super::Event;
@@ -29,6 +31,8 @@ pub struct TickReport {
     pub overlaps: Vec<ForeignSnapshot>,
     /// The window `[from, to]` the overlaps were looked for in.
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// What lifecycle decided (its delete jobs are among `jobs`).
+    pub lifecycle: super::lifecycle::LifecycleReport,
 }
 
 /// Runs one tick with the given rules and coverage.
@@ -124,6 +128,30 @@ pub async fn tick<E: Provider>(
     let ids: Vec<String> = unfinished.iter().map(|j| j.id.clone()).collect();
     run_jobs(exec, unfinished).await?;
     report.jobs = reload(exec, &ids)?;
+
+    // lifecycle, after the backups: the floor counts the points they just made
+    let exists = |arn: &str| exec.inventory.get(arn).is_some();
+    report.lifecycle = super::lifecycle::create_jobs(
+        &mut *exec.catalog.borrow_mut(),
+        exec.policies,
+        &exists,
+        exec.settings.allow_mass_deletion,
+        exec.clock.now(),
+    )?;
+    let deletions: Vec<JobRecord> = exec
+        .catalog
+        .borrow()
+        .jobs(&JobFilter {
+            kind: Some(JobKind::Delete),
+            unfinished: true,
+            ..JobFilter::default()
+        })
+        .map_err(|e| e.to_string())?;
+    if !deletions.is_empty() {
+        let ids: Vec<String> = deletions.iter().map(|j| j.id.clone()).collect();
+        exec.run_all(deletions, &BTreeMap::new()).await?;
+        report.jobs.extend(reload(exec, &ids)?);
+    }
 
     if !overlap_targets.is_empty() {
         match exec

@@ -5,6 +5,7 @@
 
 pub mod cycle;
 pub mod execute;
+pub mod lifecycle;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
@@ -50,6 +51,10 @@ pub struct Settings {
     /// A backup whose source shrank by more than this fraction since the previous point (or
     /// became empty) is flagged as suspicious.
     pub suspicious_shrink: f64,
+    /// How long a deletion retries transient errors within one tick.
+    pub delete_retry_for: std::time::Duration,
+    /// Lets a tick delete more than the mass-deletion breaker allows.
+    pub allow_mass_deletion: bool,
 }
 
 impl Default for Settings {
@@ -60,6 +65,8 @@ impl Default for Settings {
             poll_interval: std::time::Duration::from_secs(15),
             retry_base: std::time::Duration::from_secs(2),
             suspicious_shrink: 0.5,
+            delete_retry_for: std::time::Duration::from_secs(600),
+            allow_mass_deletion: false,
         }
     }
 }

@@ -79,6 +79,32 @@ pub struct RecoveryPoint {
     pub point: NewRecoveryPoint,
 }
 
+impl RecoveryPoint {
+    /// The point's source resource as it was recorded at backup time; for points recorded
+    /// without it, what its ARN and type say (region and account are the ARN's); `None`
+    /// when its type is not one coffer knows.
+    pub fn source_resource(&self) -> Option<crate::inventory::Resource> {
+        if let Ok(r) =
+            serde_json::from_value::<crate::inventory::Resource>(self.point.resource.clone())
+        {
+            return Some(r);
+        }
+        let arn = &self.point.resource_arn;
+        let parts: Vec<&str> = arn.split(':').collect();
+        let (region, account) = match parts.as_slice() {
+            ["arn", _, _, region, account, ..] => (region.to_string(), account.to_string()),
+            _ => ("local".to_string(), "local".to_string()),
+        };
+        let t = crate::inventory::ResourceType::parse(&self.point.resource_type)?;
+        Some(crate::inventory::Resource::new(
+            arn.clone(),
+            t,
+            region,
+            account,
+        ))
+    }
+}
+
 /// What lifecycle did to a recorded point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PointChange {

@@ -1,12 +1,15 @@
 //! EC2 instances: a recovery point is an AMI made with CreateImage and NoReboot, together with
 //! the snapshot of each of its volumes (the AMI is tagged with the job at once, its snapshots
-//! once they exist). Discarding deregisters the AMI and deletes its snapshots.
+//! once they exist). Discarding deregisters the AMI and deletes its snapshots; deleting a
+//! recovery point does the same for the snapshots coffer made that no other AMI uses.
 
 use super::preflight::kms_keys;
 use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
-use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use crate::providers::{
+    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+};
 
 /// Backs up EC2 instances as AMIs.
 pub struct Ec2Instances {
@@ -189,6 +192,118 @@ impl Provider for Ec2Instances {
         }
 
         Ok(())
+    }
+
+    async fn delete(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Deletion, ProviderError> {
+        let c = self.regions.of(r)?;
+        let image = match c.ec2.describe_images().image_ids(native_id).send().await {
+            Ok(out) => out.images().first().cloned(),
+            Err(e) => {
+                let e = classify(DESCRIBE_IMAGES, &r.region, &e);
+                if is_not_found(&e, &["InvalidAMIID"]) {
+                    None
+                } else {
+                    return Err(fail(e));
+                }
+            }
+        };
+        // the AMI's snapshots, and any the job tagged (left by a deletion that stopped after
+        // deregistering the AMI)
+        let mut snapshots: Vec<String> = image
+            .iter()
+            .flat_map(|i| i.block_device_mappings())
+            .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_string))
+            .collect();
+        let tagged = c
+            .ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(job_filter(job_id))
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, &r.region, &e)))?;
+        snapshots.extend(
+            tagged
+                .snapshots()
+                .iter()
+                .filter_map(|s| s.snapshot_id().map(str::to_string)),
+        );
+        snapshots.sort();
+        snapshots.dedup();
+        let existed = match &image {
+            Some(i) if !ec2_made_by(i.tags(), job_id) => {
+                return Ok(not_ours(&format!("image {native_id}"), job_id));
+            }
+            Some(_) => match c.ec2.deregister_image().image_id(native_id).send().await {
+                Ok(_) => true,
+                Err(e) => {
+                    let e = classify(DEREGISTER_IMAGE, &r.region, &e);
+                    if !is_not_found(&e, &["InvalidAMIID"]) {
+                        return Err(fail(e));
+                    }
+                    false
+                }
+            },
+            None => false,
+        };
+        crate::failpoint::abort_at("after-deregister-image");
+        // snapshots still used by another image stay
+        let mut used: BTreeMap<String, String> = BTreeMap::new();
+        let mut pages = c
+            .ec2
+            .describe_images()
+            .owners("self")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+            for i in page.images() {
+                if i.image_id() == Some(native_id) {
+                    continue;
+                }
+                for m in i.block_device_mappings() {
+                    if let (Some(s), Some(id)) =
+                        (m.ebs().and_then(|e| e.snapshot_id()), i.image_id())
+                    {
+                        used.insert(s.to_string(), id.to_string());
+                    }
+                }
+            }
+        }
+        let mut notes = Vec::new();
+        for s in snapshots {
+            if let Some(other) = used.get(&s) {
+                notes.push(format!("snapshot {s} is kept: image {other} still uses it"));
+                continue;
+            }
+            match describe_snapshot(c, &r.region, &s).await? {
+                None => continue,
+                Some(snap) if !ec2_made_by(snap.tags(), job_id) => {
+                    notes.push(format!(
+                        "snapshot {s} is kept: it does not carry {}={job_id}, so coffer did not make it",
+                        crate::jobs::JOB_TAG
+                    ));
+                    continue;
+                }
+                Some(_) => {}
+            }
+            if delete_snapshot(c, &r.region, &s).await? && !existed {
+                notes.push(format!(
+                    "snapshot {s}, left by an earlier attempt, is deleted"
+                ));
+            }
+        }
+        Ok(if existed {
+            Deletion::Deleted { notes }
+        } else {
+            Deletion::Gone { notes }
+        })
     }
 
     /// Images made outside coffer are not looked for: overlaps are reported for EBS volumes

@@ -6,7 +6,9 @@ use super::preflight::kms_keys;
 use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
-use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use crate::providers::{
+    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+};
 
 /// Backs up EBS volumes as snapshots.
 pub struct EbsVolumes {
@@ -138,6 +140,27 @@ impl Provider for EbsVolumes {
             .map_err(|e| fail(classify(DELETE_SNAPSHOT, &r.region, &e)))?;
 
         Ok(())
+    }
+
+    async fn delete(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Deletion, ProviderError> {
+        let c = self.regions.of(r)?;
+        let Some(s) = describe_snapshot(c, &r.region, native_id).await? else {
+            return Ok(Deletion::Gone { notes: Vec::new() });
+        };
+        if !ec2_made_by(s.tags(), job_id) {
+            return Ok(not_ours(&format!("snapshot {native_id}"), job_id));
+        }
+        Ok(if delete_snapshot(c, &r.region, native_id).await? {
+            Deletion::Deleted { notes: Vec::new() }
+        } else {
+            Deletion::Gone { notes: Vec::new() }
+        })
     }
 
     async fn foreign_snapshots(

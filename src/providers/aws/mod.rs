@@ -158,6 +158,65 @@ pub(crate) fn rds_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_rds::type
         .collect()
 }
 
+/// Whether EC2 tags say that job `job_id` made the object.
+pub(crate) fn ec2_made_by(tags: &[aws_sdk_ec2::types::Tag], job_id: &str) -> bool {
+    tags.iter()
+        .any(|t| t.key() == Some(JOB_TAG) && t.value() == Some(job_id))
+}
+
+/// Why coffer leaves an object alone that does not carry the point's job tag.
+pub(crate) fn not_ours(what: &str, job_id: &str) -> super::Deletion {
+    super::Deletion::NotOurs(format!(
+        "{what} does not carry the tag {JOB_TAG}={job_id}: coffer did not make it, or its tags were changed, so coffer leaves it alone"
+    ))
+}
+
+/// Whether an error says the object does not exist (any of these error code prefixes).
+pub(crate) fn is_not_found(e: &AwsError, codes: &[&str]) -> bool {
+    e.code()
+        .is_some_and(|c| codes.iter().any(|n| c.starts_with(n)))
+}
+
+const SNAPSHOT_NOT_FOUND: &[&str] = &["InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed"];
+
+/// An EBS snapshot as DescribeSnapshots reports it, or `None` when it does not exist.
+pub(crate) async fn describe_snapshot(
+    c: &Clients,
+    region: &str,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::Snapshot>, ProviderError> {
+    match c.ec2.describe_snapshots().snapshot_ids(id).send().await {
+        Ok(out) => Ok(out.snapshots().first().cloned()),
+        Err(e) => {
+            let e = crate::aws::error::classify(DESCRIBE_SNAPSHOTS, region, &e);
+            if is_not_found(&e, SNAPSHOT_NOT_FOUND) {
+                Ok(None)
+            } else {
+                Err(fail(e))
+            }
+        }
+    }
+}
+
+/// Deletes an EBS snapshot; returns whether it still existed.
+pub(crate) async fn delete_snapshot(
+    c: &Clients,
+    region: &str,
+    id: &str,
+) -> Result<bool, ProviderError> {
+    match c.ec2.delete_snapshot().snapshot_id(id).send().await {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = crate::aws::error::classify(DELETE_SNAPSHOT, region, &e);
+            if is_not_found(&e, SNAPSHOT_NOT_FOUND) {
+                Ok(false)
+            } else {
+                Err(fail(e))
+            }
+        }
+    }
+}
+
 pub(crate) fn job_filter(job_id: &str) -> aws_sdk_ec2::types::Filter {
     aws_sdk_ec2::types::Filter::builder()
         .name(format!("tag:{JOB_TAG}"))

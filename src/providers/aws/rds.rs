@@ -7,7 +7,9 @@ use super::preflight::{kms_keys, rds_quota};
 use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
-use crate::providers::{Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use crate::providers::{
+    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+};
 use std::marker::PhantomData;
 
 /// What DescribeDBSnapshots and DescribeDBClusterSnapshots say about one snapshot.
@@ -19,6 +21,14 @@ pub struct SnapshotStatus {
     pub encrypted: bool,
     pub kms_key: Option<String>,
     pub percent: Option<i32>,
+    /// The job that made it (its `coffer:job` tag), if it has one.
+    pub job: Option<String>,
+}
+
+fn job_of(tags: &[aws_sdk_rds::types::Tag]) -> Option<String> {
+    tags.iter()
+        .find(|t| t.key() == Some(JOB_TAG))
+        .and_then(|t| t.value().map(str::to_string))
 }
 
 /// Where an RDS or Aurora snapshot is, from its status.
@@ -179,6 +189,33 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
             .map_err(fail)
     }
 
+    async fn delete(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Deletion, ProviderError> {
+        let c = self.regions.of(r)?;
+        let snapshot = arn_id(native_id, F::SNAPSHOT_MARKER);
+        let status = match F::describe(c, &r.region, snapshot).await {
+            Ok(s) => s,
+            Err(e) if is_not_found(&e, &[F::NOT_FOUND]) => None,
+            Err(e) => return Err(fail(e)),
+        };
+        let Some(status) = status else {
+            return Ok(Deletion::Gone { notes: Vec::new() });
+        };
+        if status.job.as_deref() != Some(job_id) {
+            return Ok(not_ours(&format!("snapshot {native_id}"), job_id));
+        }
+        match F::delete(c, &r.region, snapshot).await {
+            Ok(()) => Ok(Deletion::Deleted { notes: Vec::new() }),
+            Err(e) if is_not_found(&e, &[F::NOT_FOUND]) => Ok(Deletion::Gone { notes: Vec::new() }),
+            Err(e) => Err(fail(e)),
+        }
+    }
+
     async fn foreign_snapshots(
         &self,
         resources: &[&Resource],
@@ -257,6 +294,7 @@ impl Flavor for Instance {
             encrypted: s.encrypted().unwrap_or(false),
             kms_key: s.kms_key_id().map(str::to_string),
             percent: s.percent_progress(),
+            job: job_of(s.tag_list()),
         }))
     }
 
@@ -360,6 +398,7 @@ impl Flavor for Cluster {
             encrypted: s.storage_encrypted().unwrap_or(false),
             kms_key: s.kms_key_id().map(str::to_string),
             percent: s.percent_progress(),
+            job: job_of(s.tag_list()),
         }))
     }
 

@@ -19,8 +19,11 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Semaphore;
 
+mod delete;
 #[cfg(test)]
 mod tests;
+
+pub use delete::TICKS_BEFORE_EXPIRED;
 
 /// Everything executing jobs needs.
 pub struct Executor<'a, E: Provider> {
@@ -31,6 +34,8 @@ pub struct Executor<'a, E: Provider> {
     pub clock: Clock,
     pub stop: &'a AtomicBool,
     pub report: &'a dyn Fn(Event),
+    /// The applied locks and holds, checked right before anything is deleted.
+    pub policies: &'a crate::jobs::lifecycle::Policies,
 }
 
 /// The tags a job's recovery point carries: the rule's `recovery_point_tags`, then coffer's
@@ -66,7 +71,7 @@ pub fn unreadable_message(files: &[String]) -> String {
 }
 
 /// How a job ended inside [`Executor::run_job`], before it is written down.
-enum Outcome {
+pub(super) enum Outcome {
     Done,
     /// Told to stop: the job stays where it is for the next tick.
     Left,
@@ -219,6 +224,9 @@ impl<'a, E: Provider> Executor<'a, E> {
         services: &BTreeMap<&'static str, Semaphore>,
     ) -> Result<Outcome, String> {
         let id = job.id.clone();
+        if job.job.kind == JobKind::Delete {
+            return self.run_delete(job, global, services).await;
+        }
         if job.job.kind != JobKind::Backup {
             // Each kind has its own path; a job of another kind run here would be run as a
             // backup of its resource.

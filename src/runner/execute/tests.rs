@@ -4,20 +4,24 @@ use super::*;
 use crate::catalog::{JobFilter, NewJob, PointFilter, SqliteCatalog};
 use crate::inventory::ResourceType;
 use crate::jobs::{JobOptions, Windows};
-use crate::providers::{Finished, ForeignSnapshot, Preflight};
+use crate::providers::{Deletion, Finished, ForeignSnapshot, Preflight};
 use std::cell::Cell;
 
 /// An engine whose behaviour each test scripts.
 #[derive(Default)]
-struct Fake {
+pub(super) struct Fake {
     /// Errors `start` returns before it succeeds.
-    start_errors: RefCell<Vec<ProviderError>>,
+    pub(super) start_errors: RefCell<Vec<ProviderError>>,
     /// Polls that answer Pending before Done; `u32::MAX`: never done.
-    pending_polls: Cell<u32>,
-    started: Cell<u32>,
-    discarded: RefCell<Vec<String>>,
-    existing: Option<String>,
-    unreadable: Vec<String>,
+    pub(super) pending_polls: Cell<u32>,
+    pub(super) started: Cell<u32>,
+    pub(super) discarded: RefCell<Vec<String>>,
+    pub(super) existing: Option<String>,
+    pub(super) unreadable: Vec<String>,
+    /// What `delete` answers, last first; when empty, it deletes.
+    pub(super) deletions: RefCell<Vec<Result<Deletion, ProviderError>>>,
+    /// The native ids `delete` was asked to delete.
+    pub(super) deleted: RefCell<Vec<String>>,
 }
 
 impl Provider for Fake {
@@ -68,6 +72,19 @@ impl Provider for Fake {
         self.discarded.borrow_mut().push(id.into());
         Ok(())
     }
+    async fn delete(
+        &self,
+        _: &Resource,
+        _: &str,
+        id: &str,
+        _: &str,
+    ) -> Result<Deletion, ProviderError> {
+        self.deleted.borrow_mut().push(id.into());
+        self.deletions
+            .borrow_mut()
+            .pop()
+            .unwrap_or(Ok(Deletion::Deleted { notes: Vec::new() }))
+    }
     async fn foreign_snapshots(
         &self,
         _: &[&Resource],
@@ -78,7 +95,7 @@ impl Provider for Fake {
     }
 }
 
-const ARN: &str = "arn:aws:ec2:us-east-1:1:volume/vol-1";
+pub(super) const ARN: &str = "arn:aws:ec2:us-east-1:1:volume/vol-1";
 
 /// Runs one job for `ARN` whose windows close `start_secs` / `complete_secs` from now.
 async fn run_one(
@@ -166,6 +183,7 @@ async fn run_one_with(
         clock,
         stop: &stop,
         report: &report,
+        policies: &Default::default(),
     };
     let stopper = async {
         if let Some(after) = stop_after {

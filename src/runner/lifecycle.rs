@@ -1,0 +1,171 @@
+//! The lifecycle part of a tick: reads the points that lifecycle may act on (those whose dates
+//! passed, found by index, the whole groups they belong to, and every group of a rule with a
+//! `keep` policy), decides for each through the pure [`lifecycle::evaluate`], holds back every
+//! deletion in a vault where the mass-deletion breaker trips, and creates one delete job per
+//! point to delete (once, however many ticks race), and one per EXPIRED point whose daily
+//! retry is due.
+
+use crate::catalog::{Catalog, NewJob, PointFilter, RecoveryPoint};
+use crate::jobs::expiry::{breaker_trips, Action, Reason};
+use crate::jobs::lifecycle::{self, Policies};
+use crate::jobs::{DeletedBy, JobKind, JobOptions, PointStatus, Windows};
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A vault where the breaker held back every deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tripped {
+    pub vault: String,
+    /// Deletions this tick would have made (not counting those an apply approved).
+    pub deleting: u64,
+    /// The vault's live points.
+    pub live: u64,
+}
+
+/// What the lifecycle part of a tick decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LifecycleReport {
+    /// Delete jobs created (first attempts and daily retries).
+    pub created: usize,
+    /// Points lifecycle wanted to delete but a lock, a hold or the floor keeps.
+    pub waiting: usize,
+    pub tripped: Vec<Tripped>,
+}
+
+/// The live points lifecycle has to look at now: due points and their whole groups, and
+/// every group of a rule with a `keep` policy.
+pub fn candidates(
+    catalog: &dyn Catalog,
+    policies: &Policies,
+    now: DateTime<Utc>,
+) -> Result<Vec<RecoveryPoint>, String> {
+    let err = |e: crate::catalog::CatalogError| e.to_string();
+    let mut points: BTreeMap<String, RecoveryPoint> = BTreeMap::new();
+    let completed = |f: PointFilter| PointFilter {
+        status: Some(PointStatus::Completed),
+        ..f
+    };
+    for (rule, policy) in &policies.rules {
+        if policy.keep.is_none() {
+            continue;
+        }
+        for p in catalog
+            .recovery_points(&completed(PointFilter {
+                rule: Some(rule.clone()),
+                ..PointFilter::default()
+            }))
+            .map_err(err)?
+        {
+            points.insert(p.id.clone(), p);
+        }
+    }
+    let due = catalog.due_points(now).map_err(err)?;
+    let resources: BTreeSet<String> = due
+        .iter()
+        .filter(|p| !points.contains_key(&p.id))
+        .map(|p| p.point.resource_arn.clone())
+        .collect();
+    for arn in resources {
+        for p in catalog
+            .recovery_points(&completed(PointFilter {
+                resource_arn: Some(arn),
+                ..PointFilter::default()
+            }))
+            .map_err(err)?
+        {
+            points.entry(p.id.clone()).or_insert(p);
+        }
+    }
+    Ok(points.into_values().collect())
+}
+
+/// The delete job for a point.
+fn delete_job(p: &RecoveryPoint, by: DeletedBy, now: DateTime<Utc>) -> NewJob {
+    NewJob {
+        kind: JobKind::Delete,
+        plan: p.point.plan.clone(),
+        rule: p.point.rule.clone(),
+        resource_arn: p.point.resource_arn.clone(),
+        vault: p.point.vault.clone(),
+        windows: Windows::on_demand(now),
+        options: JobOptions {
+            deleted_by: Some(by),
+            ..JobOptions::default()
+        },
+        recovery_point_id: Some(p.id.clone()),
+    }
+}
+
+/// Decides and creates this tick's delete jobs. `exists` tells whether a resource still
+/// exists; `allow_mass_deletion` lets deletions through the breaker.
+pub fn create_jobs(
+    catalog: &mut dyn Catalog,
+    policies: &Policies,
+    exists: &dyn Fn(&str) -> bool,
+    allow_mass_deletion: bool,
+    now: DateTime<Utc>,
+) -> Result<LifecycleReport, String> {
+    let err = |e: crate::catalog::CatalogError| e.to_string();
+    let mut report = LifecycleReport::default();
+    let points = candidates(catalog, policies, now)?;
+    let by_id: BTreeMap<&str, &RecoveryPoint> = points.iter().map(|p| (p.id.as_str(), p)).collect();
+    let verdicts = lifecycle::evaluate(&points, policies, exists, now);
+    let approved = catalog.approved_deletions().map_err(err)?;
+    let mut deletions: BTreeMap<&str, Vec<(&RecoveryPoint, DeletedBy)>> = BTreeMap::new();
+    for v in &verdicts {
+        let Some(p) = by_id.get(v.point_id.as_str()) else {
+            continue;
+        };
+        match v.action {
+            Action::Delete(reason) => {
+                let by = match reason {
+                    Reason::Lifecycle => DeletedBy::Lifecycle,
+                    Reason::Retention => DeletedBy::Retention,
+                };
+                deletions.entry(&p.point.vault).or_default().push((p, by));
+            }
+            Action::Wait(_) => report.waiting += 1,
+            // cold storage is not moved by this tick: no provider here archives yet
+            Action::Cold | Action::Keep => {}
+        }
+    }
+    let live = catalog.vault_points().map_err(err)?;
+    for (vault, list) in deletions {
+        let counted = list
+            .iter()
+            .filter(|(p, _)| !approved.contains(&p.id))
+            .count() as u64;
+        let in_vault = live.get(vault).map_or(0, |v| v.count);
+        if !allow_mass_deletion && breaker_trips(in_vault, counted) {
+            report.tripped.push(Tripped {
+                vault: vault.to_string(),
+                deleting: counted,
+                live: in_vault,
+            });
+            continue;
+        }
+        for (p, by) in list {
+            if catalog
+                .create_job(&delete_job(p, by, now), now)
+                .map_err(err)?
+                .is_some()
+            {
+                report.created += 1;
+            }
+        }
+    }
+    for p in catalog.retry_due(now).map_err(err)? {
+        let by = match p.point.delete_at {
+            Some(at) if at <= now => DeletedBy::Lifecycle,
+            _ => DeletedBy::Retention,
+        };
+        if catalog
+            .create_job(&delete_job(&p, by, now), now)
+            .map_err(err)?
+            .is_some()
+        {
+            report.created += 1;
+        }
+    }
+    Ok(report)
+}
