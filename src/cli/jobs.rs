@@ -5,15 +5,27 @@ use super::context::{CmdError, Ctx};
 use super::schedule::instant;
 use super::Exit;
 use crate::catalog::{Catalog, JobFilter};
-use crate::jobs::JobState;
+use crate::jobs::{JobKind, JobState};
 use crate::render::jobs::{job_detail, job_json, jobs_table};
 
 pub fn jobs_list(
     ctx: &Ctx,
     state: Option<String>,
     since: Option<String>,
+    kind: Option<String>,
     json_out: bool,
 ) -> Result<Exit, CmdError> {
+    let kind = kind
+        .map(|k| {
+            JobKind::parse(&k).ok_or_else(|| {
+                let names: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "--kind `{k}` is not a job kind; use one of {}",
+                    names.join(", ")
+                )
+            })
+        })
+        .transpose()?;
     let state = state
         .map(|s| {
             JobState::parse(&s).ok_or_else(|| {
@@ -32,6 +44,7 @@ pub fn jobs_list(
         .jobs(&JobFilter {
             state,
             since,
+            kind,
             ..JobFilter::default()
         })
         .map_err(|e| e.to_string())?;

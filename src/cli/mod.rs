@@ -227,9 +227,12 @@ pub fn run(cli: Cli) -> Exit {
             lock.lock_timeout,
             &vars,
         ),
-        Command::Jobs(JobsCommand::List { state, since, json }) => {
-            jobs::jobs_list(&ctx, state, since, json)
-        }
+        Command::Jobs(JobsCommand::List {
+            state,
+            since,
+            kind,
+            json,
+        }) => jobs::jobs_list(&ctx, state, since, kind, json),
         Command::Jobs(JobsCommand::Show { id, json }) => jobs::jobs_show(&ctx, &id, json),
         Command::RecoveryPoints(RecoveryPointsCommand::List {
             vault,

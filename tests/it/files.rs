@@ -43,7 +43,7 @@ fn noise(len: usize) -> Vec<u8> {
 }
 
 /// The snapshots in the workspace's `main` vault, read with rustic_core directly.
-fn vault_snapshots(dir: &Path) -> Vec<rustic_core::repofile::SnapshotFile> {
+pub fn vault_snapshots(dir: &Path) -> Vec<rustic_core::repofile::SnapshotFile> {
     let backends = rustic_backend::BackendOptions::default()
         .repository(dir.join("vaults/main").to_string_lossy().into_owned())
         .to_backends()
@@ -56,12 +56,12 @@ fn vault_snapshots(dir: &Path) -> Vec<rustic_core::repofile::SnapshotFile> {
         .unwrap()
 }
 
-fn apply(dir: &Path) {
+pub fn apply(dir: &Path) {
     let r = run(coffer(dir).args(["apply", "--auto-approve"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
-fn tick(dir: &Path, at: &str) -> Value {
+pub fn tick(dir: &Path, at: &str) -> Value {
     let r = run(coffer(dir).args(["run", "--at", at, "--json"]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     serde_json::from_str(&r.stdout).unwrap()
@@ -532,7 +532,7 @@ fn an_on_demand_backup_of_a_directory_runs_through_the_file_engine() {
 }
 
 /// `restic` (the Debian package) on the vault repository, with the vault key.
-fn restic(dir: &Path, args: &[&str]) -> std::process::Output {
+pub fn restic(dir: &Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new("restic")
         .arg("-r")
         .arg(dir.join("vaults/main"))

@@ -12,6 +12,7 @@ mod golden_diagnostics;
 mod golden_jobs;
 mod golden_plans;
 mod jobs;
+mod lifecycle_files;
 mod moto;
 mod properties;
 mod restore_interrupted;

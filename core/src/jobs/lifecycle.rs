@@ -41,7 +41,7 @@ pub struct Hold {
 impl Hold {
     pub fn matches(&self, p: &RecoveryPoint) -> bool {
         let day = p.point.created_at.date_naive();
-        (self.vaults.is_empty() || self.vaults.iter().any(|v| *v == p.point.vault))
+        (self.vaults.is_empty() || self.vaults.contains(&p.point.vault))
             && (self.resources.is_empty()
                 || self
                     .resources
@@ -245,9 +245,8 @@ pub fn evaluate(
             );
             let mut kept_by = Vec::new();
             if !matches!(action, Action::Delete(_)) {
-                match &by_policy {
-                    Some(clauses) => kept_by.extend(clauses.iter().map(|c| format!("keep {c}"))),
-                    None => {}
+                if let Some(clauses) = &by_policy {
+                    kept_by.extend(clauses.iter().map(|c| format!("keep {c}")));
                 }
                 match p.point.delete_at {
                     Some(at) if at > now => kept_by.push(format!(

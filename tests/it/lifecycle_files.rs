@@ -1,0 +1,217 @@
+//! Lifecycle of file-level points through `coffer run --at`: a `keep` policy thins a
+//! directory's points out and the vault repository forgets their snapshots; a lock and a
+//! legal hold keep what they protect; a snapshot forgotten outside coffer is recorded as
+//! deleted from outside; and the mass-deletion breaker stops a clock that jumped.
+
+use crate::files::{apply, restic, tick, vault_snapshots};
+use crate::support::{coffer, run, workspace};
+use serde_json::Value;
+use std::path::Path;
+
+/// A vault, a nightly rule with `lifecycle_body`, and one directory; `extra` is appended.
+fn config(lifecycle_body: &str, vault_body: &str, extra: &str) -> String {
+    format!(
+        r#"
+vault "main" {{
+  storage = "file://./vaults/main"
+  {vault_body}
+}}
+
+plan "daily" {{
+  rule "nightly" {{
+    schedule     = "cron(0 3 * * ? *)"
+    start_window = "1h"
+    target_vault = vault.main
+    lifecycle {{
+      {lifecycle_body}
+    }}
+  }}
+}}
+
+selection "dirs" {{
+  plan      = plan.daily
+  resources = ["dir:*"]
+}}
+
+directory "docs" {{
+  path = "./data/docs"
+}}
+{extra}
+"#
+    )
+}
+
+/// A workspace with `config`, applied.
+fn applied(config: &str) -> tempfile::TempDir {
+    let dir = workspace(config);
+    std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
+    std::fs::write(dir.path().join("data/docs/a.txt"), "first").unwrap();
+    apply(dir.path());
+    dir
+}
+
+/// One nightly tick on `day` (a date in January 2027) at `time`; the directory changes first.
+fn nightly(dir: &Path, day: u32, time: &str) -> Value {
+    std::fs::write(
+        dir.join(format!("data/docs/day-{day}.txt")),
+        format!("day {day}"),
+    )
+    .unwrap();
+    tick(dir, &format!("2027-01-{day:02}T{time}Z"))
+}
+
+/// `(created day, status, deleted_by)` of every point, oldest first.
+fn points(dir: &Path) -> Vec<(String, String, Option<String>)> {
+    let r = run(coffer(dir).args(["recovery-points", "list", "--json"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let list: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let mut out: Vec<_> = list
+        .iter()
+        .map(|p| {
+            (
+                p["created_at"].as_str().unwrap()[..10].to_string(),
+                p["status"].as_str().unwrap().to_string(),
+                p["deleted_by"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn status_of(points: &[(String, String, Option<String>)]) -> Vec<(&str, &str)> {
+    points
+        .iter()
+        .map(|(d, s, _)| (&d[8..10], s.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_keep_policy_thins_out_a_directorys_points_and_the_repository_forgets_them() {
+    let dir = applied(&config("keep {\n daily = 3\n }", "", ""));
+    for day in 1..=6 {
+        nightly(dir.path(), day, "03:30:00");
+    }
+    let p = points(dir.path());
+    assert_eq!(
+        status_of(&p),
+        [
+            ("01", "DELETED"),
+            ("02", "DELETED"),
+            ("03", "DELETED"),
+            ("04", "COMPLETED"),
+            ("05", "COMPLETED"),
+            ("06", "COMPLETED"),
+        ]
+    );
+    assert!(p[..3]
+        .iter()
+        .all(|(_, _, by)| by.as_deref() == Some("retention")));
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "delete", "--json"]));
+    let jobs: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(jobs.len(), 3);
+    assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"));
+    // the repository holds the kept points' snapshots only, and restic agrees
+    assert_eq!(vault_snapshots(dir.path()).len(), 3);
+    let out = restic(dir.path(), &["check"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_vault_lock_keeps_points_until_their_minimum_retention_ends() {
+    let lock = "lock {\n mode = \"governance\"\n min_retention = \"2d\"\n }";
+    let dir = applied(&config("keep {\n last = 1\n }", lock, ""));
+    nightly(dir.path(), 1, "03:30:00");
+    nightly(dir.path(), 2, "03:30:00");
+    // two days less twenty minutes after the first point: it is still locked
+    let t = nightly(dir.path(), 3, "03:10:00");
+    assert_eq!(t["lifecycle"]["waiting"], 2, "{t}");
+    assert!(status_of(&points(dir.path()))
+        .iter()
+        .all(|(_, s)| *s == "COMPLETED"));
+    // later that morning the first point's lock has ended; the second's has not
+    tick(dir.path(), "2027-01-03T04:00:00Z");
+    assert_eq!(
+        status_of(&points(dir.path())),
+        [("01", "DELETED"), ("02", "COMPLETED"), ("03", "COMPLETED")]
+    );
+}
+
+#[test]
+fn a_legal_hold_keeps_what_it_matches_until_it_is_removed() {
+    let hold = "legal_hold \"audit\" {\n  vaults = [vault.main]\n  description = \"inquiry\"\n}";
+    let text = config("keep {\n last = 1\n }", "", hold);
+    let dir = applied(&text);
+    for day in 1..=3 {
+        nightly(dir.path(), day, "03:30:00");
+    }
+    assert!(status_of(&points(dir.path()))
+        .iter()
+        .all(|(_, s)| *s == "COMPLETED"));
+    // the hold is released: the next tick catches up
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("keep {\n last = 1\n }", "", ""),
+    )
+    .unwrap();
+    apply(dir.path());
+    tick(dir.path(), "2027-01-03T12:00:00Z");
+    assert_eq!(
+        status_of(&points(dir.path())),
+        [("01", "DELETED"), ("02", "DELETED"), ("03", "COMPLETED")]
+    );
+}
+
+#[test]
+fn a_snapshot_forgotten_outside_coffer_is_recorded_as_deleted_from_outside() {
+    let dir = applied(&config("delete_after = \"1d\"\nkeep_at_least = 0", "", ""));
+    nightly(dir.path(), 1, "03:30:00");
+    let snap = vault_snapshots(dir.path())[0].id.to_hex().to_string();
+    let out = restic(dir.path(), &["forget", &snap]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tick(dir.path(), "2027-01-02T12:00:00Z");
+    let p = points(dir.path());
+    assert_eq!(p[0].1, "DELETED");
+    assert_eq!(p[0].2.as_deref(), Some("outside"));
+}
+
+#[test]
+fn the_mass_deletion_breaker_stops_a_clock_that_jumped_until_allowed() {
+    let dir = applied(&config("delete_after = \"35d\"", "", ""));
+    for day in 1..=12 {
+        nightly(dir.path(), day, "03:30:00");
+    }
+    // a clock a year ahead: all twelve are past their date; the floor keeps the newest
+    let r = run(coffer(dir.path()).args(["run", "--at", "2028-01-20T12:00:00Z"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("vault main: lifecycle would delete 11 of its 12 recovery points"),
+        "{}",
+        r.stdout
+    );
+    assert!(status_of(&points(dir.path()))
+        .iter()
+        .all(|(_, s)| *s == "COMPLETED"));
+    let r = run(coffer(dir.path()).args([
+        "run",
+        "--at",
+        "2028-01-20T12:00:00Z",
+        "--allow-mass-deletion",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let p = points(dir.path());
+    assert_eq!(p.iter().filter(|(_, s, _)| s == "DELETED").count(), 11);
+    assert_eq!(
+        p[11].1, "COMPLETED",
+        "the newest point stays: keep_at_least"
+    );
+}
