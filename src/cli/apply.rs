@@ -26,6 +26,11 @@ pub(super) fn confirm(question: &str, detail: &str) -> Result<bool, CmdError> {
                 .into(),
         );
     }
+    ask(question, detail)
+}
+
+/// Asks `question` on the terminal and reads the answer: only `yes` approves.
+pub(super) fn ask(question: &str, detail: &str) -> Result<bool, CmdError> {
     print!(
         "{question}\n  {detail}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
     );

@@ -420,9 +420,32 @@ pub enum RecoveryPointsCommand {
         /// Only points with this status: COMPLETED, DELETED or EXPIRED
         #[arg(long, value_name = "STATUS", value_parser = parse_point_status)]
         status: Option<crate::jobs::PointStatus>,
+        /// Only the points this applied legal hold holds
+        #[arg(long, value_name = "NAME")]
+        hold: Option<String>,
+        /// Say what keeps each point (keep clauses, delete_after, keep_at_least, a vault lock,
+        /// legal holds): `kept_by` in JSON
+        #[arg(long)]
+        why: bool,
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+    /// Delete one recovery point through its type's deletion (a `delete` job)
+    Delete {
+        /// The recovery point's ID (rp-…)
+        id: String,
+        /// Delete without asking (needed when there is no terminal)
+        #[arg(long)]
+        yes: bool,
+        /// Print the job as JSON
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for another coffer that is running jobs (e.g. 30s, 5m)
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
+        lock_timeout: Duration,
+        #[command(flatten)]
+        vars: VarArgs,
     },
 }
 

@@ -1,33 +1,235 @@
-//! `coffer recovery-points list`: recovery points with their source metadata, as a table or JSON.
+//! `coffer recovery-points list` (with the holds on each point, and with `--why` what keeps
+//! it) and `coffer recovery-points delete ID`: one point deleted through its type's deletion,
+//! asked for on a terminal, refused under a lock or a hold.
 
-use super::context::{CmdError, Ctx};
-use super::Exit;
-use crate::catalog::{Catalog, PointFilter};
-use crate::render::jobs::{point_json, points_table};
+use super::args::VarArgs;
+use super::context::{interruptible, runtime, CmdError, Ctx};
+use super::runner::*;
+use super::{discovery, Exit};
+use crate::catalog::{Catalog, NewJob, PointFilter, RecoveryPoint};
+use crate::jobs::lifecycle::{self, Policies};
+use crate::jobs::{DeletedBy, JobKind, JobOptions, PointStatus, Windows};
+use crate::render::jobs::{job_detail, point_json, points_table, PointView};
+use crate::runner::cycle::reload;
+use crate::runner::execute::Executor;
+use crate::runner::{Clock, Event};
+use chrono::Utc;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
 
-pub fn points_list(
-    ctx: &Ctx,
-    vault: Option<String>,
-    resource: Option<String>,
-    status: Option<crate::jobs::PointStatus>,
-    json_out: bool,
-) -> Result<Exit, CmdError> {
+/// Which points to list, and how.
+pub struct ListArgs {
+    pub vault: Option<String>,
+    pub resource: Option<String>,
+    pub status: Option<PointStatus>,
+    /// Only the points this legal hold holds.
+    pub hold: Option<String>,
+    /// Say what keeps each point.
+    pub why: bool,
+    pub json: bool,
+}
+
+/// The applied policies (locks, holds, rules), and the inventory recorded at the last apply.
+fn applied(ctx: &Ctx) -> Result<(Policies, Option<crate::inventory::Inventory>), CmdError> {
+    let backend = ctx.backend_best_effort();
+    let Some(state) = backend.read().map_err(|e| e.to_string())?.map(|l| l.state) else {
+        return Ok((Policies::default(), None));
+    };
+    let objects = state.objects.iter().map(|(a, o)| (a, &o.attributes));
+    Ok((Policies::from_objects(objects)?, state.inventory))
+}
+
+pub fn points_list(ctx: &Ctx, args: ListArgs) -> Result<Exit, CmdError> {
     let backend = ctx.backend_best_effort();
     let catalog = ctx.catalog_read_only(&backend)?;
+    let (policies, inventory) = applied(ctx)?;
+    if let Some(h) = &args.hold {
+        if !policies.holds.iter().any(|x| &x.name == h) {
+            let known: Vec<&str> = policies.holds.iter().map(|x| x.name.as_str()).collect();
+            return Err(format!(
+                "no legal hold `{h}` has been applied (applied holds: {})",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+    }
     let points = catalog
         .recovery_points(&PointFilter {
-            status,
-            vault,
-            resource_arn: resource,
+            status: args.status,
+            vault: args.vault,
+            resource_arn: args.resource,
             ..PointFilter::default()
         })
         .map_err(|e| e.to_string())?;
-    if json_out {
+    let holds: Vec<Vec<String>> = points.iter().map(|p| policies.holds_on(p)).collect();
+    let keep: Vec<bool> = holds
+        .iter()
+        .map(|h| args.hold.as_ref().is_none_or(|name| h.contains(name)))
+        .collect();
+    let kept_by: BTreeMap<String, Vec<String>> = if args.why {
+        // whole groups: every live point, as the tick sees them
+        let live = catalog
+            .recovery_points(&PointFilter {
+                status: Some(PointStatus::Completed),
+                ..PointFilter::default()
+            })
+            .map_err(|e| e.to_string())?;
+        // without a recorded inventory every resource counts as existing: the floor holds
+        let exists = |arn: &str| inventory.as_ref().is_none_or(|i| i.get(arn).is_some());
+        lifecycle::evaluate(&live, &policies, &exists, Utc::now())
+            .into_iter()
+            .map(|v| (v.point_id, v.kept_by))
+            .collect()
+    } else {
+        BTreeMap::new()
+    };
+    let views: Vec<PointView<'_>> = points
+        .iter()
+        .zip(&holds)
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|((p, h), _)| PointView {
+            point: p,
+            holds: h,
+            kept_by: if args.why {
+                Some(kept_by.get(&p.id).map_or(&[][..], Vec::as_slice))
+            } else {
+                None
+            },
+        })
+        .collect();
+    if args.json {
         super::json::print_in_order(&serde_json::Value::Array(
-            points.iter().map(point_json).collect(),
+            views.iter().copied().map(point_json).collect(),
         ));
     } else {
-        print!("{}", points_table(&points));
+        print!("{}", points_table(&views));
     }
     Ok(Exit::Success)
+}
+
+/// A line that names a point for the question and the refusal.
+fn describe(p: &RecoveryPoint) -> String {
+    format!(
+        "{} ({} of {}, made {}, in vault {})",
+        p.id,
+        p.point.native_id,
+        p.point.resource_arn,
+        p.point.created_at.format("%Y-%m-%d %H:%M UTC"),
+        p.point.vault
+    )
+}
+
+/// Asks for a literal `yes` on the terminal; refuses without one.
+fn confirm(p: &RecoveryPoint) -> Result<bool, CmdError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "deleting {} needs confirmation, but there is no terminal to ask on; pass --yes to delete without asking",
+            p.id
+        ));
+    }
+    super::apply::ask(
+        &format!("Delete recovery point {}?", describe(p)),
+        "Its native object is deleted and cannot be restored afterwards.",
+    )
+}
+
+pub fn points_delete(
+    ctx: &Ctx,
+    id: &str,
+    yes: bool,
+    json_out: bool,
+    lock_timeout: std::time::Duration,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    let s = session(ctx, vars)?;
+    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
+    let point = catalog
+        .borrow()
+        .recovery_point(id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!("no recovery point {id}; `coffer recovery-points list` lists them")
+        })?;
+    if point.status == PointStatus::Deleted {
+        return Err(format!(
+            "{id} was already deleted{}{}",
+            point
+                .deleted_at
+                .map(|t| format!(" at {}", t.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default(),
+            point
+                .deleted_by
+                .map(|b| format!(" ({})", b.as_str()))
+                .unwrap_or_default()
+        ));
+    }
+    let now = Utc::now();
+    if let Some(refused) = s.policies.deletion_refused(&point, now) {
+        return Err(format!("refusing to delete: {refused}"));
+    }
+    if !yes && !confirm(&point)? {
+        eprintln!("Delete cancelled.");
+        return Ok(Exit::Error);
+    }
+    let targets = discovery::targets(&s.config)?;
+    let _lock = runner_lock(ctx, &s.backend, "recovery-points delete", lock_timeout)?;
+    let clock = Clock::system();
+    let job = NewJob {
+        kind: JobKind::Delete,
+        plan: point.point.plan.clone(),
+        rule: point.point.rule.clone(),
+        resource_arn: point.point.resource_arn.clone(),
+        vault: point.point.vault.clone(),
+        windows: Windows::on_demand(clock.now()),
+        options: JobOptions {
+            deleted_by: Some(DeletedBy::Manual),
+            ..JobOptions::default()
+        },
+        recovery_point_id: Some(point.id.clone()),
+    };
+    let stop = interruptible()?;
+    let reporter = Reporter::for_output(ctx, json_out);
+    let settings = crate::runner::Settings::default();
+    let rt = runtime()?;
+    let ended = rt.block_on(async {
+        let providers = providers(&s, &targets).await;
+        let created = catalog
+            .borrow_mut()
+            .create_job(&job, clock.now())
+            .map_err(|e| e.to_string())?
+            .ok_or("a deletion of this recovery point is already under way")?;
+        let report = |e: Event| reporter.event(&e);
+        let exec = Executor {
+            provider: &providers,
+            catalog: &catalog,
+            inventory: &s.inventory,
+            settings: &settings,
+            clock,
+            stop: &stop,
+            report: &report,
+            policies: &s.policies,
+        };
+        let id = created.id.clone();
+        exec.run_all(vec![created], &BTreeMap::new()).await?;
+        reload(&exec, &[id])
+    })?;
+    reporter.finish();
+    let Some(job) = ended.first() else {
+        return Err("the job disappeared from the catalog".into());
+    };
+    if json_out {
+        super::json::print(&crate::render::jobs::JobJson::of(job));
+    } else {
+        print!("{}", job_detail(job));
+    }
+    Ok(if job.state() == crate::jobs::JobState::Completed {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
 }

@@ -215,3 +215,57 @@ fn the_mass_deletion_breaker_stops_a_clock_that_jumped_until_allowed() {
         "the newest point stays: keep_at_least"
     );
 }
+
+#[test]
+fn manual_deletion_asks_refuses_under_a_hold_and_deletes_with_yes() {
+    let hold = "legal_hold \"audit\" {\n  created_from = \"2027-01-02\"\n}";
+    let dir = applied(&config("delete_after = \"35d\"", "", hold));
+    nightly(dir.path(), 1, "03:30:00");
+    nightly(dir.path(), 2, "03:30:00");
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--json"]));
+    let list: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let (held, free) = (&list[0], &list[1]);
+    assert_eq!(held["holds"], serde_json::json!(["audit"]));
+    assert_eq!(free["holds"], serde_json::json!([]));
+    let id = |p: &Value| p["id"].as_str().unwrap().to_string();
+
+    // --hold lists what the hold holds; --why says what keeps each point
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--hold", "audit", "--json"]));
+    let listed: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], held["id"]);
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--why"]));
+    assert!(r.stdout.contains("KEPT BY"), "{}", r.stdout);
+    assert!(r.stdout.contains("legal hold audit"), "{}", r.stdout);
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--hold", "nope"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no legal hold `nope`"), "{}", r.stderr);
+
+    // no terminal, no --yes: refused, nothing deleted
+    let r = run(coffer(dir.path()).args(["recovery-points", "delete", &id(free)]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("pass --yes"), "{}", r.stderr);
+    // a held point is refused with the hold's name
+    let r = run(coffer(dir.path()).args(["recovery-points", "delete", &id(held), "--yes"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("legal hold audit"), "{}", r.stderr);
+    assert_eq!(vault_snapshots(dir.path()).len(), 2);
+
+    let r =
+        run(coffer(dir.path()).args(["recovery-points", "delete", &id(free), "--yes", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let job: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(job["kind"], "delete");
+    assert_eq!(job["state"], "COMPLETED");
+    assert_eq!(job["recovery_point_id"], free["id"]);
+    let p = points(dir.path());
+    assert_eq!(
+        p[0],
+        ("2027-01-01".into(), "DELETED".into(), Some("manual".into()))
+    );
+    assert_eq!(vault_snapshots(dir.path()).len(), 1);
+    // deleting it again says when and how it went
+    let r = run(coffer(dir.path()).args(["recovery-points", "delete", &id(free), "--yes"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("already deleted"), "{}", r.stderr);
+}

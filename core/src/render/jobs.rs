@@ -120,8 +120,14 @@ pub struct PointJson {
     pub storage_class: StorageClass,
     pub deleted_at: Option<String>,
     pub deleted_by: Option<DeletedBy>,
-    /// The legal holds on it (none can be declared yet).
+    /// The applied legal holds that match it.
     pub holds: Vec<String>,
+    /// Why it is EXPIRED (past its retention, not deleted), when it is.
+    pub status_message: Option<String>,
+    /// With `--why`: what keeps it (keep clauses, `delete_after`, `keep_at_least`, a vault
+    /// lock, legal holds); empty when lifecycle deletes it at the next tick.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_by: Option<Vec<String>>,
     pub vault: String,
     pub native_id: String,
     pub resource_arn: String,
@@ -141,8 +147,29 @@ pub struct PointJson {
     pub tags: BTreeMap<String, String>,
 }
 
+/// A recovery point with what the applied configuration says about it now.
+#[derive(Debug, Clone, Copy)]
+pub struct PointView<'a> {
+    pub point: &'a RecoveryPoint,
+    pub holds: &'a [String],
+    /// What keeps it, when asked (`--why`).
+    pub kept_by: Option<&'a [String]>,
+}
+
+impl<'a> PointView<'a> {
+    /// A point with no holds and no reasons asked for.
+    pub fn bare(point: &'a RecoveryPoint) -> PointView<'a> {
+        PointView {
+            point,
+            holds: &[],
+            kept_by: None,
+        }
+    }
+}
+
 impl PointJson {
-    pub fn of(p: &RecoveryPoint) -> PointJson {
+    pub fn of(v: PointView<'_>) -> PointJson {
+        let p = v.point;
         let q = &p.point;
         PointJson {
             id: p.id.clone(),
@@ -150,7 +177,9 @@ impl PointJson {
             storage_class: p.storage_class,
             deleted_at: p.deleted_at.map(t),
             deleted_by: p.deleted_by,
-            holds: Vec::new(),
+            holds: v.holds.to_vec(),
+            status_message: p.status_message.clone(),
+            kept_by: v.kept_by.map(<[String]>::to_vec),
             vault: q.vault.clone(),
             native_id: q.native_id.clone(),
             resource_arn: q.resource_arn.clone(),
@@ -182,8 +211,8 @@ pub fn job_json(j: &JobRecord) -> Value {
 }
 
 /// A recovery point as JSON.
-pub fn point_json(p: &RecoveryPoint) -> Value {
-    to_json(&PointJson::of(p))
+pub fn point_json(v: PointView<'_>) -> Value {
+    to_json(&PointJson::of(v))
 }
 
 /// Rows as aligned columns; the last column is not padded.
@@ -308,19 +337,22 @@ pub fn job_detail(j: &JobRecord) -> String {
 }
 
 /// `coffer recovery-points list`.
-pub fn points_table(points: &[RecoveryPoint]) -> String {
+pub fn points_table(points: &[PointView<'_>]) -> String {
     if points.is_empty() {
         return "No recovery points.\n".into();
     }
+    let why = points.iter().any(|v| v.kept_by.is_some());
     let rows: Vec<Vec<String>> = points
         .iter()
-        .map(|p| {
+        .map(|v| {
+            let p = v.point;
             let q = &p.point;
-            let status = match p.deleted_by {
-                Some(by) => format!("{} ({})", p.status, by.as_str()),
-                None => p.status.to_string(),
+            let status = match (p.deleted_by, p.deleted_at) {
+                (Some(by), Some(at)) => format!("{} ({}, {})", p.status, by.as_str(), t(at)),
+                (Some(by), None) => format!("{} ({})", p.status, by.as_str()),
+                _ => p.status.to_string(),
             };
-            vec![
+            let mut row = vec![
                 p.id.clone(),
                 status,
                 p.storage_class.as_str().to_string(),
@@ -331,24 +363,47 @@ pub fn points_table(points: &[RecoveryPoint]) -> String {
                 q.native_id.clone(),
                 size(q.size_bytes),
                 q.delete_at.map_or_else(|| "never".into(), t),
-            ]
+                if v.holds.is_empty() {
+                    "-".into()
+                } else {
+                    v.holds.join(",")
+                },
+            ];
+            if why {
+                row.push(match v.kept_by {
+                    Some([]) => "nothing: deleted at the next tick".into(),
+                    Some(k) => k.join("; "),
+                    None => "-".into(),
+                });
+            }
+            row
         })
         .collect();
-    let mut out = table(
-        &[
-            "ID",
-            "STATUS",
-            "STORAGE",
-            "VAULT",
-            "CREATED",
-            "TYPE",
-            "RESOURCE",
-            "NATIVE ID",
-            "SIZE",
-            "DELETE AT",
-        ],
-        &rows,
-    );
+    let mut header = vec![
+        "ID",
+        "STATUS",
+        "STORAGE",
+        "VAULT",
+        "CREATED",
+        "TYPE",
+        "RESOURCE",
+        "NATIVE ID",
+        "SIZE",
+        "DELETE AT",
+        "HOLDS",
+    ];
+    if why {
+        header.push("KEPT BY");
+    }
+    let mut out = table(&header, &rows);
+    for v in points {
+        if let Some(m) = &v.point.status_message {
+            out.push_str(&format!("\n{} {}: {m}", v.point.id, v.point.status));
+        }
+    }
+    if points.iter().any(|v| v.point.status_message.is_some()) {
+        out.push('\n');
+    }
     out.push_str(&format!(
         "\n{} recovery point{}.\n",
         points.len(),
