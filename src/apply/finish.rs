@@ -51,6 +51,7 @@ mod tests {
             desired: &[],
             state: None,
             recovery_points: &BTreeMap::new(),
+            points: &[],
             now: chrono::DateTime::UNIX_EPOCH,
             inventory: None,
         })

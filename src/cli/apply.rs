@@ -81,10 +81,44 @@ pub(super) fn recreate_missing_repositories(
     Ok(())
 }
 
+/// What the user approved up front.
+pub struct Approval {
+    /// Apply without asking.
+    pub auto_approve: bool,
+    /// How many existing recovery points the plan may delete (`--allow-deletions N`).
+    pub allow_deletions: Option<usize>,
+}
+
+/// Refuses a plan whose forecast deletes more existing points than `--allow-deletions`
+/// allows, naming them per vault.
+fn check_deletions(plan: &Plan, allowed: Option<usize>) -> Result<(), CmdError> {
+    let n = plan.recovery_points.delete.len();
+    if n == 0 || allowed.is_some_and(|a| a >= n) {
+        return Ok(());
+    }
+    let mut per_vault: std::collections::BTreeMap<&str, usize> = Default::default();
+    for e in &plan.recovery_points.delete {
+        *per_vault.entry(e.vault.as_str()).or_default() += 1;
+    }
+    let vaults: Vec<String> = per_vault
+        .iter()
+        .map(|(v, n)| format!("{n} in vault.{v}"))
+        .collect();
+    Err(format!(
+        "this plan deletes {n} existing recovery point{} ({}), shown under \"Recovery point changes\"{}\n  If that is intended, apply it with --allow-deletions {n}.",
+        if n == 1 { "" } else { "s" },
+        vaults.join(", "),
+        match allowed {
+            Some(a) => format!("; --allow-deletions {a} allows fewer"),
+            None => String::new(),
+        }
+    ))
+}
+
 pub fn apply(
     ctx: &Ctx,
     plan_file: Option<PathBuf>,
-    auto_approve: bool,
+    approval: Approval,
     destroy: bool,
     refresh: bool,
     vars: &VarArgs,
@@ -132,7 +166,21 @@ pub fn apply(
         }
     };
 
+    let refused = check_deletions(&plan, approval.allow_deletions);
     let mut out = std::io::stdout().lock();
+    if refused.is_err() && !saved {
+        let _ = out.write_all(
+            render::render_text(
+                &plan,
+                Style {
+                    color: ctx.color_out,
+                },
+            )
+            .as_bytes(),
+        );
+        let _ = out.flush();
+    }
+    refused?;
     if !destroy {
         if let Some(state) = &current_state {
             recreate_missing_repositories(ctx, &backend, state, &mut out)?;
@@ -159,7 +207,7 @@ pub fn apply(
         );
         let _ = writeln!(out);
         let _ = out.flush();
-        if !auto_approve {
+        if !approval.auto_approve {
             drop(out);
             let (q, d) = if destroy {
                 (
@@ -283,6 +331,18 @@ pub fn apply(
     if report.interrupted {
         let _ = out.flush();
         return Err(format!("apply interrupted: {summary} {} step(s) not run; the state records everything that was done.", report.skipped));
+    }
+    if !plan.recovery_points.delete.is_empty() {
+        // approved deletions do not count against the tick's mass-deletion breaker
+        let ids: Vec<String> = plan
+            .recovery_points
+            .delete
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        ctx.catalog(&backend)?
+            .approve_deletions(&ids, Utc::now())
+            .map_err(|e| e.to_string())?;
     }
     let done = if destroy {
         "Destroy complete!"

@@ -126,6 +126,10 @@ pub enum Command {
         /// Apply without asking for confirmation
         #[arg(long)]
         auto_approve: bool,
+        /// Allow the plan to delete up to N existing recovery points (its "Recovery point
+        /// changes"); without it, apply refuses a plan that deletes any
+        #[arg(long, value_name = "N")]
+        allow_deletions: Option<usize>,
         #[command(flatten)]
         refresh: RefreshArgs,
         #[command(flatten)]
@@ -155,6 +159,10 @@ pub enum Command {
         /// Destroy without asking for confirmation
         #[arg(long)]
         auto_approve: bool,
+        /// Allow destroying to delete up to N existing recovery points (removing legal
+        /// holds releases what they held)
+        #[arg(long, value_name = "N")]
+        allow_deletions: Option<usize>,
         #[command(flatten)]
         vars: VarArgs,
         #[command(flatten)]

@@ -135,13 +135,17 @@ pub fn run(cli: Cli) -> Exit {
         Command::Apply {
             plan_file,
             auto_approve,
+            allow_deletions,
             refresh,
             vars,
             lock,
         } => apply::apply(
             &ctx,
             plan_file,
-            auto_approve,
+            apply::Approval {
+                auto_approve,
+                allow_deletions,
+            },
             false,
             refresh.refresh,
             &vars,
@@ -149,9 +153,21 @@ pub fn run(cli: Cli) -> Exit {
         ),
         Command::Destroy {
             auto_approve,
+            allow_deletions,
             vars,
             lock,
-        } => apply::apply(&ctx, None, auto_approve, true, false, &vars, &lock),
+        } => apply::apply(
+            &ctx,
+            None,
+            apply::Approval {
+                auto_approve,
+                allow_deletions,
+            },
+            true,
+            false,
+            &vars,
+            &lock,
+        ),
         Command::Inventory {
             unprotected,
             resource_type,

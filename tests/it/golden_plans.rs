@@ -47,6 +47,7 @@ fn plan(text: &str, state: Option<&State>, mode: Mode) -> Plan {
         desired: &desired,
         state,
         recovery_points: &BTreeMap::new(),
+        points: &[],
         now: now(),
         inventory: None,
     })
@@ -378,6 +379,7 @@ selection "everything-web" {
         desired: &desired,
         state: Some(&state),
         recovery_points: &BTreeMap::new(),
+        points: &[],
         now: now(),
         inventory: Some((&new_inventory, InventorySource::Refreshed)),
     })

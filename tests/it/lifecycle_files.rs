@@ -152,13 +152,40 @@ fn a_legal_hold_keeps_what_it_matches_until_it_is_removed() {
     assert!(status_of(&points(dir.path()))
         .iter()
         .all(|(_, s)| *s == "COMPLETED"));
-    // the hold is released: the next tick catches up
+    // releasing the hold is a change that deletes existing points: the plan says so, and
+    // apply refuses it unless allowed
     std::fs::write(
         dir.path().join("main.hcl"),
         config("keep {\n last = 1\n }", "", ""),
     )
     .unwrap();
-    apply(dir.path());
+    let r = run(coffer(dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stdout.contains("Recovery point changes"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("vault.main: 2 recovery points deleted, made 2027-01-01"),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("before this change held by legal hold audit"));
+    let r = run(coffer(dir.path()).args(["plan", "--json"]));
+    let plan: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        plan["recovery_points"]["delete"].as_array().unwrap().len(),
+        2
+    );
+    let r = run(coffer(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("--allow-deletions 2"), "{}", r.stderr);
+    let r = run(coffer(dir.path()).args(["apply", "--auto-approve", "--allow-deletions", "1"]));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("allows fewer"), "{}", r.stderr);
+    let r = run(coffer(dir.path()).args(["apply", "--auto-approve", "--allow-deletions", "2"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // the next tick catches up
     tick(dir.path(), "2027-01-03T12:00:00Z");
     assert_eq!(
         status_of(&points(dir.path())),
@@ -268,4 +295,34 @@ fn manual_deletion_asks_refuses_under_a_hold_and_deletes_with_yes() {
     let r = run(coffer(dir.path()).args(["recovery-points", "delete", &id(free), "--yes"]));
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("already deleted"), "{}", r.stderr);
+}
+
+#[test]
+fn deletions_an_apply_approved_pass_the_breaker_and_a_saved_plan_keeps_its_forecast() {
+    let dir = applied(&config("delete_after = \"1y\"", "", ""));
+    for day in 1..=12 {
+        nightly(dir.path(), day, "03:30:00");
+    }
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"1y\"\nkeep {\n last = 1\n }", "", ""),
+    )
+    .unwrap();
+    let r = run(coffer(dir.path()).args(["plan", "--out", "tighter.plan"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // the saved plan carries the forecast it showed
+    let r = run(coffer(dir.path()).args(["apply", "tighter.plan"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("deletes 11 existing recovery points"),
+        "{}",
+        r.stderr
+    );
+    let r = run(coffer(dir.path()).args(["apply", "tighter.plan", "--allow-deletions", "11"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // eleven of twelve trips the breaker, unless an apply approved them, as here
+    let t = tick(dir.path(), "2027-01-12T12:00:00Z");
+    assert_eq!(t["lifecycle"]["breaker"], serde_json::json!([]), "{t}");
+    let p = points(dir.path());
+    assert_eq!(p.iter().filter(|(_, s, _)| s == "DELETED").count(), 11);
 }

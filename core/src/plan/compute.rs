@@ -27,6 +27,9 @@ pub struct PlanInput<'a> {
     pub state: Option<&'a State>,
     /// Live recovery points per vault name, from the catalog.
     pub recovery_points: &'a BTreeMap<String, VaultPoints>,
+    /// The live (COMPLETED) points, for the retention forecast: whole groups, or none when
+    /// the policies did not change.
+    pub points: &'a [crate::jobs::record::RecoveryPoint],
     pub now: DateTime<Utc>,
     /// The inventory to compute coverage from, if any.
     pub inventory: Option<(&'a Inventory, InventorySource)>,
@@ -203,7 +206,19 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         summary,
         notes,
         coverage,
+        recovery_points: forecast(input),
     })
+}
+
+/// What the first tick after apply would delete because of this plan.
+fn forecast(input: &PlanInput<'_>) -> super::forecast::Forecast {
+    let Some((before, after)) =
+        super::forecast::changed_policies(input.mode, input.state, input.desired)
+    else {
+        return super::forecast::Forecast::default();
+    };
+    let exists = |arn: &str| input.inventory.is_none_or(|(i, _)| i.get(arn).is_some());
+    super::forecast::forecast(&before, &after, input.points, &exists, input.now)
 }
 
 /// Why a vault cannot be destroyed (or replaced) now, if it cannot: it holds recovery points
@@ -455,6 +470,7 @@ mod tests {
             desired,
             state,
             recovery_points: &BTreeMap::new(),
+            points: &[],
             now: DateTime::UNIX_EPOCH,
             inventory: None,
         })
@@ -614,6 +630,7 @@ mod tests {
                 desired: &w,
                 state: Some(state),
                 recovery_points: &points,
+                points: &[],
                 now,
                 inventory: None,
             })
@@ -660,6 +677,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             )),
             recovery_points: &none,
+            points: &[],
             now: made,
             inventory: None,
         })

@@ -4,6 +4,7 @@
 
 pub mod compute;
 pub mod diff;
+pub mod forecast;
 pub mod preview;
 
 use crate::address::{Address, Kind};
@@ -167,6 +168,10 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// Protection changes, when an inventory was available.
     pub coverage: Option<CoveragePlan>,
+    /// Existing recovery points the first tick after apply would delete or move to cold
+    /// storage because of this change (plan files from before it have none).
+    #[serde(default)]
+    pub recovery_points: forecast::Forecast,
 }
 
 impl Plan {
@@ -177,6 +182,7 @@ impl Plan {
                 .coverage
                 .as_ref()
                 .is_some_and(|c| !c.gained.is_empty() || !c.lost.is_empty())
+            || !self.recovery_points.is_empty()
     }
 
     /// Parses a saved plan file.

@@ -109,6 +109,7 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
             let _ = writeln!(out, "\n> **Warning:** `{u}` matches no resources.");
         }
     }
+    super::forecast::markdown(&mut out, &plan.recovery_points);
     for n in &plan.notes {
         let _ = writeln!(out, "\n> **Note:** {n}");
     }

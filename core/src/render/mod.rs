@@ -2,6 +2,7 @@
 //! markdown ([`markdown`]) and JSON, built from the same serializable [`Plan`](crate::plan::Plan);
 //! and jobs and recovery points as tables and JSON ([`jobs`]). Rendering is pure.
 
+pub mod forecast;
 pub mod jobs;
 pub mod markdown;
 pub mod text;

@@ -47,6 +47,7 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
     if let Some(c) = &plan.coverage {
         render_coverage(&mut out, c, style);
     }
+    super::forecast::text(&mut out, &plan.recovery_points, style);
     for n in &plan.notes {
         let _ = writeln!(out, "{} {n}", style.bold("Note:"));
     }
