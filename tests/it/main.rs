@@ -12,6 +12,7 @@ mod golden_diagnostics;
 mod golden_jobs;
 mod golden_plans;
 mod jobs;
+mod lifecycle_aws;
 mod lifecycle_files;
 mod moto;
 mod properties;

@@ -1,0 +1,280 @@
+//! Lifecycle against a real moto server: every AWS type's points are deleted at their date
+//! through their own calls (EBS DeleteSnapshot; an AMI deregistered with its snapshots; RDS
+//! DeleteDBSnapshot; Aurora DeleteDBClusterSnapshot); a snapshot whose `coffer:job` tag was
+//! removed is never deleted and its point EXPIRES; one deleted out of band is recorded as
+//! such; and a crash between the delete request and its record is the job's own deletion.
+//! Each test uses its own region.
+
+use crate::moto::{aws_env, cluster, db, instances, runtime, sdk, volume};
+use crate::support::{coffer, run, workspace, Run};
+use serde_json::Value;
+use std::path::Path;
+
+/// Everything tagged `Backup = daily` in `region`, kept one day with no floor.
+fn config(region: &str) -> String {
+    format!(
+        r#"
+provider "aws" {{
+  region = "{region}"
+}}
+
+vault "main" {{}}
+
+plan "daily" {{
+  rule "nightly" {{
+    schedule          = "cron(0 3 * * ? *)"
+    start_window      = "1h"
+    completion_window = "4h"
+    target_vault      = vault.main
+    lifecycle {{
+      delete_after  = "1d"
+      keep_at_least = 0
+    }}
+  }}
+}}
+
+selection "tagged" {{
+  plan    = plan.daily
+  any_tag = {{ Backup = ["daily"] }}
+}}
+"#
+    )
+}
+
+fn coffer_aws(dir: &Path) -> std::process::Command {
+    let mut c = coffer(dir);
+    aws_env(&mut c);
+    c
+}
+
+fn tick(dir: &Path, at: &str) -> (Run, Value) {
+    let r = run(coffer_aws(dir).args(["run", "--at", at, "--json"]));
+    let v = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr));
+    (r, v)
+}
+
+fn applied(region: &str) -> tempfile::TempDir {
+    let dir = workspace(&config(region));
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    dir
+}
+
+/// The points made by the first night's run (5 December 2026), by resource type.
+fn first_points(dir: &Path) -> Vec<Value> {
+    let r = run(coffer(dir).args(["recovery-points", "list", "--json"]));
+    let list: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    list.into_iter()
+        .filter(|p| p["created_at"].as_str().unwrap().starts_with("2026-12-05"))
+        .collect()
+}
+
+fn of_type<'a>(points: &'a [Value], t: &str) -> &'a Value {
+    points
+        .iter()
+        .find(|p| p["resource_type"] == t)
+        .unwrap_or_else(|| panic!("no {t} point in {points:?}"))
+}
+
+async fn snapshot_exists(ec2: &aws_sdk_ec2::Client, id: &str) -> bool {
+    match ec2.describe_snapshots().snapshot_ids(id).send().await {
+        Ok(out) => !out.snapshots().is_empty(),
+        Err(_) => false,
+    }
+}
+
+#[test]
+fn every_aws_type_is_deleted_at_its_date_through_its_own_calls() {
+    let region = "eu-south-1";
+    runtime().block_on(async {
+        let conf = sdk(region).await;
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let rds = aws_sdk_rds::Client::new(&conf);
+        volume(&ec2, region, &[("Backup", "daily")]).await;
+        instances(&ec2, 1, &[("Backup", "daily")]).await;
+        db(&rds, "orders", &[("Backup", "daily")]).await;
+        cluster(&rds, "ledger", &[("Backup", "daily")]).await;
+    });
+    let dir = applied(region);
+    let (r, _) = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let points = first_points(dir.path());
+    assert_eq!(points.len(), 4, "{points:?}");
+    let snap = of_type(&points, "EBS")["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ami = of_type(&points, "EC2")["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rds_snap = of_type(&points, "RDS")["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cluster_snap = of_type(&points, "Aurora")["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ami_snapshots: Vec<String> = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        let out = ec2.describe_images().image_ids(&ami).send().await.unwrap();
+        out.images()[0]
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()).map(str::to_string))
+            .collect()
+    });
+    assert!(!ami_snapshots.is_empty());
+
+    // two days later every first point is past its date
+    let (r, report) = tick(dir.path(), "2026-12-07T03:30:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(report["lifecycle"]["deletions_started"].as_u64().unwrap() >= 4);
+    for p in first_points(dir.path()) {
+        assert_eq!(p["status"], "DELETED", "{p}");
+        assert_eq!(p["deleted_by"], "lifecycle", "{p}");
+    }
+    runtime().block_on(async {
+        let conf = sdk(region).await;
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let rds = aws_sdk_rds::Client::new(&conf);
+        assert!(!snapshot_exists(&ec2, &snap).await, "EBS snapshot deleted");
+        let images = ec2.describe_images().owners("self").send().await.unwrap();
+        assert!(
+            images
+                .images()
+                .iter()
+                .all(|i| i.image_id() != Some(ami.as_str())),
+            "AMI deregistered"
+        );
+        for s in &ami_snapshots {
+            assert!(
+                !snapshot_exists(&ec2, s).await,
+                "the AMI's snapshot {s} deleted"
+            );
+        }
+        let left = rds.describe_db_snapshots().send().await.unwrap();
+        assert!(left
+            .db_snapshots()
+            .iter()
+            .all(|s| s.db_snapshot_arn() != Some(rds_snap.as_str())));
+        let left = rds.describe_db_cluster_snapshots().send().await.unwrap();
+        assert!(left
+            .db_cluster_snapshots()
+            .iter()
+            .all(|s| s.db_cluster_snapshot_arn() != Some(cluster_snap.as_str())));
+    });
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "delete", "--json"]));
+    let jobs: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:?}");
+}
+
+#[test]
+fn a_snapshot_without_its_job_tag_is_never_deleted_and_one_deleted_outside_is_recorded() {
+    let region = "eu-south-2";
+    let (ours, gone) = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        (
+            volume(&ec2, region, &[("Backup", "daily"), ("Name", "kept")]).await,
+            volume(&ec2, region, &[("Backup", "daily"), ("Name", "gone")]).await,
+        )
+    });
+    let dir = applied(region);
+    tick(dir.path(), "2026-12-05T03:10:00Z");
+    let points = first_points(dir.path());
+    let native = |vol: &str| {
+        points
+            .iter()
+            .find(|p| p["resource_arn"].as_str().unwrap().ends_with(vol))
+            .unwrap()["native_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (untagged, deleted) = (native(&ours), native(&gone));
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        ec2.delete_tags()
+            .resources(&untagged)
+            .tags(aws_sdk_ec2::types::Tag::builder().key("coffer:job").build())
+            .send()
+            .await
+            .unwrap();
+        ec2.delete_snapshot()
+            .snapshot_id(&deleted)
+            .send()
+            .await
+            .unwrap();
+    });
+    let (r, _) = tick(dir.path(), "2026-12-07T03:30:00Z");
+    assert_eq!(r.code, 1, "a failed delete job makes the tick exit 1");
+    let points = first_points(dir.path());
+    let by_native = |n: &str| points.iter().find(|p| p["native_id"] == n).unwrap().clone();
+    let kept = by_native(&untagged);
+    assert_eq!(kept["status"], "EXPIRED", "{kept}");
+    assert!(
+        kept["status_message"]
+            .as_str()
+            .unwrap()
+            .contains("does not carry the tag coffer:job="),
+        "{kept}"
+    );
+    let outside = by_native(&deleted);
+    assert_eq!(outside["status"], "DELETED");
+    assert_eq!(outside["deleted_by"], "outside");
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        assert!(snapshot_exists(&ec2, &untagged).await, "never deleted");
+    });
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--status", "EXPIRED"]));
+    assert!(r.stdout.contains(&untagged), "{}", r.stdout);
+    assert!(r.stdout.contains("does not carry the tag"), "{}", r.stdout);
+}
+
+#[test]
+fn a_crash_after_the_delete_request_is_recorded_as_the_jobs_own_deletion() {
+    let region = "me-south-1";
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        volume(&ec2, region, &[("Backup", "daily")]).await;
+    });
+    let dir = applied(region);
+    tick(dir.path(), "2026-12-05T03:10:00Z");
+    let snap = first_points(dir.path())[0]["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let crashed = run(coffer_aws(dir.path())
+        .args(["run", "--at", "2026-12-07T03:30:00Z"])
+        .env("COFFER_FAILPOINT", "after-delete-request"));
+    assert_ne!(crashed.code, 0);
+    assert!(
+        crashed
+            .stderr
+            .contains("fail point after-delete-request reached"),
+        "{}",
+        crashed.stderr
+    );
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        assert!(
+            !snapshot_exists(&ec2, &snap).await,
+            "the request went through"
+        );
+    });
+    assert_eq!(
+        first_points(dir.path())[0]["status"],
+        "COMPLETED",
+        "not recorded yet"
+    );
+    let (r, _) = tick(dir.path(), "2026-12-07T03:40:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let p = &first_points(dir.path())[0];
+    assert_eq!(p["status"], "DELETED");
+    assert_eq!(
+        p["deleted_by"], "lifecycle",
+        "the job's own deletion, not outside"
+    );
+}
