@@ -72,6 +72,13 @@ impl Provider for InstantEngine {
     ) -> Result<Deletion, ProviderError> {
         Ok(Deletion::Deleted { notes: Vec::new() })
     }
+    async fn prune(
+        &self,
+        _: &str,
+        _: u8,
+    ) -> Result<Option<coffer::providers::Pruned>, ProviderError> {
+        Ok(None)
+    }
     async fn foreign_snapshots(
         &self,
         _: &[&Resource],

@@ -360,6 +360,20 @@ pub enum VaultCommand {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// Prune a vault's repository now if its unused data exceeds the vault's
+    /// `prune { max_unused }` (5% unless set), as a `prune` job
+    Prune {
+        /// The vault's name
+        name: String,
+        /// Print the job as JSON
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for another coffer that is running jobs (e.g. 30s, 5m)
+        #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
+        lock_timeout: Duration,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -223,6 +223,12 @@ pub fn run(cli: Cli) -> Exit {
             json,
             vars,
         }) => vault::vault_check(&ctx, &name, read_data_subset.as_deref(), json, &vars),
+        Command::Vault(VaultCommand::Prune {
+            name,
+            json,
+            lock_timeout,
+            vars,
+        }) => vault::vault_prune(&ctx, &name, json, lock_timeout, &vars),
         Command::Restore(RestoreCommand::Start {
             recovery_point,
             target,

@@ -147,6 +147,7 @@ impl Reporter {
     pub(super) fn event(&self, e: &Event) {
         match e {
             Event::Warning(w) => say!(self, warn, format!("Warning: {w}")),
+            Event::Info(m) => say!(self, info, m.clone()),
             Event::Queued { jobs } => self.expect(*jobs),
             Event::Started {
                 job_id,

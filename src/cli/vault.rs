@@ -1,4 +1,5 @@
-//! `coffer vault check NAME`: a vault repository's integrity, optionally reading stored data back.
+//! `coffer vault check NAME` (a vault repository's integrity, optionally reading stored data back)
+//! and `coffer vault prune NAME` (unused data removed now, as a `prune` job).
 
 use super::args::VarArgs;
 use super::context::{CmdError, Ctx};
@@ -75,6 +76,72 @@ pub fn vault_check(
         }
     }
     Ok(if checked.errors.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Error
+    })
+}
+
+/// `coffer vault prune NAME`: one prune job for the vault, run now.
+pub fn vault_prune(
+    ctx: &Ctx,
+    name: &str,
+    json: bool,
+    lock_timeout: std::time::Duration,
+    vars: &VarArgs,
+) -> Result<Exit, CmdError> {
+    use super::runner::{providers, runner_lock, session, Reporter};
+    use crate::catalog::Catalog;
+    use crate::runner::{Clock, Event};
+    let s = session(ctx, vars)?;
+    if !s.policies.prune_limits.contains_key(name) {
+        return Err(if s.vaults.iter().any(|v| v == name) {
+            format!("vault `{name}` has no storage, so it has no repository to prune")
+        } else {
+            format!("no vault `{name}` has been applied")
+        });
+    }
+    let targets = super::discovery::targets(&s.config)?;
+    let _lock = runner_lock(ctx, &s.backend, "vault prune", lock_timeout)?;
+    let clock = Clock::system();
+    let mut job = crate::runner::lifecycle::prune_job(name, clock.now());
+    job.windows = crate::jobs::Windows::on_demand(clock.now());
+    let catalog = std::cell::RefCell::new(ctx.catalog(&s.backend)?);
+    let stop = super::context::interruptible()?;
+    let reporter = Reporter::for_output(ctx, json);
+    let settings = crate::runner::Settings::default();
+    let ended = super::context::runtime()?.block_on(async {
+        let providers = providers(&s, &targets).await;
+        let created = catalog
+            .borrow_mut()
+            .create_job(&job, clock.now())
+            .map_err(|e| e.to_string())?
+            .ok_or("a prune of this vault was already started at this instant")?;
+        let report = |e: Event| reporter.event(&e);
+        let exec = crate::runner::execute::Executor {
+            provider: &providers,
+            catalog: &catalog,
+            inventory: &s.inventory,
+            settings: &settings,
+            clock,
+            stop: &stop,
+            report: &report,
+            policies: &s.policies,
+        };
+        let id = created.id.clone();
+        exec.run_all(vec![created], &Default::default()).await?;
+        crate::runner::cycle::reload(&exec, &[id])
+    })?;
+    reporter.finish();
+    let Some(job) = ended.first() else {
+        return Err("the job disappeared from the catalog".into());
+    };
+    if json {
+        super::json::print(&crate::render::jobs::JobJson::of(job));
+    } else {
+        print!("{}", crate::render::jobs::job_detail(job));
+    }
+    Ok(if job.state() == crate::jobs::JobState::Completed {
         Exit::Success
     } else {
         Exit::Error

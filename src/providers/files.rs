@@ -6,7 +6,7 @@
 
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError, Pruned,
 };
 use crate::repository::{
     open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
@@ -204,6 +204,45 @@ fn backup(
     let unreadable = failures.lock().map(|f| f.clone()).unwrap_or_default();
     let id = full_id(&snap);
     Ok((id.clone(), finished(id, &snap, unreadable)))
+}
+
+/// Prunes an open repository when its unused data exceeds `max_unused_percent` (blocking).
+/// Packs are marked for deletion and removed by a later prune (rustic's two-phase prune,
+/// `keep_delete` 23 hours), so that a backup running meanwhile elsewhere loses nothing.
+fn prune(repo: &OpenRepository, max_unused_percent: u8) -> Result<Pruned, ProviderError> {
+    let opts = rustic_core::PruneOptions::default().max_unused(
+        rustic_core::LimitOption::Percentage(u64::from(max_unused_percent)),
+    );
+    let plan = repo.prune_plan(&opts).map_err(failed)?;
+    let (used, unused) = plan
+        .stats
+        .size
+        .values()
+        .fold((0u64, 0u64), |(u, n), s| (u + s.used, n + s.unused));
+    let unused_percent = if used + unused == 0 {
+        0.0
+    } else {
+        unused as f64 * 100.0 / (used + unused) as f64
+    };
+    if unused_percent <= f64::from(max_unused_percent) {
+        return Ok(Pruned {
+            unused_percent,
+            pruned: false,
+            removed_bytes: 0,
+        });
+    }
+    let removed_bytes = plan
+        .stats
+        .size
+        .values()
+        .map(|s| s.remove + s.repackrm)
+        .sum();
+    repo.prune(&opts, plan).map_err(failed)?;
+    Ok(Pruned {
+        unused_percent,
+        pruned: true,
+        removed_bytes,
+    })
 }
 
 /// A snapshot's full id (its Display is restic's 8-character short form).
@@ -456,6 +495,21 @@ impl Provider for FileBackups {
                 }
                 open.repo.delete_snapshots(&[snap.id]).map_err(failed)?;
                 Ok(Deletion::Deleted { notes: Vec::new() })
+            })
+            .await
+    }
+
+    async fn prune(
+        &self,
+        vault: &str,
+        max_unused_percent: u8,
+    ) -> Result<Option<Pruned>, ProviderError> {
+        if !self.opened.vaults.contains_key(vault) {
+            return Ok(None);
+        }
+        self.opened
+            .with(vault, move |open| {
+                prune(&open.repo, max_unused_percent).map(Some)
             })
             .await
     }

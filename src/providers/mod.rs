@@ -87,6 +87,17 @@ pub enum Deletion {
     NotOurs(String),
 }
 
+/// What a prune of a vault's repository found and did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pruned {
+    /// Unused data before, as a percentage of the repository's data.
+    pub unused_percent: f64,
+    /// Whether it exceeded the limit, so that the repository was pruned.
+    pub pruned: bool,
+    /// Bytes of blobs removed (or marked for removal, restic's two-phase prune).
+    pub removed_bytes: u64,
+}
+
 /// A snapshot taken by someone else of a resource coffer covers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ForeignSnapshot {
@@ -146,6 +157,13 @@ pub trait Provider {
         native_id: &str,
         job_id: &str,
     ) -> Result<Deletion, ProviderError>;
+    /// Prunes the repository of `vault` if its unused data exceeds `max_unused_percent`;
+    /// `None` when this provider keeps no repository for the vault.
+    async fn prune(
+        &self,
+        vault: &str,
+        max_unused_percent: u8,
+    ) -> Result<Option<Pruned>, ProviderError>;
     /// Snapshots of these resources not made by coffer, created in `[from, to]`.
     async fn foreign_snapshots(
         &self,

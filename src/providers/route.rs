@@ -1,7 +1,7 @@
 //! Routing by resource type: a pair of providers acts as one, each resource going to the
 //! provider that handles its type, so the runner sees a single [`Provider`].
 
-use super::{Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError};
+use super::{Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError, Pruned};
 use crate::inventory::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
@@ -102,6 +102,17 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
             self.0.delete(r, vault, native_id, job_id).await
         } else {
             self.1.delete(r, vault, native_id, job_id).await
+        }
+    }
+
+    async fn prune(
+        &self,
+        vault: &str,
+        max_unused_percent: u8,
+    ) -> Result<Option<Pruned>, ProviderError> {
+        match self.0.prune(vault, max_unused_percent).await? {
+            Some(p) => Ok(Some(p)),
+            None => self.1.prune(vault, max_unused_percent).await,
         }
     }
 

@@ -147,9 +147,35 @@ pub async fn tick<E: Provider>(
             ..JobFilter::default()
         })
         .map_err(|e| e.to_string())?;
+    let mut deleted = Vec::new();
     if !deletions.is_empty() {
         let ids: Vec<String> = deletions.iter().map(|j| j.id.clone()).collect();
         exec.run_all(deletions, &BTreeMap::new()).await?;
+        deleted = reload(exec, &ids)?;
+        report.jobs.extend(deleted.iter().cloned());
+    }
+    // repositories that lost points hold unused data: prune them, at most once a day
+    let vaults =
+        super::lifecycle::vaults_to_prune(&*exec.catalog.borrow(), exec.policies, &deleted)?;
+    for vault in vaults {
+        let job = super::lifecycle::prune_job(&vault, exec.clock.now());
+        exec.catalog
+            .borrow_mut()
+            .create_job(&job, exec.clock.now())
+            .map_err(|e| e.to_string())?;
+    }
+    let prunes: Vec<JobRecord> = exec
+        .catalog
+        .borrow()
+        .jobs(&JobFilter {
+            kind: Some(JobKind::Prune),
+            unfinished: true,
+            ..JobFilter::default()
+        })
+        .map_err(|e| e.to_string())?;
+    if !prunes.is_empty() {
+        let ids: Vec<String> = prunes.iter().map(|j| j.id.clone()).collect();
+        exec.run_all(prunes, &BTreeMap::new()).await?;
         report.jobs.extend(reload(exec, &ids)?);
     }
 

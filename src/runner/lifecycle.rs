@@ -79,6 +79,63 @@ pub fn candidates(
     Ok(points.into_values().collect())
 }
 
+/// The prune job of `vault` for the UTC day of `now`: at most one a day (the catalog creates
+/// it once).
+pub fn prune_job(vault: &str, now: DateTime<Utc>) -> NewJob {
+    let day = now
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(now, |d| d.and_utc());
+    NewJob {
+        kind: JobKind::Prune,
+        plan: None,
+        rule: None,
+        resource_arn: format!("vault.{vault}"),
+        vault: vault.to_string(),
+        windows: Windows {
+            scheduled_at: day,
+            start_by: day + chrono::Duration::days(1),
+            complete_by: day + chrono::Duration::days(1),
+        },
+        options: JobOptions::default(),
+        recovery_point_id: None,
+    }
+}
+
+/// The vaults with a repository in which these (ended) delete jobs removed file-level points:
+/// their repositories now hold unused data.
+pub fn vaults_to_prune(
+    catalog: &dyn Catalog,
+    policies: &Policies,
+    deletions: &[crate::catalog::JobRecord],
+) -> Result<BTreeSet<String>, String> {
+    let mut out = BTreeSet::new();
+    for j in deletions {
+        if j.state() != crate::jobs::JobState::Completed
+            || !policies.prune_limits.contains_key(&j.job.vault)
+        {
+            continue;
+        }
+        let Some(id) = &j.job.recovery_point_id else {
+            continue;
+        };
+        let point = catalog.recovery_point(id).map_err(|e| e.to_string())?;
+        let file_level = point.is_some_and(|p| {
+            matches!(
+                crate::inventory::ResourceType::parse(&p.point.resource_type),
+                Some(
+                    crate::inventory::ResourceType::Directory
+                        | crate::inventory::ResourceType::EfsFileSystem
+                )
+            ) && p.deleted_by != Some(DeletedBy::Outside)
+        });
+        if file_level {
+            out.insert(j.job.vault.clone());
+        }
+    }
+    Ok(out)
+}
+
 /// The delete job for a point.
 fn delete_job(p: &RecoveryPoint, by: DeletedBy, now: DateTime<Utc>) -> NewJob {
     NewJob {

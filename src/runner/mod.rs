@@ -75,6 +75,8 @@ impl Default for Settings {
 #[derive(Debug, Clone)]
 pub enum Event {
     Warning(String),
+    /// Something worth saying that is not a problem (what a prune found).
+    Info(String),
     /// This many jobs are about to be executed.
     Queued {
         jobs: usize,

@@ -326,3 +326,89 @@ fn deletions_an_apply_approved_pass_the_breaker_and_a_saved_plan_keeps_its_forec
     let p = points(dir.path());
     assert_eq!(p.iter().filter(|(_, s, _)| s == "DELETED").count(), 11);
 }
+
+/// Random bytes, which neither compress nor repeat.
+fn noise(len: usize) -> Vec<u8> {
+    (0..len.div_ceil(16))
+        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
+        .take(len)
+        .collect()
+}
+
+#[test]
+fn forgotten_points_leave_unused_data_that_a_daily_prune_removes_and_restic_checks() {
+    let dir = applied(&config(
+        "keep {\n last = 1\n }",
+        "prune {\n max_unused = \"10%\"\n }",
+        "",
+    ));
+    for day in 1..=3 {
+        // each day's data replaces the day before's: forgetting a point frees its data
+        let docs = dir.path().join("data/docs");
+        for e in std::fs::read_dir(&docs).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        std::fs::write(docs.join(format!("day-{day}.bin")), noise(2 << 20)).unwrap();
+        tick(dir.path(), &format!("2027-01-{day:02}T03:30:00Z"));
+    }
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "prune", "--json"]));
+    let prunes: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        prunes.len(),
+        2,
+        "one a day, on the days points were deleted: {prunes:?}"
+    );
+    assert!(
+        prunes.iter().all(|j| j["state"] == "COMPLETED"),
+        "{prunes:?}"
+    );
+    assert!(
+        prunes
+            .iter()
+            .all(|j| j["bytes"].as_u64().unwrap() > 1 << 20),
+        "the forgotten day's data was pruned: {prunes:?}"
+    );
+    // a second tick the same day makes no second prune
+    tick(dir.path(), "2027-01-03T12:00:00Z");
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "prune", "--json"]));
+    assert_eq!(
+        serde_json::from_str::<Vec<Value>>(&r.stdout).unwrap().len(),
+        2
+    );
+
+    let out = restic(dir.path(), &["check", "--read-data"]);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the kept point restores
+    let r = run(coffer(dir.path()).args([
+        "recovery-points",
+        "list",
+        "--status",
+        "COMPLETED",
+        "--json",
+    ]));
+    let kept: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(kept.len(), 1);
+    let target = dir.path().join("restored");
+    let r = run(coffer(dir.path()).args([
+        "restore",
+        "start",
+        "--recovery-point",
+        kept[0]["id"].as_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    // on demand: a prune job now, which finds nothing left to prune
+    let r = run(coffer(dir.path()).args(["vault", "prune", "main", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let job: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(job["kind"], "prune");
+    assert_eq!(job["state"], "COMPLETED");
+    assert!(r.stderr.contains("unused (limit 10%)"), "{}", r.stderr);
+}

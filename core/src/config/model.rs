@@ -88,8 +88,26 @@ pub struct Vault {
     /// The file whose first line is this vault's repository key (relative to the
     /// configuration); a path, never the key.
     pub password_file: Option<String>,
+    /// When coffer prunes the vault's repository (vaults with `storage`).
+    pub prune: Option<Prune>,
     pub tags: Tags,
     pub span: Span,
+}
+
+/// A vault's `prune` block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prune {
+    /// Unused data, as a share of the repository, above which it is pruned.
+    pub max_unused_percent: u8,
+}
+
+impl Default for Prune {
+    /// restic's default: 5%.
+    fn default() -> Prune {
+        Prune {
+            max_unused_percent: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

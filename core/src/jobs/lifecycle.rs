@@ -58,6 +58,8 @@ pub struct Policies {
     pub rules: BTreeMap<String, RulePolicy>,
     pub locks: BTreeMap<String, LockAttrs>,
     pub holds: Vec<Hold>,
+    /// Per vault with a repository: the unused data (percent) above which it is pruned.
+    pub prune_limits: BTreeMap<String, u8>,
 }
 
 impl Policies {
@@ -89,6 +91,10 @@ impl Policies {
                 Address::Vault(name) => {
                     let vault: VaultAttrs =
                         attrs::read(address, value).map_err(|e| e.to_string())?;
+                    if vault.storage.is_some() {
+                        out.prune_limits
+                            .insert(name.clone(), vault.max_unused_percent());
+                    }
                     if let Some(lock) = vault.lock {
                         out.locks.insert(name.clone(), lock);
                     }

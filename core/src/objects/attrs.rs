@@ -80,6 +80,25 @@ pub struct VaultAttrs {
     pub password_env: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_file: Option<String>,
+    /// The repository's prune settings, as written (`"5%"`); absent unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneAttrs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneAttrs {
+    pub max_unused: String,
+}
+
+impl VaultAttrs {
+    /// The share of unused data (percent) above which the repository is pruned: the
+    /// vault's `prune { max_unused }`, else restic's 5%.
+    pub fn max_unused_percent(&self) -> u8 {
+        self.prune
+            .as_ref()
+            .and_then(|p| p.max_unused.strip_suffix('%')?.trim().parse().ok())
+            .unwrap_or(5)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

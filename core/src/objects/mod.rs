@@ -7,7 +7,7 @@ pub mod attrs;
 
 pub use attrs::{
     CopyAttrs, DirectoryAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs, LockAttrs, PlanAttrs,
-    RuleAttrs, SelectionAttrs, VaultAttrs,
+    PruneAttrs, RuleAttrs, SelectionAttrs, VaultAttrs,
 };
 
 use crate::address::{Address, Kind};
@@ -84,6 +84,9 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
             tags: v.tags.clone(),
             password_env: v.password_env.clone(),
             password_file: v.password_file.clone(),
+            prune: v.prune.map(|p| PruneAttrs {
+                max_unused: format!("{}%", p.max_unused_percent),
+            }),
         };
         push(Address::Vault(v.name.clone()), write(&attrs));
     }

@@ -252,6 +252,12 @@ fn rule_or_on_demand(j: &JobRecord) -> String {
 
 /// What a job made, or the first line of why it did not.
 pub fn detail(j: &JobRecord) -> String {
+    if j.job.kind == JobKind::Prune && j.state() == JobState::Completed {
+        return match j.bytes {
+            Some(0) | None => "nothing to prune".into(),
+            Some(b) => format!("pruned {} of unused data", size(Some(b))),
+        };
+    }
     match (j.native_ids.first(), &j.error) {
         (Some(n), _) => n.clone(),
         (None, Some(e)) => e.lines().next().unwrap_or_default().to_string(),

@@ -308,6 +308,15 @@ impl Provider for Ec2Instances {
 
     /// Images made outside coffer are not looked for: overlaps are reported for EBS volumes
     /// and RDS instances only.
+    /// AWS snapshots live in no repository.
+    async fn prune(
+        &self,
+        _: &str,
+        _: u8,
+    ) -> Result<Option<crate::providers::Pruned>, ProviderError> {
+        Ok(None)
+    }
+
     async fn foreign_snapshots(
         &self,
         _: &[&Resource],

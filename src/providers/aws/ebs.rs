@@ -163,6 +163,15 @@ impl Provider for EbsVolumes {
         })
     }
 
+    /// AWS snapshots live in no repository.
+    async fn prune(
+        &self,
+        _: &str,
+        _: u8,
+    ) -> Result<Option<crate::providers::Pruned>, ProviderError> {
+        Ok(None)
+    }
+
     async fn foreign_snapshots(
         &self,
         resources: &[&Resource],

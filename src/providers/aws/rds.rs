@@ -216,6 +216,15 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
         }
     }
 
+    /// AWS snapshots live in no repository.
+    async fn prune(
+        &self,
+        _: &str,
+        _: u8,
+    ) -> Result<Option<crate::providers::Pruned>, ProviderError> {
+        Ok(None)
+    }
+
     async fn foreign_snapshots(
         &self,
         resources: &[&Resource],

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Semaphore;
 
 mod delete;
+mod prune;
 #[cfg(test)]
 mod tests;
 
@@ -224,8 +225,10 @@ impl<'a, E: Provider> Executor<'a, E> {
         services: &BTreeMap<&'static str, Semaphore>,
     ) -> Result<Outcome, String> {
         let id = job.id.clone();
-        if job.job.kind == JobKind::Delete {
-            return self.run_delete(job, global, services).await;
+        match job.job.kind {
+            JobKind::Delete => return self.run_delete(job, global, services).await,
+            JobKind::Prune => return self.run_prune(job).await,
+            _ => {}
         }
         if job.job.kind != JobKind::Backup {
             // Each kind has its own path; a job of another kind run here would be run as a

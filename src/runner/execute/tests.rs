@@ -85,6 +85,13 @@ impl Provider for Fake {
             .pop()
             .unwrap_or(Ok(Deletion::Deleted { notes: Vec::new() }))
     }
+    async fn prune(
+        &self,
+        _: &str,
+        _: u8,
+    ) -> Result<Option<crate::providers::Pruned>, ProviderError> {
+        Ok(None)
+    }
     async fn foreign_snapshots(
         &self,
         _: &[&Resource],

@@ -1,4 +1,4 @@
-//! `vault` blocks and their `lock`.
+//! `vault` blocks, their `lock` and their repository's `prune` settings.
 
 use super::*;
 
@@ -15,7 +15,7 @@ impl<'s> Lowerer<'s> {
                 "password_file",
                 "tags",
             ],
-            &["lock"],
+            &["lock", "prune"],
         );
         let storage = self.string(&view, "storage");
         if let Some((s, span)) = &storage {
@@ -72,6 +72,25 @@ impl<'s> Lowerer<'s> {
         let lock = self
             .single_block(&view, "lock")
             .and_then(|b| self.lower_lock(d.file, b));
+        let prune = self.single_block(&view, "prune").and_then(|b| {
+            let pview = View {
+                file: d.file,
+                body: &b.body,
+                what: "prune block".into(),
+                header: header_span(d.file, b),
+            };
+            if storage.is_none() {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::prune_without_storage",
+                        "only a vault with `storage` has a repository to prune",
+                    )
+                    .at(pview.header.clone(), "nothing to prune")
+                    .with_help("add `storage = \"file://…\"` or remove the prune block"),
+                );
+            }
+            self.lower_prune(&pview)
+        });
         Some(Vault {
             name: d.name.clone(),
             storage: storage.map(|(s, _)| s),
@@ -80,9 +99,37 @@ impl<'s> Lowerer<'s> {
             force_destroy,
             password_env: password_env.map(|(s, _)| s),
             password_file: password_file.map(|(s, _)| s),
+            prune,
             tags,
             span: d.name_span.clone(),
         })
+    }
+
+    /// `prune { max_unused = "5%" }`: the share of unused data a repository may hold before
+    /// coffer prunes it (restic's `--max-unused`).
+    fn lower_prune(&mut self, view: &View<'_>) -> Option<Prune> {
+        self.check_body(view, &["max_unused"], &[]);
+        let Some((text, span)) = self.string(view, "max_unused") else {
+            return Some(Prune::default());
+        };
+        let percent = text
+            .strip_suffix('%')
+            .and_then(|n| n.trim().parse::<u8>().ok())
+            .filter(|n| *n <= 100);
+        match percent {
+            Some(max_unused_percent) => Some(Prune { max_unused_percent }),
+            None => {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_value",
+                        format!("`{text}` for `max_unused` is not a percentage"),
+                    )
+                    .at(span, "not N%")
+                    .with_help("write a whole percentage from 0% to 100%, e.g. `max_unused = \"5%\"` (restic's default)"),
+                );
+                None
+            }
+        }
     }
 
     pub(super) fn lower_lock(&mut self, file: FileId, b: &Block) -> Option<VaultLock> {
