@@ -278,3 +278,89 @@ fn a_crash_after_the_delete_request_is_recorded_as_the_jobs_own_deletion() {
         "the job's own deletion, not outside"
     );
 }
+
+#[test]
+fn four_hundred_nightly_ticks_keep_exactly_the_points_worked_out_by_hand() {
+    let region = "af-south-1";
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        volume(&ec2, region, &[("Backup", "daily")]).await;
+    });
+    let text = config(region).replace(
+        "delete_after  = \"1d\"\n      keep_at_least = 0",
+        "keep {\n        daily   = 7\n        weekly  = 4\n        monthly = 12\n      }",
+    );
+    assert!(text.contains("monthly = 12"));
+    let dir = workspace(&text);
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let start = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
+    for i in 0..400 {
+        let day = start + chrono::Duration::days(i);
+        let (r, _) = tick(dir.path(), &format!("{day}T03:30:00Z"));
+        assert_eq!(r.code, 0, "{day}: {}\n{}", r.stdout, r.stderr);
+    }
+    let r = run(coffer(dir.path()).args([
+        "recovery-points",
+        "list",
+        "--status",
+        "COMPLETED",
+        "--json",
+    ]));
+    let kept: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let mut days: Vec<&str> = kept
+        .iter()
+        .map(|p| &p["created_at"].as_str().unwrap()[..10])
+        .collect();
+    days.sort();
+    // the last 7 days; the newest point of each of the last 4 ISO weeks (Friday 4 February
+    // 2028 is in week 5, so weeks 5, 4, 3 and 2 keep 4 Feb, 30, 23 and 16 January); the
+    // newest of each of the last 12 months (February 2028 back to March 2027)
+    assert_eq!(
+        days,
+        [
+            "2027-03-31",
+            "2027-04-30",
+            "2027-05-31",
+            "2027-06-30",
+            "2027-07-31",
+            "2027-08-31",
+            "2027-09-30",
+            "2027-10-31",
+            "2027-11-30",
+            "2027-12-31",
+            "2028-01-16",
+            "2028-01-23",
+            "2028-01-29",
+            "2028-01-30",
+            "2028-01-31",
+            "2028-02-01",
+            "2028-02-02",
+            "2028-02-03",
+            "2028-02-04",
+        ]
+    );
+    // every other point is deleted by retention, and its snapshot with it
+    let r =
+        run(coffer(dir.path()).args(["recovery-points", "list", "--status", "DELETED", "--json"]));
+    let deleted: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(deleted.len(), 400 - 19);
+    assert!(deleted.iter().all(|p| p["deleted_by"] == "retention"));
+    let left = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        let out = ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("tag-key")
+                    .values("coffer:job")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.snapshots().len()
+    });
+    assert_eq!(left, 19);
+}
