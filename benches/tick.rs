@@ -13,89 +13,17 @@ use coffer::catalog::SqliteCatalog;
 use coffer::coverage::{Coverage, Protection};
 use coffer::inventory::{Inventory, Resource, ResourceType};
 use coffer::jobs::{JobOptions, RuleInfo};
-use coffer::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
-};
 use coffer::runner::execute::Executor;
 use coffer::runner::{cycle, Clock, Settings};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 const JOBS: usize = 1000;
 
-/// An engine whose snapshots are complete as soon as they are asked for.
-struct InstantEngine;
-
-impl Provider for InstantEngine {
-    fn supports(&self, t: ResourceType) -> bool {
-        t == ResourceType::EbsVolume
-    }
-    fn service(&self, _: &Resource) -> &'static str {
-        "EC2"
-    }
-    async fn preflight(&self, _: &[&Resource]) -> Preflight {
-        Preflight::default()
-    }
-    async fn find(&self, _: &Resource, _: &str, _: &str) -> Result<Option<String>, ProviderError> {
-        Ok(None)
-    }
-    async fn start(
-        &self,
-        r: &Resource,
-        _: &str,
-        _: &str,
-        _: &BTreeMap<String, String>,
-    ) -> Result<String, ProviderError> {
-        Ok(format!("snap-{}", &r.arn[r.arn.len() - 8..]))
-    }
-    async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, ProviderError> {
-        Ok(Progress::Done(Finished {
-            native_id: id.into(),
-            native_ids: vec![id.into()],
-            size_bytes: Some(8 << 30),
-            encrypted: false,
-            kms_key: None,
-            unreadable: Vec::new(),
-        }))
-    }
-    async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), ProviderError> {
-        Ok(())
-    }
-    async fn delete(
-        &self,
-        _: &Resource,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Deletion, ProviderError> {
-        Ok(Deletion::Deleted { notes: Vec::new() })
-    }
-    async fn prune(
-        &self,
-        _: &str,
-        _: u8,
-    ) -> Result<Option<coffer::providers::Pruned>, ProviderError> {
-        Ok(None)
-    }
-    async fn foreign_snapshots(
-        &self,
-        _: &[&Resource],
-        _: DateTime<Utc>,
-        _: DateTime<Utc>,
-    ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
-        Ok(Vec::new())
-    }
-}
-
-fn cpu_seconds() -> f64 {
-    // SAFETY: getrusage only writes into the struct it is given.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
-    t(u.ru_utime) + t(u.ru_stime)
-}
+#[path = "support/instant.rs"]
+mod instant;
+use instant::{cpu_seconds, InstantEngine};
 
 fn one_tick() -> (f64, f64, usize) {
     let dir = tempfile::tempdir().unwrap();

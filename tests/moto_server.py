@@ -1,5 +1,6 @@
-"""moto's server for coffer's tests, plus the one API coffer calls that moto 5 lacks:
-RDS DescribeAccountAttributes (the account's RDS quotas).
+"""moto's server for coffer's tests, plus the APIs coffer calls that moto 5 lacks: RDS
+DescribeAccountAttributes (the account's RDS quotas), and EC2 ModifySnapshotTier and
+DescribeSnapshotTierStatus (EBS Snapshots Archive), following the EC2 API reference.
 
 Used counts the region's manual snapshots, as AWS does. Max is AWS's default (100) unless
 the JSON file named by COFFER_MOTO_QUOTAS says otherwise for a region, e.g.
@@ -12,6 +13,10 @@ import os
 import sys
 
 from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.rds.responses import RDSResponse
 from moto.server import main
 
@@ -44,6 +49,65 @@ def describe_account_attributes(self):
 
 
 RDSResponse.describe_account_attributes = describe_account_attributes
+
+
+# EBS Snapshots Archive. Archiving completes at the second DescribeSnapshotTierStatus call here
+# (hours in AWS), so that callers have to follow the tiering as they must in AWS.
+Snapshot.storage_tier = property(lambda self: getattr(self, "_tier", "standard"))
+
+
+def modify_snapshot_tier(self):
+    snapshot_id = self._get_param("SnapshotId")
+    tier = self._get_param("StorageTier")
+    snapshot = self.ec2_backend.get_snapshot(snapshot_id)  # InvalidSnapshot.NotFound
+    if tier != "archive":
+        raise EC2ClientError("InvalidParameterValue", f"StorageTier {tier} is not supported; use archive")
+    if getattr(snapshot, "_tier", "standard") == "archive":
+        raise EC2ClientError("IncorrectState", f"Snapshot {snapshot_id} is already archived")
+    if snapshot.from_ami and snapshot.from_ami in self.ec2_backend.amis:
+        raise EC2ClientError(
+            "IncorrectState",
+            f"Snapshot {snapshot_id} is associated with AMI {snapshot.from_ami} and cannot be archived",
+        )
+    snapshot._tiering_start = utcnow()
+    snapshot._tier_status = "archival-in-progress"
+    return ActionResult({"SnapshotId": snapshot_id, "TieringStartTime": snapshot._tiering_start})
+
+
+def describe_snapshot_tier_status(self):
+    filters = self._filters_from_querystring()
+    wanted = filters.get("snapshot-id")
+    statuses = []
+    for snapshot in self.ec2_backend.snapshots.values():
+        if wanted and snapshot.id not in wanted:
+            continue
+        status = getattr(snapshot, "_tier_status", None)
+        if status == "archival-in-progress" and getattr(snapshot, "_looked", False):
+            # completes at the second look
+            status = snapshot._tier_status = "archival-completed"
+            snapshot._tier = "archive"
+            snapshot._archived_at = utcnow()
+        elif status == "archival-in-progress":
+            snapshot._looked = True
+        statuses.append(
+            {
+                "SnapshotId": snapshot.id,
+                "VolumeId": snapshot.volume.id,
+                "Status": snapshot.status,
+                "OwnerId": snapshot.owner_id,
+                "Tags": snapshot.tag_set if hasattr(snapshot, "tag_set") else [],
+                "StorageTier": getattr(snapshot, "_tier", "standard"),
+                "LastTieringStartTime": getattr(snapshot, "_tiering_start", None),
+                "LastTieringProgress": 100 if status else None,
+                "LastTieringOperationStatus": status,
+                "ArchivalCompleteTime": getattr(snapshot, "_archived_at", None),
+            }
+        )
+    return ActionResult({"SnapshotTierStatuses": statuses})
+
+
+ElasticBlockStore.modify_snapshot_tier = modify_snapshot_tier
+ElasticBlockStore.describe_snapshot_tier_status = describe_snapshot_tier_status
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -46,6 +46,12 @@ pub trait Catalog {
     fn retry_due(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Recovery points, newest first.
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
+    /// Like [`Catalog::recovery_points`], with only what groups a point and its dates (id,
+    /// status, storage class, vault, resource ARN, rule, created, cold and delete dates; the
+    /// rest empty), in no particular order: a tick reads every point of the rules with `keep`
+    /// policies, and reading little is what keeps it fast. Read a point whole with
+    /// [`Catalog::recovery_point`] before acting on it.
+    fn lifecycle_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Records what lifecycle did to a point.
     fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError>;
     /// Remembers that an apply approved deleting these points (`--allow-deletions`).

@@ -80,9 +80,9 @@ pub fn points_list(ctx: &Ctx, args: ListArgs) -> Result<Exit, CmdError> {
             .map_err(|e| e.to_string())?;
         // without a recorded inventory every resource counts as existing: the floor holds
         let exists = |arn: &str| inventory.as_ref().is_none_or(|i| i.get(arn).is_some());
-        lifecycle::evaluate(&live, &policies, &exists, Utc::now())
+        lifecycle::evaluate(&live, &policies, &exists, Utc::now(), true)
             .into_iter()
-            .map(|v| (v.point_id, v.kept_by))
+            .map(|v| (live[v.index].id.clone(), v.kept_by))
             .collect()
     } else {
         BTreeMap::new()

@@ -32,51 +32,58 @@ pub struct LifecycleReport {
     pub tripped: Vec<Tripped>,
 }
 
-/// The live points lifecycle has to look at now: due points and their whole groups, and
-/// every group of a rule with a `keep` policy.
+/// The live points lifecycle has to look at now: every group of a rule with a `keep`
+/// policy, and the whole groups of the points whose dates passed (found by index).
 pub fn candidates(
     catalog: &dyn Catalog,
     policies: &Policies,
     now: DateTime<Utc>,
 ) -> Result<Vec<RecoveryPoint>, String> {
     let err = |e: crate::catalog::CatalogError| e.to_string();
-    let mut points: BTreeMap<String, RecoveryPoint> = BTreeMap::new();
     let completed = |f: PointFilter| PointFilter {
         status: Some(PointStatus::Completed),
         ..f
     };
-    for (rule, policy) in &policies.rules {
-        if policy.keep.is_none() {
-            continue;
-        }
-        for p in catalog
-            .recovery_points(&completed(PointFilter {
-                rule: Some(rule.clone()),
-                ..PointFilter::default()
-            }))
-            .map_err(err)?
-        {
-            points.insert(p.id.clone(), p);
-        }
-    }
-    let due = catalog.due_points(now).map_err(err)?;
-    let resources: BTreeSet<String> = due
+    let keep_rules: BTreeSet<&str> = policies
+        .rules
         .iter()
-        .filter(|p| !points.contains_key(&p.id))
-        .map(|p| p.point.resource_arn.clone())
+        .filter(|(_, p)| p.keep.is_some())
+        .map(|(r, _)| r.as_str())
+        .collect();
+    let in_keep_rule = |p: &RecoveryPoint| {
+        p.point
+            .rule
+            .as_deref()
+            .is_some_and(|r| keep_rules.contains(r))
+    };
+    let mut points = Vec::new();
+    for rule in &keep_rules {
+        points.extend(
+            catalog
+                .lifecycle_points(&completed(PointFilter {
+                    rule: Some(rule.to_string()),
+                    ..PointFilter::default()
+                }))
+                .map_err(err)?,
+        );
+    }
+    // the other groups of resources with due points (keep rules' groups are all read)
+    let due = catalog.due_points(now).map_err(err)?;
+    let resources: BTreeSet<&str> = due
+        .iter()
+        .filter(|p| !in_keep_rule(p))
+        .map(|p| p.point.resource_arn.as_str())
         .collect();
     for arn in resources {
-        for p in catalog
-            .recovery_points(&completed(PointFilter {
-                resource_arn: Some(arn),
+        let group = catalog
+            .lifecycle_points(&completed(PointFilter {
+                resource_arn: Some(arn.to_string()),
                 ..PointFilter::default()
             }))
-            .map_err(err)?
-        {
-            points.entry(p.id.clone()).or_insert(p);
-        }
+            .map_err(err)?;
+        points.extend(group.into_iter().filter(|p| !in_keep_rule(p)));
     }
-    Ok(points.into_values().collect())
+    Ok(points)
 }
 
 /// The prune job of `vault` for the UTC day of `now`: at most one a day (the catalog creates
@@ -165,14 +172,11 @@ pub fn create_jobs(
     let err = |e: crate::catalog::CatalogError| e.to_string();
     let mut report = LifecycleReport::default();
     let points = candidates(catalog, policies, now)?;
-    let by_id: BTreeMap<&str, &RecoveryPoint> = points.iter().map(|p| (p.id.as_str(), p)).collect();
-    let verdicts = lifecycle::evaluate(&points, policies, exists, now);
+    let verdicts = lifecycle::evaluate(&points, policies, exists, now, false);
     let approved = catalog.approved_deletions().map_err(err)?;
     let mut deletions: BTreeMap<&str, Vec<(&RecoveryPoint, DeletedBy)>> = BTreeMap::new();
     for v in &verdicts {
-        let Some(p) = by_id.get(v.point_id.as_str()) else {
-            continue;
-        };
+        let p = &points[v.index];
         match v.action {
             Action::Delete(reason) => {
                 let by = match reason {
@@ -202,8 +206,12 @@ pub fn create_jobs(
             continue;
         }
         for (p, by) in list {
+            // the candidates were read without what a job records: read the point whole
+            let Some(p) = catalog.recovery_point(&p.id).map_err(err)? else {
+                continue;
+            };
             if catalog
-                .create_job(&delete_job(p, by, now), now)
+                .create_job(&delete_job(&p, by, now), now)
                 .map_err(err)?
                 .is_some()
             {

@@ -6,13 +6,13 @@
 
 use super::expiry::{decide, Action, Protections, Reason};
 use super::record::RecoveryPoint;
-use super::retention::{self, Candidate, KeepPolicy};
+use super::retention::{self, KeepPolicy};
 use super::{PointStatus, StorageClass};
 use crate::address::Address;
 use crate::objects::{attrs, LockAttrs, RuleAttrs, VaultAttrs};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// What a rule's lifecycle keeps of its groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,10 +144,11 @@ impl Policies {
 /// What lifecycle does with one point now, and why it is kept when it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    pub point_id: String,
+    /// The point's position in the slice given to [`evaluate`].
+    pub index: usize,
     pub action: Action,
-    /// Why the point stays (clauses, `delete_after`, the floor, a lock, holds); empty when
-    /// it is deleted.
+    /// Why the point stays (clauses, `delete_after`, the floor, a lock, holds), when asked
+    /// for; empty when it is deleted.
     pub kept_by: Vec<String>,
 }
 
@@ -181,15 +182,21 @@ type GroupKey<'a> = (&'a str, &'a str, Option<&'a str>);
 /// Decides for every COMPLETED point among `points` (others are skipped). `points` must hold
 /// whole groups: every COMPLETED point of each group of which it holds one, or the floor and
 /// the `keep` buckets see only part of the group. `exists` tells whether a resource still
-/// exists (the floor protects only those).
+/// exists (the floor protects only those). With `explain`, every point gets a verdict that
+/// says what keeps it; without, only points with something to do or to wait for get one (a
+/// tick over a million points allocates nothing for the points it keeps).
 pub fn evaluate(
     points: &[RecoveryPoint],
     policies: &Policies,
     exists: &dyn Fn(&str) -> bool,
     now: DateTime<Utc>,
+    explain: bool,
 ) -> Vec<Verdict> {
-    let mut groups: BTreeMap<GroupKey<'_>, Vec<&RecoveryPoint>> = BTreeMap::new();
-    for p in points.iter().filter(|p| p.status == PointStatus::Completed) {
+    let mut groups: HashMap<GroupKey<'_>, Vec<usize>> = HashMap::new();
+    for (i, p) in points.iter().enumerate() {
+        if p.status != PointStatus::Completed {
+            continue;
+        }
         groups
             .entry((
                 p.point.vault.as_str(),
@@ -197,12 +204,17 @@ pub fn evaluate(
                 p.point.rule.as_deref(),
             ))
             .or_default()
-            .push(p);
+            .push(i);
     }
-    let mut out = Vec::with_capacity(points.len());
+    // groups in a fixed order, so that the result does not depend on hashing
+    let mut groups: Vec<(GroupKey<'_>, Vec<usize>)> = groups.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut out = Vec::new();
+    let mut times = Vec::new();
     for ((_, arn, rule), mut members) in groups {
         // newest first; the id breaks ties so that the result does not depend on input order
         members.sort_by(|a, b| {
+            let (a, b) = (&points[*a], &points[*b]);
             b.point
                 .created_at
                 .cmp(&a.point.created_at)
@@ -217,25 +229,15 @@ pub fn evaluate(
             (Some(_), None) => 1,
         } as usize;
         let floor = if exists(arn) { floor } else { 0 };
-        let kept: Option<BTreeMap<String, Vec<String>>> = policy
-            .and_then(|p| p.keep.as_ref().map(|k| (p, k)))
-            .map(|(p, k)| {
-                let candidates: Vec<Candidate> = members
-                    .iter()
-                    .map(|m| Candidate {
-                        id: m.id.clone(),
-                        created_at: m.point.created_at,
-                    })
-                    .collect();
-                retention::apply(&candidates, k, p.tz, now)
-                    .into_iter()
-                    .map(|d| (d.id, d.kept_by))
-                    .collect()
-            });
-        for (nr, p) in members.iter().enumerate() {
-            let by_policy = kept
-                .as_ref()
-                .map(|k| k.get(&p.id).cloned().unwrap_or_default());
+        let keep = policy.and_then(|p| p.keep.as_ref().map(|k| (p, k)));
+        let kept: Option<Vec<retention::KeptBy>> = keep.map(|(p, k)| {
+            times.clear();
+            times.extend(members.iter().map(|m| points[*m].point.created_at));
+            retention::apply_sorted(&times, k, p.tz, now)
+        });
+        for (nr, &i) in members.iter().enumerate() {
+            let p = &points[i];
+            let by_policy = kept.as_ref().map(|k| k[nr]);
             let protections = Protections {
                 locked_until: policies.locked_until(p),
                 holds: policies.holds_on(p),
@@ -245,14 +247,24 @@ pub fn evaluate(
                 p.point.cold_at,
                 p.point.delete_at,
                 p.storage_class == StorageClass::Cold,
-                by_policy.as_ref().is_none_or(|k| !k.is_empty()),
+                by_policy.is_none_or(|k| !k.is_empty()),
                 &protections,
                 now,
             );
+            if !explain {
+                if action != Action::Keep {
+                    out.push(Verdict {
+                        index: i,
+                        action,
+                        kept_by: Vec::new(),
+                    });
+                }
+                continue;
+            }
             let mut kept_by = Vec::new();
             if !matches!(action, Action::Delete(_)) {
-                if let Some(clauses) = &by_policy {
-                    kept_by.extend(clauses.iter().map(|c| format!("keep {c}")));
+                if let (Some(clauses), Some((_, k))) = (by_policy, keep) {
+                    kept_by.extend(clauses.names(k).into_iter().map(|c| format!("keep {c}")));
                 }
                 match p.point.delete_at {
                     Some(at) if at > now => kept_by.push(format!(
@@ -274,7 +286,7 @@ pub fn evaluate(
                 kept_by.extend(protections.holds.iter().map(|h| format!("legal hold {h}")));
             }
             out.push(Verdict {
-                point_id: p.id.clone(),
+                index: i,
                 action,
                 kept_by,
             });

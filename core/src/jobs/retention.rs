@@ -53,10 +53,22 @@ enum Bucket {
     Year,
 }
 
+const BUCKETS: [Bucket; 6] = [
+    Bucket::Last,
+    Bucket::Hour,
+    Bucket::Day,
+    Bucket::Week,
+    Bucket::Month,
+    Bucket::Year,
+];
+
 impl Bucket {
     /// The calendar period of `t` in `tz` as one number (restic's `ymdh`, `ymd`, `yw`, `ym`,
     /// `y`); `Last` gives every point its own.
     fn of(self, t: DateTime<Utc>, tz: Tz, nr: usize) -> i64 {
+        if let Bucket::Last = self {
+            return nr as i64;
+        }
         let l = t.with_timezone(&tz);
         let (y, m, d, h) = (
             l.year() as i64,
@@ -89,8 +101,101 @@ impl Bucket {
     }
 }
 
-/// Applies `policy` to one group's points, newest first in the result. Bucket periods are
-/// those of `tz`; `now` bounds which point counts as the newest for `within`.
+/// Which clauses keep one point, as bits: one per bucket clause (kept as that bucket's
+/// newest), one per bucket clause kept as the oldest point because its count was not used up,
+/// and one for `within`. Copy and allocation-free, for groups of any size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeptBy(u16);
+
+impl KeptBy {
+    const WITHIN: u16 = 1 << 12;
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The clauses in words (`daily`, `oldest weekly`, `within 7d`).
+    pub fn names(self, policy: &KeepPolicy) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.0 & Self::WITHIN != 0 {
+            let w = policy.within.as_ref().map_or("", |w| w.as_str());
+            out.push(format!("within {w}"));
+        }
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if self.0 & (1 << i) != 0 {
+                out.push(b.name().to_string());
+            }
+            if self.0 & (1 << (i + 6)) != 0 {
+                out.push(format!("oldest {}", b.name()));
+            }
+        }
+        out
+    }
+}
+
+/// Applies `policy` to one group's points given as creation times **newest first** (ties in
+/// the order restic's stable sort leaves them); returns what keeps each, in the same order.
+/// Bucket periods are those of `tz`; `now` bounds which point counts as the newest for
+/// `within`.
+pub fn apply_sorted(
+    newest_first: &[DateTime<Utc>],
+    policy: &KeepPolicy,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> Vec<KeptBy> {
+    debug_assert!(newest_first.windows(2).all(|w| w[0] >= w[1]));
+    let latest = newest_first.iter().copied().filter(|t| *t < now).max();
+    let counts = [
+        policy.last,
+        policy.hourly,
+        policy.daily,
+        policy.weekly,
+        policy.monthly,
+        policy.yearly,
+    ];
+    let mut clauses: Vec<(usize, u32, Option<i64>)> = counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| (i, *n, None))
+        .collect();
+    let from = match (&policy.within, latest) {
+        (Some(within), Some(latest)) => Some(
+            latest
+                .checked_sub_signed(within.to_chrono())
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        ),
+        _ => None,
+    };
+    let oldest = newest_first.len().saturating_sub(1);
+    let mut out = Vec::with_capacity(newest_first.len());
+    for (nr, t) in newest_first.iter().enumerate() {
+        let mut kept = 0u16;
+        if from.is_some_and(|f| *t > f) {
+            kept |= KeptBy::WITHIN;
+        }
+        for (i, left, last) in clauses.iter_mut() {
+            if *left == 0 {
+                continue;
+            }
+            let value = BUCKETS[*i].of(*t, tz, nr);
+            if Some(value) != *last || nr == oldest {
+                kept |= if Some(value) == *last {
+                    1 << (*i + 6)
+                } else {
+                    1 << *i
+                };
+                *last = Some(value);
+                *left -= 1;
+            }
+        }
+        out.push(KeptBy(kept));
+    }
+    out
+}
+
+/// Applies `policy` to one group's points, newest first in the result (see
+/// [`apply_sorted`]).
 pub fn apply(
     points: &[Candidate],
     policy: &KeepPolicy,
@@ -100,53 +205,15 @@ pub fn apply(
     let mut sorted: Vec<&Candidate> = points.iter().collect();
     // newest first; equal times keep their order, as restic's stable sort does
     sorted.sort_by_key(|p| std::cmp::Reverse(p.created_at));
-    let latest = sorted
-        .iter()
-        .map(|p| p.created_at)
-        .filter(|t| *t < now)
-        .max();
-    let mut clauses = [
-        (Bucket::Last, policy.last, None::<i64>),
-        (Bucket::Hour, policy.hourly, None),
-        (Bucket::Day, policy.daily, None),
-        (Bucket::Week, policy.weekly, None),
-        (Bucket::Month, policy.monthly, None),
-        (Bucket::Year, policy.yearly, None),
-    ];
-    let oldest = sorted.len().saturating_sub(1);
-    let mut out = Vec::with_capacity(sorted.len());
-    for (nr, p) in sorted.iter().enumerate() {
-        let mut kept_by = Vec::new();
-        if let (Some(within), Some(latest)) = (&policy.within, latest) {
-            let from = latest
-                .checked_sub_signed(within.to_chrono())
-                .unwrap_or(DateTime::<Utc>::MIN_UTC);
-            if p.created_at > from {
-                kept_by.push(format!("within {}", within.as_str()));
-            }
-        }
-        for (bucket, left, last) in clauses.iter_mut() {
-            if *left == 0 {
-                continue;
-            }
-            let value = bucket.of(p.created_at, tz, nr);
-            if Some(value) != *last || nr == oldest {
-                let reason = if Some(value) == *last {
-                    format!("oldest {}", bucket.name())
-                } else {
-                    bucket.name().to_string()
-                };
-                kept_by.push(reason);
-                *last = Some(value);
-                *left -= 1;
-            }
-        }
-        out.push(Decision {
+    let times: Vec<DateTime<Utc>> = sorted.iter().map(|p| p.created_at).collect();
+    apply_sorted(&times, policy, tz, now)
+        .into_iter()
+        .zip(sorted)
+        .map(|(k, p)| Decision {
             id: p.id.clone(),
-            kept_by,
-        });
-    }
-    out
+            kept_by: k.names(policy),
+        })
+        .collect()
 }
 
 #[cfg(test)]

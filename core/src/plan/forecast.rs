@@ -73,17 +73,14 @@ pub fn forecast(
     exists: &dyn Fn(&str) -> bool,
     now: DateTime<Utc>,
 ) -> Forecast {
-    let old: BTreeMap<String, Action> = evaluate(points, before, exists, now)
+    let old: BTreeMap<usize, Action> = evaluate(points, before, exists, now, false)
         .into_iter()
-        .map(|v| (v.point_id, v.action))
+        .map(|v| (v.index, v.action))
         .collect();
-    let by_id: BTreeMap<&str, &RecoveryPoint> = points.iter().map(|p| (p.id.as_str(), p)).collect();
     let mut out = Forecast::default();
-    for v in evaluate(points, after, exists, now) {
-        let Some(p) = by_id.get(v.point_id.as_str()) else {
-            continue;
-        };
-        let was = old.get(&v.point_id);
+    for v in evaluate(points, after, exists, now, false) {
+        let p = &points[v.index];
+        let was = old.get(&v.index);
         let entry = || ForecastEntry {
             id: p.id.clone(),
             vault: p.point.vault.clone(),

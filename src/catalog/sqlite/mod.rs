@@ -284,6 +284,34 @@ impl Catalog for SqliteCatalog {
         Ok(rows)
     }
 
+    fn lifecycle_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let mut stmt = conn
+            .prepare_cached(&format!(
+                "SELECT {BRIEF_POINT_COLUMNS} FROM recovery_points
+                 WHERE (?1 IS NULL OR vault = ?1) AND (?2 IS NULL OR resource_arn = ?2)
+                   AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR rule = ?4)"
+            ))
+            .map_err(e)?;
+        let rows = stmt
+            .query_map(
+                params![
+                    filter.vault,
+                    filter.resource_arn,
+                    filter.status.map(PointStatus::as_str),
+                    filter.rule,
+                ],
+                brief_point_row,
+            )
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(rows)
+    }
+
     fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError> {
         let (conn, path) = self.writable()?;
         let n = match change {

@@ -17,12 +17,44 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
+/// Reads a timestamp. Those coffer writes (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`) are read by
+/// position, which a tick over a million points needs; any other RFC 3339 text by chrono.
 pub(super) fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    if let Some(t) = fixed_ts(s.as_bytes()) {
+        return Ok(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
         })
+}
+
+fn fixed_ts(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() != 30
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[29] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_nano_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        num(20..29)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 pub(super) fn unknown(what: &str, s: &str) -> rusqlite::Error {
@@ -109,6 +141,43 @@ pub(super) fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
 }
 
 pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message";
+
+/// The columns [`brief_point_row`] reads.
+pub(super) const BRIEF_POINT_COLUMNS: &str =
+    "id, status, vault, resource_arn, rule, created_at, cold_at, delete_at, storage_class";
+
+/// A point as lifecycle reads it: what groups it and its dates, nothing else (no native id,
+/// plan, job, source resource, tags, size or deletion record).
+pub(super) fn brief_point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
+    let text = |i: usize| -> rusqlite::Result<Option<&str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+    Ok(RecoveryPoint {
+        id: r.get(0)?,
+        status: parse_status(text(1)?.unwrap_or_default())?,
+        storage_class: StorageClass::parse(text(8)?.unwrap_or_default())
+            .ok_or_else(|| unknown("storage class", "?"))?,
+        deleted_at: None,
+        deleted_by: None,
+        status_message: None,
+        point: NewRecoveryPoint {
+            vault: r.get(2)?,
+            native_id: String::new(),
+            resource_arn: r.get(3)?,
+            resource_type: String::new(),
+            resource: serde_json::Value::Null,
+            plan: None,
+            rule: r.get(4)?,
+            job_id: None,
+            created_at: parse_ts(text(5)?.unwrap_or_default())?,
+            completed_at: None,
+            size_bytes: None,
+            encrypted: false,
+            kms_key: None,
+            cold_at: text(6)?.map(parse_ts).transpose()?,
+            delete_at: text(7)?.map(parse_ts).transpose()?,
+            tags: BTreeMap::new(),
+        },
+    })
+}
 
 pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
     Ok(RecoveryPoint {

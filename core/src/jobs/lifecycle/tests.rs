@@ -37,8 +37,10 @@ fn policies(keep: Option<KeepPolicy>, floor: u32) -> Policies {
     p
 }
 
-fn actions(v: &[Verdict]) -> Vec<(&str, &Action)> {
-    v.iter().map(|v| (v.point_id.as_str(), &v.action)).collect()
+fn actions<'a>(points: &'a [RecoveryPoint], v: &'a [Verdict]) -> Vec<(&'a str, &'a Action)> {
+    v.iter()
+        .map(|v| (points[v.index].id.as_str(), &v.action))
+        .collect()
 }
 
 const NOW: &str = "2027-01-10T12:00:00Z";
@@ -51,7 +53,7 @@ fn the_floor_keeps_the_newest_points_of_a_resource_that_exists_past_their_date()
         point("c", "2026-12-03T03:00:00Z", Some("2027-01-03T03:00:00Z")),
     ];
     let exists = |_: &str| true;
-    let v = evaluate(&points, &policies(None, 2), &exists, at(NOW));
+    let v = evaluate(&points, &policies(None, 2), &exists, at(NOW), true);
     let expected = [
         (
             "c",
@@ -70,18 +72,18 @@ fn the_floor_keeps_the_newest_points_of_a_resource_that_exists_past_their_date()
         ("a", Action::Delete(Reason::Lifecycle)),
     ];
     assert_eq!(
-        actions(&v),
+        actions(&points, &v),
         expected.iter().map(|(i, a)| (*i, a)).collect::<Vec<_>>()
     );
     assert_eq!(v[0].kept_by, ["keep_at_least 2"]);
     // the resource is gone: AWS Backup's behaviour, every expired point goes
     let gone = |_: &str| false;
-    let v = evaluate(&points, &policies(None, 2), &gone, at(NOW));
+    let v = evaluate(&points, &policies(None, 2), &gone, at(NOW), true);
     assert!(v
         .iter()
         .all(|v| v.action == Action::Delete(Reason::Lifecycle)));
     // keep_at_least = 0 is AWS's behaviour too
-    let v = evaluate(&points, &policies(None, 0), &exists, at(NOW));
+    let v = evaluate(&points, &policies(None, 0), &exists, at(NOW), true);
     assert!(v.iter().all(|v| matches!(v.action, Action::Delete(_))));
 }
 
@@ -102,14 +104,14 @@ fn retention_deletes_what_no_clause_keeps_and_says_why_the_rest_stay() {
         ..KeepPolicy::default()
     };
     let exists = |_: &str| true;
-    let v = evaluate(&points, &policies(Some(keep), 1), &exists, at(NOW));
+    let v = evaluate(&points, &policies(Some(keep), 1), &exists, at(NOW), true);
     let deleted: Vec<&str> = v
         .iter()
         .filter(|v| v.action == Action::Delete(Reason::Retention))
-        .map(|v| v.point_id.as_str())
+        .map(|v| points[v.index].id.as_str())
         .collect();
     assert_eq!(deleted, ["d07", "d06", "d05", "d04", "d03", "d02", "d01"]);
-    let newest = v.iter().find(|v| v.point_id == "d10").unwrap();
+    let newest = v.iter().find(|v| points[v.index].id == "d10").unwrap();
     assert_eq!(newest.action, Action::Keep);
     assert_eq!(newest.kept_by, ["keep daily", "keep_at_least 1"]);
     assert_eq!(
@@ -128,8 +130,8 @@ fn a_rule_no_longer_applied_keeps_the_default_floor_and_on_demand_points_have_no
         on_demand,
     ];
     let exists = |_: &str| true;
-    let v = evaluate(&points, &Policies::default(), &exists, at(NOW));
-    let by_id: BTreeMap<&str, &Action> = actions(&v).into_iter().collect();
+    let v = evaluate(&points, &Policies::default(), &exists, at(NOW), true);
+    let by_id: BTreeMap<&str, &Action> = actions(&points, &v).into_iter().collect();
     assert!(matches!(by_id["old"], Action::Wait(_)));
     assert_eq!(by_id["od"], &Action::Delete(Reason::Lifecycle));
 }
@@ -172,7 +174,7 @@ fn holds_and_locks_refuse_deletion_on_every_path() {
         "a is in vault main, whose lock keeps it until 2027-01-30 00:00 UTC"
     );
     let exists = |_: &str| true;
-    let v = evaluate(std::slice::from_ref(&p), &policies, &exists, at(NOW));
+    let v = evaluate(std::slice::from_ref(&p), &policies, &exists, at(NOW), true);
     assert!(matches!(v[0].action, Action::Wait(_)));
     assert!(v[0]
         .kept_by
@@ -189,7 +191,7 @@ fn holds_and_locks_refuse_deletion_on_every_path() {
         policies.deletion_refused(&p, at(NOW)).unwrap(),
         "a is under legal hold audit"
     );
-    let v = evaluate(std::slice::from_ref(&p), &policies, &exists, at(NOW));
+    let v = evaluate(std::slice::from_ref(&p), &policies, &exists, at(NOW), true);
     assert_eq!(v[0].action, Action::Wait("held by legal hold audit".into()));
     assert!(v[0].kept_by.contains(&"legal hold audit".to_string()));
 }
