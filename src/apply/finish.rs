@@ -51,7 +51,7 @@ mod tests {
             desired: &[],
             state: None,
             recovery_points: &BTreeMap::new(),
-            points: &[],
+            points: &Default::default(),
             now: chrono::DateTime::UNIX_EPOCH,
             inventory: None,
         })

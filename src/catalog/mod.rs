@@ -11,6 +11,7 @@ pub use crate::jobs::record::{
 };
 pub use sqlite::SqliteCatalog;
 
+use crate::jobs::live::LivePoints;
 use crate::jobs::JobState;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,6 +28,8 @@ pub struct CatalogError {
 pub trait Catalog {
     /// Live recovery points per vault name (vaults with none are absent).
     fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError>;
+    /// How many live (not DELETED) points `vault` holds, counted by index.
+    fn vault_live_count(&self, vault: &str) -> Result<u64, CatalogError>;
     /// Marks every live point of `vault` DELETED (its repository was deleted); returns how
     /// many.
     fn forget_vault_points(
@@ -46,12 +49,11 @@ pub trait Catalog {
     fn retry_due(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError>;
     /// Recovery points, newest first.
     fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
-    /// Like [`Catalog::recovery_points`], with only what groups a point and its dates (id,
-    /// status, storage class, vault, resource ARN, rule, created, cold and delete dates; the
-    /// rest empty), in no particular order: a tick reads every point of the rules with `keep`
-    /// policies, and reading little is what keeps it fast. Read a point whole with
-    /// [`Catalog::recovery_point`] before acting on it.
-    fn lifecycle_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError>;
+    /// Adds the COMPLETED points that `filter` selects to `into`, compactly (ids, dates,
+    /// groups interned; see [`LivePoints`]), in no particular order: a tick reads every point
+    /// of the rules with `keep` policies, and reading little is what keeps it fast. Read a
+    /// point whole with [`Catalog::recovery_point`] before acting on it.
+    fn live_points(&self, filter: &PointFilter, into: &mut LivePoints) -> Result<(), CatalogError>;
     /// Records what lifecycle did to a point.
     fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError>;
     /// Remembers that an apply approved deleting these points (`--allow-deletions`).

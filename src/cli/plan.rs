@@ -122,16 +122,12 @@ pub(super) fn compute(
     let catalog = ctx.catalog_read_only(backend)?;
     let counts = catalog.vault_points().map_err(|e| e.to_string())?;
     // the forecast needs every live point, read only when a lifecycle policy changes
-    let points = if plan::forecast::changed_policies(mode, state, &desired).is_some() {
+    let mut points = crate::jobs::live::LivePoints::default();
+    if plan::forecast::changed_policies(mode, state, &desired).is_some() {
         catalog
-            .recovery_points(&crate::catalog::PointFilter {
-                status: Some(crate::jobs::PointStatus::Completed),
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string())?
-    } else {
-        Vec::new()
-    };
+            .live_points(&Default::default(), &mut points)
+            .map_err(|e| e.to_string())?;
+    }
     plan::compute(&PlanInput {
         mode,
         desired: &desired,

@@ -72,17 +72,15 @@ pub fn points_list(ctx: &Ctx, args: ListArgs) -> Result<Exit, CmdError> {
         .collect();
     let kept_by: BTreeMap<String, Vec<String>> = if args.why {
         // whole groups: every live point, as the tick sees them
-        let live = catalog
-            .recovery_points(&PointFilter {
-                status: Some(PointStatus::Completed),
-                ..PointFilter::default()
-            })
+        let mut live = crate::jobs::live::LivePoints::default();
+        catalog
+            .live_points(&PointFilter::default(), &mut live)
             .map_err(|e| e.to_string())?;
         // without a recorded inventory every resource counts as existing: the floor holds
         let exists = |arn: &str| inventory.as_ref().is_none_or(|i| i.get(arn).is_some());
         lifecycle::evaluate(&live, &policies, &exists, Utc::now(), true)
             .into_iter()
-            .map(|v| (live[v.index].id.clone(), v.kept_by))
+            .map(|v| (live.points[v.index].id.clone(), v.kept_by))
             .collect()
     } else {
         BTreeMap::new()

@@ -8,7 +8,8 @@
 use crate::catalog::{Catalog, NewJob, PointFilter, RecoveryPoint};
 use crate::jobs::expiry::{breaker_trips, Action, Reason};
 use crate::jobs::lifecycle::{self, Policies};
-use crate::jobs::{DeletedBy, JobKind, JobOptions, PointStatus, Windows};
+use crate::jobs::live::LivePoints;
+use crate::jobs::{DeletedBy, JobKind, JobOptions, Windows};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -38,52 +39,50 @@ pub fn candidates(
     catalog: &dyn Catalog,
     policies: &Policies,
     now: DateTime<Utc>,
-) -> Result<Vec<RecoveryPoint>, String> {
+) -> Result<LivePoints, String> {
     let err = |e: crate::catalog::CatalogError| e.to_string();
-    let completed = |f: PointFilter| PointFilter {
-        status: Some(PointStatus::Completed),
-        ..f
-    };
     let keep_rules: BTreeSet<&str> = policies
         .rules
         .iter()
         .filter(|(_, p)| p.keep.is_some())
         .map(|(r, _)| r.as_str())
         .collect();
-    let in_keep_rule = |p: &RecoveryPoint| {
-        p.point
-            .rule
-            .as_deref()
-            .is_some_and(|r| keep_rules.contains(r))
-    };
-    let mut points = Vec::new();
+    let in_keep_rule = |rule: Option<&str>| rule.is_some_and(|r| keep_rules.contains(r));
+    let mut live = LivePoints::default();
     for rule in &keep_rules {
-        points.extend(
-            catalog
-                .lifecycle_points(&completed(PointFilter {
-                    rule: Some(rule.to_string()),
-                    ..PointFilter::default()
-                }))
-                .map_err(err)?,
-        );
+        let filter = PointFilter {
+            rule: Some(rule.to_string()),
+            ..PointFilter::default()
+        };
+        catalog.live_points(&filter, &mut live).map_err(err)?;
     }
     // the other groups of resources with due points (keep rules' groups are all read)
     let due = catalog.due_points(now).map_err(err)?;
     let resources: BTreeSet<&str> = due
         .iter()
-        .filter(|p| !in_keep_rule(p))
+        .filter(|p| !in_keep_rule(p.point.rule.as_deref()))
         .map(|p| p.point.resource_arn.as_str())
         .collect();
     for arn in resources {
-        let group = catalog
-            .lifecycle_points(&completed(PointFilter {
-                resource_arn: Some(arn.to_string()),
-                ..PointFilter::default()
-            }))
-            .map_err(err)?;
-        points.extend(group.into_iter().filter(|p| !in_keep_rule(p)));
+        let mut group = LivePoints::default();
+        let filter = PointFilter {
+            resource_arn: Some(arn.to_string()),
+            ..PointFilter::default()
+        };
+        catalog.live_points(&filter, &mut group).map_err(err)?;
+        for p in group.points.iter() {
+            let g = group.group_of(p);
+            if in_keep_rule(g.rule.as_deref()) {
+                continue;
+            }
+            let at = live.group(&g.vault, &g.resource_arn, g.rule.as_deref());
+            live.points.push(crate::jobs::live::LivePoint {
+                group: at,
+                ..p.clone()
+            });
+        }
     }
-    Ok(points)
+    Ok(live)
 }
 
 /// The prune job of `vault` for the UTC day of `now`: at most one a day (the catalog creates
@@ -174,29 +173,32 @@ pub fn create_jobs(
     let points = candidates(catalog, policies, now)?;
     let verdicts = lifecycle::evaluate(&points, policies, exists, now, false);
     let approved = catalog.approved_deletions().map_err(err)?;
-    let mut deletions: BTreeMap<&str, Vec<(&RecoveryPoint, DeletedBy)>> = BTreeMap::new();
+    let mut deletions: BTreeMap<&str, Vec<(&crate::jobs::live::LivePoint, DeletedBy)>> =
+        BTreeMap::new();
     for v in &verdicts {
-        let p = &points[v.index];
+        let p = &points.points[v.index];
         match v.action {
             Action::Delete(reason) => {
                 let by = match reason {
                     Reason::Lifecycle => DeletedBy::Lifecycle,
                     Reason::Retention => DeletedBy::Retention,
                 };
-                deletions.entry(&p.point.vault).or_default().push((p, by));
+                deletions
+                    .entry(&points.group_of(p).vault)
+                    .or_default()
+                    .push((p, by));
             }
             Action::Wait(_) => report.waiting += 1,
             // cold storage is not moved by this tick: no provider here archives yet
             Action::Cold | Action::Keep => {}
         }
     }
-    let live = catalog.vault_points().map_err(err)?;
     for (vault, list) in deletions {
         let counted = list
             .iter()
             .filter(|(p, _)| !approved.contains(&p.id))
             .count() as u64;
-        let in_vault = live.get(vault).map_or(0, |v| v.count);
+        let in_vault = catalog.vault_live_count(vault).map_err(err)?;
         if !allow_mass_deletion && breaker_trips(in_vault, counted) {
             report.tripped.push(Tripped {
                 vault: vault.to_string(),

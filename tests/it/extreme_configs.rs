@@ -296,7 +296,7 @@ proptest! {
             mode: Mode::Normal,
             desired: &objects,
             state: Some(&state),
-            recovery_points: &BTreeMap::new(), points: &[],
+            recovery_points: &BTreeMap::new(), points: &Default::default(),
             now,
             inventory: Some((&inventory, InventorySource::Refreshed)),
         });

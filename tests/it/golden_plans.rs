@@ -47,7 +47,7 @@ fn plan(text: &str, state: Option<&State>, mode: Mode) -> Plan {
         desired: &desired,
         state,
         recovery_points: &BTreeMap::new(),
-        points: &[],
+        points: &Default::default(),
         now: now(),
         inventory: None,
     })
@@ -379,7 +379,7 @@ selection "everything-web" {
         desired: &desired,
         state: Some(&state),
         recovery_points: &BTreeMap::new(),
-        points: &[],
+        points: &Default::default(),
         now: now(),
         inventory: Some((&new_inventory, InventorySource::Refreshed)),
     })

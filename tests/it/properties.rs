@@ -129,7 +129,7 @@ fn plan_and_apply(backend: &LocalBackend, text: &str) -> (usize, State) {
         desired: &objects,
         state: state.as_ref(),
         recovery_points: &BTreeMap::new(),
-        points: &[],
+        points: &Default::default(),
         now: Utc::now(),
         inventory: None,
     })
@@ -183,7 +183,7 @@ proptest! {
         let objects = desired(&loaded.config.unwrap());
         let reread = backend.read().unwrap().unwrap().state;
         prop_assert_eq!(&reread, &second);
-        let again = compute(&PlanInput { mode: Mode::Normal, desired: &objects, state: Some(&reread), recovery_points: &BTreeMap::new(), points: &[], now: Utc::now(), inventory: None }).unwrap();
+        let again = compute(&PlanInput { mode: Mode::Normal, desired: &objects, state: Some(&reread), recovery_points: &BTreeMap::new(), points: &Default::default(), now: Utc::now(), inventory: None }).unwrap();
         prop_assert!(!again.has_changes(), "second plan has steps: {:?}", again.steps);
         let recorded: Vec<_> = reread.objects.values().map(|o| (o.address.clone(), o.attributes.clone())).collect();
         let wanted: Vec<_> = objects.iter().map(|o| (o.address.clone(), o.attributes.clone())).collect();

@@ -5,14 +5,14 @@
 //! shows it, and the plan's forecast compares it before and after a change.
 
 use super::expiry::{decide, Action, Protections, Reason};
+use super::live::{LivePoint, LivePoints};
 use super::record::RecoveryPoint;
 use super::retention::{self, KeepPolicy};
-use super::{PointStatus, StorageClass};
 use crate::address::Address;
 use crate::objects::{attrs, LockAttrs, RuleAttrs, VaultAttrs};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// What a rule's lifecycle keeps of its groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +40,18 @@ pub struct Hold {
 
 impl Hold {
     pub fn matches(&self, p: &RecoveryPoint) -> bool {
-        let day = p.point.created_at.date_naive();
-        (self.vaults.is_empty() || self.vaults.contains(&p.point.vault))
+        self.matches_at(&p.point.vault, &p.point.resource_arn, p.point.created_at)
+    }
+
+    /// Whether the hold matches a point in `vault` of `resource_arn` made at `created_at`.
+    pub fn matches_at(&self, vault: &str, resource_arn: &str, created_at: DateTime<Utc>) -> bool {
+        let day = created_at.date_naive();
+        (self.vaults.is_empty() || self.vaults.iter().any(|v| v == vault))
             && (self.resources.is_empty()
                 || self
                     .resources
                     .iter()
-                    .any(|r| crate::coverage::select::glob(r, &p.point.resource_arn)))
+                    .any(|r| crate::coverage::select::glob(r, resource_arn)))
             && self.created_from.is_none_or(|f| day >= f)
             && self.created_to.is_none_or(|t| day <= t)
     }
@@ -112,16 +117,26 @@ impl Policies {
 
     /// The names of the holds that match a point.
     pub fn holds_on(&self, p: &RecoveryPoint) -> Vec<String> {
+        self.holds_at(&p.point.vault, &p.point.resource_arn, p.point.created_at)
+    }
+
+    /// The names of the holds that match a point in `vault` of `resource_arn` made then.
+    pub fn holds_at(&self, vault: &str, resource_arn: &str, made: DateTime<Utc>) -> Vec<String> {
         self.holds
             .iter()
-            .filter(|h| h.matches(p))
+            .filter(|h| h.matches_at(vault, resource_arn, made))
             .map(|h| h.name.clone())
             .collect()
     }
 
     /// Until when its vault's lock keeps a point.
     pub fn locked_until(&self, p: &RecoveryPoint) -> Option<DateTime<Utc>> {
-        super::vault_lock::locked_until(self.locks.get(&p.point.vault), p.point.created_at)
+        self.locked_until_at(&p.point.vault, p.point.created_at)
+    }
+
+    /// Until when `vault`'s lock keeps a point made at `made`.
+    pub fn locked_until_at(&self, vault: &str, made: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        super::vault_lock::locked_until(self.locks.get(vault), made)
     }
 
     /// Why nothing may delete this point now (a lock, holds), for manual deletion and for
@@ -144,7 +159,7 @@ impl Policies {
 /// What lifecycle does with one point now, and why it is kept when it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// The point's position in the slice given to [`evaluate`].
+    /// The point's position in [`LivePoints::points`].
     pub index: usize,
     pub action: Action,
     /// Why the point stays (clauses, `delete_after`, the floor, a lock, holds), when asked
@@ -154,20 +169,18 @@ pub struct Verdict {
 
 impl Verdict {
     /// Words for why the action is taken, for jobs and the plan's forecast.
-    pub fn reason(&self, p: &RecoveryPoint) -> String {
+    pub fn reason(&self, p: &LivePoint) -> String {
         match &self.action {
             Action::Delete(Reason::Lifecycle) => format!(
                 "delete_after passed on {}",
-                p.point
-                    .delete_at
+                p.delete_at
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_default()
             ),
             Action::Delete(Reason::Retention) => "no keep clause keeps it".into(),
             Action::Cold => format!(
                 "cold_storage_after passed on {}",
-                p.point
-                    .cold_at
+                p.cold_at
                     .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
                     .unwrap_or_default()
             ),
@@ -177,49 +190,39 @@ impl Verdict {
     }
 }
 
-type GroupKey<'a> = (&'a str, &'a str, Option<&'a str>);
-
-/// Decides for every COMPLETED point among `points` (others are skipped). `points` must hold
-/// whole groups: every COMPLETED point of each group of which it holds one, or the floor and
-/// the `keep` buckets see only part of the group. `exists` tells whether a resource still
-/// exists (the floor protects only those). With `explain`, every point gets a verdict that
-/// says what keeps it; without, only points with something to do or to wait for get one (a
-/// tick over a million points allocates nothing for the points it keeps).
+/// Decides for every point of `live`. `live` must hold whole groups: every COMPLETED point
+/// of each group of which it holds one, or the floor and the `keep` buckets see only part of
+/// the group. `exists` tells whether a resource still exists (the floor protects only those).
+/// With `explain`, every point gets a verdict that says what keeps it; without, only points
+/// with something to do or to wait for get one (a tick over a million points allocates
+/// nothing for the points it keeps).
 pub fn evaluate(
-    points: &[RecoveryPoint],
+    live: &LivePoints,
     policies: &Policies,
     exists: &dyn Fn(&str) -> bool,
     now: DateTime<Utc>,
     explain: bool,
 ) -> Vec<Verdict> {
-    let mut groups: HashMap<GroupKey<'_>, Vec<usize>> = HashMap::new();
-    for (i, p) in points.iter().enumerate() {
-        if p.status != PointStatus::Completed {
-            continue;
-        }
-        groups
-            .entry((
-                p.point.vault.as_str(),
-                p.point.resource_arn.as_str(),
-                p.point.rule.as_deref(),
-            ))
-            .or_default()
-            .push(i);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); live.groups.len()];
+    for (i, p) in live.points.iter().enumerate() {
+        members[p.group as usize].push(i);
     }
-    // groups in a fixed order, so that the result does not depend on hashing
-    let mut groups: Vec<(GroupKey<'_>, Vec<usize>)> = groups.into_iter().collect();
-    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // groups in a fixed order, so that the result does not depend on reading order
+    let mut order: Vec<usize> = (0..live.groups.len()).collect();
+    order.sort_unstable_by(|a, b| live.groups[*a].cmp(&live.groups[*b]));
     let mut out = Vec::new();
     let mut times = Vec::new();
-    for ((_, arn, rule), mut members) in groups {
+    for g in order {
+        let group = &live.groups[g];
+        let members = &mut members[g];
         // newest first; the id breaks ties so that the result does not depend on input order
         members.sort_by(|a, b| {
-            let (a, b) = (&points[*a], &points[*b]);
-            b.point
-                .created_at
-                .cmp(&a.point.created_at)
+            let (a, b) = (&live.points[*a], &live.points[*b]);
+            b.created_at
+                .cmp(&a.created_at)
                 .then_with(|| a.id.cmp(&b.id))
         });
+        let rule = group.rule.as_deref();
         let policy = rule.and_then(|r| policies.rules.get(r));
         // On-demand points (no rule) have no floor; a rule no longer applied keeps the
         // default floor, so that removing a rule does not strip its resources bare.
@@ -228,25 +231,34 @@ pub fn evaluate(
             (Some(_), Some(p)) => p.floor,
             (Some(_), None) => 1,
         } as usize;
-        let floor = if exists(arn) { floor } else { 0 };
+        let floor = if exists(&group.resource_arn) {
+            floor
+        } else {
+            0
+        };
         let keep = policy.and_then(|p| p.keep.as_ref().map(|k| (p, k)));
         let kept: Option<Vec<retention::KeptBy>> = keep.map(|(p, k)| {
             times.clear();
-            times.extend(members.iter().map(|m| points[*m].point.created_at));
+            times.extend(members.iter().map(|m| live.points[*m].created_at));
             retention::apply_sorted(&times, k, p.tz, now)
         });
+        let no_holds = policies.holds.is_empty();
         for (nr, &i) in members.iter().enumerate() {
-            let p = &points[i];
+            let p = &live.points[i];
             let by_policy = kept.as_ref().map(|k| k[nr]);
             let protections = Protections {
-                locked_until: policies.locked_until(p),
-                holds: policies.holds_on(p),
+                locked_until: policies.locked_until_at(&group.vault, p.created_at),
+                holds: if no_holds {
+                    Vec::new()
+                } else {
+                    policies.holds_at(&group.vault, &group.resource_arn, p.created_at)
+                },
                 floor: nr < floor,
             };
             let action = decide(
-                p.point.cold_at,
-                p.point.delete_at,
-                p.storage_class == StorageClass::Cold,
+                p.cold_at,
+                p.delete_at,
+                p.cold,
                 by_policy.is_none_or(|k| !k.is_empty()),
                 &protections,
                 now,
@@ -266,7 +278,7 @@ pub fn evaluate(
                 if let (Some(clauses), Some((_, k))) = (by_policy, keep) {
                     kept_by.extend(clauses.names(k).into_iter().map(|c| format!("keep {c}")));
                 }
-                match p.point.delete_at {
+                match p.delete_at {
                     Some(at) if at > now => kept_by.push(format!(
                         "delete_after: until {}",
                         at.format("%Y-%m-%d %H:%M UTC")

@@ -11,6 +11,7 @@ pub mod due;
 pub mod expiry;
 pub mod kind;
 pub mod lifecycle;
+pub mod live;
 pub mod options;
 pub mod record;
 pub mod retention;

@@ -29,7 +29,7 @@ pub struct PlanInput<'a> {
     pub recovery_points: &'a BTreeMap<String, VaultPoints>,
     /// The live (COMPLETED) points, for the retention forecast: whole groups, or none when
     /// the policies did not change.
-    pub points: &'a [crate::jobs::record::RecoveryPoint],
+    pub points: &'a crate::jobs::live::LivePoints,
     pub now: DateTime<Utc>,
     /// The inventory to compute coverage from, if any.
     pub inventory: Option<(&'a Inventory, InventorySource)>,
@@ -470,7 +470,7 @@ mod tests {
             desired,
             state,
             recovery_points: &BTreeMap::new(),
-            points: &[],
+            points: &Default::default(),
             now: DateTime::UNIX_EPOCH,
             inventory: None,
         })
@@ -630,7 +630,7 @@ mod tests {
                 desired: &w,
                 state: Some(state),
                 recovery_points: &points,
-                points: &[],
+                points: &Default::default(),
                 now,
                 inventory: None,
             })
@@ -677,7 +677,7 @@ mod tests {
                     .collect::<Vec<_>>(),
             )),
             recovery_points: &none,
-            points: &[],
+            points: &Default::default(),
             now: made,
             inventory: None,
         })

@@ -7,7 +7,7 @@
 
 use crate::jobs::expiry::Action;
 use crate::jobs::lifecycle::{evaluate, Policies};
-use crate::jobs::record::RecoveryPoint;
+use crate::jobs::live::LivePoints;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -69,7 +69,7 @@ pub fn changed_policies(
 pub fn forecast(
     before: &Policies,
     after: &Policies,
-    points: &[RecoveryPoint],
+    points: &LivePoints,
     exists: &dyn Fn(&str) -> bool,
     now: DateTime<Utc>,
 ) -> Forecast {
@@ -79,14 +79,15 @@ pub fn forecast(
         .collect();
     let mut out = Forecast::default();
     for v in evaluate(points, after, exists, now, false) {
-        let p = &points[v.index];
+        let p = &points.points[v.index];
+        let g = points.group_of(p);
         let was = old.get(&v.index);
         let entry = || ForecastEntry {
             id: p.id.clone(),
-            vault: p.point.vault.clone(),
-            resource_arn: p.point.resource_arn.clone(),
-            created_at: p.point.created_at,
-            rule: p.point.rule.clone(),
+            vault: g.vault.clone(),
+            resource_arn: g.resource_arn.clone(),
+            created_at: p.created_at,
+            rule: g.rule.clone(),
             reason: forecast_reason(&v.reason(p), was),
         };
         match v.action {
@@ -117,7 +118,7 @@ fn forecast_reason(now: &str, was: Option<&Action>) -> String {
 mod tests {
     use super::*;
     use crate::jobs::lifecycle::{Hold, RulePolicy};
-    use crate::jobs::record::NewRecoveryPoint;
+    use crate::jobs::record::{NewRecoveryPoint, RecoveryPoint};
     use crate::jobs::retention::KeepPolicy;
     use crate::jobs::{PointStatus, StorageClass};
 
@@ -164,6 +165,7 @@ mod tests {
     #[test]
     fn a_tighter_keep_policy_forecasts_the_points_it_would_delete() {
         let points: Vec<RecoveryPoint> = (1..=5).map(|d| point(&format!("p{d}"), d)).collect();
+        let points = LivePoints::from_points(&points);
         let exists = |_: &str| true;
         let now = at("2027-01-06T00:00:00Z");
         let f = forecast(&keeping(3), &keeping(1), &points, &exists, now);
@@ -178,6 +180,7 @@ mod tests {
     #[test]
     fn releasing_a_hold_forecasts_what_it_held_back() {
         let points: Vec<RecoveryPoint> = (1..=3).map(|d| point(&format!("p{d}"), d)).collect();
+        let points = LivePoints::from_points(&points);
         let mut held = keeping(1);
         held.holds.push(Hold {
             name: "audit".into(),

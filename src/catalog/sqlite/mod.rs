@@ -7,6 +7,7 @@ use super::{
     Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange,
     PointFilter, RecoveryPoint, VaultPoints,
 };
+use crate::jobs::live::LivePoints;
 use crate::jobs::{
     DeletedBy, History, JobKind, JobOptions, JobState, PointStatus, StorageClass, Windows,
 };
@@ -173,6 +174,19 @@ impl Catalog for SqliteCatalog {
         Ok(out)
     }
 
+    fn vault_live_count(&self, vault: &str) -> Result<u64, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(0);
+        };
+        let n: i64 = conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM recovery_points WHERE vault = ?1 AND status IN ('COMPLETED', 'EXPIRED')",
+            )
+            .and_then(|mut s| s.query_row(params![vault], |r| r.get(0)))
+            .map_err(|e| Self::err(&self.path, e))?;
+        Ok(n.max(0) as u64)
+    }
+
     fn forget_vault_points(
         &mut self,
         vault: &str,
@@ -284,32 +298,25 @@ impl Catalog for SqliteCatalog {
         Ok(rows)
     }
 
-    fn lifecycle_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {
+    fn live_points(&self, filter: &PointFilter, into: &mut LivePoints) -> Result<(), CatalogError> {
         let Some(conn) = &self.conn else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let e = |e: rusqlite::Error| Self::err(&self.path, e);
         let mut stmt = conn
             .prepare_cached(&format!(
-                "SELECT {BRIEF_POINT_COLUMNS} FROM recovery_points
-                 WHERE (?1 IS NULL OR vault = ?1) AND (?2 IS NULL OR resource_arn = ?2)
-                   AND (?3 IS NULL OR status = ?3) AND (?4 IS NULL OR rule = ?4)"
+                "SELECT {LIVE_POINT_COLUMNS} FROM recovery_points
+                 WHERE status = 'COMPLETED' AND (?1 IS NULL OR vault = ?1)
+                   AND (?2 IS NULL OR resource_arn = ?2) AND (?3 IS NULL OR rule = ?3)"
             ))
             .map_err(e)?;
-        let rows = stmt
-            .query_map(
-                params![
-                    filter.vault,
-                    filter.resource_arn,
-                    filter.status.map(PointStatus::as_str),
-                    filter.rule,
-                ],
-                brief_point_row,
-            )
-            .map_err(e)?
-            .collect::<rusqlite::Result<Vec<_>>>()
+        let mut rows = stmt
+            .query(params![filter.vault, filter.resource_arn, filter.rule])
             .map_err(e)?;
-        Ok(rows)
+        while let Some(r) = rows.next().map_err(e)? {
+            live_point_row(r, into).map_err(e)?;
+        }
+        Ok(())
     }
 
     fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError> {

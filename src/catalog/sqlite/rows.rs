@@ -142,41 +142,31 @@ pub(super) fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
 
 pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message";
 
-/// The columns [`brief_point_row`] reads.
-pub(super) const BRIEF_POINT_COLUMNS: &str =
-    "id, status, vault, resource_arn, rule, created_at, cold_at, delete_at, storage_class";
+/// The columns [`live_point_row`] reads.
+pub(super) const LIVE_POINT_COLUMNS: &str =
+    "id, vault, resource_arn, rule, created_at, cold_at, delete_at, storage_class";
 
-/// A point as lifecycle reads it: what groups it and its dates, nothing else (no native id,
-/// plan, job, source resource, tags, size or deletion record).
-pub(super) fn brief_point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {
+/// Adds one point of a `LIVE_POINT_COLUMNS` row to `into`, its group interned.
+pub(super) fn live_point_row(
+    r: &rusqlite::Row<'_>,
+    into: &mut crate::jobs::live::LivePoints,
+) -> rusqlite::Result<()> {
     let text = |i: usize| -> rusqlite::Result<Option<&str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
-    Ok(RecoveryPoint {
-        id: r.get(0)?,
-        status: parse_status(text(1)?.unwrap_or_default())?,
-        storage_class: StorageClass::parse(text(8)?.unwrap_or_default())
-            .ok_or_else(|| unknown("storage class", "?"))?,
-        deleted_at: None,
-        deleted_by: None,
-        status_message: None,
-        point: NewRecoveryPoint {
-            vault: r.get(2)?,
-            native_id: String::new(),
-            resource_arn: r.get(3)?,
-            resource_type: String::new(),
-            resource: serde_json::Value::Null,
-            plan: None,
-            rule: r.get(4)?,
-            job_id: None,
-            created_at: parse_ts(text(5)?.unwrap_or_default())?,
-            completed_at: None,
-            size_bytes: None,
-            encrypted: false,
-            kms_key: None,
-            cold_at: text(6)?.map(parse_ts).transpose()?,
-            delete_at: text(7)?.map(parse_ts).transpose()?,
-            tags: BTreeMap::new(),
-        },
-    })
+    let group = into.group(
+        text(1)?.unwrap_or_default(),
+        text(2)?.unwrap_or_default(),
+        text(3)?,
+    );
+    let point = crate::jobs::live::LivePoint {
+        id: text(0)?.unwrap_or_default().to_string(),
+        group,
+        created_at: parse_ts(text(4)?.unwrap_or_default())?,
+        cold_at: text(5)?.map(parse_ts).transpose()?,
+        delete_at: text(6)?.map(parse_ts).transpose()?,
+        cold: text(7)? == Some(StorageClass::Cold.as_str()),
+    };
+    into.points.push(point);
+    Ok(())
 }
 
 pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint> {

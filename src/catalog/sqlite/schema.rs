@@ -119,6 +119,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE recovery_points ADD COLUMN status_message TEXT;
     ALTER TABLE recovery_points ADD COLUMN retry_at TEXT;
     CREATE INDEX recovery_points_retry ON recovery_points (status, retry_at) WHERE retry_at IS NOT NULL;
+    CREATE INDEX recovery_points_by_vault_status ON recovery_points (vault, status);
     CREATE TABLE approved_deletions (
         point_id     TEXT PRIMARY KEY,
         approved_at  TEXT NOT NULL

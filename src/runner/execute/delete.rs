@@ -93,10 +93,8 @@ impl<'a, E: Provider> Executor<'a, E> {
             return Ok(Outcome::Left);
         }
         // A job that was RUNNING may have asked already: what it finds gone is its own work.
+        // A deletion waits for nothing, so it goes from CREATED straight to RUNNING.
         let resumed = state == JobState::Running;
-        if state == JobState::Created {
-            self.transition(&id, JobState::Pending, None)?;
-        }
         if state != JobState::Running {
             self.transition(&id, JobState::Running, None)?;
         }
@@ -146,7 +144,8 @@ impl<'a, E: Provider> Executor<'a, E> {
             Ok(Deletion::Deleted { notes }) => {
                 record(PointChange::Deleted { at: now, by })?;
                 noted(notes)?;
-                self.end(&id, JobState::Completed, None)
+                self.transition(&id, JobState::Completed, None)?;
+                Ok(Outcome::Done)
             }
             Ok(Deletion::Gone { mut notes }) => {
                 let by = if resumed { by } else { DeletedBy::Outside };
@@ -203,23 +202,19 @@ impl<'a, E: Provider> Executor<'a, E> {
         }
     }
 
-    /// Moves a job to a terminal state through the states it has not been in yet.
+    /// Moves a job to a terminal state; one not yet RUNNING reaches COMPLETED through
+    /// RUNNING, as the state machine wants.
     fn end(&self, id: &str, to: JobState, error: Option<&str>) -> Result<Outcome, String> {
-        let job = self
-            .catalog
-            .borrow()
-            .job(id)
-            .map_err(Self::catalog_err)?
-            .ok_or_else(|| format!("no job {id}"))?;
-        let mut state = job.state();
-        // CREATED and PENDING jobs reach COMPLETED through RUNNING, as the state machine wants
-        while to == JobState::Completed && state != JobState::Running {
-            let next = match state {
-                JobState::Created => JobState::Pending,
-                _ => JobState::Running,
-            };
-            self.transition(id, next, None)?;
-            state = next;
+        if to == JobState::Completed {
+            let state = self
+                .catalog
+                .borrow()
+                .job(id)
+                .map_err(Self::catalog_err)?
+                .map(|j| j.state());
+            if state.is_some_and(|s| s != JobState::Running) {
+                self.transition(id, JobState::Running, None)?;
+            }
         }
         self.transition(id, to, error)?;
         Ok(Outcome::Done)

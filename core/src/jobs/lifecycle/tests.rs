@@ -1,6 +1,8 @@
 use super::*;
+use crate::jobs::live::LivePoints;
 use crate::jobs::record::NewRecoveryPoint;
 use crate::jobs::retention::KeepPolicy;
+use crate::jobs::{PointStatus, StorageClass};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -53,7 +55,13 @@ fn the_floor_keeps_the_newest_points_of_a_resource_that_exists_past_their_date()
         point("c", "2026-12-03T03:00:00Z", Some("2027-01-03T03:00:00Z")),
     ];
     let exists = |_: &str| true;
-    let v = evaluate(&points, &policies(None, 2), &exists, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(&points),
+        &policies(None, 2),
+        &exists,
+        at(NOW),
+        true,
+    );
     let expected = [
         (
             "c",
@@ -78,12 +86,24 @@ fn the_floor_keeps_the_newest_points_of_a_resource_that_exists_past_their_date()
     assert_eq!(v[0].kept_by, ["keep_at_least 2"]);
     // the resource is gone: AWS Backup's behaviour, every expired point goes
     let gone = |_: &str| false;
-    let v = evaluate(&points, &policies(None, 2), &gone, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(&points),
+        &policies(None, 2),
+        &gone,
+        at(NOW),
+        true,
+    );
     assert!(v
         .iter()
         .all(|v| v.action == Action::Delete(Reason::Lifecycle)));
     // keep_at_least = 0 is AWS's behaviour too
-    let v = evaluate(&points, &policies(None, 0), &exists, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(&points),
+        &policies(None, 0),
+        &exists,
+        at(NOW),
+        true,
+    );
     assert!(v.iter().all(|v| matches!(v.action, Action::Delete(_))));
 }
 
@@ -104,7 +124,13 @@ fn retention_deletes_what_no_clause_keeps_and_says_why_the_rest_stay() {
         ..KeepPolicy::default()
     };
     let exists = |_: &str| true;
-    let v = evaluate(&points, &policies(Some(keep), 1), &exists, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(&points),
+        &policies(Some(keep), 1),
+        &exists,
+        at(NOW),
+        true,
+    );
     let deleted: Vec<&str> = v
         .iter()
         .filter(|v| v.action == Action::Delete(Reason::Retention))
@@ -115,7 +141,7 @@ fn retention_deletes_what_no_clause_keeps_and_says_why_the_rest_stay() {
     assert_eq!(newest.action, Action::Keep);
     assert_eq!(newest.kept_by, ["keep daily", "keep_at_least 1"]);
     assert_eq!(
-        newest.reason(&points[9]),
+        newest.reason(&LivePoints::from_points(&points).points[9]),
         "kept",
         "a kept point has no deletion reason"
     );
@@ -130,7 +156,13 @@ fn a_rule_no_longer_applied_keeps_the_default_floor_and_on_demand_points_have_no
         on_demand,
     ];
     let exists = |_: &str| true;
-    let v = evaluate(&points, &Policies::default(), &exists, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(&points),
+        &Policies::default(),
+        &exists,
+        at(NOW),
+        true,
+    );
     let by_id: BTreeMap<&str, &Action> = actions(&points, &v).into_iter().collect();
     assert!(matches!(by_id["old"], Action::Wait(_)));
     assert_eq!(by_id["od"], &Action::Delete(Reason::Lifecycle));
@@ -174,7 +206,13 @@ fn holds_and_locks_refuse_deletion_on_every_path() {
         "a is in vault main, whose lock keeps it until 2027-01-30 00:00 UTC"
     );
     let exists = |_: &str| true;
-    let v = evaluate(std::slice::from_ref(&p), &policies, &exists, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(std::slice::from_ref(&p)),
+        &policies,
+        &exists,
+        at(NOW),
+        true,
+    );
     assert!(matches!(v[0].action, Action::Wait(_)));
     assert!(v[0]
         .kept_by
@@ -191,7 +229,13 @@ fn holds_and_locks_refuse_deletion_on_every_path() {
         policies.deletion_refused(&p, at(NOW)).unwrap(),
         "a is under legal hold audit"
     );
-    let v = evaluate(std::slice::from_ref(&p), &policies, &exists, at(NOW), true);
+    let v = evaluate(
+        &LivePoints::from_points(std::slice::from_ref(&p)),
+        &policies,
+        &exists,
+        at(NOW),
+        true,
+    );
     assert_eq!(v[0].action, Action::Wait("held by legal hold audit".into()));
     assert!(v[0].kept_by.contains(&"legal hold audit".to_string()));
 }
