@@ -99,6 +99,7 @@ fn policies() -> Policies {
             }),
             floor: 1,
             tz: coffer::schedule::occurrence::parse_timezone("Etc/UTC").unwrap(),
+            opt_in_to_archive: false,
         },
     );
     p

@@ -34,6 +34,8 @@ pub struct TickJson {
 pub struct LifecycleJson {
     /// Delete jobs this tick created (first attempts and daily retries).
     pub deletions_started: usize,
+    /// Cold jobs this tick created (EBS snapshots moving to the archive tier).
+    pub cold_started: usize,
     /// Points past their date that a lock, a legal hold or keep_at_least keeps.
     pub waiting: usize,
     /// Vaults where the mass-deletion breaker held back every deletion (the tick exits 1).

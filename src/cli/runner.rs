@@ -273,11 +273,13 @@ pub(super) fn tick_text(r: &TickReport, at: DateTime<Utc>) -> String {
             j.error.as_deref().unwrap_or_default()
         ));
     }
-    if r.lifecycle.created > 0 || r.lifecycle.waiting > 0 {
+    if r.lifecycle.created > 0 || r.lifecycle.waiting > 0 || r.lifecycle.cold > 0 {
         out.push_str(&format!(
-            "\nLifecycle: {} deletion{} started, {} point{} past {} date kept by a lock, a legal hold or keep_at_least.\n",
+            "\nLifecycle: {} deletion{} and {} move{} to cold storage started, {} point{} past {} date kept by a lock, a legal hold or keep_at_least.\n",
             r.lifecycle.created,
             if r.lifecycle.created == 1 { "" } else { "s" },
+            r.lifecycle.cold,
+            if r.lifecycle.cold == 1 { "" } else { "s" },
             r.lifecycle.waiting,
             if r.lifecycle.waiting == 1 { "" } else { "s" },
             if r.lifecycle.waiting == 1 { "its" } else { "their" },
@@ -335,6 +337,7 @@ pub(super) fn tick_json(r: &TickReport, at: DateTime<Utc>) -> super::json::TickJ
         interrupted_restores: r.interrupted.iter().map(JobJson::of).collect(),
         lifecycle: super::json::LifecycleJson {
             deletions_started: r.lifecycle.created,
+            cold_started: r.lifecycle.cold,
             waiting: r.lifecycle.waiting,
             breaker: r
                 .lifecycle

@@ -87,6 +87,29 @@ pub enum Deletion {
     NotOurs(String),
 }
 
+/// Where moving a point to cold storage stands after asking for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Archiving {
+    /// Asked for (now or by an earlier attempt); follow it with [`Provider::tiering`].
+    Started,
+    /// It is in cold storage already.
+    Done,
+    /// Its native object is gone.
+    Gone,
+    /// It does not carry the point's `coffer:job` tag; nothing was asked.
+    NotOurs(String),
+    /// This type has no cold storage here.
+    Unsupported(String),
+}
+
+/// How a move to cold storage is going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tiering {
+    InProgress,
+    Completed,
+    Failed(String),
+}
+
 /// What a prune of a vault's repository found and did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pruned {
@@ -157,6 +180,29 @@ pub trait Provider {
         native_id: &str,
         job_id: &str,
     ) -> Result<Deletion, ProviderError>;
+    /// Moves a point's native object to cold storage (EBS: the archive tier), if it carries
+    /// `coffer:job` = `job_id`; an earlier request still in progress is not made again.
+    async fn archive(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Archiving, ProviderError> {
+        let _ = (vault, native_id, job_id);
+        Ok(Archiving::Unsupported(format!(
+            "{} recovery points have no cold storage",
+            r.resource_type
+        )))
+    }
+    /// How the move of `native_id` to cold storage is going.
+    async fn tiering(&self, r: &Resource, native_id: &str) -> Result<Tiering, ProviderError> {
+        let _ = native_id;
+        Ok(Tiering::Failed(format!(
+            "{} recovery points have no cold storage",
+            r.resource_type
+        )))
+    }
     /// Prunes the repository of `vault` if its unused data exceeds `max_unused_percent`;
     /// `None` when this provider keeps no repository for the vault.
     async fn prune(

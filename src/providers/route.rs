@@ -1,7 +1,10 @@
 //! Routing by resource type: a pair of providers acts as one, each resource going to the
 //! provider that handles its type, so the runner sees a single [`Provider`].
 
-use super::{Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError, Pruned};
+use super::{
+    Archiving, Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError, Pruned,
+    Tiering,
+};
 use crate::inventory::{Resource, ResourceType};
 use std::collections::BTreeMap;
 
@@ -102,6 +105,28 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
             self.0.delete(r, vault, native_id, job_id).await
         } else {
             self.1.delete(r, vault, native_id, job_id).await
+        }
+    }
+
+    async fn archive(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Archiving, ProviderError> {
+        if self.first(r) {
+            self.0.archive(r, vault, native_id, job_id).await
+        } else {
+            self.1.archive(r, vault, native_id, job_id).await
+        }
+    }
+
+    async fn tiering(&self, r: &Resource, native_id: &str) -> Result<Tiering, ProviderError> {
+        if self.first(r) {
+            self.0.tiering(r, native_id).await
+        } else {
+            self.1.tiering(r, native_id).await
         }
     }
 

@@ -138,15 +138,19 @@ pub async fn tick<E: Provider>(
         exec.settings.allow_mass_deletion,
         exec.clock.now(),
     )?;
-    let deletions: Vec<JobRecord> = exec
-        .catalog
-        .borrow()
-        .jobs(&JobFilter {
-            kind: Some(JobKind::Delete),
-            unfinished: true,
-            ..JobFilter::default()
-        })
-        .map_err(|e| e.to_string())?;
+    let mut deletions: Vec<JobRecord> = Vec::new();
+    for kind in [JobKind::Delete, JobKind::Cold] {
+        deletions.extend(
+            exec.catalog
+                .borrow()
+                .jobs(&JobFilter {
+                    kind: Some(kind),
+                    unfinished: true,
+                    ..JobFilter::default()
+                })
+                .map_err(|e| e.to_string())?,
+        );
+    }
     let mut deleted = Vec::new();
     if !deletions.is_empty() {
         let ids: Vec<String> = deletions.iter().map(|j| j.id.clone()).collect();

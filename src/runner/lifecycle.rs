@@ -28,6 +28,8 @@ pub struct Tripped {
 pub struct LifecycleReport {
     /// Delete jobs created (first attempts and daily retries).
     pub created: usize,
+    /// Cold jobs created (EBS snapshots of rules with `opt_in_to_archive`).
+    pub cold: usize,
     /// Points lifecycle wanted to delete but a lock, a hold or the floor keeps.
     pub waiting: usize,
     pub tripped: Vec<Tripped>,
@@ -117,7 +119,8 @@ pub fn vaults_to_prune(
 ) -> Result<BTreeSet<String>, String> {
     let mut out = BTreeSet::new();
     for j in deletions {
-        if j.state() != crate::jobs::JobState::Completed
+        if j.job.kind != JobKind::Delete
+            || j.state() != crate::jobs::JobState::Completed
             || !policies.prune_limits.contains_key(&j.job.vault)
         {
             continue;
@@ -140,6 +143,19 @@ pub fn vaults_to_prune(
         }
     }
     Ok(out)
+}
+
+/// Whether a point may go to cold storage under the applied rules: an EBS snapshot of a rule
+/// that opts in to the archive tier (RDS, Aurora and AMIs have no cold tier; vault
+/// repositories have none yet).
+fn goes_cold(p: &RecoveryPoint, policies: &Policies) -> bool {
+    crate::inventory::ResourceType::parse(&p.point.resource_type)
+        == Some(crate::inventory::ResourceType::EbsVolume)
+        && p.point
+            .rule
+            .as_ref()
+            .and_then(|r| policies.rules.get(r))
+            .is_some_and(|r| r.opt_in_to_archive)
 }
 
 /// The delete job for a point.
@@ -175,6 +191,7 @@ pub fn create_jobs(
     let approved = catalog.approved_deletions().map_err(err)?;
     let mut deletions: BTreeMap<&str, Vec<(&crate::jobs::live::LivePoint, DeletedBy)>> =
         BTreeMap::new();
+    let mut colds = Vec::new();
     for v in &verdicts {
         let p = &points.points[v.index];
         match v.action {
@@ -189,8 +206,27 @@ pub fn create_jobs(
                     .push((p, by));
             }
             Action::Wait(_) => report.waiting += 1,
-            // cold storage is not moved by this tick: no provider here archives yet
-            Action::Cold | Action::Keep => {}
+            Action::Cold => colds.push(p),
+            Action::Keep => {}
+        }
+    }
+    for p in colds {
+        let Some(p) = catalog.recovery_point(&p.id).map_err(err)? else {
+            continue;
+        };
+        if !goes_cold(&p, policies) {
+            continue;
+        }
+        let job = NewJob {
+            kind: JobKind::Cold,
+            ..delete_job(&p, DeletedBy::Lifecycle, now)
+        };
+        let job = NewJob {
+            options: JobOptions::default(),
+            ..job
+        };
+        if catalog.create_job(&job, now).map_err(err)?.is_some() {
+            report.cold += 1;
         }
     }
     for (vault, list) in deletions {

@@ -34,6 +34,7 @@ fn nightly(resource: &str, day: &str) -> NewJob {
             cold_storage_after: None,
             delete_after: Some("35d".into()),
             deleted_by: None,
+            opt_in_to_archive: false,
         },
         recovery_point_id: None,
     }

@@ -364,3 +364,76 @@ fn four_hundred_nightly_ticks_keep_exactly_the_points_worked_out_by_hand() {
     });
     assert_eq!(left, 19);
 }
+
+#[test]
+fn an_opted_in_ebs_snapshot_moves_to_the_archive_tier_and_an_ami_stays_warm() {
+    let region = "ap-east-1";
+    let _volume = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        instances(&ec2, 1, &[("Backup", "daily")]).await;
+        volume(&ec2, region, &[("Backup", "daily")]).await
+    });
+    let text = config(region).replace(
+        "delete_after  = \"1d\"\n      keep_at_least = 0",
+        "cold_storage_after = \"1d\"\n      delete_after       = \"100d\"\n      opt_in_to_archive  = true",
+    );
+    assert!(text.contains("opt_in_to_archive"));
+    let dir = workspace(&text);
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    tick(dir.path(), "2026-12-05T03:10:00Z");
+    let points = first_points(dir.path());
+    let ebs = of_type(&points, "EBS").clone();
+    let ami = of_type(&points, "EC2").clone();
+    assert!(ebs["cold_at"].as_str().unwrap().starts_with("2026-12-06"));
+    assert_eq!(ami["cold_at"], Value::Null, "AMIs have no cold tier");
+
+    let r = run(coffer_aws(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-07T03:30:00Z",
+        "--json",
+        "--poll-interval",
+        "1s",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report["lifecycle"]["cold_started"], 1, "{report}");
+    let points = first_points(dir.path());
+    assert_eq!(of_type(&points, "EBS")["storage_class"], "COLD");
+    assert_eq!(of_type(&points, "EC2")["storage_class"], "WARM");
+    let snap = ebs["native_id"].as_str().unwrap().to_string();
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        let out = ec2
+            .describe_snapshots()
+            .snapshot_ids(&snap)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            out.snapshots()[0].storage_tier(),
+            Some(&aws_sdk_ec2::types::StorageTier::Archive)
+        );
+    });
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "cold", "--json"]));
+    let jobs: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["state"], "COMPLETED");
+    // a later tick archives the next night's point, not this one again
+    let r = run(coffer_aws(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-08T03:30:00Z",
+        "--poll-interval",
+        "1s",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "cold", "--json"]));
+    let jobs: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let of_first: Vec<&Value> = jobs
+        .iter()
+        .filter(|j| j["recovery_point_id"] == ebs["id"])
+        .collect();
+    assert_eq!(of_first.len(), 1, "{jobs:?}");
+}

@@ -120,6 +120,9 @@ pub struct Lifecycle {
     /// The newest this many completed points of a group whose resource still exists are
     /// never deleted by lifecycle or retention (`None`: the default, 1).
     pub keep_at_least: Option<u32>,
+    /// AWS's OptInToArchiveForSupportedResources: EBS snapshots move to the archive tier at
+    /// `cold_storage_after`.
+    pub opt_in_to_archive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

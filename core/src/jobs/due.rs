@@ -61,6 +61,7 @@ pub fn rules_from_objects<'a>(
                 cold_storage_after: text(lifecycle.cold_storage_after),
                 delete_after: text(lifecycle.delete_after),
                 deleted_by: None,
+                opt_in_to_archive: lifecycle.opt_in_to_archive,
             },
         });
     }

@@ -22,6 +22,8 @@ pub struct RulePolicy {
     pub floor: u32,
     /// The rule's time zone, whose calendar the `keep` buckets follow.
     pub tz: Tz,
+    /// EBS snapshots go to the archive tier at their `cold_at`.
+    pub opt_in_to_archive: bool,
 }
 
 /// A legal hold: AWS's RecoveryPointSelection. Every given criterion must match; at least
@@ -90,6 +92,7 @@ impl Policies {
                             keep: lifecycle.keep.as_ref().map(KeepPolicy::from),
                             floor: lifecycle.floor(),
                             tz,
+                            opt_in_to_archive: lifecycle.opt_in_to_archive,
                         },
                     );
                 }

@@ -22,6 +22,10 @@ pub struct JobOptions {
     /// `deleted_by` when it succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<crate::jobs::DeletedBy>,
+    /// The rule opts EBS snapshots in to the archive tier (`opt_in_to_archive`): only then
+    /// does an EBS point get a `cold_at`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opt_in_to_archive: bool,
 }
 
 fn after(start: DateTime<Utc>, duration: Option<&str>) -> Option<DateTime<Utc>> {
@@ -60,6 +64,7 @@ mod tests {
             cold_storage_after: Some("90d".into()),
             delete_after: Some("1y".into()),
             deleted_by: None,
+            opt_in_to_archive: false,
         };
         let done = DateTime::parse_from_rfc3339("2026-12-05T06:40:00Z")
             .unwrap()

@@ -118,6 +118,9 @@ pub enum PointChange {
     },
     /// Its data moved to cold storage.
     Cold,
+    /// It cannot go to cold storage (not coffer's, no cold tier, a failed tiering): it stays
+    /// warm, is not tried again, and says why.
+    StaysWarm { reason: String },
 }
 
 /// Which recovery points to list.

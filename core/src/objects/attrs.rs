@@ -132,6 +132,8 @@ pub struct LifecycleAttrs {
     pub keep: Option<KeepAttrs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_at_least: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opt_in_to_archive: bool,
 }
 
 impl LifecycleAttrs {

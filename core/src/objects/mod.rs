@@ -41,6 +41,7 @@ fn lifecycle(l: Option<&Lifecycle>) -> Option<LifecycleAttrs> {
         delete_after: l.delete_after.clone(),
         keep: l.keep.as_ref().map(KeepAttrs::from),
         keep_at_least: l.keep_at_least,
+        opt_in_to_archive: l.opt_in_to_archive,
     })
 }
 

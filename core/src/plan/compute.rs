@@ -152,6 +152,15 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         return Err(errors);
     }
 
+    for c in &changes {
+        if let (Address::Rule { .. }, Action::Create | Action::Update | Action::Replace) =
+            (&c.address, c.action)
+        {
+            if let Some(note) = cold_storage_note(&c.address, c.after.as_ref()) {
+                notes.push(note);
+            }
+        }
+    }
     let steps = order_steps(&changes, &desired, recorded);
     let coverage = input.inventory.map(|(inventory, source)| {
         let new_rules = Rules::from_objects(desired.iter().map(|(a, o)| (*a, &o.attributes)));
@@ -298,6 +307,20 @@ fn check_vault_destroy(
     } else {
         notes.push(format!("{}: the repository at {storage} is kept; coffer deletes repository data only for a vault with force_destroy = true", change.address));
     }
+}
+
+/// What `cold_storage_after` does for a rule being created or changed: only EBS snapshots of
+/// a rule that opts in go to the archive tier; other types ignore it, as in AWS Backup.
+fn cold_storage_note(address: &Address, after: Option<&serde_json::Value>) -> Option<String> {
+    let rule: crate::objects::RuleAttrs = attrs::read(address, after?).ok()?;
+    let lifecycle = rule.lifecycle?;
+    lifecycle.cold_storage_after.as_ref()?;
+    let others = "RDS, Aurora and EC2 points ignore it, as AWS Backup does, and directories and EFS stay warm (vault repositories have no cold storage yet)";
+    Some(if lifecycle.opt_in_to_archive {
+        format!("{address}: cold_storage_after moves EBS snapshots to the archive tier; {others}")
+    } else {
+        format!("{address}: cold_storage_after has no effect without opt_in_to_archive = true, which moves EBS snapshots to the archive tier; {others}")
+    })
 }
 
 /// Orders steps so that every create/update runs after the objects it depends on, every

@@ -157,6 +157,7 @@ mod tests {
                 }),
                 floor: 1,
                 tz: chrono_tz::Tz::UTC,
+                opt_in_to_archive: false,
             },
         );
         p

@@ -339,6 +339,11 @@ impl Catalog for SqliteCatalog {
                 "UPDATE recovery_points SET storage_class = 'COLD' WHERE id = ?1",
                 params![id],
             ),
+            PointChange::StaysWarm { reason } => exec(
+                conn,
+                "UPDATE recovery_points SET cold_at = NULL, status_message = ?2 WHERE id = ?1",
+                params![id, reason],
+            ),
         }
         .map_err(|e| Self::err(&path, e))?;
         if n == 0 {

@@ -120,6 +120,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE recovery_points ADD COLUMN retry_at TEXT;
     CREATE INDEX recovery_points_retry ON recovery_points (status, retry_at) WHERE retry_at IS NOT NULL;
     CREATE INDEX recovery_points_by_vault_status ON recovery_points (vault, status);
+    -- Only EBS snapshots of rules with opt_in_to_archive go cold, and no earlier coffer could
+    -- opt in: the cold dates recorded so far were never going to be acted on.
+    UPDATE recovery_points SET cold_at = NULL;
     CREATE TABLE approved_deletions (
         point_id     TEXT PRIMARY KEY,
         approved_at  TEXT NOT NULL

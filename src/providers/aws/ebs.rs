@@ -1,13 +1,15 @@
 //! EBS volumes: a recovery point is a snapshot (CreateSnapshot), tagged with the job, so an
-//! interrupted job finds it again; snapshots of covered volumes that coffer did not make are
-//! reported as overlaps.
+//! interrupted job finds it again; cold storage is the snapshot archive tier
+//! (ModifySnapshotTier, followed with DescribeSnapshotTierStatus); snapshots of covered volumes
+//! that coffer did not make are reported as overlaps.
 
 use super::preflight::kms_keys;
 use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    Archiving, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    Tiering,
 };
 
 /// Backs up EBS volumes as snapshots.
@@ -172,6 +174,59 @@ impl Provider for EbsVolumes {
         Ok(None)
     }
 
+    async fn archive(
+        &self,
+        r: &Resource,
+        _vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Archiving, ProviderError> {
+        use aws_sdk_ec2::types::{StorageTier, TargetStorageTier, TieringOperationStatus};
+        let c = self.regions.of(r)?;
+        let Some(s) = describe_snapshot(c, &r.region, native_id).await? else {
+            return Ok(Archiving::Gone);
+        };
+        if !ec2_made_by(s.tags(), job_id) {
+            return Ok(match not_ours(&format!("snapshot {native_id}"), job_id) {
+                Deletion::NotOurs(m) => Archiving::NotOurs(m),
+                _ => Archiving::NotOurs(String::new()),
+            });
+        }
+        if s.storage_tier() == Some(&StorageTier::Archive) {
+            return Ok(Archiving::Done);
+        }
+        // an earlier attempt's request that is still under way is followed, not repeated
+        if tier_status(c, &r.region, native_id).await?
+            == Some(TieringOperationStatus::ArchivalInProgress)
+        {
+            return Ok(Archiving::Started);
+        }
+        c.ec2
+            .modify_snapshot_tier()
+            .snapshot_id(native_id)
+            .storage_tier(TargetStorageTier::Archive)
+            .send()
+            .await
+            .map_err(|e| fail(classify(MODIFY_SNAPSHOT_TIER, &r.region, &e)))?;
+        Ok(Archiving::Started)
+    }
+
+    async fn tiering(&self, r: &Resource, native_id: &str) -> Result<Tiering, ProviderError> {
+        use aws_sdk_ec2::types::TieringOperationStatus as S;
+        let c = self.regions.of(r)?;
+        Ok(match tier_status(c, &r.region, native_id).await? {
+            Some(S::ArchivalCompleted) => Tiering::Completed,
+            Some(S::ArchivalFailed) => Tiering::Failed(format!(
+                "archiving snapshot {native_id} failed (DescribeSnapshotTierStatus says archival-failed)"
+            )),
+            Some(S::ArchivalInProgress) => Tiering::InProgress,
+            other => Tiering::Failed(format!(
+                "snapshot {native_id} is not being archived (tiering status {})",
+                other.map_or("none".to_string(), |s| s.as_str().to_string())
+            )),
+        })
+    }
+
     async fn foreign_snapshots(
         &self,
         resources: &[&Resource],
@@ -234,4 +289,29 @@ impl Provider for EbsVolumes {
         out.sort();
         Ok(out)
     }
+}
+
+/// The last tiering operation's status of a snapshot, if it had one.
+async fn tier_status(
+    c: &Clients,
+    region: &str,
+    id: &str,
+) -> Result<Option<aws_sdk_ec2::types::TieringOperationStatus>, ProviderError> {
+    let out = c
+        .ec2
+        .describe_snapshot_tier_status()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("snapshot-id")
+                .values(id)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| fail(classify(DESCRIBE_SNAPSHOT_TIER_STATUS, region, &e)))?;
+    Ok(out
+        .snapshot_tier_statuses()
+        .iter()
+        .find(|s| s.snapshot_id() == Some(id))
+        .and_then(|s| s.last_tiering_operation_status().cloned()))
 }

@@ -31,6 +31,12 @@ macro_rules! call {
 call!(CREATE_SNAPSHOT, "ec2:CreateSnapshot", "EC2");
 call!(DESCRIBE_SNAPSHOTS, "ec2:DescribeSnapshots", "EC2");
 call!(DELETE_SNAPSHOT, "ec2:DeleteSnapshot", "EC2");
+call!(MODIFY_SNAPSHOT_TIER, "ec2:ModifySnapshotTier", "EC2");
+call!(
+    DESCRIBE_SNAPSHOT_TIER_STATUS,
+    "ec2:DescribeSnapshotTierStatus",
+    "EC2"
+);
 call!(CREATE_IMAGE, "ec2:CreateImage", "EC2");
 call!(DESCRIBE_IMAGES, "ec2:DescribeImages", "EC2");
 call!(DEREGISTER_IMAGE, "ec2:DeregisterImage", "EC2");

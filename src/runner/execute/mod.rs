@@ -19,6 +19,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Semaphore;
 
+mod cold;
 mod delete;
 mod prune;
 #[cfg(test)]
@@ -228,6 +229,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         match job.job.kind {
             JobKind::Delete => return self.run_delete(job, global, services).await,
             JobKind::Prune => return self.run_prune(job).await,
+            JobKind::Cold => return self.run_cold(job).await,
             _ => {}
         }
         if job.job.kind != JobKind::Backup {
@@ -482,6 +484,13 @@ impl<'a, E: Provider> Executor<'a, E> {
                         (self.report)(Event::Warning(format!("{id} {}: {w}", resource.arn)));
                     }
                     let (cold_at, delete_at) = job.job.options.lifecycle_dates(started_at);
+                    // only EBS snapshots of rules that opt in go cold: RDS, Aurora and AMIs
+                    // have no cold tier (AWS Backup ignores the setting for them), and vault
+                    // repositories have none yet
+                    let cold_at = cold_at.filter(|_| {
+                        resource.resource_type == crate::inventory::ResourceType::EbsVolume
+                            && job.job.options.opt_in_to_archive
+                    });
                     let point = NewRecoveryPoint {
                         vault: job.job.vault.clone(),
                         native_id: f.native_id.clone(),

@@ -281,7 +281,12 @@ impl<'s> Lowerer<'s> {
         if of_rule {
             self.check_body(
                 &view,
-                &["cold_storage_after", "delete_after", "keep_at_least"],
+                &[
+                    "cold_storage_after",
+                    "delete_after",
+                    "keep_at_least",
+                    "opt_in_to_archive",
+                ],
                 &["keep"],
             );
         } else {
@@ -298,6 +303,7 @@ impl<'s> Lowerer<'s> {
         } else {
             None
         };
+        let opt_in_to_archive = of_rule && self.bool(&view, "opt_in_to_archive").unwrap_or(false);
         let cold = self.duration(&view, "cold_storage_after");
         let delete = self.duration(&view, "delete_after");
         if let (Some((c, cspan)), Some((d, dspan))) = (&cold, &delete) {
@@ -334,6 +340,7 @@ impl<'s> Lowerer<'s> {
             delete_after: delete.map(|(d, _)| d),
             keep,
             keep_at_least,
+            opt_in_to_archive,
         })
     }
 

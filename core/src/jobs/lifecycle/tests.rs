@@ -34,6 +34,7 @@ fn policies(keep: Option<KeepPolicy>, floor: u32) -> Policies {
             keep,
             floor,
             tz: Tz::UTC,
+            opt_in_to_archive: false,
         },
     );
     p
