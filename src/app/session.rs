@@ -83,6 +83,7 @@ mod tests {
                     depends_on: o.depends_on,
                     created_at: chrono::DateTime::UNIX_EPOCH,
                     updated_at: chrono::DateTime::UNIX_EPOCH,
+                    lock_applied_at: None,
                 },
             );
         }

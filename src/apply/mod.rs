@@ -135,6 +135,7 @@ fn run_step(
                 depends_on: spec.depends_on.clone(),
                 created_at: now,
                 updated_at: now,
+                lock_applied_at: lock_of(spec).map(|_| now),
             };
             Ok((JournalEntry::Put { object }, Some(id)))
         }
@@ -145,10 +146,20 @@ fn run_step(
                 .ok_or("the plan has no object for this update step")?;
             let old = existing.ok_or("not in state; the plan is out of date")?;
             env.effects.update(spec, old)?;
+            let now = (env.clock)();
+            // a lock's grace period counts from when the lock, as it is, was applied
+            let lock_applied_at = match (lock_of(spec), recorded_lock(old)) {
+                (Some(new), Some(was)) if new == was => {
+                    old.lock_applied_at.or(Some(old.created_at))
+                }
+                (Some(_), _) => Some(now),
+                (None, _) => None,
+            };
             let object = StateObject {
                 attributes: spec.attributes.clone(),
                 depends_on: spec.depends_on.clone(),
-                updated_at: (env.clock)(),
+                updated_at: now,
+                lock_applied_at,
                 ..old.clone()
             };
             Ok((JournalEntry::Put { object }, Some(old.id.clone())))
@@ -182,4 +193,24 @@ fn run_step(
             ))
         }
     }
+}
+
+/// The lock a vault spec declares, if it is a vault with one.
+fn lock_of(spec: &crate::objects::ObjectSpec) -> Option<crate::objects::LockAttrs> {
+    if spec.kind != crate::address::Kind::Vault {
+        return None;
+    }
+    crate::objects::attrs::read::<crate::objects::VaultAttrs>(&spec.address, &spec.attributes)
+        .ok()?
+        .lock
+}
+
+/// The lock a recorded vault has, if it is a vault with one.
+fn recorded_lock(o: &StateObject) -> Option<crate::objects::LockAttrs> {
+    if o.kind != crate::address::Kind::Vault {
+        return None;
+    }
+    crate::objects::attrs::read::<crate::objects::VaultAttrs>(&o.address, &o.attributes)
+        .ok()?
+        .lock
 }

@@ -57,10 +57,14 @@ pub(super) fn plan_errors(
     let diags: Vec<Diagnostic> = errors
         .iter()
         .map(|e| {
-            let mut d = Diagnostic::error("coffer::vault_not_empty", e.message.clone())
-                .with_help(e.help.clone());
-            if let Some(v) = config.vaults.get(e.address.name()) {
-                d = d.at(v.span.clone(), "holds recovery points");
+            let mut d = Diagnostic::error(e.code, e.message.clone()).with_help(e.help.clone());
+            match config.vaults.get(e.address.name()) {
+                Some(v) if e.at_lock => {
+                    let span = v.lock.as_ref().map_or(&v.span, |l| &l.span);
+                    d = d.at(span.clone(), "a fixed compliance lock");
+                }
+                Some(v) => d = d.at(v.span.clone(), "holds recovery points"),
+                None => {}
             }
             d
         })

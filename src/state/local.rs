@@ -520,6 +520,7 @@ mod tests {
             depends_on: vec![],
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            lock_applied_at: None,
         }
     }
 

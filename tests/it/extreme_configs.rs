@@ -256,6 +256,7 @@ fn applied_base(now: DateTime<Utc>) -> State {
                 depends_on: spec.depends_on.clone(),
                 created_at: now,
                 updated_at: now,
+                lock_applied_at: None,
             },
         );
     }

@@ -34,6 +34,7 @@ fn state_of(text: &str) -> State {
                 depends_on: o.depends_on,
                 created_at: now(),
                 updated_at: now(),
+                lock_applied_at: None,
             },
         );
     }

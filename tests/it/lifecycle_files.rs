@@ -412,3 +412,66 @@ fn forgotten_points_leave_unused_data_that_a_daily_prune_removes_and_restic_chec
     assert_eq!(job["state"], "COMPLETED");
     assert!(r.stderr.contains("unused (limit 10%)"), "{}", r.stderr);
 }
+
+#[test]
+fn a_compliance_lock_past_its_grace_period_cannot_be_removed_or_shortened() {
+    let lock = "lock {\n    mode           = \"compliance\"\n    min_retention  = \"7d\"\n    changeable_for = \"3d\"\n  }";
+    let dir = applied(&config("delete_after = \"35d\"", lock, ""));
+    // within its grace period the lock may still go: the plan is fine
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"35d\"", "", ""),
+    )
+    .unwrap();
+    let r = run(coffer(dir.path()).args(["plan"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // as if the lock had been applied in January: it became fixed three days later
+    let state_path = dir.path().join(".coffer/state.json");
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_path).unwrap()).unwrap();
+    let objects = state["objects"].as_array_mut().unwrap();
+    let vault = objects
+        .iter_mut()
+        .find(|o| o["address"] == "vault.main")
+        .unwrap();
+    assert!(vault["lock_applied_at"].is_string(), "{vault}");
+    vault["lock_applied_at"] = "2026-01-01T00:00:00Z".into();
+    std::fs::write(&state_path, serde_json::to_string_pretty(&state).unwrap()).unwrap();
+
+    let r = run(coffer(dir.path()).args(["plan"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("coffer::compliance_lock_fixed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("removes it"), "{}", r.stderr);
+    assert!(r.stderr.contains("became fixed on 2026-01-04"), "{}", r.stderr);
+    // shortening is refused at the lock block; lengthening is allowed
+    let shorter = lock.replace("\"7d\"", "\"3d\"");
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"35d\"", &shorter, ""),
+    )
+    .unwrap();
+    let r = run(coffer(dir.path()).args(["plan"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("shortens its min_retention"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("lock {"),
+        "the diagnostic points at the lock block: {}",
+        r.stderr
+    );
+    let longer = lock.replace("\"7d\"", "\"14d\"");
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"35d\"", &longer, ""),
+    )
+    .unwrap();
+    let r = run(coffer(dir.path()).args(["plan"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+}

@@ -72,6 +72,8 @@ pub struct VaultLock {
     pub min_retention: Option<Duration>,
     pub max_retention: Option<Duration>,
     pub changeable_for: Option<Duration>,
+    /// The `lock` block's header.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

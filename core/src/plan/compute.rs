@@ -39,6 +39,10 @@ pub struct PlanInput<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
     pub address: Address,
+    /// The diagnostic code (`coffer::…`).
+    pub code: &'static str,
+    /// Whether the problem is the vault's `lock` block (else the object itself).
+    pub at_lock: bool,
     pub message: String,
     pub help: String,
 }
@@ -145,6 +149,16 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                 .copied()
                 .unwrap_or_default();
             check_vault_destroy(&change, points, input.now, &mut errors, &mut notes);
+        }
+        if change.kind == Kind::Vault && change.action != Action::NoOp {
+            if let Some(recorded) = before {
+                let points = input
+                    .recovery_points
+                    .get(change.address.name())
+                    .copied()
+                    .unwrap_or_default();
+                check_fixed_lock(&change, recorded, points, input.now, &mut errors);
+            }
         }
         changes.push(change);
     }
@@ -264,6 +278,44 @@ pub fn vault_destroy_refusal(
     ))
 }
 
+/// Refuses a change that removes or shortens a compliance lock past its grace period (the
+/// vault itself may go once it holds no points).
+fn check_fixed_lock(
+    change: &Change,
+    recorded: &crate::state::StateObject,
+    points: VaultPoints,
+    now: DateTime<Utc>,
+    errors: &mut Vec<PlanError>,
+) {
+    let Ok(before) = attrs::read::<VaultAttrs>(&change.address, &recorded.attributes) else {
+        return;
+    };
+    let Some(lock) = before.lock else {
+        return;
+    };
+    let after = match (&change.after, change.action) {
+        (_, Action::Delete) if points.count == 0 => return,
+        (Some(a), Action::Update | Action::Replace) => {
+            attrs::read::<VaultAttrs>(&change.address, a)
+                .ok()
+                .and_then(|v| v.lock)
+        }
+        _ => None,
+    };
+    let applied = recorded.lock_applied_at.unwrap_or(recorded.created_at);
+    if let Some(why) =
+        crate::jobs::vault_lock::fixed_lock_refusal(&lock, after.as_ref(), applied, now)
+    {
+        errors.push(PlanError {
+            address: change.address.clone(),
+            code: "coffer::compliance_lock_fixed",
+            at_lock: true,
+            message: format!("vault `{}`: {why}", change.address.name()),
+            help: "keep the lock block as it was applied: a fixed compliance lock's retentions may only grow, and the vault can be destroyed only once it holds no recovery points".into(),
+        });
+    }
+}
+
 /// Checks a vault's destroy or replace ([`vault_destroy_refusal`]) and says what happens to
 /// its repository: kept, or (with `force_destroy`) deleted with its points.
 fn check_vault_destroy(
@@ -287,6 +339,8 @@ fn check_vault_destroy(
     if let Some((message, help)) = vault_destroy_refusal(name, &refusal_basis, points, now, verb) {
         errors.push(PlanError {
             address: change.address.clone(),
+            code: "coffer::vault_not_empty",
+            at_lock: false,
             message,
             help,
         });
@@ -477,6 +531,7 @@ mod tests {
                     depends_on: o.depends_on.clone(),
                     created_at: DateTime::UNIX_EPOCH,
                     updated_at: DateTime::UNIX_EPOCH,
+                    lock_applied_at: None,
                 },
             );
         }

@@ -21,6 +21,11 @@ pub struct StateObject {
     pub depends_on: Vec<Address>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// For a vault with a lock: when its lock, as recorded, was applied (a compliance lock's
+    /// `changeable_for` counts from then). Absent for other objects; for a vault recorded
+    /// before coffer kept it, its creation time is taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_applied_at: Option<DateTime<Utc>>,
 }
 
 /// Everything coffer has applied, as of `serial`.
@@ -262,6 +267,7 @@ mod tests {
             depends_on: vec![],
             created_at: DateTime::UNIX_EPOCH,
             updated_at: DateTime::UNIX_EPOCH,
+            lock_applied_at: None,
         }
     }
 

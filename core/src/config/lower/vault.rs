@@ -228,6 +228,7 @@ impl<'s> Lowerer<'s> {
             min_retention: min.map(|(d, _)| d),
             max_retention: max.map(|(d, _)| d),
             changeable_for: changeable.map(|(d, _)| d),
+            span: view.header.clone(),
         })
     }
 }
