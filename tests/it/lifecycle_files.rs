@@ -446,7 +446,11 @@ fn a_compliance_lock_past_its_grace_period_cannot_be_removed_or_shortened() {
         r.stderr
     );
     assert!(r.stderr.contains("removes it"), "{}", r.stderr);
-    assert!(r.stderr.contains("became fixed on 2026-01-04"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("became fixed on 2026-01-04"),
+        "{}",
+        r.stderr
+    );
     // shortening is refused at the lock block; lengthening is allowed
     let shorter = lock.replace("\"7d\"", "\"3d\"");
     std::fs::write(
