@@ -4,6 +4,7 @@
 //! coffer), and opening or initialising them in restic's format through rustic_core, so the
 //! data stays readable with `restic` itself.
 
+pub mod lock;
 mod s3;
 
 use crate::objects::{self, VaultAttrs};

@@ -206,9 +206,9 @@ fn backup(
     Ok((id.clone(), finished(id, &snap, unreadable)))
 }
 
-/// Prunes an open repository when its unused data exceeds `max_unused_percent` (blocking).
-/// Packs are marked for deletion and removed by a later prune (rustic's two-phase prune,
-/// `keep_delete` 23 hours), so that a backup running meanwhile elsewhere loses nothing.
+/// Prunes an open repository when its unused data exceeds `max_unused_percent` (blocking),
+/// under restic's exclusive lock (taken by the caller). Packs are marked for deletion and
+/// removed by a later prune (rustic's two-phase prune, `keep_delete` 23 hours).
 fn prune(repo: &OpenRepository, max_unused_percent: u8) -> Result<Pruned, ProviderError> {
     let opts = rustic_core::PruneOptions::default().max_unused(
         rustic_core::LimitOption::Percentage(u64::from(max_unused_percent)),
@@ -507,8 +507,18 @@ impl Provider for FileBackups {
         if !self.opened.vaults.contains_key(vault) {
             return Ok(None);
         }
+        let (location, _) = self.opened.repository(vault)?;
         self.opened
             .with(vault, move |open| {
+                // restic's exclusive lock, as restic prune holds it; someone else's fresh lock
+                // refuses the prune for now
+                let _lock = crate::repository::lock::exclusive(
+                    &location,
+                    &open.repo.key(),
+                    chrono::Utc::now(),
+                )
+                .map_err(ProviderError::transient)?;
+                crate::failpoint::abort_at("prune-locked");
                 prune(&open.repo, max_unused_percent).map(Some)
             })
             .await

@@ -132,6 +132,58 @@ impl S3Backend {
         }
     }
 
+    /// The names of the objects in `dir` (relative to the prefix, e.g. `locks`): files that
+    /// rustic_core's file types do not cover, such as restic's locks.
+    pub(super) fn raw_list(&self, dir: &str) -> RusticResult<Vec<String>> {
+        let prefix = self.key(dir) + "/";
+        Ok(self
+            .list_objects(prefix.clone())?
+            .into_iter()
+            .filter_map(|(k, _)| k.strip_prefix(&prefix).map(str::to_string))
+            .collect())
+    }
+
+    pub(super) fn raw_get(&self, rel: &str) -> RusticResult<Bytes> {
+        self.get(self.key(rel), None)
+    }
+
+    pub(super) fn raw_put(&self, rel: &str, body: Vec<u8>) -> RusticResult<()> {
+        self.put(self.key(rel), body.into())
+    }
+
+    pub(super) fn raw_delete(&self, rel: &str) -> RusticResult<()> {
+        self.delete(self.key(rel))
+    }
+
+    fn put(&self, key: String, body: Bytes) -> RusticResult<()> {
+        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
+        self.run(async move {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("cannot write {what}"), e))?;
+            Ok(())
+        })
+    }
+
+    fn delete(&self, key: String) -> RusticResult<()> {
+        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
+        self.run(async move {
+            client
+                .delete_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| sdk_error(format!("cannot delete {what}"), e))?;
+            Ok(())
+        })
+    }
+
     fn url(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
@@ -281,40 +333,17 @@ impl WriteBackend for S3Backend {
         _cacheable: bool,
         content: BytesList,
     ) -> RusticResult<()> {
-        let key = self.object_key(tpe, id);
-        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
         let parts = content.into_vec();
         let body: Bytes = if parts.len() == 1 {
             parts.into_iter().next().unwrap_or_default()
         } else {
             parts.concat().into()
         };
-        self.run(async move {
-            client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .map_err(|e| sdk_error(format!("cannot write {what}"), e))?;
-            Ok(())
-        })
+        self.put(self.object_key(tpe, id), body)
     }
 
     fn remove(&self, tpe: FileType, id: &Id, _cacheable: bool) -> RusticResult<()> {
-        let key = self.object_key(tpe, id);
-        let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
-        self.run(async move {
-            client
-                .delete_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| sdk_error(format!("cannot delete {what}"), e))?;
-            Ok(())
-        })
+        self.delete(self.object_key(tpe, id))
     }
 }
 

@@ -479,3 +479,62 @@ fn a_compliance_lock_past_its_grace_period_cannot_be_removed_or_shortened() {
     let r = run(coffer(dir.path()).args(["plan"]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn prune_holds_restics_exclusive_lock_and_waits_for_anothers() {
+    let dir = applied(&config("delete_after = \"35d\"", "", ""));
+    nightly(dir.path(), 1, "03:30:00");
+    // a coffer killed while pruning leaves its lock behind, as a killed restic would
+    let r = run(coffer(dir.path())
+        .args(["vault", "prune", "main"])
+        .env("COFFER_FAILPOINT", "prune-locked"));
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("fail point prune-locked reached"),
+        "{}",
+        r.stderr
+    );
+    // restic reads it: an exclusive lock, in restic's format and the vault's key
+    let out = restic(dir.path(), &["list", "locks", "--no-lock"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids = String::from_utf8_lossy(&out.stdout).to_string();
+    let id = ids.lines().next().expect("one lock").trim().to_string();
+    let out = restic(dir.path(), &["cat", "lock", &id, "--no-lock"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lock: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(lock["exclusive"], true, "{lock}");
+    // restic will not back up meanwhile
+    let out = restic(dir.path(), &["backup", "--host", "x", "main.hcl"]);
+    assert!(!out.status.success());
+    // and the next prune waits for the lock to go
+    let r = run(coffer(dir.path()).args(["vault", "prune", "main"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("is locked by") || r.stderr.contains("is locked by"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    // its process is gone: restic unlock removes the stale lock, and pruning works again
+    let out = restic(dir.path(), &["unlock", "--remove-all"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = run(coffer(dir.path()).args(["vault", "prune", "main"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let out = restic(dir.path(), &["list", "locks", "--no-lock"]);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).trim().is_empty(),
+        "its own lock is removed"
+    );
+}

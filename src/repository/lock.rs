@@ -1,0 +1,192 @@
+//! restic's exclusive repository lock, held while coffer prunes a vault repository: a lock
+//! file in `locks/` (JSON with time, host, user and pid, encrypted with the repository key and
+//! named by its SHA-256, as restic writes them), so that restic and anything else honouring
+//! restic's locks neither backs up nor prunes meanwhile. A lock of someone else younger than
+//! 30 minutes (restic's stale limit) refuses the prune, naming who holds it.
+
+use super::Location;
+use aes256ctr_poly1305aes::aead::{Aead, AeadInPlace};
+use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
+use chrono::{DateTime, Utc};
+use rustic_core::repofile::MasterKey;
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use std::path::PathBuf;
+
+/// How old another lock must be before restic (and coffer) treats it as stale.
+const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(30);
+
+/// A lock file's content, in restic's field names.
+#[derive(Debug, Serialize, Deserialize)]
+struct LockFile {
+    time: DateTime<Utc>,
+    exclusive: bool,
+    hostname: String,
+    username: String,
+    pid: u32,
+    #[serde(default)]
+    uid: u32,
+    #[serde(default)]
+    gid: u32,
+}
+
+/// Where a repository's `locks/` are (rustic_core's backends have no lock file type).
+enum Locks {
+    File(PathBuf),
+    S3(super::s3::S3Backend),
+}
+
+impl Locks {
+    fn of(location: &Location) -> Result<Locks, String> {
+        Ok(match location {
+            Location::File(dir) => Locks::File(dir.join("locks")),
+            Location::S3 { bucket, prefix } => {
+                Locks::S3(super::s3::S3Backend::new(bucket, prefix)?)
+            }
+        })
+    }
+
+    fn names(&self) -> Result<Vec<String>, String> {
+        match self {
+            Locks::File(dir) => match std::fs::read_dir(dir) {
+                Ok(entries) => Ok(entries
+                    .filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .collect()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+                Err(e) => Err(format!("cannot list {}: {e}", dir.display())),
+            },
+            Locks::S3(b) => b.raw_list("locks").map_err(|e| e.to_string()),
+        }
+    }
+
+    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
+        match self {
+            Locks::File(dir) => std::fs::read(dir.join(name)).map_err(|e| e.to_string()),
+            Locks::S3(b) => b
+                .raw_get(&format!("locks/{name}"))
+                .map(|b| b.to_vec())
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    fn write(&self, name: &str, data: Vec<u8>) -> Result<(), String> {
+        match self {
+            Locks::File(dir) => std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(dir.join(name), data))
+                .map_err(|e| format!("cannot write a lock into {}: {e}", dir.display())),
+            Locks::S3(b) => b
+                .raw_put(&format!("locks/{name}"), data)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    fn remove(&self, name: &str) {
+        let _ = match self {
+            Locks::File(dir) => std::fs::remove_file(dir.join(name)).map_err(|e| e.to_string()),
+            Locks::S3(b) => b
+                .raw_delete(&format!("locks/{name}"))
+                .map_err(|e| e.to_string()),
+        };
+    }
+}
+
+/// The lock, held until dropped (its file is then removed).
+pub struct ExclusiveLock {
+    locks: Locks,
+    name: String,
+}
+
+impl Drop for ExclusiveLock {
+    fn drop(&mut self) {
+        self.locks.remove(&self.name);
+    }
+}
+
+fn cipher(key: &MasterKey) -> Result<Aes256CtrPoly1305Aes, String> {
+    let mut bytes = [0u8; 64];
+    if key.encrypt.len() != 32 || key.mac.k.len() != 16 || key.mac.r.len() != 16 {
+        return Err("the repository key has an unexpected shape".into());
+    }
+    bytes[..32].copy_from_slice(&key.encrypt);
+    bytes[32..48].copy_from_slice(&key.mac.k);
+    bytes[48..].copy_from_slice(&key.mac.r);
+    Ok(Aes256CtrPoly1305Aes::new(
+        aes256ctr_poly1305aes::Key::from_slice(&bytes),
+    ))
+}
+
+fn encrypt(c: &Aes256CtrPoly1305Aes, data: &[u8]) -> Result<Vec<u8>, String> {
+    let nonce = *uuid::Uuid::new_v4().as_bytes();
+    let mut out = Vec::with_capacity(data.len() + 32);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(data);
+    let tag = c
+        .encrypt_in_place_detached((&nonce).into(), &[], &mut out[16..])
+        .map_err(|e| e.to_string())?;
+    out.extend_from_slice(&tag);
+    Ok(out)
+}
+
+fn decrypt(c: &Aes256CtrPoly1305Aes, data: &[u8]) -> Option<Vec<u8>> {
+    if data.len() < 32 {
+        return None;
+    }
+    c.decrypt(data[..16].into(), &data[16..]).ok()
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Takes restic's exclusive lock on the repository at `location` at `now`, or says who holds
+/// a lock on it.
+pub fn exclusive(
+    location: &Location,
+    key: &MasterKey,
+    now: DateTime<Utc>,
+) -> Result<ExclusiveLock, String> {
+    let locks = Locks::of(location)?;
+    let c = cipher(key)?;
+    for name in locks.names()? {
+        let data = locks.read(&name)?;
+        let lock = decrypt(&c, &data).and_then(|d| serde_json::from_slice::<LockFile>(&d).ok());
+        match lock {
+            Some(l) if now - l.time >= STALE_AFTER => continue,
+            Some(l) => {
+                return Err(format!(
+                    "repository {location} is locked by {}@{} (pid {}) since {}{}; try again later, or remove a stale lock with `restic unlock`",
+                    l.username,
+                    l.hostname,
+                    l.pid,
+                    l.time.format("%Y-%m-%d %H:%M:%S UTC"),
+                    if l.exclusive { ", exclusively" } else { "" }
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "repository {location} holds a lock file ({name}) that its key cannot read; remove it with `restic unlock` if nothing uses the repository"
+                ))
+            }
+        }
+    }
+    let content = LockFile {
+        time: now,
+        exclusive: true,
+        hostname: host(),
+        username: std::env::var("USER").unwrap_or_else(|_| "coffer".into()),
+        pid: std::process::id(),
+        uid: 0,
+        gid: 0,
+    };
+    let plain = serde_json::to_vec(&content).map_err(|e| e.to_string())?;
+    let data = encrypt(&c, &plain)?;
+    let digest = sha2::Sha256::digest(&data);
+    let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    locks.write(&name, data)?;
+    Ok(ExclusiveLock { locks, name })
+}
