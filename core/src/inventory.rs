@@ -166,6 +166,31 @@ impl Resource {
     }
 }
 
+/// Whether resources exist, as far as an inventory can tell.
+pub struct Presence<'a> {
+    inventory: &'a Inventory,
+    /// The regions discovery found anything in (`local` for directories).
+    regions: std::collections::BTreeSet<&'a str>,
+}
+
+impl Presence<'_> {
+    /// Whether the resource may still exist: it was discovered, or discovery found nothing
+    /// where it would be (a region no provider block covers any more, or where nothing was
+    /// found at all), so its absence proves nothing. Only a resource missing from a region
+    /// that discovery did see counts as gone.
+    pub fn exists(&self, arn: &str) -> bool {
+        if self.inventory.get(arn).is_some() {
+            return true;
+        }
+        let region = if arn.starts_with("dir:") {
+            Some("local")
+        } else {
+            arn.split(':').nth(3)
+        };
+        region.is_none_or(|r| !self.regions.contains(r))
+    }
+}
+
 /// Everything discovered, sorted by ARN.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Inventory {
@@ -188,6 +213,15 @@ impl Inventory {
 
     pub fn len(&self) -> usize {
         self.resources.len()
+    }
+
+    /// What this inventory says about whether resources still exist, for lifecycle's
+    /// `keep_at_least` floor (see [`Presence::exists`]).
+    pub fn presence(&self) -> Presence<'_> {
+        Presence {
+            inventory: self,
+            regions: self.resources.iter().map(|r| r.region.as_str()).collect(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -77,7 +77,8 @@ pub fn points_list(ctx: &Ctx, args: ListArgs) -> Result<Exit, CmdError> {
             .live_points(&PointFilter::default(), &mut live)
             .map_err(|e| e.to_string())?;
         // without a recorded inventory every resource counts as existing: the floor holds
-        let exists = |arn: &str| inventory.as_ref().is_none_or(|i| i.get(arn).is_some());
+        let presence = inventory.as_ref().map(|i| i.presence());
+        let exists = |arn: &str| presence.as_ref().is_none_or(|p| p.exists(arn));
         lifecycle::evaluate(&live, &policies, &exists, Utc::now(), true)
             .into_iter()
             .map(|v| (live.points[v.index].id.clone(), v.kept_by))

@@ -130,7 +130,8 @@ pub async fn tick<E: Provider>(
     report.jobs = reload(exec, &ids)?;
 
     // lifecycle, after the backups: the floor counts the points they just made
-    let exists = |arn: &str| exec.inventory.get(arn).is_some();
+    let presence = exec.inventory.presence();
+    let exists = |arn: &str| presence.exists(arn);
     report.lifecycle = super::lifecycle::create_jobs(
         &mut *exec.catalog.borrow_mut(),
         exec.policies,

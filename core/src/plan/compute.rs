@@ -240,7 +240,8 @@ fn forecast(input: &PlanInput<'_>) -> super::forecast::Forecast {
     else {
         return super::forecast::Forecast::default();
     };
-    let exists = |arn: &str| input.inventory.is_none_or(|(i, _)| i.get(arn).is_some());
+    let presence = input.inventory.map(|(i, _)| i.presence());
+    let exists = |arn: &str| presence.as_ref().is_none_or(|p| p.exists(arn));
     super::forecast::forecast(&before, &after, input.points, &exists, input.now)
 }
 
