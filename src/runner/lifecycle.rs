@@ -189,12 +189,25 @@ pub fn create_jobs(
     let points = candidates(catalog, policies, now)?;
     let verdicts = lifecycle::evaluate(&points, policies, exists, now, false);
     let approved = catalog.approved_deletions().map_err(err)?;
+    // points whose deletion is already under way (a deletion tried again at every tick) are
+    // neither counted against the breaker nor given a second job
+    let under_way: BTreeSet<String> = catalog
+        .jobs(&crate::catalog::JobFilter {
+            kind: Some(JobKind::Delete),
+            unfinished: true,
+            ..Default::default()
+        })
+        .map_err(err)?
+        .into_iter()
+        .filter_map(|j| j.job.recovery_point_id)
+        .collect();
     let mut deletions: BTreeMap<&str, Vec<(&crate::jobs::live::LivePoint, DeletedBy)>> =
         BTreeMap::new();
     let mut colds = Vec::new();
     for v in &verdicts {
         let p = &points.points[v.index];
         match v.action {
+            Action::Delete(_) if under_way.contains(&p.id) => {}
             Action::Delete(reason) => {
                 let by = match reason {
                     Reason::Lifecycle => DeletedBy::Lifecycle,
@@ -272,3 +285,7 @@ pub fn create_jobs(
     }
     Ok(report)
 }
+
+#[cfg(test)]
+#[path = "lifecycle_tests.rs"]
+mod tests;
