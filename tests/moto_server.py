@@ -1,6 +1,8 @@
 """moto's server for coffer's tests, plus the APIs coffer calls that moto 5 lacks: RDS
 DescribeAccountAttributes (the account's RDS quotas), and EC2 ModifySnapshotTier and
-DescribeSnapshotTierStatus (EBS Snapshots Archive), following the EC2 API reference.
+DescribeSnapshotTierStatus (EBS Snapshots Archive), following the EC2 API reference; and
+RegisterImage honouring a block device mapping's SnapshotId (moto makes a new snapshot), so
+that two AMIs can share a snapshot as in EC2.
 
 Used counts the region's manual snapshots, as AWS does. Max is AWS's default (100) unless
 the JSON file named by COFFER_MOTO_QUOTAS says otherwise for a region, e.g.
@@ -16,6 +18,7 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.rds.responses import RDSResponse
 from moto.server import main
@@ -106,6 +109,27 @@ def describe_snapshot_tier_status(self):
     return ActionResult({"SnapshotTierStatuses": statuses})
 
 
+_register_image = AmisResponse.register_image
+
+
+def register_image(self):
+    result = _register_image(self)
+    mappings = self._get_param("BlockDeviceMappings", []) or []
+    snapshot_id = next(
+        (m.get("Ebs", {}).get("SnapshotId") for m in mappings if m.get("Ebs", {}).get("SnapshotId")),
+        None,
+    )
+    if snapshot_id:
+        image_id = result.result["ImageId"] if hasattr(result, "result") else None
+        ami = self.ec2_backend.amis.get(image_id) if image_id else None
+        if ami is not None:
+            own = ami.ebs_snapshot
+            ami.ebs_snapshot = self.ec2_backend.get_snapshot(snapshot_id)
+            self.ec2_backend.snapshots.pop(own.id, None)
+    return result
+
+
+AmisResponse.register_image = register_image
 ElasticBlockStore.modify_snapshot_tier = modify_snapshot_tier
 ElasticBlockStore.describe_snapshot_tier_status = describe_snapshot_tier_status
 

@@ -437,3 +437,78 @@ fn an_opted_in_ebs_snapshot_moves_to_the_archive_tier_and_an_ami_stays_warm() {
         .collect();
     assert_eq!(of_first.len(), 1, "{jobs:?}");
 }
+
+#[test]
+fn an_ami_snapshot_that_another_image_uses_is_kept_and_the_job_says_so() {
+    let region = "eu-central-2";
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        instances(&ec2, 1, &[("Backup", "daily")]).await;
+    });
+    let dir = applied(region);
+    tick(dir.path(), "2026-12-05T03:10:00Z");
+    let ami = first_points(dir.path())[0]["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (shared, other) = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        let out = ec2.describe_images().image_ids(&ami).send().await.unwrap();
+        let snap = out.images()[0].block_device_mappings()[0]
+            .ebs()
+            .and_then(|e| e.snapshot_id())
+            .unwrap()
+            .to_string();
+        // someone registers an image of their own on coffer's snapshot
+        let other = ec2
+            .register_image()
+            .name("someone-elses-image")
+            .root_device_name("/dev/xvda")
+            .block_device_mappings(
+                aws_sdk_ec2::types::BlockDeviceMapping::builder()
+                    .device_name("/dev/xvda")
+                    .ebs(
+                        aws_sdk_ec2::types::EbsBlockDevice::builder()
+                            .snapshot_id(&snap)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .image_id()
+            .unwrap()
+            .to_string();
+        (snap, other)
+    });
+    let (r, report) = tick(dir.path(), "2026-12-07T03:30:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let job = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "delete")
+        .unwrap()
+        .clone();
+    assert_eq!(job["state"], "COMPLETED");
+    let warning = job["warning"].as_str().unwrap();
+    assert!(
+        warning.contains(&format!(
+            "snapshot {shared} is kept: image {other} still uses it"
+        )),
+        "{warning}"
+    );
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        assert!(
+            snapshot_exists(&ec2, &shared).await,
+            "kept for the other image"
+        );
+        let images = ec2.describe_images().owners("self").send().await.unwrap();
+        assert!(images
+            .images()
+            .iter()
+            .all(|i| i.image_id() != Some(ami.as_str())));
+    });
+}
