@@ -1,3 +1,5 @@
+//! Tests of lifecycle evaluation: the floor, retention, removed rules, holds and locks.
+
 use super::*;
 use crate::jobs::live::LivePoints;
 use crate::jobs::record::NewRecoveryPoint;
