@@ -512,3 +512,79 @@ fn an_ami_snapshot_that_another_image_uses_is_kept_and_the_job_says_so() {
             .all(|i| i.image_id() != Some(ami.as_str())));
     });
 }
+
+#[test]
+fn a_mounted_efs_file_systems_points_thin_out_and_the_pruned_repository_checks_and_restores() {
+    let region = "ap-northeast-3";
+    let id = runtime().block_on(async {
+        let efs = aws_sdk_efs::Client::new(&sdk(region).await);
+        crate::moto::file_system(&efs, "coffer-efs-lifecycle", &[("Backup", "daily")]).await
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("mnt/shared");
+    std::fs::create_dir_all(&mount).unwrap();
+    let extra = format!(
+        "efs_mount \"shared\" {{\n  file_system_id = \"{id}\"\n  mount_path     = \"{}\"\n}}\n",
+        mount.display()
+    );
+    let text = config(region)
+        .replace(
+            "vault \"main\" {}",
+            "vault \"main\" {\n  storage = \"file://./vaults/main\"\n}",
+        )
+        .replace(
+            "delete_after  = \"1d\"\n      keep_at_least = 0",
+            "keep {\n        last = 1\n      }",
+        )
+        + &extra;
+    std::fs::write(dir.path().join("main.hcl"), text).unwrap();
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for day in 5..=7 {
+        // each night's data replaces the night before's
+        for e in std::fs::read_dir(&mount).unwrap() {
+            std::fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        let data: Vec<u8> = (0..(1 << 20) / 16)
+            .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
+            .collect();
+        std::fs::write(mount.join(format!("night-{day}.bin")), data).unwrap();
+        let (r, _) = tick(dir.path(), &format!("2026-12-{day:02}T03:10:00Z"));
+        assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    }
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--json"]));
+    let points: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let kept: Vec<&Value> = points
+        .iter()
+        .filter(|p| p["status"] == "COMPLETED")
+        .collect();
+    assert_eq!(kept.len(), 1, "{points:?}");
+    assert!(points
+        .iter()
+        .filter(|p| p["status"] == "DELETED")
+        .all(|p| p["deleted_by"] == "retention"));
+    let r = run(coffer(dir.path()).args(["jobs", "list", "--kind", "prune", "--json"]));
+    let prunes: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        !prunes.is_empty() && prunes.iter().all(|j| j["state"] == "COMPLETED"),
+        "{prunes:?}"
+    );
+    let out = crate::files::restic(dir.path(), &["check", "--read-data"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let target = dir.path().join("restored");
+    let r = run(coffer_aws(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            kept[0]["id"].as_str().unwrap(),
+            "--target",
+        ])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(target.join("night-7.bin").exists());
+}
