@@ -90,6 +90,9 @@ fn first_line(file: &Path, what: &str) -> Result<String, String> {
 pub struct VaultRepository {
     pub location: Location,
     pub password: Result<String, String>,
+    /// The cold repository file-level points move to (`cold_storage`), opened with the same
+    /// key.
+    pub cold: Option<Location>,
 }
 
 /// The repository of a vault, from its applied or planned attributes (`storage`, and the key
@@ -118,7 +121,16 @@ pub fn vault_repository(
     } else {
         password(env)
     };
-    Ok(Some(VaultRepository { location, password }))
+    let cold = attrs
+        .cold_storage
+        .as_ref()
+        .map(|c| parse_location(&c.storage, config_dir))
+        .transpose()?;
+    Ok(Some(VaultRepository {
+        location,
+        password,
+        cold,
+    }))
 }
 
 /// [`vault_repository`] with the process environment.

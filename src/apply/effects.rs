@@ -59,19 +59,21 @@ impl LocalEffects {
         else {
             return Ok(());
         };
-        let location = repo.location;
-        if let repository::Location::File(dir) = &location {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                format!(
-                    "cannot create the vault's storage directory {}: {e}",
-                    dir.display()
-                )
-            })?;
-        }
         let password = repo
             .password
-            .map_err(|why| format!("its repository at {location} needs a key: {why}"))?;
-        repository::init_or_open(&location, &password)?;
+            .map_err(|why| format!("its repository at {} needs a key: {why}", repo.location))?;
+        // the cold repository, if any, is a second repository with the same key
+        for location in std::iter::once(repo.location).chain(repo.cold) {
+            if let repository::Location::File(dir) = &location {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    format!(
+                        "cannot create the vault's storage directory {}: {e}",
+                        dir.display()
+                    )
+                })?;
+            }
+            repository::init_or_open(&location, &password)?;
+        }
         Ok(())
     }
 }

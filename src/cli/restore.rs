@@ -27,6 +27,15 @@ pub(super) fn vault_repository(
     backend: &crate::state::local::LocalBackend,
     vault: &str,
 ) -> Result<(repository::Location, String), CmdError> {
+    vault_repositories(ctx, backend, vault).map(|(warm, _, key)| (warm, key))
+}
+
+/// The applied vault's repository, its cold repository if it has one, and their key.
+pub(super) fn vault_repositories(
+    ctx: &Ctx,
+    backend: &crate::state::local::LocalBackend,
+    vault: &str,
+) -> Result<(repository::Location, Option<repository::Location>, String), CmdError> {
     let state = backend
         .read()
         .map_err(|e| e.to_string())?
@@ -40,7 +49,7 @@ pub(super) fn vault_repository(
         .attributes;
     let repo = repository::vault_repository_from_env(vault, attributes, &ctx.dir)?
         .ok_or_else(|| format!("{address} has no storage, so no repository"))?;
-    Ok((repo.location, repo.password?))
+    Ok((repo.location, repo.cold, repo.password?))
 }
 
 pub fn start(
@@ -62,7 +71,18 @@ pub fn start(
             )
         })?;
     let (resource, source) = restore::file_source(&point)?;
-    let (location, password) = vault_repository(ctx, &backend, &point.point.vault)?;
+    let (warm, cold, password) = vault_repositories(ctx, &backend, &point.point.vault)?;
+    // a cold point is read from the vault's cold repository
+    let location = match (point.storage_class, cold) {
+        (crate::jobs::StorageClass::Cold, Some(cold)) => cold,
+        (crate::jobs::StorageClass::Cold, None) => {
+            return Err(format!(
+            "{} is in cold storage, but vault `{}` no longer declares its cold_storage repository",
+            point.id, point.point.vault
+        ))
+        }
+        _ => warm,
+    };
     // `-C DIR` runs as if started in DIR: a relative target is inside it
     let target = crate::workspace::normalize(&ctx.dir.join(&opts.target));
     repository::check_target(&target, opts.overwrite)?;

@@ -6,7 +6,8 @@
 
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError, Pruned,
+    Archiving, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    Pruned,
 };
 use crate::repository::{
     open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
@@ -245,6 +246,11 @@ fn prune(repo: &OpenRepository, max_unused_percent: u8) -> Result<Pruned, Provid
     })
 }
 
+/// Opens a vault's cold repository (blocking).
+fn open_cold(location: &Location, password: &str) -> Result<OpenRepository, ProviderError> {
+    open(location, password).map_err(|e| failed(format!("the cold repository: {e:?}")))
+}
+
 /// A snapshot's full id (its Display is restic's 8-character short form).
 fn full_id(snap: &SnapshotFile) -> String {
     snap.id.to_hex().as_str().to_string()
@@ -326,6 +332,18 @@ impl Opened {
             });
         }
         Ok(Open { repo, files })
+    }
+
+    /// The vault's cold repository and key, if it has one.
+    fn cold(&self, vault: &str) -> Result<Option<(Location, String)>, ProviderError> {
+        let Some(repo) = self.vaults.get(vault) else {
+            return Ok(None);
+        };
+        let Some(cold) = repo.cold.clone() else {
+            return Ok(None);
+        };
+        let password = repo.password.clone().map_err(ProviderError::permanent)?;
+        Ok(Some((cold, password)))
     }
 
     /// Runs `work` with the vault's open repository on a blocking thread.
@@ -481,20 +499,107 @@ impl Provider for FileBackups {
     ) -> Result<Deletion, ProviderError> {
         let (id, tag) = (native_id.to_string(), job_tag(job_id));
         let job_id = job_id.to_string();
+        let cold = self.opened.cold(vault)?;
         self.opened
             .with(vault, move |open| {
-                let snaps = open.repo.get_all_snapshots().map_err(failed)?;
-                let Some(snap) = snaps.into_iter().find(|s| full_id(s) == id) else {
-                    return Ok(Deletion::Gone { notes: Vec::new() });
+                // a cold point's snapshot is in the cold repository
+                let cold = cold
+                    .map(|(location, password)| open_cold(&location, &password))
+                    .transpose()?;
+                for repo in std::iter::once(&open.repo).chain(cold.as_ref()) {
+                    let snaps = repo.get_all_snapshots().map_err(failed)?;
+                    let Some(snap) = snaps.into_iter().find(|s| full_id(s) == id) else {
+                        continue;
+                    };
+                    if !snap.tags.contains(&tag) {
+                        return Ok(Deletion::NotOurs(format!(
+                            "repository snapshot {id} does not carry the tag {}={job_id}: coffer did not make it, or its tags were changed, so coffer leaves it alone",
+                            crate::jobs::JOB_TAG
+                        )));
+                    }
+                    repo.delete_snapshots(&[snap.id]).map_err(failed)?;
+                    return Ok(Deletion::Deleted { notes: Vec::new() });
+                }
+                Ok(Deletion::Gone { notes: Vec::new() })
+            })
+            .await
+    }
+
+    fn has_cold_storage(&self, r: &Resource, vault: &str) -> bool {
+        self.supports(r.resource_type)
+            && self
+                .opened
+                .vaults
+                .get(vault)
+                .is_some_and(|v| v.cold.is_some())
+    }
+
+    /// Copies the snapshot into the vault's cold repository (restic's copy: its blobs and
+    /// tags, under a new snapshot id), then forgets it in the warm one. A copy an earlier
+    /// attempt made is found by its `coffer:job` tag and not made again.
+    async fn archive(
+        &self,
+        _: &Resource,
+        vault: &str,
+        native_id: &str,
+        job_id: &str,
+    ) -> Result<Archiving, ProviderError> {
+        let Some((cold_location, password)) = self.opened.cold(vault)? else {
+            return Ok(Archiving::Unsupported(format!(
+                "vault `{vault}` has no cold_storage repository"
+            )));
+        };
+        let (id, tag) = (native_id.to_string(), job_tag(job_id));
+        let job_id = job_id.to_string();
+        self.opened
+            .with(vault, move |open| {
+                let cold = open_cold(&cold_location, &password)?;
+                let warm = open.repo.get_all_snapshots().map_err(failed)?;
+                let source = warm.into_iter().find(|s| full_id(s) == id);
+                let copied = |cold: &OpenRepository| -> Result<Option<String>, ProviderError> {
+                    Ok(cold
+                        .get_all_snapshots()
+                        .map_err(failed)?
+                        .into_iter()
+                        .find(|s| s.tags.contains(&tag))
+                        .map(|s| full_id(&s)))
                 };
-                if !snap.tags.contains(&tag) {
-                    return Ok(Deletion::NotOurs(format!(
-                        "repository snapshot {id} does not carry the tag {}={job_id}: coffer did not make it, or its tags were changed, so coffer leaves it alone",
+                let Some(source) = source else {
+                    // forgotten in the warm repository after an earlier copy, or gone
+                    return Ok(match copied(&cold)? {
+                        Some(n) => Archiving::Done { native_id: Some(n) },
+                        None => Archiving::Gone,
+                    });
+                };
+                if !source.tags.contains(&tag) {
+                    return Ok(Archiving::NotOurs(format!(
+                        "repository snapshot {id} does not carry the tag {}={job_id}: coffer did not make it, so coffer leaves it alone",
                         crate::jobs::JOB_TAG
                     )));
                 }
-                open.repo.delete_snapshots(&[snap.id]).map_err(failed)?;
-                Ok(Deletion::Deleted { notes: Vec::new() })
+                let warm = open.repo;
+                let new_id = match copied(&cold)? {
+                    Some(n) => {
+                        warm.delete_snapshots(&[source.id]).map_err(failed)?;
+                        n
+                    }
+                    None => {
+                        let indexed = warm.to_indexed().map_err(failed)?;
+                        let dest = cold.to_indexed_ids().map_err(failed)?;
+                        indexed
+                            .copy(&dest, std::iter::once(&source))
+                            .map_err(|e| failed(format!("copying {id} into {cold_location}: {e}")))?;
+                        let n = copied(&open_cold(&cold_location, &password)?)?.ok_or_else(|| {
+                            failed(format!("the copy of {id} is not in {cold_location}"))
+                        })?;
+                        crate::failpoint::abort_at("after-cold-copy");
+                        indexed.delete_snapshots(&[source.id]).map_err(failed)?;
+                        n
+                    }
+                };
+                Ok(Archiving::Done {
+                    native_id: Some(new_id),
+                })
             })
             .await
     }
@@ -508,6 +613,7 @@ impl Provider for FileBackups {
             return Ok(None);
         }
         let (location, _) = self.opened.repository(vault)?;
+        let cold = self.opened.cold(vault)?;
         self.opened
             .with(vault, move |open| {
                 // restic's exclusive lock, as restic prune holds it; someone else's fresh lock
@@ -519,7 +625,21 @@ impl Provider for FileBackups {
                 )
                 .map_err(ProviderError::transient)?;
                 crate::failpoint::abort_at("prune-locked");
-                prune(&open.repo, max_unused_percent).map(Some)
+                let mut pruned = prune(&open.repo, max_unused_percent)?;
+                // the cold repository loses data too when cold points are deleted
+                if let Some((cold_location, password)) = cold {
+                    let repo = open_cold(&cold_location, &password)?;
+                    let _lock = crate::repository::lock::exclusive(
+                        &cold_location,
+                        &repo.key(),
+                        chrono::Utc::now(),
+                    )
+                    .map_err(ProviderError::transient)?;
+                    let c = prune(&repo, max_unused_percent)?;
+                    pruned.removed_bytes += c.removed_bytes;
+                    pruned.pruned |= c.pruned;
+                }
+                Ok(Some(pruned))
             })
             .await
     }

@@ -92,8 +92,9 @@ pub enum Deletion {
 pub enum Archiving {
     /// Asked for (now or by an earlier attempt); follow it with [`Provider::tiering`].
     Started,
-    /// It is in cold storage already.
-    Done,
+    /// It is in cold storage now; its native id there, when moving it gave it a new one (a
+    /// snapshot copied into a cold repository).
+    Done { native_id: Option<String> },
     /// Its native object is gone.
     Gone,
     /// It does not carry the point's `coffer:job` tag; nothing was asked.
@@ -180,6 +181,12 @@ pub trait Provider {
         native_id: &str,
         job_id: &str,
     ) -> Result<Deletion, ProviderError>;
+    /// Whether points of `r` in `vault` can go to cold storage by this provider alone (a vault
+    /// with a cold repository); EBS archiving depends on the rule instead.
+    fn has_cold_storage(&self, r: &Resource, vault: &str) -> bool {
+        let _ = (r, vault);
+        false
+    }
     /// Moves a point's native object to cold storage (EBS: the archive tier), if it carries
     /// `coffer:job` = `job_id`; an earlier request still in progress is not made again.
     async fn archive(

@@ -108,6 +108,14 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
         }
     }
 
+    fn has_cold_storage(&self, r: &Resource, vault: &str) -> bool {
+        if self.first(r) {
+            self.0.has_cold_storage(r, vault)
+        } else {
+            self.1.has_cold_storage(r, vault)
+        }
+    }
+
     async fn archive(
         &self,
         r: &Resource,

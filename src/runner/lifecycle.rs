@@ -145,17 +145,23 @@ pub fn vaults_to_prune(
     Ok(out)
 }
 
-/// Whether a point may go to cold storage under the applied rules: an EBS snapshot of a rule
-/// that opts in to the archive tier (RDS, Aurora and AMIs have no cold tier; vault
-/// repositories have none yet).
+/// Whether a point may go to cold storage under the applied configuration: an EBS snapshot of
+/// a rule that opts in to the archive tier, or a file-level point of a vault with a cold
+/// repository (RDS, Aurora and AMIs have no cold tier).
 fn goes_cold(p: &RecoveryPoint, policies: &Policies) -> bool {
-    crate::inventory::ResourceType::parse(&p.point.resource_type)
-        == Some(crate::inventory::ResourceType::EbsVolume)
-        && p.point
+    use crate::inventory::ResourceType;
+    match ResourceType::parse(&p.point.resource_type) {
+        Some(ResourceType::EbsVolume) => p
+            .point
             .rule
             .as_ref()
             .and_then(|r| policies.rules.get(r))
-            .is_some_and(|r| r.opt_in_to_archive)
+            .is_some_and(|r| r.opt_in_to_archive),
+        Some(ResourceType::Directory | ResourceType::EfsFileSystem) => {
+            policies.cold_vaults.contains(&p.point.vault)
+        }
+        _ => false,
+    }
 }
 
 /// The delete job for a point.

@@ -538,3 +538,123 @@ fn prune_holds_restics_exclusive_lock_and_waits_for_anothers() {
         "its own lock is removed"
     );
 }
+
+#[test]
+fn a_vaults_cold_repository_receives_file_points_at_their_cold_date_and_restores_them() {
+    let vault = "cold_storage {\n    storage = \"file://./vaults/cold\"\n  }";
+    let dir = applied(&config(
+        "cold_storage_after = \"1d\"\n      delete_after = \"100d\"",
+        vault,
+        "",
+    ));
+    assert!(
+        dir.path().join("vaults/cold/config").exists(),
+        "apply initialised it"
+    );
+    nightly(dir.path(), 1, "03:30:00");
+    let warm_id = vault_snapshots(dir.path())[0].id.to_hex().to_string();
+    let t = nightly(dir.path(), 3, "03:30:00");
+    assert_eq!(t["lifecycle"]["cold_started"], 1, "{t}");
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--json"]));
+    let list: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let first = list
+        .iter()
+        .find(|p| p["created_at"].as_str().unwrap().starts_with("2027-01-01"))
+        .unwrap();
+    assert_eq!(first["storage_class"], "COLD", "{first}");
+    let cold_id = first["native_id"].as_str().unwrap().to_string();
+    assert_ne!(cold_id, warm_id, "restic's copy makes a new snapshot");
+    // forgotten in the warm repository, present in the cold one, which restic reads
+    assert!(vault_snapshots(dir.path())
+        .iter()
+        .all(|s| s.id.to_hex().to_string() != warm_id));
+    let out = std::process::Command::new("restic")
+        .args([
+            "-r",
+            dir.path().join("vaults/cold").to_str().unwrap(),
+            "snapshots",
+            "--json",
+            "--no-lock",
+        ])
+        .env("RESTIC_PASSWORD", crate::support::VAULT_PASSWORD)
+        .env("RESTIC_CACHE_DIR", dir.path().join("restic-cache"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0]["id"], cold_id.as_str());
+    // a cold point restores from the cold repository
+    let target = dir.path().join("restored");
+    let r = run(coffer(dir.path()).args([
+        "restore",
+        "start",
+        "--recovery-point",
+        first["id"].as_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(std::fs::read_dir(&target).unwrap().next().is_some());
+    // and a cold point's deletion forgets it in the cold repository
+    let r = run(coffer(dir.path()).args([
+        "recovery-points",
+        "delete",
+        first["id"].as_str().unwrap(),
+        "--yes",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let out = std::process::Command::new("restic")
+        .args([
+            "-r",
+            dir.path().join("vaults/cold").to_str().unwrap(),
+            "snapshots",
+            "--json",
+            "--no-lock",
+        ])
+        .env("RESTIC_PASSWORD", crate::support::VAULT_PASSWORD)
+        .env("RESTIC_CACHE_DIR", dir.path().join("restic-cache"))
+        .output()
+        .unwrap();
+    let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(snaps.is_empty(), "{snaps:?}");
+}
+
+#[test]
+fn cold_repositories_in_s3_are_refused_not_ignored() {
+    let vault = "cold_storage {\n    storage       = \"s3://bucket/cold\"\n    storage_class = \"GLACIER_IR\"\n  }";
+    let dir = workspace(&config(
+        "cold_storage_after = \"1d\"\n      delete_after = \"100d\"",
+        vault,
+        "",
+    ));
+    let r = run(coffer(dir.path()).args(["validate"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("cold repositories in S3 are not supported yet"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("storage_class applies to cold repositories in S3"),
+        "{}",
+        r.stderr
+    );
+    let orphan = "cold_storage {\n    storage = \"file://./vaults/cold\"\n  }";
+    let text = config("delete_after = \"35d\"", orphan, "")
+        .replace("  storage = \"file://./vaults/main\"\n", "");
+    std::fs::write(dir.path().join("main.hcl"), text).unwrap();
+    let r = run(coffer(dir.path()).args(["validate"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("coffer::cold_storage_without_storage"),
+        "{}",
+        r.stderr
+    );
+}

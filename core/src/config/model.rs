@@ -92,6 +92,8 @@ pub struct Vault {
     pub password_file: Option<String>,
     /// When coffer prunes the vault's repository (vaults with `storage`).
     pub prune: Option<Prune>,
+    /// Where file-level points go at their `cold_at` (vaults with `storage`).
+    pub cold_storage: Option<String>,
     pub tags: Tags,
     pub span: Span,
 }

@@ -67,6 +67,8 @@ pub struct Policies {
     pub holds: Vec<Hold>,
     /// Per vault with a repository: the unused data (percent) above which it is pruned.
     pub prune_limits: BTreeMap<String, u8>,
+    /// The vaults with a cold repository for file-level points.
+    pub cold_vaults: std::collections::BTreeSet<String>,
 }
 
 impl Policies {
@@ -102,6 +104,9 @@ impl Policies {
                     if vault.storage.is_some() {
                         out.prune_limits
                             .insert(name.clone(), vault.max_unused_percent());
+                        if vault.cold_storage.is_some() {
+                            out.cold_vaults.insert(name.clone());
+                        }
                     }
                     if let Some(lock) = vault.lock {
                         out.locks.insert(name.clone(), lock);

@@ -116,8 +116,8 @@ pub enum PointChange {
         reason: String,
         retry_at: Option<DateTime<Utc>>,
     },
-    /// Its data moved to cold storage.
-    Cold,
+    /// Its data moved to cold storage, under a new native id when moving gave it one.
+    Cold { native_id: Option<String> },
     /// It cannot go to cold storage (not coffer's, no cold tier, a failed tiering): it stays
     /// warm, is not tried again, and says why.
     StaysWarm { reason: String },

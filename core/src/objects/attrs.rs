@@ -83,6 +83,14 @@ pub struct VaultAttrs {
     /// The repository's prune settings, as written (`"5%"`); absent unless set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<PruneAttrs>,
+    /// The cold repository's location, as written; absent unless set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_storage: Option<ColdStorageAttrs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColdStorageAttrs {
+    pub storage: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

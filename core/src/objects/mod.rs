@@ -6,8 +6,8 @@
 pub mod attrs;
 
 pub use attrs::{
-    CopyAttrs, DirectoryAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs, LockAttrs, PlanAttrs,
-    PruneAttrs, RuleAttrs, SelectionAttrs, VaultAttrs,
+    ColdStorageAttrs, CopyAttrs, DirectoryAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs,
+    LockAttrs, PlanAttrs, PruneAttrs, RuleAttrs, SelectionAttrs, VaultAttrs,
 };
 
 use crate::address::{Address, Kind};
@@ -85,6 +85,10 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
             tags: v.tags.clone(),
             password_env: v.password_env.clone(),
             password_file: v.password_file.clone(),
+            cold_storage: v
+                .cold_storage
+                .clone()
+                .map(|storage| ColdStorageAttrs { storage }),
             prune: v.prune.map(|p| PruneAttrs {
                 max_unused: format!("{}%", p.max_unused_percent),
             }),

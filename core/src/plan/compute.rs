@@ -370,11 +370,11 @@ fn cold_storage_note(address: &Address, after: Option<&serde_json::Value>) -> Op
     let rule: crate::objects::RuleAttrs = attrs::read(address, after?).ok()?;
     let lifecycle = rule.lifecycle?;
     lifecycle.cold_storage_after.as_ref()?;
-    let others = "RDS, Aurora and EC2 points ignore it, as AWS Backup does, and directories and EFS stay warm (vault repositories have no cold storage yet)";
+    let others = "directories and EFS go cold only into a vault's cold_storage repository, and RDS, Aurora and EC2 points ignore it, as AWS Backup does";
     Some(if lifecycle.opt_in_to_archive {
         format!("{address}: cold_storage_after moves EBS snapshots to the archive tier; {others}")
     } else {
-        format!("{address}: cold_storage_after has no effect without opt_in_to_archive = true, which moves EBS snapshots to the archive tier; {others}")
+        format!("{address}: cold_storage_after moves EBS snapshots only with opt_in_to_archive = true; {others}")
     })
 }
 

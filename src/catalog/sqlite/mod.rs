@@ -334,10 +334,11 @@ impl Catalog for SqliteCatalog {
                  WHERE id = ?1 AND status != 'DELETED'",
                 params![id, reason, retry_at.map(ts)],
             ),
-            PointChange::Cold => exec(
+            PointChange::Cold { native_id } => exec(
                 conn,
-                "UPDATE recovery_points SET storage_class = 'COLD' WHERE id = ?1",
-                params![id],
+                "UPDATE recovery_points SET storage_class = 'COLD', native_id = COALESCE(?2, native_id)
+                 WHERE id = ?1",
+                params![id, native_id],
             ),
             PointChange::StaysWarm { reason } => exec(
                 conn,

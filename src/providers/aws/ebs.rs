@@ -193,7 +193,7 @@ impl Provider for EbsVolumes {
             });
         }
         if s.storage_tier() == Some(&StorageTier::Archive) {
-            return Ok(Archiving::Done);
+            return Ok(Archiving::Done { native_id: None });
         }
         // an earlier attempt's request that is still under way is followed, not repeated
         if tier_status(c, &r.region, native_id).await?

@@ -75,7 +75,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             .await;
         match asked {
             Ok(Archiving::Started) => {}
-            Ok(Archiving::Done) => return self.cold(&id, &point_id),
+            Ok(Archiving::Done { native_id }) => return self.cold(&id, &point_id, native_id),
             Ok(Archiving::Gone) => {
                 self.catalog
                     .borrow_mut()
@@ -107,7 +107,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                 .retrying(deadline, || self.provider.tiering(&resource, &native))
                 .await;
             match state {
-                Ok(Tiering::Completed) => return self.cold(&id, &point_id),
+                Ok(Tiering::Completed) => return self.cold(&id, &point_id, None),
                 Ok(Tiering::InProgress) => {
                     (self.report)(super::Event::Progress {
                         job_id: id.clone(),
@@ -126,10 +126,19 @@ impl<'a, E: Provider> Executor<'a, E> {
         }
     }
 
-    fn cold(&self, id: &str, point_id: &str) -> Result<Outcome, String> {
+    fn cold(&self, id: &str, point_id: &str, native_id: Option<String>) -> Result<Outcome, String> {
+        if let Some(n) = &native_id {
+            self.update(
+                id,
+                JobUpdate {
+                    native_ids: Some(vec![n.clone()]),
+                    ..JobUpdate::default()
+                },
+            )?;
+        }
         self.catalog
             .borrow_mut()
-            .change_point(point_id, &PointChange::Cold)
+            .change_point(point_id, &PointChange::Cold { native_id })
             .map_err(Self::catalog_err)?;
         self.transition(id, JobState::Completed, None)?;
         Ok(Outcome::Done)

@@ -484,12 +484,13 @@ impl<'a, E: Provider> Executor<'a, E> {
                         (self.report)(Event::Warning(format!("{id} {}: {w}", resource.arn)));
                     }
                     let (cold_at, delete_at) = job.job.options.lifecycle_dates(started_at);
-                    // only EBS snapshots of rules that opt in go cold: RDS, Aurora and AMIs
-                    // have no cold tier (AWS Backup ignores the setting for them), and vault
-                    // repositories have none yet
+                    // only EBS snapshots of rules that opt in, and file-level points of vaults
+                    // with a cold repository, go cold: RDS, Aurora and AMIs have no cold tier
+                    // (AWS Backup ignores the setting for them)
                     let cold_at = cold_at.filter(|_| {
-                        resource.resource_type == crate::inventory::ResourceType::EbsVolume
-                            && job.job.options.opt_in_to_archive
+                        (resource.resource_type == crate::inventory::ResourceType::EbsVolume
+                            && job.job.options.opt_in_to_archive)
+                            || self.provider.has_cold_storage(resource, &job.job.vault)
                     });
                     let point = NewRecoveryPoint {
                         vault: job.job.vault.clone(),

@@ -15,7 +15,7 @@ impl<'s> Lowerer<'s> {
                 "password_file",
                 "tags",
             ],
-            &["lock", "prune"],
+            &["lock", "prune", "cold_storage"],
         );
         let storage = self.string(&view, "storage");
         if let Some((s, span)) = &storage {
@@ -91,6 +91,9 @@ impl<'s> Lowerer<'s> {
             }
             self.lower_prune(&pview)
         });
+        let cold_storage = self
+            .single_block(&view, "cold_storage")
+            .and_then(|b| self.lower_cold_storage(d.file, b, storage.is_some()));
         Some(Vault {
             name: d.name.clone(),
             storage: storage.map(|(s, _)| s),
@@ -100,9 +103,69 @@ impl<'s> Lowerer<'s> {
             password_env: password_env.map(|(s, _)| s),
             password_file: password_file.map(|(s, _)| s),
             prune,
+            cold_storage,
             tags,
             span: d.name_span.clone(),
         })
+    }
+
+    /// `cold_storage { storage = "file://PATH" }`: the repository file-level points move to at
+    /// their `cold_at`. S3 cold repositories (with a `storage_class`) are not supported yet and
+    /// are refused rather than ignored.
+    fn lower_cold_storage(&mut self, file: FileId, b: &Block, has_storage: bool) -> Option<String> {
+        let view = View {
+            file,
+            body: &b.body,
+            what: "cold_storage block".into(),
+            header: header_span(file, b),
+        };
+        self.check_body(&view, &["storage", "storage_class"], &[]);
+        if !has_storage {
+            self.push(
+                Diagnostic::error(
+                    "coffer::cold_storage_without_storage",
+                    "only a vault with `storage` holds file-level points that can go to cold storage",
+                )
+                .at(view.header.clone(), "nothing to move")
+                .with_help("add `storage = \"file://…\"` to the vault or remove the cold_storage block"),
+            );
+        }
+        if let Some(attr) = view.body.get_attribute("storage_class") {
+            let span = span_of(file, attr.value.span());
+            self.push(
+                Diagnostic::error(
+                    "coffer::unsupported",
+                    "storage_class applies to cold repositories in S3, which coffer does not support yet",
+                )
+                .at(span, "not supported yet")
+                .with_help("use a file:// cold repository and remove storage_class"),
+            );
+        }
+        let (storage, span) =
+            self.required_string(&view, "storage", "storage = \"file://./vaults/cold\"")?;
+        if storage.starts_with("s3://") {
+            self.push(
+                Diagnostic::error(
+                    "coffer::unsupported",
+                    "cold repositories in S3 are not supported yet",
+                )
+                .at(span, "an S3 location")
+                .with_help("use a file:// cold repository for now"),
+            );
+            return None;
+        }
+        if !is_storage_url(&storage) {
+            self.push(
+                Diagnostic::error(
+                    "coffer::invalid_storage",
+                    format!("unsupported storage location `{storage}`"),
+                )
+                .at(span, "not a storage URL")
+                .with_help("use `file://PATH` (relative paths are relative to the configuration)"),
+            );
+            return None;
+        }
+        Some(storage)
     }
 
     /// `prune { max_unused = "5%" }`: the share of unused data a repository may hold before
