@@ -28,6 +28,11 @@ locals {
 vault "primary" {
   storage = "file://./vaults/primary"
   tags    = local.common_tags
+
+  # Points of rules with cold_storage_after move here at their cold date.
+  cold_storage {
+    storage = "file://./vaults/primary-cold"
+  }
 }
 
 # Copies go to a second vault so that losing one vault loses no data.

@@ -657,4 +657,15 @@ fn cold_repositories_in_s3_are_refused_not_ignored() {
         "{}",
         r.stderr
     );
+    // cold_storage_after into a vault without cold_storage: valid, with a warning at it
+    let text = config(
+        "cold_storage_after = \"1d\"\n      delete_after = \"100d\"",
+        "",
+        "",
+    );
+    std::fs::write(dir.path().join("main.hcl"), text).unwrap();
+    let r = run(coffer(dir.path()).args(["validate"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("coffer::no_cold_storage"), "{}", r.stderr);
+    assert!(r.stderr.contains("stay warm"), "{}", r.stderr);
 }

@@ -117,6 +117,8 @@ impl Default for Prune {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Lifecycle {
     pub cold_storage_after: Option<Duration>,
+    /// Where `cold_storage_after` is written, for diagnostics.
+    pub cold_storage_after_span: Option<Span>,
     pub delete_after: Option<Duration>,
     /// A retention policy (restic's `forget` clauses) over each group of points the rule
     /// made of one resource in one vault.

@@ -6,6 +6,39 @@ use super::*;
 impl<'s> Lowerer<'s> {
     /// A lock's minimum retention wins over everything: rules that would delete points
     /// earlier than the lock allows (or keep them longer than its maximum) are errors.
+    /// A rule moving points to cold storage into a vault with a repository but no
+    /// `cold_storage`: its file-level points stay warm, which the user should know.
+    pub(super) fn check_cold_storage(&mut self, config: &Config) {
+        for plan in config.plans.values() {
+            for rule in plan.rules.values() {
+                let Some(span) = rule
+                    .lifecycle
+                    .as_ref()
+                    .and_then(|l| l.cold_storage_after_span.clone())
+                else {
+                    continue;
+                };
+                let Some(vault) = config.vaults.get(&rule.target_vault) else {
+                    continue;
+                };
+                if vault.storage.is_some() && vault.cold_storage.is_none() {
+                    self.push(
+                        Diagnostic::warning(
+                            "coffer::no_cold_storage",
+                            format!(
+                                "file-level points of rule `{}` stay warm: vault `{}` declares no cold_storage",
+                                rule.name, vault.name
+                            ),
+                        )
+                        .at(span, "has no effect on directories and EFS")
+                        .with_related(vault.span.clone(), "vault without cold_storage")
+                        .with_help("add `cold_storage { storage = \"file://…\" }` to the vault; EBS snapshots go cold with `opt_in_to_archive = true`, and RDS, Aurora and EC2 points have no cold tier"),
+                    );
+                }
+            }
+        }
+    }
+
     pub(super) fn check_vault_locks(&mut self, config: &Config) {
         for plan in config.plans.values() {
             for rule in plan.rules.values() {

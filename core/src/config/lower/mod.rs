@@ -317,6 +317,7 @@ impl<'s> Lowerer<'s> {
             }
         }
         self.check_vault_locks(&config);
+        self.check_cold_storage(&config);
         config.dependencies = object_dependencies(&graph);
         config
     }

@@ -336,6 +336,7 @@ impl<'s> Lowerer<'s> {
             }
         }
         Some(Lifecycle {
+            cold_storage_after_span: cold.as_ref().map(|(_, s)| s.clone()),
             cold_storage_after: cold.map(|(d, _)| d),
             delete_after: delete.map(|(d, _)| d),
             keep,
