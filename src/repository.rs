@@ -19,15 +19,20 @@ use std::path::{Path, PathBuf};
 pub enum Location {
     /// A directory on this machine (absolute).
     File(PathBuf),
-    /// A bucket and key prefix in S3 (or an S3-compatible endpoint).
-    S3 { bucket: String, prefix: String },
+    /// A bucket and key prefix in S3 (or an S3-compatible endpoint); data packs are written
+    /// with `pack_class` (a cold repository's `storage_class`), everything else in STANDARD.
+    S3 {
+        bucket: String,
+        prefix: String,
+        pack_class: Option<String>,
+    },
 }
 
 impl std::fmt::Display for Location {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Location::File(p) => write!(f, "file://{}", p.display()),
-            Location::S3 { bucket, prefix } => write!(f, "s3://{bucket}/{prefix}"),
+            Location::S3 { bucket, prefix, .. } => write!(f, "s3://{bucket}/{prefix}"),
         }
     }
 }
@@ -54,6 +59,7 @@ pub fn parse_location(storage: &str, config_dir: &Path) -> Result<Location, Stri
         return Ok(Location::S3 {
             bucket: bucket.to_string(),
             prefix: prefix.trim_end_matches('/').to_string(),
+            pack_class: None,
         });
     }
     Err(format!(
@@ -124,7 +130,16 @@ pub fn vault_repository(
     let cold = attrs
         .cold_storage
         .as_ref()
-        .map(|c| parse_location(&c.storage, config_dir))
+        .map(|c| {
+            parse_location(&c.storage, config_dir).map(|l| match l {
+                Location::S3 { bucket, prefix, .. } => Location::S3 {
+                    bucket,
+                    prefix,
+                    pack_class: c.storage_class.clone(),
+                },
+                other => other,
+            })
+        })
         .transpose()?;
     Ok(Some(VaultRepository {
         location,
@@ -148,9 +163,14 @@ fn backends(location: &Location) -> Result<rustic_core::RepositoryBackends, Stri
             .repository(path.to_string_lossy().into_owned())
             .to_backends()
             .map_err(|e| format!("repository {location}: {e}")),
-        Location::S3 { bucket, prefix } => {
+        Location::S3 {
+            bucket,
+            prefix,
+            pack_class,
+        } => {
             let backend = s3::S3Backend::new(bucket, prefix)
-                .map_err(|e| format!("repository {location}: {e}"))?;
+                .map_err(|e| format!("repository {location}: {e}"))?
+                .with_pack_class(pack_class.as_deref());
             Ok(rustic_core::RepositoryBackends::new(
                 std::sync::Arc::new(backend),
                 None,
@@ -169,7 +189,7 @@ pub fn delete_repository(location: &Location) -> Result<(), String> {
             }
             _ => Ok(()),
         },
-        Location::S3 { bucket, prefix } => {
+        Location::S3 { bucket, prefix, .. } => {
             let backend = s3::S3Backend::new(bucket, prefix)
                 .map_err(|e| format!("repository {location}: {e}"))?;
             s3::delete_all(&backend)
@@ -480,7 +500,8 @@ mod tests {
             parse_location("s3://bucket/coffer/main/", dir).unwrap(),
             Location::S3 {
                 bucket: "bucket".into(),
-                prefix: "coffer/main".into()
+                prefix: "coffer/main".into(),
+                pack_class: None,
             }
         );
         assert!(parse_location("gs://x", dir)

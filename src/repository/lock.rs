@@ -40,7 +40,7 @@ impl Locks {
     fn of(location: &Location) -> Result<Locks, String> {
         Ok(match location {
             Location::File(dir) => Locks::File(dir.join("locks")),
-            Location::S3 { bucket, prefix } => {
+            Location::S3 { bucket, prefix, .. } => {
                 Locks::S3(super::s3::S3Backend::new(bucket, prefix)?)
             }
         })

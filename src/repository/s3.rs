@@ -23,6 +23,8 @@ pub struct S3Backend {
     prefix: String,
     /// The region the client signs for (used when the bucket has to be created).
     region: String,
+    /// The storage class data packs are written with (a cold repository's); others STANDARD.
+    pack_class: Option<aws_sdk_s3::types::StorageClass>,
     /// The backend's own runtime: rustic_core calls backends from plain threads (its packer
     /// and its restorer), and sometimes from inside coffer's own runtime, so requests run
     /// here and the caller waits on a channel, which is allowed everywhere.
@@ -94,8 +96,15 @@ impl S3Backend {
             bucket: bucket.to_string(),
             prefix: prefix.trim_matches('/').to_string(),
             region,
+            pack_class: None,
             runtime: Some(runtime),
         })
+    }
+
+    /// Data packs written with this S3 storage class (`STANDARD_IA`, `GLACIER_IR` …).
+    pub fn with_pack_class(mut self, class: Option<&str>) -> S3Backend {
+        self.pack_class = class.map(aws_sdk_s3::types::StorageClass::from);
+        self
     }
 
     fn run<T: Send + 'static>(
@@ -148,20 +157,26 @@ impl S3Backend {
     }
 
     pub(super) fn raw_put(&self, rel: &str, body: Vec<u8>) -> RusticResult<()> {
-        self.put(self.key(rel), body.into())
+        self.put(self.key(rel), body.into(), None)
     }
 
     pub(super) fn raw_delete(&self, rel: &str) -> RusticResult<()> {
         self.delete(self.key(rel))
     }
 
-    fn put(&self, key: String, body: Bytes) -> RusticResult<()> {
+    fn put(
+        &self,
+        key: String,
+        body: Bytes,
+        class: Option<aws_sdk_s3::types::StorageClass>,
+    ) -> RusticResult<()> {
         let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
         self.run(async move {
             client
                 .put_object()
                 .bucket(bucket)
                 .key(key)
+                .set_storage_class(class)
                 .body(ByteStream::from(body))
                 .send()
                 .await
@@ -339,7 +354,10 @@ impl WriteBackend for S3Backend {
         } else {
             parts.concat().into()
         };
-        self.put(self.object_key(tpe, id), body)
+        let class = (tpe == FileType::Pack)
+            .then(|| self.pack_class.clone())
+            .flatten();
+        self.put(self.object_key(tpe, id), body, class)
     }
 
     fn remove(&self, tpe: FileType, id: &Id, _cacheable: bool) -> RusticResult<()> {
@@ -411,6 +429,7 @@ mod tests {
             bucket: "b".into(),
             prefix: prefix.into(),
             region: "us-east-1".into(),
+            pack_class: None,
             runtime: None,
         }
     }

@@ -625,21 +625,38 @@ fn a_vaults_cold_repository_receives_file_points_at_their_cold_date_and_restores
 }
 
 #[test]
-fn cold_repositories_in_s3_are_refused_not_ignored() {
-    let vault = "cold_storage {\n    storage       = \"s3://bucket/cold\"\n    storage_class = \"GLACIER_IR\"\n  }";
+fn cold_storage_settings_are_checked_at_their_attributes() {
+    let bad_class = "cold_storage {\n    storage       = \"s3://bucket/cold\"\n    storage_class = \"GLACIER\"\n  }";
     let dir = workspace(&config(
         "cold_storage_after = \"1d\"\n      delete_after = \"100d\"",
-        vault,
+        bad_class,
         "",
     ));
     let r = run(coffer(dir.path()).args(["validate"]));
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stderr
-            .contains("cold repositories in S3 are not supported yet"),
+            .contains("not a storage class coffer can restore from at once"),
         "{}",
         r.stderr
     );
+    let no_class = "cold_storage {\n    storage = \"s3://bucket/cold\"\n  }";
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"35d\"", no_class, ""),
+    )
+    .unwrap();
+    let r = run(coffer(dir.path()).args(["validate"]));
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("needs `storage_class`"), "{}", r.stderr);
+    let file_class = "cold_storage {\n    storage       = \"file://./cold\"\n    storage_class = \"GLACIER_IR\"\n  }";
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"35d\"", file_class, ""),
+    )
+    .unwrap();
+    let r = run(coffer(dir.path()).args(["validate"]));
+    assert_eq!(r.code, 1);
     assert!(
         r.stderr
             .contains("storage_class applies to cold repositories in S3"),

@@ -183,3 +183,102 @@ fn an_s3_vault_holds_backups_that_restore_restic_reads_and_force_destroy_deletes
     assert_eq!(keys("teams/docs/"), Vec::<String>::new());
     assert_eq!(keys("teams/"), vec!["teams/docs-notes.txt".to_string()]);
 }
+
+#[test]
+fn a_cold_repository_in_s3_gets_data_packs_in_its_storage_class_and_restores() {
+    moto();
+    let dir = workspace(
+        &config(false)
+            // its own bucket: the other S3 test looks at everything in its bucket
+            .replace(&format!("{BUCKET}/teams/docs"), "coffer-s3-cold-warm/docs")
+            .replace(
+                "  force_destroy = false\n}",
+                "  force_destroy = false\n  cold_storage {\n    storage       = \"s3://coffer-s3-cold-test/cold\"\n    storage_class = \"GLACIER_IR\"\n  }\n}",
+            )
+            .replace(
+                "delete_after = \"35d\"",
+                "cold_storage_after = \"1d\"\n      delete_after = \"100d\"",
+            ),
+    );
+    std::fs::create_dir_all(dir.path().join("data/docs")).unwrap();
+    std::fs::write(dir.path().join("data/docs/a.txt"), "cold data").unwrap();
+    let r = run(coffer_s3(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(coffer_s3(dir.path()).args(["run", "--at", "2027-01-01T03:30:00Z"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(coffer_s3(dir.path()).args(["run", "--at", "2027-01-03T03:30:00Z", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let t: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(t["lifecycle"]["cold_started"], 1, "{t}");
+    // data packs in GLACIER_IR, everything else in STANDARD
+    let classes = runtime().block_on(async {
+        let out = s3()
+            .await
+            .list_objects_v2()
+            .bucket("coffer-s3-cold-test")
+            .prefix("cold/")
+            .send()
+            .await
+            .unwrap();
+        out.contents()
+            .iter()
+            .map(|o| {
+                (
+                    o.key().unwrap_or_default().to_string(),
+                    o.storage_class()
+                        .map(|c| c.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    let packs: Vec<_> = classes
+        .iter()
+        .filter(|(k, _)| k.starts_with("cold/data/"))
+        .collect();
+    assert!(!packs.is_empty(), "{classes:?}");
+    assert!(packs.iter().all(|(_, c)| c == "GLACIER_IR"), "{classes:?}");
+    assert!(
+        classes
+            .iter()
+            .filter(|(k, _)| !k.starts_with("cold/data/"))
+            .all(|(_, c)| c == "STANDARD"),
+        "{classes:?}"
+    );
+    // the cold point restores from there
+    let r = run(coffer(dir.path()).args(["recovery-points", "list", "--json"]));
+    let list: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let cold = list
+        .iter()
+        .find(|p| p["storage_class"] == "COLD")
+        .expect("a cold point");
+    let target = dir.path().join("restored");
+    let r = run(coffer_s3(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            cold["id"].as_str().unwrap(),
+            "--target",
+        ])
+        .arg(&target));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let restored: Vec<_> = walk(&target);
+    assert!(restored
+        .iter()
+        .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t == "cold data")));
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -93,9 +93,18 @@ pub struct Vault {
     /// When coffer prunes the vault's repository (vaults with `storage`).
     pub prune: Option<Prune>,
     /// Where file-level points go at their `cold_at` (vaults with `storage`).
-    pub cold_storage: Option<String>,
+    pub cold_storage: Option<ColdStorage>,
     pub tags: Tags,
     pub span: Span,
+}
+
+/// A vault's `cold_storage` block: a second repository for file-level points in cold storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColdStorage {
+    /// `file://PATH` or `s3://BUCKET/PREFIX`.
+    pub storage: String,
+    /// For S3: the storage class of data packs (`STANDARD_IA`, `ONEZONE_IA`, `GLACIER_IR`).
+    pub storage_class: Option<String>,
 }
 
 /// A vault's `prune` block.

@@ -91,6 +91,9 @@ pub struct VaultAttrs {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColdStorageAttrs {
     pub storage: String,
+    /// The S3 storage class of data packs (S3 cold repositories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

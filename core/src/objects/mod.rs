@@ -85,10 +85,10 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
             tags: v.tags.clone(),
             password_env: v.password_env.clone(),
             password_file: v.password_file.clone(),
-            cold_storage: v
-                .cold_storage
-                .clone()
-                .map(|storage| ColdStorageAttrs { storage }),
+            cold_storage: v.cold_storage.clone().map(|c| ColdStorageAttrs {
+                storage: c.storage,
+                storage_class: c.storage_class,
+            }),
             prune: v.prune.map(|p| PruneAttrs {
                 max_unused: format!("{}%", p.max_unused_percent),
             }),

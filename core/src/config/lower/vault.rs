@@ -109,10 +109,16 @@ impl<'s> Lowerer<'s> {
         })
     }
 
-    /// `cold_storage { storage = "file://PATH" }`: the repository file-level points move to at
-    /// their `cold_at`. S3 cold repositories (with a `storage_class`) are not supported yet and
-    /// are refused rather than ignored.
-    fn lower_cold_storage(&mut self, file: FileId, b: &Block, has_storage: bool) -> Option<String> {
+    /// `cold_storage { storage = "file://PATH" | "s3://BUCKET/PREFIX", storage_class }`: the
+    /// repository file-level points move to at their `cold_at`; in S3 its data packs are
+    /// written with `storage_class`, one that can be read at once.
+    fn lower_cold_storage(
+        &mut self,
+        file: FileId,
+        b: &Block,
+        has_storage: bool,
+    ) -> Option<ColdStorage> {
+        const CLASSES: [&str; 3] = ["STANDARD_IA", "ONEZONE_IA", "GLACIER_IR"];
         let view = View {
             file,
             body: &b.body,
@@ -130,42 +136,58 @@ impl<'s> Lowerer<'s> {
                 .with_help("add `storage = \"file://…\"` to the vault or remove the cold_storage block"),
             );
         }
-        if let Some(attr) = view.body.get_attribute("storage_class") {
-            let span = span_of(file, attr.value.span());
-            self.push(
-                Diagnostic::error(
-                    "coffer::unsupported",
-                    "storage_class applies to cold repositories in S3, which coffer does not support yet",
-                )
-                .at(span, "not supported yet")
-                .with_help("use a file:// cold repository and remove storage_class"),
-            );
-        }
         let (storage, span) =
             self.required_string(&view, "storage", "storage = \"file://./vaults/cold\"")?;
-        if storage.starts_with("s3://") {
-            self.push(
-                Diagnostic::error(
-                    "coffer::unsupported",
-                    "cold repositories in S3 are not supported yet",
-                )
-                .at(span, "an S3 location")
-                .with_help("use a file:// cold repository for now"),
-            );
-            return None;
-        }
         if !is_storage_url(&storage) {
             self.push(
-                Diagnostic::error(
-                    "coffer::invalid_storage",
-                    format!("unsupported storage location `{storage}`"),
-                )
-                .at(span, "not a storage URL")
-                .with_help("use `file://PATH` (relative paths are relative to the configuration)"),
+                Diagnostic::error("coffer::invalid_storage", format!("unsupported storage location `{storage}`"))
+                    .at(span, "not a storage URL")
+                    .with_help("use `file://PATH` (relative paths are relative to the configuration) or `s3://BUCKET/PREFIX`"),
             );
             return None;
         }
-        Some(storage)
+        let class = self.string(&view, "storage_class");
+        let s3 = storage.starts_with("s3://");
+        match (&class, s3) {
+            (Some((c, cspan)), true) if !CLASSES.contains(&c.as_str()) => {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_value",
+                        format!("`{c}` is not a storage class coffer can restore from at once"),
+                    )
+                    .at(cspan.clone(), "not STANDARD_IA, ONEZONE_IA or GLACIER_IR")
+                    .with_help("cold points must restore without a thaw: use STANDARD_IA, ONEZONE_IA or GLACIER_IR"),
+                );
+                return None;
+            }
+            (None, true) => {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::missing_attribute",
+                        "a cold repository in S3 needs `storage_class`",
+                    )
+                    .at(view.header.clone(), "needs storage_class")
+                    .with_help("add `storage_class = \"GLACIER_IR\"` (or STANDARD_IA, ONEZONE_IA): the class of its data packs"),
+                );
+                return None;
+            }
+            (Some((_, cspan)), false) => {
+                self.push(
+                    Diagnostic::error(
+                        "coffer::invalid_value",
+                        "storage_class applies to cold repositories in S3",
+                    )
+                    .at(cspan.clone(), "a file:// repository has no storage class")
+                    .with_help("remove storage_class, or use an s3:// location"),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        Some(ColdStorage {
+            storage,
+            storage_class: class.map(|(c, _)| c),
+        })
     }
 
     /// `prune { max_unused = "5%" }`: the share of unused data a repository may hold before
