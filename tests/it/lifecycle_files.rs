@@ -686,3 +686,31 @@ fn cold_storage_settings_are_checked_at_their_attributes() {
     assert!(r.stderr.contains("coffer::no_cold_storage"), "{}", r.stderr);
     assert!(r.stderr.contains("stay warm"), "{}", r.stderr);
 }
+
+#[test]
+fn force_destroy_is_refused_while_a_legal_hold_may_hold_the_vaults_points() {
+    let hold = "legal_hold \"audit\" {\n  vaults = [vault.main]\n}";
+    let dir = applied(&config(
+        "delete_after = \"35d\"",
+        "force_destroy = true",
+        hold,
+    ));
+    nightly(dir.path(), 1, "03:30:00");
+    let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("coffer::vault_held"), "{}", r.stderr);
+    assert!(
+        dir.path().join("vaults/main/config").exists(),
+        "nothing was deleted"
+    );
+    // released, the vault can go with its data
+    std::fs::write(
+        dir.path().join("main.hcl"),
+        config("delete_after = \"35d\"", "force_destroy = true", ""),
+    )
+    .unwrap();
+    apply(dir.path());
+    let r = run(coffer(dir.path()).args(["destroy", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!dir.path().join("vaults/main").exists());
+}

@@ -149,6 +149,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                 .copied()
                 .unwrap_or_default();
             check_vault_destroy(&change, points, input.now, &mut errors, &mut notes);
+            check_held_vault_destroy(&change, points, input.desired, &mut errors);
         }
         if change.kind == Kind::Vault && change.action != Action::NoOp {
             if let Some(recorded) = before {
@@ -314,6 +315,47 @@ fn check_fixed_lock(
             message: format!("vault `{}`: {why}", change.address.name()),
             help: "keep the lock block as it was applied: a fixed compliance lock's retentions may only grow, and the vault can be destroyed only once it holds no recovery points".into(),
         });
+    }
+}
+
+/// Refuses destroying (or replacing) with `force_destroy` a vault holding points that a legal
+/// hold which stays applied may hold: nothing deletes a held point. A hold that names other
+/// vaults only does not stop it; one that names no vault might hold points anywhere.
+fn check_held_vault_destroy(
+    change: &Change,
+    points: VaultPoints,
+    desired: &[ObjectSpec],
+    errors: &mut Vec<PlanError>,
+) {
+    let name = change.address.name();
+    let force = change
+        .before
+        .as_ref()
+        .and_then(|b| attrs::read::<VaultAttrs>(&change.address, b).ok())
+        .is_some_and(|v| v.force_destroy);
+    if !force || points.count == 0 {
+        return;
+    }
+    for spec in desired {
+        let Address::LegalHold(hold) = &spec.address else {
+            continue;
+        };
+        let Ok(h) = attrs::read::<crate::objects::LegalHoldAttrs>(&spec.address, &spec.attributes)
+        else {
+            continue;
+        };
+        let h = h.into_hold(hold);
+        if h.vaults.is_empty() || h.vaults.iter().any(|v| v == name) {
+            errors.push(PlanError {
+                address: change.address.clone(),
+                code: "coffer::vault_held",
+                at_lock: false,
+                message: format!(
+                    "cannot destroy vault `{name}` with force_destroy: legal hold `{hold}` may hold its recovery points, and nothing deletes a held point"
+                ),
+                help: format!("release the hold first (remove legal_hold \"{hold}\" and apply), or narrow its `vaults` to other vaults"),
+            });
+        }
     }
 }
 
