@@ -1,7 +1,7 @@
 //! Executing a cold job: the point's native object moves to cold storage through its type's
 //! provider (EBS: the snapshot archive tier), only if it carries the point's `coffer:job` tag
-//! and no legal hold matches it; the job follows the tiering until it completes, and the point
-//! becomes COLD. A point that cannot go cold (not coffer's, a type without cold storage, a
+//! and no legal hold matches it; the job follows the tiering until it completes (for a while
+//! per tick; later ticks take it up again), and the point becomes COLD. A point that cannot go cold (not coffer's, a type without cold storage, a
 //! failed tiering) stays warm with the reason, and is not tried again.
 
 use super::{Executor, Outcome};
@@ -109,6 +109,14 @@ impl<'a, E: Provider> Executor<'a, E> {
             match state {
                 Ok(Tiering::Completed) => return self.cold(&id, &point_id, None),
                 Ok(Tiering::InProgress) => {
+                    // archiving takes hours in AWS: a tick follows it for a while, then leaves
+                    // the job RUNNING for the next tick, which finds the request under way
+                    if self.clock.now() >= deadline {
+                        (self.report)(super::Event::Info(format!(
+                            "{id}: {native} is still moving to cold storage; the next tick follows it"
+                        )));
+                        return Ok(Outcome::Left);
+                    }
                     (self.report)(super::Event::Progress {
                         job_id: id.clone(),
                         percent: None,

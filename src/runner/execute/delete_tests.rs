@@ -1,6 +1,6 @@
-//! Tests of delete jobs with a scripted provider and paused time: what is recorded for a
+//! Tests of delete and cold jobs with a scripted provider and paused time: what is recorded for a
 //! deletion, an object already gone, an object coffer did not make, failures across ticks,
-//! and a hold that came after the job.
+//! a hold that came after the job, and an archiving that outlasts a tick.
 
 use super::super::tests::{Fake, ARN};
 use super::super::*;
@@ -38,6 +38,27 @@ fn setup() -> Setup {
 }
 
 impl Setup {
+    fn cold_job(&self) -> JobRecord {
+        let now = Utc::now();
+        self.catalog
+            .borrow_mut()
+            .create_job(
+                &NewJob {
+                    kind: JobKind::Cold,
+                    plan: None,
+                    rule: Some("plan.daily.rule.nightly".into()),
+                    resource_arn: ARN.into(),
+                    vault: "main".into(),
+                    windows: Windows::on_demand(now),
+                    options: JobOptions::default(),
+                    recovery_point_id: Some(self.point.clone()),
+                },
+                now,
+            )
+            .unwrap()
+            .expect("created")
+    }
+
     fn delete_job(&self, by: DeletedBy) -> JobRecord {
         let now = Utc::now();
         self.catalog
@@ -219,4 +240,30 @@ async fn a_hold_placed_after_the_job_was_created_stops_it() {
     assert!(job.error.unwrap().contains("legal hold audit"));
     assert!(engine.deleted.borrow().is_empty(), "nothing was asked");
     assert_eq!(point.status, PointStatus::Completed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_long_archiving_is_left_running_and_finished_by_a_later_tick() {
+    let s = setup();
+    let engine = Fake::default();
+    let job = s.cold_job();
+    let (job, point) = s.run(&engine, &job, &Policies::default()).await;
+    assert_eq!(
+        job.state(),
+        JobState::Running,
+        "still archiving when the tick moved on"
+    );
+    assert_eq!(point.storage_class, crate::jobs::StorageClass::Warm);
+    engine
+        .tierings
+        .borrow_mut()
+        .push(crate::providers::Tiering::Completed);
+    let (job, point) = s.run(&engine, &job, &Policies::default()).await;
+    assert_eq!(job.state(), JobState::Completed);
+    assert_eq!(point.storage_class, crate::jobs::StorageClass::Cold);
+    assert_eq!(
+        engine.archived.get(),
+        2,
+        "each tick asks the provider, which follows a request under way rather than repeating it"
+    );
 }

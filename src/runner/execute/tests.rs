@@ -22,6 +22,10 @@ pub(super) struct Fake {
     pub(super) deletions: RefCell<Vec<Result<Deletion, ProviderError>>>,
     /// The native ids `delete` was asked to delete.
     pub(super) deleted: RefCell<Vec<String>>,
+    /// How many times `archive` was asked.
+    pub(super) archived: Cell<u32>,
+    /// What `tiering` answers, last first; when empty, in progress.
+    pub(super) tierings: RefCell<Vec<crate::providers::Tiering>>,
 }
 
 impl Provider for Fake {
@@ -71,6 +75,27 @@ impl Provider for Fake {
     async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), ProviderError> {
         self.discarded.borrow_mut().push(id.into());
         Ok(())
+    }
+    async fn archive(
+        &self,
+        _: &Resource,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<crate::providers::Archiving, ProviderError> {
+        self.archived.set(self.archived.get() + 1);
+        Ok(crate::providers::Archiving::Started)
+    }
+    async fn tiering(
+        &self,
+        _: &Resource,
+        _: &str,
+    ) -> Result<crate::providers::Tiering, ProviderError> {
+        Ok(self
+            .tierings
+            .borrow_mut()
+            .pop()
+            .unwrap_or(crate::providers::Tiering::InProgress))
     }
     async fn delete(
         &self,
