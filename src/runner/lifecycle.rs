@@ -2,8 +2,8 @@
 //! passed, found by index, the whole groups they belong to, and every group of a rule with a
 //! `keep` policy), decides for each through the pure [`lifecycle::evaluate`], holds back every
 //! deletion in a vault where the mass-deletion breaker trips, and creates one delete job per
-//! point to delete (once, however many ticks race), and one per EXPIRED point whose daily
-//! retry is due.
+//! point to delete and one cold job per point to move to cold storage (once, however many
+//! ticks race), and one delete job per EXPIRED point whose daily retry is due.
 
 use crate::catalog::{Catalog, NewJob, PointFilter, RecoveryPoint};
 use crate::jobs::expiry::{breaker_trips, Action, Reason};
@@ -181,8 +181,8 @@ fn delete_job(p: &RecoveryPoint, by: DeletedBy, now: DateTime<Utc>) -> NewJob {
     }
 }
 
-/// Decides and creates this tick's delete jobs. `exists` tells whether a resource still
-/// exists; `allow_mass_deletion` lets deletions through the breaker.
+/// Decides and creates this tick's delete and cold jobs. `exists` tells whether a resource
+/// still exists; `allow_mass_deletion` lets deletions through the breaker.
 pub fn create_jobs(
     catalog: &mut dyn Catalog,
     policies: &Policies,
