@@ -3,18 +3,14 @@
 //! asked for on a terminal, refused under a lock or a hold.
 
 use super::args::VarArgs;
-use super::context::{interruptible, runtime, CmdError, Ctx};
+use super::context::{CmdError, Ctx};
 use super::runner::*;
-use super::{discovery, Exit};
+use super::Exit;
 use crate::catalog::{Catalog, NewJob, PointFilter, RecoveryPoint};
 use crate::jobs::lifecycle::{self, Policies};
 use crate::jobs::{DeletedBy, JobKind, JobOptions, PointStatus, Windows};
-use crate::render::jobs::{job_detail, point_json, points_table, PointView};
-use crate::runner::cycle::reload;
-use crate::runner::execute::Executor;
-use crate::runner::{Clock, Event};
+use crate::render::jobs::{point_json, points_table, PointView};
 use chrono::Utc;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
@@ -146,9 +142,8 @@ pub fn points_delete(
     vars: &VarArgs,
 ) -> Result<Exit, CmdError> {
     let s = session(ctx, vars)?;
-    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
-    let point = catalog
-        .borrow()
+    let point = ctx
+        .catalog_read_only(&s.backend)?
         .recovery_point(id)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| {
@@ -175,57 +170,27 @@ pub fn points_delete(
         eprintln!("Delete cancelled.");
         return Ok(Exit::Error);
     }
-    let targets = discovery::targets(&s.config)?;
-    let _lock = runner_lock(ctx, &s.backend, "recovery-points delete", lock_timeout)?;
-    let clock = Clock::system();
     let job = NewJob {
         kind: JobKind::Delete,
         plan: point.point.plan.clone(),
         rule: point.point.rule.clone(),
         resource_arn: point.point.resource_arn.clone(),
         vault: point.point.vault.clone(),
-        windows: Windows::on_demand(clock.now()),
+        windows: Windows::on_demand(Utc::now()),
         options: JobOptions {
             deleted_by: Some(DeletedBy::Manual),
             ..JobOptions::default()
         },
         recovery_point_id: Some(point.id.clone()),
     };
-    let stop = interruptible()?;
-    let reporter = Reporter::for_output(ctx, json_out);
-    let settings = crate::runner::Settings::default();
-    let rt = runtime()?;
-    let ended = rt.block_on(async {
-        let providers = providers(&s, &targets).await;
-        let created = catalog
-            .borrow_mut()
-            .create_job(&job, clock.now())
-            .map_err(|e| e.to_string())?
-            .ok_or("a deletion of this recovery point is already under way")?;
-        let report = |e: Event| reporter.event(&e);
-        let exec = Executor {
-            provider: &providers,
-            catalog: &catalog,
-            inventory: &s.inventory,
-            settings: &settings,
-            clock,
-            stop: &stop,
-            report: &report,
-            policies: &s.policies,
-        };
-        let id = created.id.clone();
-        exec.run_all(vec![created], &BTreeMap::new()).await?;
-        reload(&exec, &[id])
-    })?;
-    reporter.finish();
-    let Some(job) = ended.first() else {
-        return Err("the job disappeared from the catalog".into());
+    let how = OnDemand {
+        op: "recovery-points delete",
+        lock_timeout,
+        settings: crate::runner::Settings::default(),
+        json_out,
+        already: "a deletion of this recovery point is already under way",
     };
-    if json_out {
-        super::json::print(&crate::render::jobs::JobJson::of(job));
-    } else {
-        print!("{}", job_detail(job));
-    }
+    let job = run_on_demand(ctx, &s, how, job, |_| Ok(()))?;
     Ok(if job.state() == crate::jobs::JobState::Completed {
         Exit::Success
     } else {

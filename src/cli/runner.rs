@@ -402,3 +402,69 @@ pub(super) fn one_tick(
         tick(&exec, &s.rules, &s.coverage).await
     })
 }
+
+/// How an on-demand job is run.
+pub(super) struct OnDemand<'a> {
+    /// The command, as the runner lock names its holder.
+    pub(super) op: &'a str,
+    pub(super) lock_timeout: std::time::Duration,
+    pub(super) settings: Settings,
+    pub(super) json_out: bool,
+    /// Why the catalog did not create the job (one like it exists already).
+    pub(super) already: &'a str,
+}
+
+/// One on-demand job, run now under the runner lock, then shown as text or JSON: what
+/// `backup start`, `recovery-points delete` and `vault prune` share. `refuse` is asked, with
+/// the providers' `supports`, before the job is recorded, so a refusal leaves no job behind.
+/// Returns the job as it ended (or was left, when stopped).
+pub(super) fn run_on_demand(
+    ctx: &Ctx,
+    s: &Session,
+    how: OnDemand<'_>,
+    job: crate::catalog::NewJob,
+    refuse: impl FnOnce(&dyn Fn(crate::inventory::ResourceType) -> bool) -> Result<(), String>,
+) -> Result<JobRecord, CmdError> {
+    use crate::catalog::Catalog;
+    use crate::providers::Provider;
+    let targets = discovery::targets(&s.config)?;
+    let _lock = runner_lock(ctx, &s.backend, how.op, how.lock_timeout)?;
+    let clock = Clock::system();
+    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
+    let stop = super::context::interruptible()?;
+    let reporter = Reporter::for_output(ctx, how.json_out);
+    let ended = runtime()?.block_on(async {
+        let providers = providers(s, &targets).await;
+        refuse(&|t| providers.supports(t))?;
+        let created = catalog
+            .borrow_mut()
+            .create_job(&job, clock.now())
+            .map_err(|e| e.to_string())?
+            .ok_or(how.already)?;
+        let report = |e: Event| reporter.event(&e);
+        let exec = Executor {
+            provider: &providers,
+            catalog: &catalog,
+            inventory: &s.inventory,
+            settings: &how.settings,
+            clock,
+            stop: &stop,
+            report: &report,
+            policies: &s.policies,
+        };
+        let id = created.id.clone();
+        crate::runner::cycle::run_jobs(&exec, vec![created]).await?;
+        crate::runner::cycle::reload(&exec, &[id])
+    })?;
+    reporter.finish();
+    let job = ended
+        .into_iter()
+        .next()
+        .ok_or("the job disappeared from the catalog")?;
+    if how.json_out {
+        super::json::print(&crate::render::jobs::JobJson::of(&job));
+    } else {
+        print!("{}", crate::render::jobs::job_detail(&job));
+    }
+    Ok(job)
+}

@@ -90,9 +90,7 @@ pub fn vault_prune(
     lock_timeout: std::time::Duration,
     vars: &VarArgs,
 ) -> Result<Exit, CmdError> {
-    use super::runner::{providers, runner_lock, session, Reporter};
-    use crate::catalog::Catalog;
-    use crate::runner::{Clock, Event};
+    use super::runner::{run_on_demand, session, OnDemand};
     let s = session(ctx, vars)?;
     if !s.policies.prune_limits.contains_key(name) {
         return Err(if s.vaults.iter().any(|v| v == name) {
@@ -101,46 +99,16 @@ pub fn vault_prune(
             format!("no vault `{name}` has been applied")
         });
     }
-    let targets = super::discovery::targets(&s.config)?;
-    let _lock = runner_lock(ctx, &s.backend, "vault prune", lock_timeout)?;
-    let clock = Clock::system();
-    let mut job = crate::runner::lifecycle::prune_job(name, clock.now());
-    job.windows = crate::jobs::Windows::on_demand(clock.now());
-    let catalog = std::cell::RefCell::new(ctx.catalog(&s.backend)?);
-    let stop = super::context::interruptible()?;
-    let reporter = Reporter::for_output(ctx, json);
-    let settings = crate::runner::Settings::default();
-    let ended = super::context::runtime()?.block_on(async {
-        let providers = providers(&s, &targets).await;
-        let created = catalog
-            .borrow_mut()
-            .create_job(&job, clock.now())
-            .map_err(|e| e.to_string())?
-            .ok_or("a prune of this vault was already started at this instant")?;
-        let report = |e: Event| reporter.event(&e);
-        let exec = crate::runner::execute::Executor {
-            provider: &providers,
-            catalog: &catalog,
-            inventory: &s.inventory,
-            settings: &settings,
-            clock,
-            stop: &stop,
-            report: &report,
-            policies: &s.policies,
-        };
-        let id = created.id.clone();
-        exec.run_all(vec![created], &Default::default()).await?;
-        crate::runner::cycle::reload(&exec, &[id])
-    })?;
-    reporter.finish();
-    let Some(job) = ended.first() else {
-        return Err("the job disappeared from the catalog".into());
+    let mut job = crate::runner::lifecycle::prune_job(name, chrono::Utc::now());
+    job.windows = crate::jobs::Windows::on_demand(chrono::Utc::now());
+    let how = OnDemand {
+        op: "vault prune",
+        lock_timeout,
+        settings: crate::runner::Settings::default(),
+        json_out: json,
+        already: "a prune of this vault was already started at this instant",
     };
-    if json {
-        super::json::print(&crate::render::jobs::JobJson::of(job));
-    } else {
-        print!("{}", crate::render::jobs::job_detail(job));
-    }
+    let job = run_on_demand(ctx, &s, how, job, |_| Ok(()))?;
     Ok(if job.state() == crate::jobs::JobState::Completed {
         Exit::Success
     } else {

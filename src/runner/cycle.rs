@@ -204,14 +204,14 @@ pub async fn tick<E: Provider>(
     Ok(report)
 }
 
-/// Preflight checks for the jobs about to start, then executes them all.
+/// Preflight checks (quotas, keys) for the backups about to start, then executes every job.
 pub async fn run_jobs<E: Provider>(
     exec: &Executor<'_, E>,
     jobs: Vec<JobRecord>,
 ) -> Result<(), String> {
     let starting: Vec<&crate::inventory::Resource> = jobs
         .iter()
-        .filter(|j| j.state() != JobState::Running)
+        .filter(|j| j.job.kind == JobKind::Backup && j.state() != JobState::Running)
         .filter_map(|j| exec.inventory.get(&j.job.resource_arn))
         .filter(|r| exec.provider.supports(r.resource_type))
         .collect();
