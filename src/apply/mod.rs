@@ -135,7 +135,8 @@ fn run_step(
                 depends_on: spec.depends_on.clone(),
                 created_at: now,
                 updated_at: now,
-                lock_applied_at: lock_of(spec).map(|_| now),
+                lock_applied_at: vault_lock(spec.kind, &spec.address, &spec.attributes)
+                    .map(|_| now),
             };
             Ok((JournalEntry::Put { object }, Some(id)))
         }
@@ -148,7 +149,10 @@ fn run_step(
             env.effects.update(spec, old)?;
             let now = (env.clock)();
             // a lock's grace period counts from when the lock, as it is, was applied
-            let lock_applied_at = match (lock_of(spec), recorded_lock(old)) {
+            let lock_applied_at = match (
+                vault_lock(spec.kind, &spec.address, &spec.attributes),
+                vault_lock(old.kind, &old.address, &old.attributes),
+            ) {
                 (Some(new), Some(was)) if new == was => {
                     old.lock_applied_at.or(Some(old.created_at))
                 }
@@ -195,22 +199,16 @@ fn run_step(
     }
 }
 
-/// The lock a vault spec declares, if it is a vault with one.
-fn lock_of(spec: &crate::objects::ObjectSpec) -> Option<crate::objects::LockAttrs> {
-    if spec.kind != crate::address::Kind::Vault {
+/// The lock of a vault's attributes (declared or recorded), if it is a vault with one.
+fn vault_lock(
+    kind: crate::address::Kind,
+    address: &crate::address::Address,
+    attributes: &serde_json::Value,
+) -> Option<crate::objects::LockAttrs> {
+    if kind != crate::address::Kind::Vault {
         return None;
     }
-    crate::objects::attrs::read::<crate::objects::VaultAttrs>(&spec.address, &spec.attributes)
-        .ok()?
-        .lock
-}
-
-/// The lock a recorded vault has, if it is a vault with one.
-fn recorded_lock(o: &StateObject) -> Option<crate::objects::LockAttrs> {
-    if o.kind != crate::address::Kind::Vault {
-        return None;
-    }
-    crate::objects::attrs::read::<crate::objects::VaultAttrs>(&o.address, &o.attributes)
+    crate::objects::attrs::read::<crate::objects::VaultAttrs>(address, attributes)
         .ok()?
         .lock
 }

@@ -20,10 +20,18 @@ impl<'a, E: Provider> Executor<'a, E> {
             .recovery_point(&point_id)
             .map_err(Self::catalog_err)?;
         let Some(point) = point else {
-            return self.fail(&id, &format!("no recovery point {point_id}"));
+            return self.end(
+                &id,
+                JobState::Failed,
+                Some(&format!("no recovery point {point_id}")),
+            );
         };
         if point.status != PointStatus::Completed {
-            return self.fail(&id, &format!("{point_id} is {}", point.status));
+            return self.end(
+                &id,
+                JobState::Failed,
+                Some(&format!("{point_id} is {}", point.status)),
+            );
         }
         let holds = self.policies.holds_on(&point);
         if !holds.is_empty() {
@@ -31,7 +39,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                 "not moved to cold storage: {point_id} is under legal hold {}",
                 holds.join(", ")
             );
-            return self.fail(&id, &msg);
+            return self.end(&id, JobState::Failed, Some(&msg));
         }
         let stays_warm = |reason: String| -> Result<(), String> {
             self.catalog
@@ -47,7 +55,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         let (Some(made_by), Some(resource)) = (point.point.job_id.clone(), resource) else {
             let msg = format!("{point_id} records no coffer job or source; it stays warm");
             stays_warm(msg.clone())?;
-            return self.fail(&id, &msg);
+            return self.end(&id, JobState::Failed, Some(&msg));
         };
         if self.stop.load(Ordering::SeqCst) {
             return Ok(Outcome::Left);
@@ -184,12 +192,6 @@ impl<'a, E: Provider> Executor<'a, E> {
             )
             .map_err(Self::catalog_err)?;
         self.transition(id, JobState::Failed, Some(&msg))?;
-        Ok(Outcome::Done)
-    }
-
-    /// Fails a job that never started.
-    fn fail(&self, id: &str, msg: &str) -> Result<Outcome, String> {
-        self.transition(id, JobState::Failed, Some(msg))?;
         Ok(Outcome::Done)
     }
 }

@@ -204,7 +204,12 @@ impl<'a, E: Provider> Executor<'a, E> {
 
     /// Moves a job to a terminal state; one not yet RUNNING reaches COMPLETED through
     /// RUNNING, as the state machine wants.
-    fn end(&self, id: &str, to: JobState, error: Option<&str>) -> Result<Outcome, String> {
+    pub(super) fn end(
+        &self,
+        id: &str,
+        to: JobState,
+        error: Option<&str>,
+    ) -> Result<Outcome, String> {
         if to == JobState::Completed {
             let state = self
                 .catalog
