@@ -533,9 +533,14 @@ fn an_on_demand_backup_of_a_directory_runs_through_the_file_engine() {
 
 /// `restic` (the Debian package) on the vault repository, with the vault key.
 pub fn restic(dir: &Path, args: &[&str]) -> std::process::Output {
+    restic_on(dir, "vaults/main", args)
+}
+
+/// `restic` on the repository at `repo` (relative to the workspace), with the vault key.
+pub fn restic_on(dir: &Path, repo: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new("restic")
         .arg("-r")
-        .arg(dir.join("vaults/main"))
+        .arg(dir.join(repo))
         .args(args)
         .env("RESTIC_PASSWORD", VAULT_PASSWORD)
         .env("RESTIC_CACHE_DIR", dir.join("restic-cache"))

@@ -3,7 +3,7 @@
 //! legal hold keep what they protect; a snapshot forgotten outside coffer is recorded as
 //! deleted from outside; and the mass-deletion breaker stops a clock that jumped.
 
-use crate::files::{apply, restic, tick, vault_snapshots};
+use crate::files::{apply, restic, restic_on, tick, vault_snapshots};
 use crate::support::{coffer, run, workspace};
 use serde_json::Value;
 use std::path::Path;
@@ -568,18 +568,11 @@ fn a_vaults_cold_repository_receives_file_points_at_their_cold_date_and_restores
     assert!(vault_snapshots(dir.path())
         .iter()
         .all(|s| s.id.to_hex().to_string() != warm_id));
-    let out = std::process::Command::new("restic")
-        .args([
-            "-r",
-            dir.path().join("vaults/cold").to_str().unwrap(),
-            "snapshots",
-            "--json",
-            "--no-lock",
-        ])
-        .env("RESTIC_PASSWORD", crate::support::VAULT_PASSWORD)
-        .env("RESTIC_CACHE_DIR", dir.path().join("restic-cache"))
-        .output()
-        .unwrap();
+    let out = restic_on(
+        dir.path(),
+        "vaults/cold",
+        &["snapshots", "--json", "--no-lock"],
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -608,18 +601,11 @@ fn a_vaults_cold_repository_receives_file_points_at_their_cold_date_and_restores
         "--yes",
     ]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let out = std::process::Command::new("restic")
-        .args([
-            "-r",
-            dir.path().join("vaults/cold").to_str().unwrap(),
-            "snapshots",
-            "--json",
-            "--no-lock",
-        ])
-        .env("RESTIC_PASSWORD", crate::support::VAULT_PASSWORD)
-        .env("RESTIC_CACHE_DIR", dir.path().join("restic-cache"))
-        .output()
-        .unwrap();
+    let out = restic_on(
+        dir.path(),
+        "vaults/cold",
+        &["snapshots", "--json", "--no-lock"],
+    );
     let snaps: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert!(snaps.is_empty(), "{snaps:?}");
 }
