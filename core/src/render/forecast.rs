@@ -23,6 +23,17 @@ fn by_vault(entries: &[ForecastEntry]) -> BTreeMap<&str, Vec<&ForecastEntry>> {
     out
 }
 
+/// When the oldest and the newest of `list` were made: `OLDEST to NEWEST`.
+fn made(list: &[&ForecastEntry]) -> String {
+    let oldest = list.iter().map(|e| e.created_at).min();
+    let newest = list.iter().map(|e| e.created_at).max();
+    format!(
+        "{} to {}",
+        oldest.map(time).unwrap_or_default(),
+        newest.map(time).unwrap_or_default()
+    )
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -46,15 +57,12 @@ pub fn text(out: &mut String, f: &Forecast, style: Style) {
         ("moved to cold storage", &f.cold, style.yellow("~")),
     ] {
         for (vault, list) in by_vault(entries) {
-            let oldest = list.iter().map(|e| e.created_at).min();
-            let newest = list.iter().map(|e| e.created_at).max();
             let _ = writeln!(
                 out,
-                "  {mark} vault.{vault}: {} recovery point{} {verb}, made {} to {}",
+                "  {mark} vault.{vault}: {} recovery point{} {verb}, made {}",
                 list.len(),
                 plural(list.len()),
-                oldest.map(time).unwrap_or_default(),
-                newest.map(time).unwrap_or_default(),
+                made(&list),
             );
             let mut groups: BTreeMap<(&str, &str), usize> = BTreeMap::new();
             for e in &list {
@@ -100,8 +108,6 @@ pub fn markdown(out: &mut String, f: &Forecast) {
     );
     for (verb, entries) in [("- delete", &f.delete), ("~ cold", &f.cold)] {
         for (vault, list) in by_vault(entries) {
-            let oldest = list.iter().map(|e| e.created_at).min();
-            let newest = list.iter().map(|e| e.created_at).max();
             let ids: Vec<String> = list
                 .iter()
                 .take(SHOWN)
@@ -109,10 +115,9 @@ pub fn markdown(out: &mut String, f: &Forecast) {
                 .collect();
             let _ = writeln!(
                 out,
-                "| {verb} | `vault.{vault}` | {} | {} to {} | {}{} |",
+                "| {verb} | `vault.{vault}` | {} | {} | {}{} |",
                 list.len(),
-                oldest.map(time).unwrap_or_default(),
-                newest.map(time).unwrap_or_default(),
+                made(&list),
                 ids.join(" "),
                 if list.len() > SHOWN { " …" } else { "" }
             );
