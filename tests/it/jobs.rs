@@ -43,7 +43,7 @@ selection "tagged" {{
     )
 }
 
-fn coffer_aws(dir: &Path) -> std::process::Command {
+pub fn coffer_aws(dir: &Path) -> std::process::Command {
     let mut c = coffer(dir);
     aws_env(&mut c);
     c
@@ -54,7 +54,8 @@ fn apply(dir: &Path) {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 }
 
-fn tick(dir: &Path, at: &str) -> (Run, Value) {
+/// One `coffer run --at AT --json` against moto, and its report.
+pub fn tick(dir: &Path, at: &str) -> (Run, Value) {
     let r = run(coffer_aws(dir).args(["run", "--at", at, "--json"]));
     let v = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr));

@@ -5,8 +5,9 @@
 //! such; and a crash between the delete request and its record is the job's own deletion.
 //! Each test uses its own region.
 
-use crate::moto::{aws_env, cluster, db, instances, runtime, sdk, volume};
-use crate::support::{coffer, run, workspace, Run};
+use crate::jobs::{coffer_aws, tick};
+use crate::moto::{cluster, db, instances, runtime, sdk, volume};
+use crate::support::{coffer, run, workspace};
 use serde_json::Value;
 use std::path::Path;
 
@@ -39,19 +40,6 @@ selection "tagged" {{
 }}
 "#
     )
-}
-
-fn coffer_aws(dir: &Path) -> std::process::Command {
-    let mut c = coffer(dir);
-    aws_env(&mut c);
-    c
-}
-
-fn tick(dir: &Path, at: &str) -> (Run, Value) {
-    let r = run(coffer_aws(dir).args(["run", "--at", at, "--json"]));
-    let v = serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr));
-    (r, v)
 }
 
 fn applied(region: &str) -> tempfile::TempDir {
