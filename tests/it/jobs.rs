@@ -247,11 +247,11 @@ fn a_tick_backs_up_each_covered_resource_once_with_tags_and_a_second_tick_create
     assert_eq!(vol_point["resource"]["tags"]["Backup"], "daily");
     assert_eq!(vol_point["size_bytes"], 1u64 << 30);
     assert_eq!(vol_point["plan"], "plan.daily");
-    let completed =
-        chrono::DateTime::parse_from_rfc3339(vol_point["completed_at"].as_str().unwrap()).unwrap();
+    let created =
+        chrono::DateTime::parse_from_rfc3339(vol_point["created_at"].as_str().unwrap()).unwrap();
     let delete =
         chrono::DateTime::parse_from_rfc3339(vol_point["delete_at"].as_str().unwrap()).unwrap();
-    assert_eq!(delete - completed, chrono::Duration::days(35));
+    assert_eq!(delete - created, chrono::Duration::days(35));
 
     // two more ticks at the same time, racing: nothing new anywhere
     let racing: Vec<_> = (0..2)
@@ -540,10 +540,10 @@ fn on_demand_backup_of_one_volume_with_its_own_retention() {
     let r = run(coffer(dir.path()).args(["recovery-points", "list", "--resource", &arn, "--json"]));
     let points: Value = serde_json::from_str(&r.stdout).unwrap();
     let p = &points[0];
-    let completed =
-        chrono::DateTime::parse_from_rfc3339(p["completed_at"].as_str().unwrap()).unwrap();
+    // lifecycle dates count from the point's creation, as AWS Backup counts them
+    let created = chrono::DateTime::parse_from_rfc3339(p["created_at"].as_str().unwrap()).unwrap();
     let delete = chrono::DateTime::parse_from_rfc3339(p["delete_at"].as_str().unwrap()).unwrap();
-    assert_eq!(delete - completed, chrono::Duration::days(7));
+    assert_eq!(delete - created, chrono::Duration::days(7));
     // errors name what is wrong
     let r = run(coffer_aws(dir.path()).args([
         "backup",
