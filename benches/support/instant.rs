@@ -1,11 +1,11 @@
 //! What the benchmarks share: an engine that answers every call at once (snapshots complete as
-//! soon as they are asked for, deletions succeed), so that what is measured is coffer's own
+//! soon as they are asked for, copies and deletions succeed), so that what is measured is coffer's own
 //! work beyond the API calls, and the process's CPU time.
 
 use chrono::{DateTime, Utc};
 use coffer::inventory::{Resource, ResourceType};
 use coffer::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
 };
 use std::collections::BTreeMap;
 
@@ -43,6 +43,16 @@ impl Provider for InstantEngine {
             kms_key: None,
             unreadable: Vec::new(),
         }))
+    }
+    async fn copy(
+        &self,
+        _: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        _: &str,
+        _: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        Ok(format!("{}-in-{vault}", source.native_id))
     }
     async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), ProviderError> {
         Ok(())

@@ -89,6 +89,7 @@ pub fn begin(
                 windows: Windows::on_demand(now),
                 options: JobOptions::default(),
                 recovery_point_id: Some(point.id.clone()),
+                source_recovery_point_id: None,
             },
             now,
         )
@@ -318,6 +319,7 @@ mod tests {
                     windows: Windows::on_demand(at("2026-12-01T00:00:00Z")),
                     options: JobOptions::default(),
                     recovery_point_id: None,
+                    source_recovery_point_id: None,
                 },
                 at("2026-12-01T00:00:00Z"),
             )

@@ -22,6 +22,8 @@ pub struct Prepared {
     pub repositories: BTreeMap<String, VaultRepository>,
     /// The applied lifecycle policies, locks and legal holds.
     pub policies: crate::jobs::lifecycle::Policies,
+    /// Where each applied vault's native points live.
+    pub homes: BTreeMap<String, crate::providers::aws::VaultHome>,
 }
 
 /// Prepares a tick from the applied `state` and the discovered `inventory`; relative paths
@@ -39,9 +41,21 @@ pub fn prepare(
     let coverage = coverage::compute(&selections, inventory);
     let mut vaults = Vec::new();
     let mut repositories = BTreeMap::new();
+    let mut homes = BTreeMap::new();
     for (address, object) in &state.objects {
         if let crate::address::Address::Vault(v) = address {
             vaults.push(v.clone());
+            let attrs: crate::objects::VaultAttrs =
+                crate::objects::attrs::read(address, &object.attributes)
+                    .map_err(|e| e.to_string())?;
+            homes.insert(
+                v.clone(),
+                crate::providers::aws::VaultHome {
+                    region: attrs.region.clone(),
+                    provider: attrs.provider_alias().map(str::to_string),
+                    kms_key_arn: attrs.kms_key_arn.clone(),
+                },
+            );
             if let Some(repo) = vault_repository(v, &object.attributes, config_dir, env)? {
                 repositories.insert(v.clone(), repo);
             }
@@ -53,6 +67,7 @@ pub fn prepare(
         vaults,
         repositories,
         policies,
+        homes,
     })
 }
 

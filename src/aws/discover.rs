@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 pub struct Target {
     pub region: String,
     pub profile: Option<String>,
+    /// The provider block's alias (`None`: the unaliased provider).
+    pub alias: Option<String>,
+    /// The role whose credentials the provider uses.
+    pub assume_role: Option<crate::config::model::AssumeRole>,
 }
 
 /// What discovery found, and how many calls of each API it made.

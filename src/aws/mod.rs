@@ -14,7 +14,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
 /// Loads SDK configuration for one provider block. Throttling and 5xx responses are retried
-/// with exponential backoff (5 attempts) unless `AWS_MAX_ATTEMPTS` says otherwise.
+/// with exponential backoff (5 attempts) unless `AWS_MAX_ATTEMPTS` says otherwise. A block
+/// with `assume_role` acts with the role's credentials, which STS gives for the block's own
+/// (and renews before they expire).
 pub async fn sdk_config(target: &Target) -> SdkConfig {
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).region(Region::new(target.region.clone()));
@@ -24,7 +26,22 @@ pub async fn sdk_config(target: &Target) -> SdkConfig {
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
         loader = loader.retry_config(RetryConfig::standard().with_max_attempts(5));
     }
-    loader.load().await
+    let base = loader.load().await;
+    let Some(role) = &target.assume_role else {
+        return base;
+    };
+    let mut assume = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+        .session_name(role.session_name.clone().unwrap_or_else(|| "coffer".into()))
+        .configure(&base);
+    if let Some(id) = &role.external_id {
+        assume = assume.external_id(id.clone());
+    }
+    let credentials = assume.build().await;
+    base.into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        )
+        .build()
 }
 
 /// Whether an endpoint override is configured (then any region name is allowed).

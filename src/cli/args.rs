@@ -211,6 +211,9 @@ pub enum Command {
     /// Back up one resource now, outside any schedule
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// Copy one recovery point into another vault now
+    #[command(subcommand)]
+    Copy(CopyCommand),
     /// Vault repositories
     #[command(subcommand)]
     Vault(VaultCommand),
@@ -320,6 +323,9 @@ pub struct RunnerArgs {
     /// vault's points (the mass-deletion breaker: a clock that jumped, a policy typo)
     #[arg(long)]
     pub allow_mass_deletion: bool,
+    /// Copies running at once into one destination region per service (at most AWS's 20)
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=20))]
+    pub max_concurrent_copies: u16,
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,6 +339,30 @@ pub enum BackupCommand {
         #[arg(long, value_name = "NAME")]
         vault: String,
         /// Delete the recovery point after this long (e.g. 7d, 6mo); default: keep it
+        #[arg(long, value_name = "DURATION")]
+        delete_after: Option<String>,
+        /// Print the job as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CopyCommand {
+    /// Copy a recovery point into a vault (another region, account or repository) and wait
+    Start {
+        /// The recovery point's id (as `coffer recovery-points list` shows it)
+        #[arg(long, value_name = "ID")]
+        recovery_point: String,
+        /// The vault to copy it into
+        #[arg(long, value_name = "NAME")]
+        vault: String,
+        /// Delete the copy this long after the source was created (e.g. 30d, 1y); default:
+        /// when the source is deleted by its lifecycle
         #[arg(long, value_name = "DURATION")]
         delete_after: Option<String>,
         /// Print the job as JSON

@@ -48,6 +48,7 @@ pub fn backup_start(
             ..JobOptions::default()
         },
         recovery_point_id: None,
+        source_recovery_point_id: None,
     };
     let resource_type = r.resource_type;
     let how = OnDemand {

@@ -25,7 +25,12 @@ pub fn targets(config: &Config) -> Result<Vec<Target>, CmdError> {
                 let which = p.alias.as_deref().map(|a| format!(" (alias {a})")).unwrap_or_default();
                 format!("provider \"aws\"{which} has no region: set `region` in the block, or AWS_REGION in the environment")
             })?;
-            Ok(Target { region, profile: p.profile.clone() })
+            Ok(Target {
+                region,
+                profile: p.profile.clone(),
+                alias: p.alias.clone(),
+                assume_role: p.assume_role.clone(),
+            })
         })
         .collect()
 }

@@ -97,7 +97,7 @@ fn overlaps(
     let runtime = super::context::runtime()?;
     let found = runtime
         .block_on(async {
-            let providers = crate::providers::aws::providers(&targets).await;
+            let providers = crate::providers::aws::providers(&targets, BTreeMap::new()).await;
             providers.foreign_snapshots(&resources, from, now).await
         })
         .map_err(|e| {

@@ -14,6 +14,7 @@ pub mod starter;
 mod apply;
 mod backup;
 mod completions;
+mod copy;
 mod daemon;
 mod fmt;
 mod force_unlock;
@@ -32,8 +33,8 @@ mod vault;
 mod version;
 
 use args::{
-    BackupCommand, Cli, Command, JobsCommand, RecoveryPointsCommand, RestoreCommand, StateCommand,
-    VaultCommand,
+    BackupCommand, Cli, Command, CopyCommand, JobsCommand, RecoveryPointsCommand, RestoreCommand,
+    StateCommand, VaultCommand,
 };
 use clap::Parser;
 use std::process::ExitCode;
@@ -217,6 +218,14 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         }) => backup::backup_start(&ctx, &resource, &vault, delete_after, json, &r, &vars),
+        Command::Copy(CopyCommand::Start {
+            recovery_point,
+            vault,
+            delete_after,
+            json,
+            runner: r,
+            vars,
+        }) => copy::copy_start(&ctx, &recovery_point, &vault, delete_after, json, &r, &vars),
         Command::Vault(VaultCommand::Check {
             name,
             read_data_subset,

@@ -182,6 +182,7 @@ pub fn points_delete(
             ..JobOptions::default()
         },
         recovery_point_id: Some(point.id.clone()),
+        source_recovery_point_id: None,
     };
     let how = OnDemand {
         op: "recovery-points delete",

@@ -36,6 +36,8 @@ pub(super) struct Session {
     /// Each applied vault's repository, for file-level backups.
     pub(super) repositories: BTreeMap<String, VaultRepository>,
     pub(super) policies: crate::jobs::lifecycle::Policies,
+    /// Where each applied vault's native points live.
+    pub(super) homes: BTreeMap<String, crate::providers::aws::VaultHome>,
 }
 
 pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
@@ -56,6 +58,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         vaults,
         repositories,
         policies,
+        homes,
     } = prepared;
     Ok(Session {
         config,
@@ -66,6 +69,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         vaults,
         repositories,
         policies,
+        homes,
     })
 }
 
@@ -76,6 +80,7 @@ pub(super) fn settings(args: &RunnerArgs) -> Settings {
         poll_interval: args.poll_interval,
         suspicious_shrink: args.suspicious_shrink.clamp(0.0, 1.0),
         allow_mass_deletion: args.allow_mass_deletion,
+        max_concurrent_copies: usize::from(args.max_concurrent_copies),
         ..Settings::default()
     }
 }
@@ -151,13 +156,14 @@ impl Reporter {
             Event::Queued { jobs } => self.expect(*jobs),
             Event::Started {
                 job_id,
+                kind,
                 resource_arn,
                 adopted,
             } => {
                 let what = if *adopted {
-                    "adopted the backup an earlier attempt made"
+                    format!("adopted the {kind} an earlier attempt made")
                 } else {
-                    "backup requested"
+                    format!("{kind} requested")
                 };
                 say!(
                     self,
@@ -165,6 +171,7 @@ impl Reporter {
                     format!("{job_id} {resource_arn}: {what}"),
                     event = "job_started",
                     job_id = job_id.as_str(),
+                    kind = kind.as_str(),
                     resource_arn = resource_arn.as_str(),
                     adopted = *adopted,
                 );
@@ -369,7 +376,7 @@ pub(super) async fn providers(
     targets: &[crate::aws::Target],
 ) -> ByResourceType<crate::providers::aws::AwsProviders, FileBackups> {
     ByResourceType(
-        crate::providers::aws::providers(targets).await,
+        crate::providers::aws::providers(targets, s.homes.clone()).await,
         FileBackups::new(s.repositories.clone(), std::io::stderr().is_terminal()),
     )
 }

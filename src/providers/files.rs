@@ -6,8 +6,8 @@
 
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Archiving, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
-    Pruned,
+    Archiving, CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider,
+    ProviderError, Pruned,
 };
 use crate::repository::{
     open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
@@ -470,6 +470,60 @@ impl Provider for FileBackups {
                 Ok(Progress::Done(finished(id, &snap, Vec::new())))
             })
             .await
+    }
+
+    /// Copies the snapshot from the source vault's repository into the destination's (each
+    /// with its own key), sending only the blobs the destination lacks, under the copy's
+    /// tags; the copy is done when this returns.
+    async fn copy(
+        &self,
+        _: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let (id, tag) = (source.native_id.to_string(), job_tag(job_id));
+        let (dest, dest_vault) = (self.opened.clone(), vault.to_string());
+        let tags = tags.clone();
+        let (new_id, finished) = self
+            .opened
+            .with(source.vault, move |open| {
+                let to = dest.get(&dest_vault)?;
+                let snap = open
+                    .repo
+                    .get_snapshot_from_str(&id, |_| true)
+                    .map_err(|e| failed(format!("snapshot {id} of the source vault: {e}")))?;
+                let mut copy = snap.clone();
+                copy.tags = rustic_core::StringList::default();
+                for (k, v) in &tags {
+                    copy.tags.add(format!("{k}={v}"));
+                }
+                let from = open.repo.to_indexed().map_err(failed)?;
+                let into = to.repo.to_indexed_ids().map_err(failed)?;
+                from.copy(&into, std::iter::once(&copy)).map_err(|e| {
+                    failed(format!(
+                        "copying snapshot {id} into vault `{dest_vault}`: {e}"
+                    ))
+                })?;
+                let made = dest
+                    .get(&dest_vault)?
+                    .repo
+                    .get_all_snapshots()
+                    .map_err(failed)?
+                    .into_iter()
+                    .find(|s| s.tags.contains(&tag))
+                    .ok_or_else(|| {
+                        failed(format!("the copy of {id} is not in vault `{dest_vault}`"))
+                    })?;
+                let new_id = full_id(&made);
+                Ok((new_id.clone(), finished(new_id, &made, Vec::new())))
+            })
+            .await?;
+        if let Ok(mut f) = self.finished.lock() {
+            f.insert(new_id.clone(), finished);
+        }
+        Ok(new_id)
     }
 
     async fn discard(

@@ -1,6 +1,6 @@
 //! Providers: what coffer does to each resource type, behind one trait ([`Provider`]) that
 //! the job runner calls: find what an earlier attempt of a job made (by its `coffer:job` tag),
-//! start a backup, poll it until it is done, throw away what an aborted job half-made, check
+//! start a backup or a copy, poll it until it is done, throw away what an aborted job half-made, check
 //! quotas and keys before starting, and look for snapshots made outside coffer.
 //!
 //! One module per resource type: [`aws::ebs`] (EBS volumes), [`aws::ami`] (EC2 instances,
@@ -122,6 +122,18 @@ pub struct Pruned {
     pub removed_bytes: u64,
 }
 
+/// The recovery point a copy is made from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySource<'a> {
+    /// The vault the point is in.
+    pub vault: &'a str,
+    /// Its native id (snapshot id, AMI id, RDS snapshot ARN, repository snapshot id).
+    pub native_id: &'a str,
+    pub encrypted: bool,
+    /// The KMS key it is encrypted with, when known.
+    pub kms_key: Option<&'a str>,
+}
+
 /// A snapshot taken by someone else of a resource coffer covers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ForeignSnapshot {
@@ -142,6 +154,12 @@ pub trait Provider {
     fn supports(&self, t: ResourceType) -> bool;
     /// Which service's concurrency limit a resource's jobs count against.
     fn service(&self, r: &Resource) -> &'static str;
+    /// The region where `vault`'s native points of `r` live (AWS types), for the limit on
+    /// copies into one region.
+    fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
+        let _ = (r, vault);
+        None
+    }
     /// Quotas and keys, for the resources about to be backed up.
     async fn preflight(&self, resources: &[&Resource]) -> Preflight;
     /// What an earlier attempt of `job_id` already started, found by its `coffer:job` tag.
@@ -165,6 +183,18 @@ pub trait Provider {
         vault: &str,
         native_id: &str,
     ) -> Result<Progress, ProviderError>;
+    /// Starts copying a point of `r` into `vault` (in the vault's region and account, with its
+    /// key), tagged with `tags`; returns the copy's native id there. The copy is then
+    /// followed with [`Provider::poll`], found again with [`Provider::find`] and thrown away
+    /// with [`Provider::discard`], each given the destination vault.
+    async fn copy(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError>;
     /// Deletes what an aborted job half-made.
     async fn discard(
         &self,
@@ -203,8 +233,13 @@ pub trait Provider {
         )))
     }
     /// How the move of `native_id` to cold storage is going.
-    async fn tiering(&self, r: &Resource, native_id: &str) -> Result<Tiering, ProviderError> {
-        let _ = native_id;
+    async fn tiering(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Tiering, ProviderError> {
+        let _ = (vault, native_id);
         Ok(Tiering::Failed(format!(
             "{} recovery points have no cold storage",
             r.resource_type

@@ -2,8 +2,8 @@
 //! provider that handles its type, so the runner sees a single [`Provider`].
 
 use super::{
-    Archiving, Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError, Pruned,
-    Tiering,
+    Archiving, CopySource, Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    Pruned, Tiering,
 };
 use crate::inventory::{Resource, ResourceType};
 use std::collections::BTreeMap;
@@ -28,6 +28,14 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
             self.0.service(r)
         } else {
             self.1.service(r)
+        }
+    }
+
+    fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
+        if self.first(r) {
+            self.0.home_region(r, vault)
+        } else {
+            self.1.home_region(r, vault)
         }
     }
 
@@ -81,6 +89,21 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
         }
     }
 
+    async fn copy(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        if self.first(r) {
+            self.0.copy(r, source, vault, job_id, tags).await
+        } else {
+            self.1.copy(r, source, vault, job_id, tags).await
+        }
+    }
+
     async fn discard(
         &self,
         r: &Resource,
@@ -130,11 +153,16 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
         }
     }
 
-    async fn tiering(&self, r: &Resource, native_id: &str) -> Result<Tiering, ProviderError> {
+    async fn tiering(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Tiering, ProviderError> {
         if self.first(r) {
-            self.0.tiering(r, native_id).await
+            self.0.tiering(r, vault, native_id).await
         } else {
-            self.1.tiering(r, native_id).await
+            self.1.tiering(r, vault, native_id).await
         }
     }
 

@@ -2,7 +2,8 @@
 //! the cursor) becomes one job per covered resource, created once even when ticks race; runs
 //! whose start window closed before the tick are recorded as EXPIRED; then every unfinished
 //! job, old or new, is executed, and snapshots of covered resources that coffer did not make
-//! during the runs' windows are reported as overlaps. Then lifecycle: the points whose dates
+//! during the runs' windows are reported as overlaps. The copies the completed backups created
+//! (their rules' `copy_to`) run next. Then lifecycle: the points whose dates
 //! passed or that no `keep` clause keeps get delete jobs ([`super::lifecycle`]), which run with
 //! the unfinished deletions of earlier ticks.
 
@@ -82,6 +83,7 @@ pub async fn tick<E: Provider>(
             windows: d.windows,
             options: d.options.clone(),
             recovery_point_id: None,
+            source_recovery_point_id: None,
         };
         let created = exec
             .catalog
@@ -128,6 +130,22 @@ pub async fn tick<E: Provider>(
     let ids: Vec<String> = unfinished.iter().map(|j| j.id.clone()).collect();
     run_jobs(exec, unfinished).await?;
     report.jobs = reload(exec, &ids)?;
+
+    // the copies of the points the backups made, and those earlier ticks left unfinished
+    let copies = exec
+        .catalog
+        .borrow()
+        .jobs(&JobFilter {
+            kind: Some(JobKind::Copy),
+            unfinished: true,
+            ..JobFilter::default()
+        })
+        .map_err(|e| e.to_string())?;
+    if !copies.is_empty() {
+        let ids: Vec<String> = copies.iter().map(|j| j.id.clone()).collect();
+        exec.run_all(copies, &BTreeMap::new()).await?;
+        report.jobs.extend(reload(exec, &ids)?);
+    }
 
     // lifecycle, after the backups: the floor counts the points they just made
     let presence = exec.inventory.presence();

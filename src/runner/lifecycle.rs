@@ -107,6 +107,7 @@ pub fn prune_job(vault: &str, now: DateTime<Utc>) -> NewJob {
         },
         options: JobOptions::default(),
         recovery_point_id: None,
+        source_recovery_point_id: None,
     }
 }
 
@@ -178,6 +179,7 @@ fn delete_job(p: &RecoveryPoint, by: DeletedBy, now: DateTime<Utc>) -> NewJob {
             ..JobOptions::default()
         },
         recovery_point_id: Some(p.id.clone()),
+        source_recovery_point_id: None,
     }
 }
 

@@ -55,6 +55,8 @@ pub struct Settings {
     pub delete_retry_for: std::time::Duration,
     /// Lets a tick delete more than the mass-deletion breaker allows.
     pub allow_mass_deletion: bool,
+    /// Copies running at once into one destination region per service (AWS's quota: 20).
+    pub max_concurrent_copies: usize,
 }
 
 impl Default for Settings {
@@ -67,6 +69,7 @@ impl Default for Settings {
             suspicious_shrink: 0.5,
             delete_retry_for: std::time::Duration::from_secs(600),
             allow_mass_deletion: false,
+            max_concurrent_copies: 20,
         }
     }
 }
@@ -81,9 +84,10 @@ pub enum Event {
     Queued {
         jobs: usize,
     },
-    /// A job asked for its backup (or adopted one an earlier attempt made).
+    /// A job asked for its backup or copy (or adopted one an earlier attempt made).
     Started {
         job_id: String,
+        kind: crate::jobs::JobKind,
         resource_arn: String,
         adopted: bool,
     },

@@ -925,9 +925,30 @@ fn readme_first_command_backs_up_the_quickstart_and_a_point_restores() {
     ]));
     let points: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let points = points.as_array().unwrap();
-    assert_eq!(points.len(), 2, "both sample directories: {points:#?}");
-    let docs = points
-        .iter()
+    assert_eq!(
+        points.len(),
+        4,
+        "both sample directories, each copied into `dr`: {points:#?}"
+    );
+    let in_vault = |vault: &str| -> Vec<&serde_json::Value> {
+        points.iter().filter(|p| p["vault"] == vault).collect()
+    };
+    assert_eq!(in_vault("primary").len(), 2);
+    for copy in in_vault("dr") {
+        let source = points
+            .iter()
+            .find(|p| p["id"] == copy["source_recovery_point_id"])
+            .expect("a copy names its source");
+        assert_eq!(source["vault"], "primary");
+        assert_eq!(copy["resource_arn"], source["resource_arn"]);
+        assert_eq!(copy["created_at"], source["created_at"]);
+        // the copy_to block's own lifecycle: delete_after = "1y", from the source's creation
+        assert_eq!(copy["delete_at"], "2027-12-05T06:30:00Z");
+        assert_eq!(copy["tags"]["coffer:vault"], "dr");
+    }
+    // the copy restores: it is the one read back below
+    let docs = in_vault("dr")
+        .into_iter()
         .find(|p| {
             p["resource_arn"]
                 .as_str()

@@ -47,7 +47,18 @@ pub struct Provider {
     pub alias: Option<String>,
     pub region: Option<String>,
     pub profile: Option<String>,
+    /// Credentials of another account (or role), as Terraform's provider takes them.
+    pub assume_role: Option<AssumeRole>,
     pub span: Span,
+}
+
+/// A provider's `assume_role` block: coffer acts with the role's credentials, got from STS
+/// with the provider's own (AssumeRole).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +90,13 @@ pub struct VaultLock {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vault {
     pub name: String,
+    /// Where the vault's native points (snapshots, AMIs) live; `None`: in their resource's
+    /// region.
+    pub region: Option<String>,
+    pub region_span: Option<Span>,
+    /// The alias of the `provider "aws"` block whose account holds the vault's native points
+    /// (`provider = aws.ALIAS`); `None`: the unaliased provider.
+    pub provider: Option<String>,
     /// Location of the vault's repository for file-level points, e.g. `file://./vaults/x`.
     pub storage: Option<String>,
     pub kms_key_arn: Option<String>,
@@ -144,7 +162,14 @@ pub struct Lifecycle {
 pub struct CopyAction {
     pub vault: String,
     pub lifecycle: Option<Lifecycle>,
+    /// How long after the source completes the copy must be finished (default 24 hours).
+    pub window: Option<Duration>,
+    /// The `copy_to` block's header.
+    pub span: Span,
 }
+
+/// A copy's window when its `copy_to` block sets none: 24 hours from the source's completion.
+pub const DEFAULT_COPY_WINDOW_MINUTES: u64 = 24 * 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {

@@ -4,7 +4,7 @@
 //! when several rules would back up one resource in overlapping windows, the rule with the
 //! longer retention wins, as in AWS Backup.
 
-use super::options::JobOptions;
+use super::options::{CopyOptions, JobOptions};
 use super::state::Windows;
 use crate::address::Address;
 use crate::coverage::Coverage;
@@ -58,10 +58,34 @@ pub fn rules_from_objects<'a>(
             vault: rule.vault_name().to_string(),
             options: JobOptions {
                 tags: rule.recovery_point_tags.clone(),
-                cold_storage_after: text(lifecycle.cold_storage_after),
-                delete_after: text(lifecycle.delete_after),
+                cold_storage_after: text(lifecycle.cold_storage_after.clone()),
+                delete_after: text(lifecycle.delete_after.clone()),
                 deleted_by: None,
                 opt_in_to_archive: lifecycle.opt_in_to_archive,
+                copies: rule
+                    .copy_to
+                    .iter()
+                    .map(|c| {
+                        // a copy without a lifecycle of its own keeps the rule's
+                        let l = c.lifecycle.clone().unwrap_or_else(|| lifecycle.clone());
+                        CopyOptions {
+                            vault: c.vault_name().to_string(),
+                            window: c.window.as_ref().map_or_else(
+                                || {
+                                    crate::config::duration::Duration::from_minutes(
+                                        crate::config::model::DEFAULT_COPY_WINDOW_MINUTES,
+                                    )
+                                    .as_str()
+                                    .to_string()
+                                },
+                                |w| w.as_str().to_string(),
+                            ),
+                            cold_storage_after: text(l.cold_storage_after),
+                            delete_after: text(l.delete_after),
+                            opt_in_to_archive: l.opt_in_to_archive,
+                        }
+                    })
+                    .collect(),
             },
         });
     }

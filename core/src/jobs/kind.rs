@@ -22,15 +22,18 @@ pub enum JobKind {
     Cold,
     /// Removes unused data from a vault's repository, under its exclusive lock.
     Prune,
+    /// Copies a recovery point into another vault (another region, account or repository).
+    Copy,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::Backup,
         JobKind::Restore,
         JobKind::Delete,
         JobKind::Cold,
         JobKind::Prune,
+        JobKind::Copy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +43,7 @@ impl JobKind {
             JobKind::Delete => "delete",
             JobKind::Cold => "cold",
             JobKind::Prune => "prune",
+            JobKind::Copy => "copy",
         }
     }
 

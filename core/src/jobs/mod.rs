@@ -21,7 +21,7 @@ pub mod vault_lock;
 
 pub use due::{due, rules_from_objects, Due, RuleInfo};
 pub use kind::{DeletedBy, JobKind, PointStatus, StorageClass};
-pub use options::JobOptions;
+pub use options::{CopyOptions, JobOptions};
 pub use state::{forced_transition, History, JobState, TransitionError, Windows};
 
 /// The tag every recovery point (snapshot, AMI, repository snapshot) carries with the id of

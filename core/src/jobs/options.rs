@@ -1,6 +1,7 @@
-//! What a job gives the recovery point it creates: the tags to put on it and its lifecycle
+//! What a job gives the recovery point it creates: the tags to put on it, its lifecycle
 //! (when it goes to cold storage, when it is deleted), as durations from the rule or from
-//! `backup start --delete-after`, and the dates they imply once the point is complete.
+//! `backup start --delete-after`, the dates they imply once the point is complete, and the
+//! copies to make of it (the rule's `copy_to`).
 
 use crate::config::duration::Duration;
 use chrono::{DateTime, Utc};
@@ -26,6 +27,46 @@ pub struct JobOptions {
     /// does an EBS point get a `cold_at`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub opt_in_to_archive: bool,
+    /// The copies a backup's point gets once it completes: one copy job per entry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<CopyOptions>,
+}
+
+/// One `copy_to` of a rule, as the backup job carries it to the copy jobs it creates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyOptions {
+    /// The destination vault's name.
+    pub vault: String,
+    /// How long after the source completes the copy must be done, e.g. `24h`.
+    pub window: String,
+    /// The copy's lifecycle: its `copy_to` block's, else the rule's.
+    #[serde(default)]
+    pub cold_storage_after: Option<String>,
+    #[serde(default)]
+    pub delete_after: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub opt_in_to_archive: bool,
+}
+
+impl CopyOptions {
+    /// The copy job's own options: the rule's tags, and the copy's lifecycle.
+    pub fn job_options(&self, tags: &BTreeMap<String, String>) -> JobOptions {
+        JobOptions {
+            tags: tags.clone(),
+            cold_storage_after: self.cold_storage_after.clone(),
+            delete_after: self.delete_after.clone(),
+            deleted_by: None,
+            opt_in_to_archive: self.opt_in_to_archive,
+            copies: Vec::new(),
+        }
+    }
+
+    /// The copy window.
+    pub fn window(&self) -> chrono::Duration {
+        Duration::parse(&self.window)
+            .map(|d| d.to_chrono())
+            .unwrap_or_else(|_| chrono::Duration::hours(24))
+    }
 }
 
 fn after(start: DateTime<Utc>, duration: Option<&str>) -> Option<DateTime<Utc>> {
@@ -65,6 +106,7 @@ mod tests {
             delete_after: Some("1y".into()),
             deleted_by: None,
             opt_in_to_archive: false,
+            copies: Vec::new(),
         };
         let done = DateTime::parse_from_rfc3339("2026-12-05T06:40:00Z")
             .unwrap()

@@ -32,6 +32,8 @@ pub struct NewRecoveryPoint {
     pub cold_at: Option<DateTime<Utc>>,
     pub delete_at: Option<DateTime<Utc>>,
     pub tags: BTreeMap<String, String>,
+    /// The point this one is a copy of (copies only).
+    pub source_recovery_point_id: Option<String>,
 }
 
 impl NewRecoveryPoint {
@@ -60,6 +62,7 @@ impl NewRecoveryPoint {
             cold_at: None,
             delete_at: None,
             tags: BTreeMap::new(),
+            source_recovery_point_id: None,
         }
     }
 }
@@ -144,9 +147,11 @@ pub struct NewJob {
     pub windows: Windows,
     /// Tags and lifecycle for what the job creates.
     pub options: JobOptions,
-    /// The recovery point the job acts on (delete, cold, restore); a backup's is recorded
-    /// when it completes.
+    /// The recovery point the job acts on (delete, cold, restore); a backup's or a copy's
+    /// (the point it made) is recorded when it completes.
     pub recovery_point_id: Option<String>,
+    /// The point a copy job copies.
+    pub source_recovery_point_id: Option<String>,
 }
 
 /// A job as the catalog holds it, with its state history.

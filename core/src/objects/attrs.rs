@@ -86,6 +86,12 @@ pub struct VaultAttrs {
     /// The cold repository's location, as written; absent unless set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_storage: Option<ColdStorageAttrs>,
+    /// The region of the vault's native points; absent: their resource's region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The provider whose account holds them (`aws.ALIAS`); absent: the unaliased provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +108,13 @@ pub struct PruneAttrs {
 }
 
 impl VaultAttrs {
+    /// The alias of the vault's provider (`aws.west` → `west`), `None` for the unaliased one.
+    pub fn provider_alias(&self) -> Option<&str> {
+        self.provider
+            .as_deref()
+            .and_then(|p| p.strip_prefix("aws."))
+    }
+
     /// The share of unused data (percent) above which the repository is pruned: the
     /// vault's `prune { max_unused }`, else restic's 5%.
     pub fn max_unused_percent(&self) -> u8 {
@@ -214,6 +227,20 @@ pub struct CopyAttrs {
     /// The destination vault's address (`vault.NAME`).
     pub vault: String,
     pub lifecycle: Option<LifecycleAttrs>,
+    /// The copy window as written; absent: 24 hours.
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub window: Option<Duration>,
+}
+
+impl CopyAttrs {
+    /// The destination vault's name.
+    pub fn vault_name(&self) -> &str {
+        self.vault.strip_prefix("vault.").unwrap_or(&self.vault)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

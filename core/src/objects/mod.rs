@@ -92,6 +92,8 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
             prune: v.prune.map(|p| PruneAttrs {
                 max_unused: format!("{}%", p.max_unused_percent),
             }),
+            region: v.region.clone(),
+            provider: v.provider.as_ref().map(|a| format!("aws.{a}")),
         };
         push(Address::Vault(v.name.clone()), write(&attrs));
     }
@@ -117,6 +119,7 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
                     .map(|c| CopyAttrs {
                         vault: Address::Vault(c.vault.clone()).to_string(),
                         lifecycle: lifecycle(c.lifecycle.as_ref()),
+                        window: c.window.clone(),
                     })
                     .collect(),
             };
@@ -184,7 +187,12 @@ pub fn config_json(config: &Config) -> Value {
     let providers: Vec<Value> = config
         .providers
         .iter()
-        .map(|p| json!({ "name": p.name, "alias": p.alias, "region": p.region, "profile": p.profile }))
+        .map(|p| {
+            let assume_role = p.assume_role.as_ref().map(|a| {
+                json!({ "role_arn": a.role_arn, "session_name": a.session_name, "external_id": a.external_id })
+            });
+            json!({ "name": p.name, "alias": p.alias, "region": p.region, "profile": p.profile, "assume_role": assume_role })
+        })
         .collect();
     let mut vaults = Map::new();
     for name in config.vaults.keys() {

@@ -53,7 +53,10 @@ pub struct JobJson {
     /// What the job made outside coffer (snapshot ids, AMI id, RDS snapshot ARN, repository
     /// snapshot id).
     pub native_ids: Vec<String>,
+    /// The point the job made (backup, copy) or acts on (delete, cold, restore).
     pub recovery_point_id: Option<String>,
+    /// The point a copy job copies.
+    pub source_recovery_point_id: Option<String>,
     pub warning: Option<String>,
     pub recovery_point_tags: BTreeMap<String, String>,
     pub lifecycle: LifecycleJson,
@@ -91,6 +94,7 @@ impl JobJson {
             bytes: j.bytes,
             native_ids: j.native_ids.clone(),
             recovery_point_id: j.job.recovery_point_id.clone(),
+            source_recovery_point_id: j.job.source_recovery_point_id.clone(),
             warning: j.warning.clone(),
             recovery_point_tags: j.job.options.tags.clone(),
             lifecycle: LifecycleJson {
@@ -145,6 +149,8 @@ pub struct PointJson {
     pub cold_at: Option<String>,
     pub delete_at: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// The point this one is a copy of (copies only).
+    pub source_recovery_point_id: Option<String>,
 }
 
 /// A recovery point with what the applied configuration says about it now.
@@ -196,6 +202,7 @@ impl PointJson {
             cold_at: q.cold_at.map(t),
             delete_at: q.delete_at.map(t),
             tags: q.tags.clone(),
+            source_recovery_point_id: q.source_recovery_point_id.clone(),
         }
     }
 }
@@ -325,6 +332,9 @@ pub fn job_detail(j: &JobRecord) -> String {
     }
     if j.bytes.is_some() {
         field("Size", size(j.bytes));
+    }
+    if let Some(rp) = &j.job.source_recovery_point_id {
+        field("Copy of", rp.clone());
     }
     if let Some(rp) = &j.job.recovery_point_id {
         field("Recovery point", rp.clone());

@@ -116,9 +116,19 @@ pub(super) fn due_points_sql() -> String {
     )
 }
 
-/// Whether a delete or cold job may be created for its point now (other jobs always may):
-/// the point must still be there to act on. Runs inside `create_job`'s transaction.
+/// Whether a delete, cold or copy job may be created for its point now (other jobs always
+/// may): the point must still be there to act on, and only warm, completed points are
+/// copied. Runs inside `create_job`'s transaction.
 fn point_allows(tx: &Connection, job: &NewJob, at: DateTime<Utc>) -> rusqlite::Result<bool> {
+    if let (JobKind::Copy, Some(source)) = (job.kind, &job.source_recovery_point_id) {
+        let row: Option<(String, String)> = tx
+            .prepare_cached("SELECT status, storage_class FROM recovery_points WHERE id = ?1")?
+            .query_row(params![source], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        return Ok(row.is_some_and(|(status, class)| {
+            status == PointStatus::Completed.as_str() && class == StorageClass::Warm.as_str()
+        }));
+    }
     let (JobKind::Delete | JobKind::Cold, Some(point)) = (job.kind, &job.recovery_point_id) else {
         return Ok(true);
     };
@@ -225,7 +235,7 @@ impl Catalog for SqliteCatalog {
         }
         let id = format!("rp-{}", uuid::Uuid::new_v4().simple());
         exec(&tx,
-            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'WARM', NULL, NULL, NULL)"),
+            &format!("INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES (?1, 'COMPLETED', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'WARM', NULL, NULL, NULL, ?18)"),
             params![
                 id,
                 p.vault,
@@ -244,6 +254,7 @@ impl Catalog for SqliteCatalog {
                 p.cold_at.map(ts),
                 p.delete_at.map(ts),
                 json_text(&p.tags),
+                p.source_recovery_point_id,
             ],
         )
         .map_err(e)?;
@@ -433,8 +444,8 @@ impl Catalog for SqliteCatalog {
             return Ok(None);
         }
         let inserted = exec(&tx,
-                "INSERT OR IGNORE INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, options, created_at, updated_at, recovery_point_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?11, ?11, ?12)",
+                "INSERT OR IGNORE INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, options, created_at, updated_at, recovery_point_id, source_recovery_point_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'CREATED', ?10, ?11, ?11, ?12, ?13)",
                 params![
                     id,
                     job.kind.as_str(),
@@ -448,6 +459,7 @@ impl Catalog for SqliteCatalog {
                     json_text(&job.options),
                     ts(at),
                     job.recovery_point_id,
+                    job.source_recovery_point_id,
                 ],
             )
             .map_err(e)?;

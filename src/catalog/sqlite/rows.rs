@@ -77,7 +77,7 @@ pub(super) fn parse_status(s: &str) -> rusqlite::Result<PointStatus> {
     PointStatus::parse(s).ok_or_else(|| unknown("recovery point status", s))
 }
 
-pub(super) const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning";
+pub(super) const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning, source_recovery_point_id";
 
 pub(super) fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
@@ -106,6 +106,7 @@ pub(super) fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
             },
             options: json_column::<JobOptions>(&r.get::<_, String>(13)?)?,
             recovery_point_id: r.get(14)?,
+            source_recovery_point_id: r.get(16)?,
         },
         history: History {
             transitions: Vec::new(),
@@ -140,7 +141,7 @@ pub(super) fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
     Ok(Some(job))
 }
 
-pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message";
+pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message, source_recovery_point_id";
 
 /// The columns [`live_point_row`] reads.
 pub(super) const LIVE_POINT_COLUMNS: &str =
@@ -198,6 +199,7 @@ pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint
             cold_at: opt_ts(r.get(15)?)?,
             delete_at: opt_ts(r.get(16)?)?,
             tags: json_column(&r.get::<_, String>(17)?)?,
+            source_recovery_point_id: r.get(22)?,
         },
     })
 }

@@ -127,6 +127,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
         point_id     TEXT PRIMARY KEY,
         approved_at  TEXT NOT NULL
     );",
+    // 8: copies. A copy job names the point it copies; a copy names the point it is a copy
+    // of. A rule's copy of a point into a vault is made once.
+    "ALTER TABLE recovery_points ADD COLUMN source_recovery_point_id TEXT;
+    CREATE INDEX recovery_points_by_source ON recovery_points (source_recovery_point_id)
+        WHERE source_recovery_point_id IS NOT NULL;
+    ALTER TABLE jobs ADD COLUMN source_recovery_point_id TEXT;
+    CREATE UNIQUE INDEX jobs_copy_once ON jobs (source_recovery_point_id, vault)
+        WHERE kind = 'copy' AND rule IS NOT NULL;",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.

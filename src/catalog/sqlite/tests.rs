@@ -75,6 +75,7 @@ fn new_job(resource: &str) -> NewJob {
         },
         options: JobOptions::default(),
         recovery_point_id: None,
+        source_recovery_point_id: None,
     }
 }
 

@@ -8,7 +8,7 @@ use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
 };
 
 /// Backs up EC2 instances as AMIs.
@@ -31,6 +31,13 @@ impl Provider for Ec2Instances {
         "EC2"
     }
 
+    fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
+        self.regions
+            .home(r, vault)
+            .ok()
+            .map(|(_, region)| region.to_string())
+    }
+
     async fn preflight(&self, resources: &[&Resource]) -> Preflight {
         let mut out = Preflight::default();
         kms_keys(&self.regions, resources, &mut out).await;
@@ -40,10 +47,10 @@ impl Provider for Ec2Instances {
     async fn find(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         job_id: &str,
     ) -> Result<Option<String>, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let out = c
             .ec2
             .describe_images()
@@ -51,7 +58,7 @@ impl Provider for Ec2Instances {
             .filters(job_filter(job_id))
             .send()
             .await
-            .map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DESCRIBE_IMAGES, region, &e)))?;
         Ok(out
             .images()
             .iter()
@@ -88,20 +95,60 @@ impl Provider for Ec2Instances {
             .ok_or_else(|| ProviderError::permanent("CreateImage returned no image id"))
     }
 
+    /// CopyImage in the vault's region (and account), the copy and its snapshots tagged, and
+    /// encrypted with the vault's key when it has one.
+    async fn copy(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let (_, source_region) = self.regions.home(r, source.vault)?;
+        let (c, region) = self.regions.home(r, vault)?;
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Image)
+            .set_tags(Some(ec2_tags(tags)))
+            .build();
+        let mut req = c
+            .ec2
+            .copy_image()
+            .source_image_id(source.native_id)
+            .source_region(source_region)
+            .name(format!("coffer-{job_id}"))
+            .description(format!(
+                "coffer job {job_id}: copy of {} from {source_region}",
+                source.native_id
+            ))
+            .client_token(job_id)
+            .tag_specifications(spec);
+        if let Some(key) = self.regions.vault(vault).kms_key_arn {
+            req = req.encrypted(true).kms_key_id(key);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| fail(classify(COPY_IMAGE, region, &e)))?;
+        out.image_id()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("CopyImage returned no image id"))
+    }
+
     async fn poll(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
     ) -> Result<Progress, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let out = c
             .ec2
             .describe_images()
             .image_ids(native_id)
             .send()
             .await
-            .map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DESCRIBE_IMAGES, region, &e)))?;
         let Some(image) = out.images().first() else {
             return Ok(Progress::Failed(format!("image {native_id} disappeared")));
         };
@@ -125,7 +172,7 @@ impl Provider for Ec2Instances {
                     }
                     req.send()
                         .await
-                        .map_err(|e| fail(classify(CREATE_TAGS, &r.region, &e)))?;
+                        .map_err(|e| fail(classify(CREATE_TAGS, region, &e)))?;
                 }
                 let mut ids = vec![native_id.to_string()];
                 ids.extend(snapshots);
@@ -159,17 +206,17 @@ impl Provider for Ec2Instances {
     async fn discard(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
     ) -> Result<(), ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let out = c
             .ec2
             .describe_images()
             .image_ids(native_id)
             .send()
             .await
-            .map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DESCRIBE_IMAGES, region, &e)))?;
         let snapshots: Vec<String> = out
             .images()
             .iter()
@@ -181,14 +228,14 @@ impl Provider for Ec2Instances {
             .image_id(native_id)
             .send()
             .await
-            .map_err(|e| fail(classify(DEREGISTER_IMAGE, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DEREGISTER_IMAGE, region, &e)))?;
         for s in snapshots {
             c.ec2
                 .delete_snapshot()
                 .snapshot_id(s)
                 .send()
                 .await
-                .map_err(|e| fail(classify(DELETE_SNAPSHOT, &r.region, &e)))?;
+                .map_err(|e| fail(classify(DELETE_SNAPSHOT, region, &e)))?;
         }
 
         Ok(())
@@ -197,15 +244,15 @@ impl Provider for Ec2Instances {
     async fn delete(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
         job_id: &str,
     ) -> Result<Deletion, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let image = match c.ec2.describe_images().image_ids(native_id).send().await {
             Ok(out) => out.images().first().cloned(),
             Err(e) => {
-                let e = classify(DESCRIBE_IMAGES, &r.region, &e);
+                let e = classify(DESCRIBE_IMAGES, region, &e);
                 if is_not_found(&e, &["InvalidAMIID"]) {
                     None
                 } else {
@@ -227,7 +274,7 @@ impl Provider for Ec2Instances {
             .filters(job_filter(job_id))
             .send()
             .await
-            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, region, &e)))?;
         snapshots.extend(
             tagged
                 .snapshots()
@@ -243,7 +290,7 @@ impl Provider for Ec2Instances {
             Some(_) => match c.ec2.deregister_image().image_id(native_id).send().await {
                 Ok(_) => true,
                 Err(e) => {
-                    let e = classify(DEREGISTER_IMAGE, &r.region, &e);
+                    let e = classify(DEREGISTER_IMAGE, region, &e);
                     if !is_not_found(&e, &["InvalidAMIID"]) {
                         return Err(fail(e));
                     }
@@ -262,7 +309,7 @@ impl Provider for Ec2Instances {
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| fail(classify(DESCRIBE_IMAGES, &r.region, &e)))?;
+            let page = page.map_err(|e| fail(classify(DESCRIBE_IMAGES, region, &e)))?;
             for i in page.images() {
                 if i.image_id() == Some(native_id) {
                     continue;
@@ -282,7 +329,7 @@ impl Provider for Ec2Instances {
                 notes.push(format!("snapshot {s} is kept: image {other} still uses it"));
                 continue;
             }
-            match describe_snapshot(c, &r.region, &s).await? {
+            match describe_snapshot(c, region, &s).await? {
                 None => continue,
                 Some(snap) if !ec2_made_by(snap.tags(), job_id) => {
                     notes.push(format!(
@@ -293,7 +340,7 @@ impl Provider for Ec2Instances {
                 }
                 Some(_) => {}
             }
-            if delete_snapshot(c, &r.region, &s).await? && !existed {
+            if delete_snapshot(c, region, &s).await? && !existed {
                 notes.push(format!(
                     "snapshot {s}, left by an earlier attempt, is deleted"
                 ));

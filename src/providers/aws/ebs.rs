@@ -1,15 +1,16 @@
 //! EBS volumes: a recovery point is a snapshot (CreateSnapshot), tagged with the job, so an
 //! interrupted job finds it again; cold storage is the snapshot archive tier
 //! (ModifySnapshotTier, followed with DescribeSnapshotTierStatus); snapshots of covered volumes
-//! that coffer did not make are reported as overlaps.
+//! that coffer did not make are reported as overlaps. Copies into a vault in another region
+//! are CopySnapshot calls there.
 
 use super::preflight::kms_keys;
 use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Archiving, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
-    Tiering,
+    Archiving, CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider,
+    ProviderError, Tiering,
 };
 
 /// Backs up EBS volumes as snapshots.
@@ -32,6 +33,13 @@ impl Provider for EbsVolumes {
         "EC2"
     }
 
+    fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
+        self.regions
+            .home(r, vault)
+            .ok()
+            .map(|(_, region)| region.to_string())
+    }
+
     async fn preflight(&self, resources: &[&Resource]) -> Preflight {
         let mut out = Preflight::default();
         kms_keys(&self.regions, resources, &mut out).await;
@@ -41,10 +49,10 @@ impl Provider for EbsVolumes {
     async fn find(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         job_id: &str,
     ) -> Result<Option<String>, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let out = c
             .ec2
             .describe_snapshots()
@@ -52,7 +60,7 @@ impl Provider for EbsVolumes {
             .filters(job_filter(job_id))
             .send()
             .await
-            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, region, &e)))?;
         Ok(out
             .snapshots()
             .iter()
@@ -89,17 +97,17 @@ impl Provider for EbsVolumes {
     async fn poll(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
     ) -> Result<Progress, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let out = c
             .ec2
             .describe_snapshots()
             .snapshot_ids(native_id)
             .send()
             .await
-            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, &r.region, &e)))?;
+            .map_err(|e| fail(classify(DESCRIBE_SNAPSHOTS, region, &e)))?;
         let Some(s) = out.snapshots().first() else {
             return Ok(Progress::Failed(format!(
                 "snapshot {native_id} disappeared"
@@ -127,38 +135,70 @@ impl Provider for EbsVolumes {
         })
     }
 
+    /// A copy in the vault's region (and account), made with CopySnapshot there: encrypted
+    /// with the vault's key when it has one, else as the source is.
+    async fn copy(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let (_, source_region) = self.regions.home(r, source.vault)?;
+        let (c, region) = self.regions.home(r, vault)?;
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot)
+            .set_tags(Some(ec2_tags(tags)))
+            .build();
+        let mut req = c
+            .ec2
+            .copy_snapshot()
+            .source_region(source_region)
+            .source_snapshot_id(source.native_id)
+            .description(format!(
+                "coffer job {job_id}: copy of {} from {source_region}",
+                source.native_id
+            ))
+            .tag_specifications(spec);
+        if let Some(key) = self.regions.vault(vault).kms_key_arn {
+            req = req.encrypted(true).kms_key_id(key);
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| fail(classify(COPY_SNAPSHOT, region, &e)))?;
+        out.snapshot_id()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("CopySnapshot returned no snapshot id"))
+    }
+
     async fn discard(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
     ) -> Result<(), ProviderError> {
-        let c = self.regions.of(r)?;
-        c.ec2
-            .delete_snapshot()
-            .snapshot_id(native_id)
-            .send()
-            .await
-            .map_err(|e| fail(classify(DELETE_SNAPSHOT, &r.region, &e)))?;
-
+        let (c, region) = self.regions.home(r, vault)?;
+        delete_snapshot(c, region, native_id).await?;
         Ok(())
     }
 
     async fn delete(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
         job_id: &str,
     ) -> Result<Deletion, ProviderError> {
-        let c = self.regions.of(r)?;
-        let Some(s) = describe_snapshot(c, &r.region, native_id).await? else {
+        let (c, region) = self.regions.home(r, vault)?;
+        let Some(s) = describe_snapshot(c, region, native_id).await? else {
             return Ok(Deletion::Gone { notes: Vec::new() });
         };
         if !ec2_made_by(s.tags(), job_id) {
             return Ok(not_ours(&format!("snapshot {native_id}"), job_id));
         }
-        Ok(if delete_snapshot(c, &r.region, native_id).await? {
+        Ok(if delete_snapshot(c, region, native_id).await? {
             Deletion::Deleted { notes: Vec::new() }
         } else {
             Deletion::Gone { notes: Vec::new() }
@@ -177,13 +217,13 @@ impl Provider for EbsVolumes {
     async fn archive(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
         job_id: &str,
     ) -> Result<Archiving, ProviderError> {
         use aws_sdk_ec2::types::{StorageTier, TargetStorageTier, TieringOperationStatus};
-        let c = self.regions.of(r)?;
-        let Some(s) = describe_snapshot(c, &r.region, native_id).await? else {
+        let (c, region) = self.regions.home(r, vault)?;
+        let Some(s) = describe_snapshot(c, region, native_id).await? else {
             return Ok(Archiving::Gone);
         };
         if !ec2_made_by(s.tags(), job_id) {
@@ -196,7 +236,7 @@ impl Provider for EbsVolumes {
             return Ok(Archiving::Done { native_id: None });
         }
         // an earlier attempt's request that is still under way is followed, not repeated
-        if tier_status(c, &r.region, native_id).await?
+        if tier_status(c, region, native_id).await?
             == Some(TieringOperationStatus::ArchivalInProgress)
         {
             return Ok(Archiving::Started);
@@ -207,14 +247,19 @@ impl Provider for EbsVolumes {
             .storage_tier(TargetStorageTier::Archive)
             .send()
             .await
-            .map_err(|e| fail(classify(MODIFY_SNAPSHOT_TIER, &r.region, &e)))?;
+            .map_err(|e| fail(classify(MODIFY_SNAPSHOT_TIER, region, &e)))?;
         Ok(Archiving::Started)
     }
 
-    async fn tiering(&self, r: &Resource, native_id: &str) -> Result<Tiering, ProviderError> {
+    async fn tiering(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<Tiering, ProviderError> {
         use aws_sdk_ec2::types::TieringOperationStatus as S;
-        let c = self.regions.of(r)?;
-        Ok(match tier_status(c, &r.region, native_id).await? {
+        let (c, region) = self.regions.home(r, vault)?;
+        Ok(match tier_status(c, region, native_id).await? {
             Some(S::ArchivalCompleted) => Tiering::Completed,
             Some(S::ArchivalFailed) => Tiering::Failed(format!(
                 "archiving snapshot {native_id} failed (DescribeSnapshotTierStatus says archival-failed)"

@@ -31,6 +31,10 @@ macro_rules! call {
 call!(CREATE_SNAPSHOT, "ec2:CreateSnapshot", "EC2");
 call!(DESCRIBE_SNAPSHOTS, "ec2:DescribeSnapshots", "EC2");
 call!(DELETE_SNAPSHOT, "ec2:DeleteSnapshot", "EC2");
+call!(COPY_SNAPSHOT, "ec2:CopySnapshot", "EC2");
+call!(COPY_IMAGE, "ec2:CopyImage", "EC2");
+call!(COPY_DB_SNAPSHOT, "rds:CopyDBSnapshot", "RDS");
+call!(COPY_CLUSTER_SNAPSHOT, "rds:CopyDBClusterSnapshot", "RDS");
 call!(MODIFY_SNAPSHOT_TIER, "ec2:ModifySnapshotTier", "EC2");
 call!(
     DESCRIBE_SNAPSHOT_TIER_STATUS,
@@ -69,34 +73,75 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
 }
 
-/// SDK clients per region, from the provider blocks; every AWS provider shares one set.
+/// Where a vault's native points live: its `region` (else their resource's) in the account
+/// of its `provider` (else the unaliased provider's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VaultHome {
+    pub region: Option<String>,
+    /// The provider block's alias.
+    pub provider: Option<String>,
+    /// The key native copies into the vault are encrypted with.
+    pub kms_key_arn: Option<String>,
+}
+
+/// SDK clients per provider block and region, from the provider blocks and the regions the
+/// vaults live in; every AWS provider shares one set.
 #[derive(Clone)]
-pub struct Regions(Arc<BTreeMap<String, Clients>>);
+pub struct Regions {
+    /// By (provider alias, region).
+    clients: Arc<BTreeMap<(Option<String>, String), Clients>>,
+    vaults: Arc<BTreeMap<String, VaultHome>>,
+}
+
+fn clients(conf: &aws_config::SdkConfig) -> Clients {
+    Clients {
+        ec2: aws_sdk_ec2::Client::new(conf),
+        rds: aws_sdk_rds::Client::new(conf),
+        kms: aws_sdk_kms::Client::new(conf),
+    }
+}
 
 impl Regions {
-    /// Clients for every provider block (the first block for a region wins).
-    pub async fn new(targets: &[Target]) -> Regions {
-        let mut clients = BTreeMap::new();
+    /// Clients for every provider block, and for every vault's region under its provider.
+    pub async fn new(targets: &[Target], vaults: BTreeMap<String, VaultHome>) -> Regions {
+        let mut out = BTreeMap::new();
         for t in targets {
-            if clients.contains_key(&t.region) {
+            let key = (t.alias.clone(), t.region.clone());
+            if out.contains_key(&key) {
                 continue;
             }
-            let conf = crate::aws::sdk_config(t).await;
-            clients.insert(
-                t.region.clone(),
-                Clients {
-                    ec2: aws_sdk_ec2::Client::new(&conf),
-                    rds: aws_sdk_rds::Client::new(&conf),
-                    kms: aws_sdk_kms::Client::new(&conf),
-                },
-            );
+            out.insert(key, clients(&crate::aws::sdk_config(t).await));
         }
-        Regions(Arc::new(clients))
+        for home in vaults.values() {
+            let Some(region) = &home.region else { continue };
+            let key = (home.provider.clone(), region.clone());
+            if out.contains_key(&key) {
+                continue;
+            }
+            // the vault's provider block, in the vault's region
+            let Some(t) = targets.iter().find(|t| t.alias == home.provider) else {
+                continue;
+            };
+            let t = Target {
+                region: region.clone(),
+                ..t.clone()
+            };
+            out.insert(key, clients(&crate::aws::sdk_config(&t).await));
+        }
+        Regions {
+            clients: Arc::new(out),
+            vaults: Arc::new(vaults),
+        }
     }
 
-    /// The clients of a region, if a provider block covers it.
+    /// The clients of a region: the unaliased provider's, else the first block's for it.
     pub fn get(&self, region: &str) -> Option<&Clients> {
-        self.0.get(region)
+        self.clients.get(&(None, region.to_string())).or_else(|| {
+            self.clients
+                .iter()
+                .find(|((_, r), _)| r == region)
+                .map(|(_, c)| c)
+        })
     }
 
     /// The clients of a resource's region, or why there are none.
@@ -108,6 +153,41 @@ impl Regions {
             ))
         })
     }
+
+    /// Where `vault`'s native points of `r` live: the vault's region (else the resource's),
+    /// and the clients of the vault's provider there.
+    pub fn home<'a>(
+        &'a self,
+        r: &'a Resource,
+        vault: &str,
+    ) -> Result<(&'a Clients, &'a str), ProviderError> {
+        let Some(home) = self.vaults.get(vault) else {
+            return Ok((self.of(r)?, &r.region));
+        };
+        let region = home.region.as_deref().unwrap_or(&r.region);
+        let found = match &home.provider {
+            None => self.get(region),
+            Some(_) => self
+                .clients
+                .get(&(home.provider.clone(), region.to_string())),
+        };
+        let c = found.ok_or_else(|| {
+            let which = home
+                .provider
+                .as_deref()
+                .map(|a| format!("provider aws.{a}"))
+                .unwrap_or_else(|| "the unaliased provider".into());
+            ProviderError::permanent(format!(
+                "vault `{vault}` lives in {region} under {which}, and no provider \"aws\" block covers it"
+            ))
+        })?;
+        Ok((c, region))
+    }
+
+    /// The vault's home, as configured.
+    pub fn vault(&self, vault: &str) -> VaultHome {
+        self.vaults.get(vault).cloned().unwrap_or_default()
+    }
 }
 
 /// Every AWS resource type's provider, routed by type.
@@ -116,9 +196,9 @@ pub type AwsProviders = ByResourceType<
     ByResourceType<ami::Ec2Instances, ByResourceType<rds::RdsInstances, rds::AuroraClusters>>,
 >;
 
-/// The AWS providers over the provider blocks' regions.
-pub async fn providers(targets: &[Target]) -> AwsProviders {
-    let regions = Regions::new(targets).await;
+/// The AWS providers over the provider blocks' regions and the vaults' homes.
+pub async fn providers(targets: &[Target], vaults: BTreeMap<String, VaultHome>) -> AwsProviders {
+    let regions = Regions::new(targets, vaults).await;
     ByResourceType(
         ebs::EbsVolumes::new(regions.clone()),
         ByResourceType(

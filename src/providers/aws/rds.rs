@@ -8,7 +8,7 @@ use super::*;
 use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
-    Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
 };
 use std::marker::PhantomData;
 
@@ -78,6 +78,16 @@ pub trait Flavor {
         snapshot: &str,
     ) -> Result<Option<SnapshotStatus>, AwsError>;
     async fn delete(c: &Clients, region: &str, snapshot: &str) -> Result<(), AwsError>;
+    /// Copies the snapshot `source` (an ARN) into `region` as `snapshot`, encrypted with
+    /// `kms_key` when given; returns the copy's ARN.
+    async fn copy(
+        c: &Clients,
+        region: &str,
+        source: &str,
+        snapshot: &str,
+        kms_key: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, AwsError>;
     /// Manual snapshots of these sources (identifier → ARN) made outside coffer in `[from, to]`.
     async fn foreign(
         c: &Clients,
@@ -119,6 +129,13 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
         "RDS"
     }
 
+    fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
+        self.regions
+            .home(r, vault)
+            .ok()
+            .map(|(_, region)| region.to_string())
+    }
+
     async fn preflight(&self, resources: &[&Resource]) -> Preflight {
         let mut out = Preflight::default();
         let mut by_region: BTreeMap<&str, Vec<&Resource>> = BTreeMap::new();
@@ -135,11 +152,11 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
     async fn find(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         job_id: &str,
     ) -> Result<Option<String>, ProviderError> {
-        let c = self.regions.of(r)?;
-        match F::describe(c, &r.region, &rds_snapshot_id(job_id)).await {
+        let (c, region) = self.regions.home(r, vault)?;
+        match F::describe(c, region, &rds_snapshot_id(job_id)).await {
             Ok(s) => Ok(s.and_then(|s| s.arn)),
             Err(e) if e.code().is_some_and(|c| c.starts_with(F::NOT_FOUND)) => Ok(None),
             Err(e) => Err(fail(e)),
@@ -161,15 +178,47 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
             .ok_or_else(|| ProviderError::permanent("the snapshot request returned no ARN"))
     }
 
+    /// A copy named after the copy job, in the vault's region and account. An encrypted
+    /// snapshot copied to another region needs a key there: the vault's `kms_key_arn`.
+    async fn copy(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+        job_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let (_, source_region) = self.regions.home(r, source.vault)?;
+        let (c, region) = self.regions.home(r, vault)?;
+        let key = self.regions.vault(vault).kms_key_arn;
+        if source.encrypted && source_region != region && key.is_none() {
+            return Err(ProviderError::permanent(format!(
+                "snapshot {} is encrypted, and a copy into another region ({region}) needs a KMS key there: set `kms_key_arn` on vault `{vault}` to a key in {region}",
+                source.native_id
+            )));
+        }
+        F::copy(
+            c,
+            region,
+            source.native_id,
+            &rds_snapshot_id(job_id),
+            key.as_deref(),
+            tags,
+        )
+        .await
+        .map_err(fail)?
+        .ok_or_else(|| ProviderError::permanent("the copy request returned no ARN"))
+    }
+
     async fn poll(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
     ) -> Result<Progress, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let snapshot = arn_id(native_id, F::SNAPSHOT_MARKER);
-        match F::describe(c, &r.region, snapshot).await.map_err(fail)? {
+        match F::describe(c, region, snapshot).await.map_err(fail)? {
             Some(s) => Ok(progress(native_id, s)),
             None => Ok(Progress::Failed(format!(
                 "snapshot {native_id} disappeared"
@@ -180,11 +229,11 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
     async fn discard(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
     ) -> Result<(), ProviderError> {
-        let c = self.regions.of(r)?;
-        F::delete(c, &r.region, arn_id(native_id, F::SNAPSHOT_MARKER))
+        let (c, region) = self.regions.home(r, vault)?;
+        F::delete(c, region, arn_id(native_id, F::SNAPSHOT_MARKER))
             .await
             .map_err(fail)
     }
@@ -192,13 +241,13 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
     async fn delete(
         &self,
         r: &Resource,
-        _vault: &str,
+        vault: &str,
         native_id: &str,
         job_id: &str,
     ) -> Result<Deletion, ProviderError> {
-        let c = self.regions.of(r)?;
+        let (c, region) = self.regions.home(r, vault)?;
         let snapshot = arn_id(native_id, F::SNAPSHOT_MARKER);
-        let status = match F::describe(c, &r.region, snapshot).await {
+        let status = match F::describe(c, region, snapshot).await {
             Ok(s) => s,
             Err(e) if is_not_found(&e, &[F::NOT_FOUND]) => None,
             Err(e) => return Err(fail(e)),
@@ -209,7 +258,7 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
         if status.job.as_deref() != Some(job_id) {
             return Ok(not_ours(&format!("snapshot {native_id}"), job_id));
         }
-        match F::delete(c, &r.region, snapshot).await {
+        match F::delete(c, region, snapshot).await {
             Ok(()) => Ok(Deletion::Deleted { notes: Vec::new() }),
             Err(e) if is_not_found(&e, &[F::NOT_FOUND]) => Ok(Deletion::Gone { notes: Vec::new() }),
             Err(e) => Err(fail(e)),
@@ -317,6 +366,30 @@ impl Flavor for Instance {
         Ok(())
     }
 
+    async fn copy(
+        c: &Clients,
+        region: &str,
+        source: &str,
+        snapshot: &str,
+        kms_key: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, AwsError> {
+        let out = c
+            .rds
+            .copy_db_snapshot()
+            .source_db_snapshot_identifier(source)
+            .target_db_snapshot_identifier(snapshot)
+            .set_kms_key_id(kms_key.map(str::to_string))
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| classify(COPY_DB_SNAPSHOT, region, &e))?;
+        Ok(out
+            .db_snapshot()
+            .and_then(|s| s.db_snapshot_arn())
+            .map(str::to_string))
+    }
+
     async fn foreign(
         c: &Clients,
         region: &str,
@@ -419,6 +492,30 @@ impl Flavor for Cluster {
             .await
             .map_err(|e| classify(DELETE_CLUSTER_SNAPSHOT, region, &e))?;
         Ok(())
+    }
+
+    async fn copy(
+        c: &Clients,
+        region: &str,
+        source: &str,
+        snapshot: &str,
+        kms_key: Option<&str>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, AwsError> {
+        let out = c
+            .rds
+            .copy_db_cluster_snapshot()
+            .source_db_cluster_snapshot_identifier(source)
+            .target_db_cluster_snapshot_identifier(snapshot)
+            .set_kms_key_id(kms_key.map(str::to_string))
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| classify(COPY_CLUSTER_SNAPSHOT, region, &e))?;
+        Ok(out
+            .db_cluster_snapshot()
+            .and_then(|s| s.db_cluster_snapshot_arn())
+            .map(str::to_string))
     }
 
     /// Cluster snapshots made outside coffer are not looked for (overlaps are reported for

@@ -112,7 +112,9 @@ impl<'a, E: Provider> Executor<'a, E> {
                 return Ok(Outcome::Left);
             }
             let (state, _) = self
-                .retrying(deadline, || self.provider.tiering(&resource, &native))
+                .retrying(deadline, || {
+                    self.provider.tiering(&resource, &job.job.vault, &native)
+                })
                 .await;
             match state {
                 Ok(Tiering::Completed) => return self.cold(&id, &point_id, None),

@@ -26,7 +26,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         &self,
         job: JobRecord,
         global: &Semaphore,
-        services: &std::collections::BTreeMap<&'static str, Semaphore>,
+        services: &std::collections::BTreeMap<String, Semaphore>,
     ) -> Result<Outcome, String> {
         let id = job.id.clone();
         let by = job.job.options.deleted_by.unwrap_or(DeletedBy::Lifecycle);

@@ -52,6 +52,7 @@ impl Setup {
                     windows: Windows::on_demand(now),
                     options: JobOptions::default(),
                     recovery_point_id: Some(self.point.clone()),
+                    source_recovery_point_id: None,
                 },
                 now,
             )
@@ -76,6 +77,7 @@ impl Setup {
                         ..JobOptions::default()
                     },
                     recovery_point_id: Some(self.point.clone()),
+                    source_recovery_point_id: None,
                 },
                 now,
             )

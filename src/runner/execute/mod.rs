@@ -20,6 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Semaphore;
 
 mod cold;
+mod copy;
+#[cfg(test)]
+#[path = "copy_tests.rs"]
+mod copy_tests;
 mod delete;
 mod prune;
 #[cfg(test)]
@@ -168,6 +172,38 @@ impl<'a, E: Provider> Executor<'a, E> {
         }
     }
 
+    /// A point's cold date, if it can go cold: only EBS snapshots of rules that opt in, and
+    /// file-level points of vaults with a cold repository, go cold; RDS, Aurora and AMIs have
+    /// no cold tier (AWS Backup ignores the setting for them).
+    fn cold_at(
+        &self,
+        resource: &Resource,
+        job: &JobRecord,
+        cold_at: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<Utc>> {
+        cold_at.filter(|_| {
+            (resource.resource_type == crate::inventory::ResourceType::EbsVolume
+                && job.job.options.opt_in_to_archive)
+                || self.provider.has_cold_storage(resource, &job.job.vault)
+        })
+    }
+
+    /// The resource whose point a copy job copies, as discovered or as its point recorded it.
+    fn copied_resource(&self, job: &JobRecord) -> Result<Option<Resource>, String> {
+        if let Some(r) = self.inventory.get(&job.job.resource_arn) {
+            return Ok(Some(r.clone()));
+        }
+        let Some(source) = &job.job.source_recovery_point_id else {
+            return Ok(None);
+        };
+        Ok(self
+            .catalog
+            .borrow()
+            .recovery_point(source)
+            .map_err(Self::catalog_err)?
+            .and_then(|p| p.source_resource()))
+    }
+
     /// Words for a failure, naming the KMS key when the key is what failed.
     fn failure(r: &Resource, e: &ProviderError) -> String {
         match &r.kms_key {
@@ -186,14 +222,23 @@ impl<'a, E: Provider> Executor<'a, E> {
         refused: &BTreeMap<String, String>,
     ) -> Result<(), String> {
         let global = Semaphore::new(self.settings.concurrency.max(1));
-        let mut services: BTreeMap<&'static str, Semaphore> = BTreeMap::new();
+        let mut services: BTreeMap<String, Semaphore> = BTreeMap::new();
         // one queue per resource, oldest run first: one job per resource at a time
         let mut queues: BTreeMap<String, Vec<JobRecord>> = BTreeMap::new();
         for j in jobs {
             if let Some(r) = self.inventory.get(&j.job.resource_arn) {
                 services
-                    .entry(self.provider.service(r))
+                    .entry(self.provider.service(r).to_string())
                     .or_insert_with(|| Semaphore::new(self.settings.per_service.max(1)));
+            }
+            if j.job.kind == JobKind::Copy {
+                if let Some(r) = self.copied_resource(&j)? {
+                    services
+                        .entry(copy::copy_slot(self.provider, &r, &j.job.vault))
+                        .or_insert_with(|| {
+                            Semaphore::new(self.settings.max_concurrent_copies.max(1))
+                        });
+                }
             }
             queues
                 .entry(j.job.resource_arn.clone())
@@ -223,11 +268,12 @@ impl<'a, E: Provider> Executor<'a, E> {
         job: JobRecord,
         refused: &BTreeMap<String, String>,
         global: &Semaphore,
-        services: &BTreeMap<&'static str, Semaphore>,
+        services: &BTreeMap<String, Semaphore>,
     ) -> Result<Outcome, String> {
         let id = job.id.clone();
         match job.job.kind {
             JobKind::Delete => return self.run_delete(job, global, services).await,
+            JobKind::Copy => return self.run_copy(job, global, services).await,
             JobKind::Prune => return self.run_prune(job).await,
             JobKind::Cold => return self.run_cold(job).await,
             _ => {}
@@ -312,7 +358,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                         None
                     }
                     Ok(Some(n)) => {
-                        self.started(&id, resource, &n, None, true)?;
+                        self.started(JobKind::Backup, &id, resource, &n, None, true)?;
                         Some(n)
                     }
                     Ok(None) => self.request(&job, resource).await?,
@@ -365,7 +411,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             }
             Ok(n) => {
                 failpoint::abort_at("after-backup-request");
-                self.started(id, resource, &n, attempts, false)?;
+                self.started(JobKind::Backup, id, resource, &n, attempts, false)?;
                 Ok(Some(n))
             }
         }
@@ -374,6 +420,7 @@ impl<'a, E: Provider> Executor<'a, E> {
     /// Records the backup a job asked for (or adopted) and says so.
     fn started(
         &self,
+        kind: JobKind,
         id: &str,
         resource: &Resource,
         native: &str,
@@ -390,6 +437,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         )?;
         (self.report)(Event::Started {
             job_id: id.to_string(),
+            kind,
             resource_arn: resource.arn.clone(),
             adopted,
         });
@@ -484,14 +532,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                         (self.report)(Event::Warning(format!("{id} {}: {w}", resource.arn)));
                     }
                     let (cold_at, delete_at) = job.job.options.lifecycle_dates(started_at);
-                    // only EBS snapshots of rules that opt in, and file-level points of vaults
-                    // with a cold repository, go cold: RDS, Aurora and AMIs have no cold tier
-                    // (AWS Backup ignores the setting for them)
-                    let cold_at = cold_at.filter(|_| {
-                        (resource.resource_type == crate::inventory::ResourceType::EbsVolume
-                            && job.job.options.opt_in_to_archive)
-                            || self.provider.has_cold_storage(resource, &job.job.vault)
-                    });
+                    let cold_at = self.cold_at(resource, job, cold_at);
                     let point = NewRecoveryPoint {
                         vault: job.job.vault.clone(),
                         native_id: f.native_id.clone(),
@@ -509,12 +550,16 @@ impl<'a, E: Provider> Executor<'a, E> {
                         cold_at,
                         delete_at,
                         tags: backup_tags(job),
+                        source_recovery_point_id: None,
                     };
                     let rp = self
                         .catalog
                         .borrow_mut()
                         .add_recovery_point(&point)
                         .map_err(Self::catalog_err)?;
+                    // the copies are created before the backup is COMPLETED: a crash between
+                    // the two resumes the backup, which creates them (once)
+                    self.create_copies(job, &rp, now)?;
                     self.update(
                         id,
                         JobUpdate {

@@ -7,6 +7,10 @@ use crate::jobs::{JobOptions, Windows};
 use crate::providers::{Deletion, Finished, ForeignSnapshot, Preflight};
 use std::cell::Cell;
 
+/// A copy a test's engine was asked for: the source's native id, the destination vault and
+/// the copy's tags.
+pub(super) type AskedCopy = (String, String, BTreeMap<String, String>);
+
 /// An engine whose behaviour each test scripts.
 #[derive(Default)]
 pub(super) struct Fake {
@@ -26,6 +30,8 @@ pub(super) struct Fake {
     pub(super) archived: Cell<u32>,
     /// What `tiering` answers, last first; when empty, in progress.
     pub(super) tierings: RefCell<Vec<crate::providers::Tiering>>,
+    /// The copies asked for: (source native id, destination vault, tags).
+    pub(super) copies: RefCell<Vec<AskedCopy>>,
 }
 
 impl Provider for Fake {
@@ -72,6 +78,18 @@ impl Provider for Fake {
             unreadable: self.unreadable.clone(),
         }))
     }
+    async fn copy(
+        &self,
+        _: &Resource,
+        source: &crate::providers::CopySource<'_>,
+        vault: &str,
+        _: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<String, ProviderError> {
+        let mut copies = self.copies.borrow_mut();
+        copies.push((source.native_id.into(), vault.into(), tags.clone()));
+        Ok(format!("copy-{}", copies.len()))
+    }
     async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), ProviderError> {
         self.discarded.borrow_mut().push(id.into());
         Ok(())
@@ -89,6 +107,7 @@ impl Provider for Fake {
     async fn tiering(
         &self,
         _: &Resource,
+        _: &str,
         _: &str,
     ) -> Result<crate::providers::Tiering, ProviderError> {
         Ok(self
@@ -184,6 +203,7 @@ async fn run_one_with(
                     ..JobOptions::default()
                 },
                 recovery_point_id: None,
+                source_recovery_point_id: None,
             },
             now,
         )

@@ -39,15 +39,62 @@ impl<'s> Lowerer<'s> {
         }
     }
 
+    /// A backup lands in its resource's region: a rule may target a vault with a `region`
+    /// only when every region its plan covers is that region. Other regions are reached by
+    /// copies.
+    pub(super) fn check_vault_regions(&mut self, config: &Config) {
+        for plan in config.plans.values() {
+            let regions = config.plan_regions(plan);
+            for rule in plan.rules.values() {
+                let Some(vault) = config.vaults.get(&rule.target_vault) else {
+                    continue;
+                };
+                let (Some(home), Some(home_span)) = (&vault.region, &vault.region_span) else {
+                    continue;
+                };
+                let elsewhere: Vec<&str> = regions
+                    .iter()
+                    .filter(|r| *r != home)
+                    .map(String::as_str)
+                    .collect();
+                if elsewhere.is_empty() && !regions.is_empty() {
+                    continue;
+                }
+                let covers = if regions.is_empty() {
+                    "resources in any region".to_string()
+                } else {
+                    format!("resources in {}", elsewhere.join(", "))
+                };
+                self.push(
+                    Diagnostic::error(
+                        "coffer::vault_in_another_region",
+                        format!(
+                            "rule `{}` backs up {covers} into vault `{}`, whose points live in {home}",
+                            rule.name, vault.name
+                        ),
+                    )
+                    .at(rule.span.clone(), "backs up into another region")
+                    .with_related(home_span.clone(), "the vault's region")
+                    .with_help(format!(
+                        "a backup stays in its resource's region: target a vault in that region (or one without `region`) and add `copy_to {{ vault = vault.{} }}` to the rule",
+                        vault.name
+                    )),
+                );
+            }
+        }
+    }
+
     pub(super) fn check_vault_locks(&mut self, config: &Config) {
         for plan in config.plans.values() {
             for rule in plan.rules.values() {
                 let mut targets = vec![(rule.target_vault.as_str(), rule.lifecycle.as_ref())];
-                targets.extend(
-                    rule.copy_to
-                        .iter()
-                        .map(|c| (c.vault.as_str(), c.lifecycle.as_ref())),
-                );
+                // a copy without its own lifecycle keeps the rule's
+                targets.extend(rule.copy_to.iter().map(|c| {
+                    (
+                        c.vault.as_str(),
+                        c.lifecycle.as_ref().or(rule.lifecycle.as_ref()),
+                    )
+                }));
                 for (vault, lifecycle) in targets {
                     let Some(lock) = config.vaults.get(vault).and_then(|v| v.lock.as_ref()) else {
                         continue;

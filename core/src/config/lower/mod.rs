@@ -287,7 +287,7 @@ impl<'s> Lowerer<'s> {
             }
         }
         for v in &collected.vaults {
-            if let Some(vault) = self.lower_vault(v) {
+            if let Some(vault) = self.lower_vault(v, &config.providers) {
                 config.vaults.insert(vault.name.clone(), vault);
             }
         }
@@ -318,6 +318,7 @@ impl<'s> Lowerer<'s> {
         }
         self.check_vault_locks(&config);
         self.check_cold_storage(&config);
+        self.check_vault_regions(&config);
         config.dependencies = object_dependencies(&graph);
         config
     }

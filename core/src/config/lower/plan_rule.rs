@@ -141,8 +141,21 @@ impl<'s> Lowerer<'s> {
                 what: "copy_to block".into(),
                 header: header_span(d.file, b),
             };
-            self.check_body(&cview, &["vault"], &["lifecycle"]);
+            self.check_body(&cview, &["vault", "window"], &["lifecycle"]);
             let vault = self.reference(&cview, "vault", crate::address::Kind::Vault, true);
+            let window = self.duration(&cview, "window");
+            if let Some((w, span)) = &window {
+                if w.minutes() < 60 {
+                    self.push(
+                        Diagnostic::error(
+                            "coffer::invalid_window",
+                            format!("a copy window must be at least 1 hour, not {w}"),
+                        )
+                        .at(span.clone(), "too short")
+                        .with_help("copies of large snapshots take hours; the default is \"24h\""),
+                    );
+                }
+            }
             let lifecycle = self
                 .single_block(&cview, "lifecycle")
                 .and_then(|lb| self.lower_lifecycle(d.file, lb, false));
@@ -162,7 +175,12 @@ impl<'s> Lowerer<'s> {
                         ),
                     );
                 }
-                copy_to.push(CopyAction { vault, lifecycle });
+                copy_to.push(CopyAction {
+                    vault,
+                    lifecycle,
+                    window: window.map(|(w, _)| w),
+                    span: cview.header.clone(),
+                });
             }
         }
         Some(Rule {

@@ -237,3 +237,134 @@ fn kms_arns() {
     assert!(!is_kms_arn("arn:aws:s3:::bucket"));
     assert!(!is_kms_arn("arn:aws:kms:us-east-1:111122223333:key/"));
 }
+
+/// Issue 13: where a vault lives, another account's provider, and a copy's window.
+#[test]
+fn vaults_name_their_region_and_provider_and_copies_their_window() {
+    let c = config(
+        r#"
+        provider "aws" { region = "us-east-1" }
+        provider "aws" {
+          alias  = "dr"
+          region = "us-west-2"
+          assume_role {
+            role_arn    = "arn:aws:iam::222233334444:role/coffer-dr"
+            external_id = "x-1"
+          }
+        }
+        vault "main" {}
+        vault "west" {
+          region   = "us-west-2"
+          provider = aws.dr
+        }
+        plan "p" {
+          rule "r" {
+            schedule     = "cron(0 3 * * ? *)"
+            target_vault = vault.main
+            lifecycle { delete_after = "35d" }
+            copy_to {
+              vault  = vault.west
+              window = "6h"
+            }
+          }
+        }
+        "#,
+    );
+    let west = &c.vaults["west"];
+    assert_eq!(west.region.as_deref(), Some("us-west-2"));
+    assert_eq!(west.provider.as_deref(), Some("dr"));
+    let role = c.providers[1].assume_role.as_ref().unwrap();
+    assert_eq!(role.role_arn, "arn:aws:iam::222233334444:role/coffer-dr");
+    assert_eq!(role.external_id.as_deref(), Some("x-1"));
+    assert_eq!(role.session_name, None);
+    let copy = &c.plans["p"].rules["r"].copy_to[0];
+    assert_eq!(copy.window.as_ref().map(|w| w.minutes()), Some(360));
+}
+
+#[test]
+fn a_vault_names_a_declared_provider_by_reference() {
+    let base = |provider: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n}}\nprovider \"aws\" {{\n  alias  = \"west\"\n  region = \"us-west-2\"\n}}\nvault \"vw\" {{\n  region   = \"us-west-2\"\n  provider = {provider}\n}}\n"
+        )
+    };
+    assert!(messages(&base("aws.west")).is_empty());
+    assert!(messages(&base("aws")).is_empty());
+    let m = messages(&base("aws.wset"));
+    assert!(
+        m.iter()
+            .any(|m| m == "no provider \"aws\" block has the alias `wset`"),
+        "{m:?}"
+    );
+    let m = messages(&base("\"aws.west\""));
+    assert!(
+        m.iter()
+            .any(|m| m == "`provider` in vault \"vw\" must name a provider block"),
+        "{m:?}"
+    );
+    let m = messages("vault \"vw\" {\n  region = \"west\"\n}\n");
+    assert!(
+        m.iter().any(|m| m.contains("not an AWS region name")),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn a_rule_backs_up_only_into_a_vault_in_its_resources_region() {
+    let text = |vault_region: &str| {
+        format!(
+            r#"
+            provider "aws" {{ region = "us-east-1" }}
+            vault "main" {{ region = "{vault_region}" }}
+            vault "dr" {{ region = "us-west-2" }}
+            plan "p" {{
+              rule "r" {{
+                schedule     = "cron(0 3 * * ? *)"
+                target_vault = vault.main
+                copy_to {{ vault = vault.dr }}
+              }}
+            }}
+            "#
+        )
+    };
+    assert!(messages(&text("us-east-1")).is_empty());
+    let l = lower(&text("eu-west-1"));
+    let d = l
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "coffer::vault_in_another_region")
+        .expect("an error");
+    assert_eq!(
+        d.message,
+        "rule `r` backs up resources in us-east-1 into vault `main`, whose points live in eu-west-1"
+    );
+    assert!(d.help.as_deref().unwrap().contains("copy_to"), "{d:?}");
+}
+
+#[test]
+fn a_copy_without_a_lifecycle_of_its_own_is_bound_by_the_destination_lock_with_the_rules() {
+    let m = messages(
+        r#"
+        vault "main" {}
+        vault "dr" {
+          lock {
+            mode          = "governance"
+            min_retention = "30d"
+          }
+        }
+        plan "p" {
+          rule "r" {
+            schedule     = "cron(0 3 * * ? *)"
+            target_vault = vault.main
+            lifecycle { delete_after = "7d" }
+            copy_to { vault = vault.dr }
+          }
+        }
+        "#,
+    );
+    assert!(
+        m.iter().any(|m| m
+            == "rule `r` deletes points in vault `dr` after 7d, before the vault lock's min_retention of 30d"),
+        "{m:?}"
+    );
+}

@@ -1,9 +1,10 @@
-//! `vault` blocks, their `lock` and their repository's `prune` settings.
+//! `vault` blocks: where their native points live (`region`, `provider`), their `lock`, and
+//! their repository's `prune` and `cold_storage` settings.
 
 use super::*;
 
 impl<'s> Lowerer<'s> {
-    pub(super) fn lower_vault(&mut self, d: &Decl<'_>) -> Option<Vault> {
+    pub(super) fn lower_vault(&mut self, d: &Decl<'_>, providers: &[Provider]) -> Option<Vault> {
         let view = d.view("vault");
         self.check_body(
             &view,
@@ -14,9 +15,13 @@ impl<'s> Lowerer<'s> {
                 "password_env",
                 "password_file",
                 "tags",
+                "region",
+                "provider",
             ],
             &["lock", "prune", "cold_storage"],
         );
+        let region = self.region(&view);
+        let provider = self.provider_reference(&view, providers);
         let storage = self.string(&view, "storage");
         if let Some((s, span)) = &storage {
             if !is_storage_url(s) {
@@ -96,6 +101,9 @@ impl<'s> Lowerer<'s> {
             .and_then(|b| self.lower_cold_storage(d.file, b, storage.is_some()));
         Some(Vault {
             name: d.name.clone(),
+            region_span: region.as_ref().map(|(_, s)| s.clone()),
+            region: region.map(|(r, _)| r),
+            provider: provider.and_then(|(a, _)| a),
             storage: storage.map(|(s, _)| s),
             kms_key_arn: kms.map(|(s, _)| s),
             lock,
