@@ -2,7 +2,8 @@
 DescribeAccountAttributes (the account's RDS quotas), and EC2 ModifySnapshotTier and
 DescribeSnapshotTierStatus (EBS Snapshots Archive), following the EC2 API reference; and
 RegisterImage honouring a block device mapping's SnapshotId (moto makes a new snapshot), so
-that two AMIs can share a snapshot as in EC2.
+that two AMIs can share a snapshot as in EC2; and CopyImage honouring TagSpecifications (moto
+ignores them), as the EC2 API reference documents.
 
 Used counts the region's manual snapshots, as AWS does. Max is AWS's default (100) unless
 the JSON file named by COFFER_MOTO_QUOTAS says otherwise for a region, e.g.
@@ -129,7 +130,21 @@ def register_image(self):
     return result
 
 
+_copy_image = AmisResponse.copy_image
+
+
+def copy_image(self):
+    result = _copy_image(self)
+    image_id = result.result["ImageId"] if hasattr(result, "result") else None
+    ami = self.ec2_backend.amis.get(image_id) if image_id else None
+    tags = self._parse_tag_specification().get("image", {})
+    if ami is not None and tags:
+        self.ec2_backend.create_tags([ami.id], tags)
+    return result
+
+
 AmisResponse.register_image = register_image
+AmisResponse.copy_image = copy_image
 ElasticBlockStore.modify_snapshot_tier = modify_snapshot_tier
 ElasticBlockStore.describe_snapshot_tier_status = describe_snapshot_tier_status
 

@@ -132,6 +132,7 @@ pub async fn tick<E: Provider>(
     report.jobs = reload(exec, &ids)?;
 
     // the copies of the points the backups made, and those earlier ticks left unfinished
+    crate::failpoint::abort_at("before-copies");
     let copies = exec
         .catalog
         .borrow()

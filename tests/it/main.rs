@@ -4,6 +4,7 @@
 
 mod aws;
 mod cli;
+mod copies_aws;
 mod core_purity;
 mod cron_reference;
 mod extreme_configs;
