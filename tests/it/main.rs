@@ -5,6 +5,7 @@
 mod aws;
 mod cli;
 mod copies_aws;
+mod copies_files;
 mod core_purity;
 mod cron_reference;
 mod extreme_configs;
