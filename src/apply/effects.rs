@@ -59,9 +59,26 @@ impl LocalEffects {
         else {
             return Ok(());
         };
-        let password = repo
-            .password
-            .map_err(|why| format!("its repository at {} needs a key: {why}", repo.location))?;
+        let password = match &repo.wrapped_by {
+            // the key is coffer's own, kept wrapped with the vault's KMS key (re-wrapped when
+            // the vault's key changed); an existing repository keeps the key it was made with
+            Some(kms) => {
+                let existing = || -> Result<Option<String>, String> {
+                    if !repository::exists(&repo.location)? {
+                        return Ok(None);
+                    }
+                    repo.password.clone().map(Some).map_err(|why| {
+                        format!("it was made with a key that must now be wrapped with {kms}: {why}")
+                    })
+                };
+                repository::kms_key::ensure(&repo.location, kms, existing)
+                    .map_err(|e| format!("its repository at {}: {e}", repo.location))?
+                    .0
+            }
+            None => repo
+                .password
+                .map_err(|why| format!("its repository at {} needs a key: {why}", repo.location))?,
+        };
         // the cold repository, if any, is a second repository with the same key
         for location in std::iter::once(repo.location).chain(repo.cold) {
             if let repository::Location::File(dir) = &location {

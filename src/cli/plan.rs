@@ -95,6 +95,9 @@ pub(super) fn missing_keys(
         else {
             continue;
         };
+        if repo.wrapped_by.is_some() {
+            continue; // apply generates the key and wraps it with the vault's KMS key
+        }
         let Err(why) = repo.password else { continue };
         let mut d = Diagnostic::warning(
             "coffer::vault_key_missing",

@@ -49,7 +49,8 @@ pub(super) fn vault_repositories(
         .attributes;
     let repo = repository::vault_repository_from_env(vault, attributes, &ctx.dir)?
         .ok_or_else(|| format!("{address} has no storage, so no repository"))?;
-    Ok((repo.location, repo.cold, repo.password?))
+    let key = repo.key()?;
+    Ok((repo.location, repo.cold, key))
 }
 
 pub fn start(

@@ -299,7 +299,7 @@ impl Opened {
                 "vault `{vault}` has no storage, so it cannot hold file-level backups: give it `storage = \"file://…\"`"
             ))
         })?;
-        let password = repo.password.clone().map_err(ProviderError::permanent)?;
+        let password = repo.key().map_err(ProviderError::permanent)?;
         Ok((repo.location.clone(), password))
     }
 
@@ -342,7 +342,7 @@ impl Opened {
         let Some(cold) = repo.cold.clone() else {
             return Ok(None);
         };
-        let password = repo.password.clone().map_err(ProviderError::permanent)?;
+        let password = repo.key().map_err(ProviderError::permanent)?;
         Ok(Some((cold, password)))
     }
 

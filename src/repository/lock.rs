@@ -4,6 +4,7 @@
 //! restic's locks neither backs up nor prunes meanwhile. A lock of someone else younger than
 //! 30 minutes (restic's stale limit) refuses the prune, naming who holds it.
 
+use super::raw::RawFiles;
 use super::Location;
 use aes256ctr_poly1305aes::aead::{Aead, AeadInPlace};
 use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
@@ -11,7 +12,6 @@ use chrono::{DateTime, Utc};
 use rustic_core::repofile::MasterKey;
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use std::path::PathBuf;
 
 /// How old another lock must be before restic (and coffer) treats it as stale.
 const STALE_AFTER: chrono::Duration = chrono::Duration::minutes(30);
@@ -30,76 +30,15 @@ struct LockFile {
     gid: u32,
 }
 
-/// Where a repository's `locks/` are (rustic_core's backends have no lock file type).
-enum Locks {
-    File(PathBuf),
-    S3(super::s3::S3Backend),
-}
-
-impl Locks {
-    fn of(location: &Location) -> Result<Locks, String> {
-        Ok(match location {
-            Location::File(dir) => Locks::File(dir.join("locks")),
-            Location::S3 { bucket, prefix, .. } => {
-                Locks::S3(super::s3::S3Backend::new(bucket, prefix)?)
-            }
-        })
-    }
-
-    fn names(&self) -> Result<Vec<String>, String> {
-        match self {
-            Locks::File(dir) => match std::fs::read_dir(dir) {
-                Ok(entries) => Ok(entries
-                    .filter_map(|e| e.ok())
-                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
-                    .collect()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-                Err(e) => Err(format!("cannot list {}: {e}", dir.display())),
-            },
-            Locks::S3(b) => b.raw_list("locks").map_err(|e| e.to_string()),
-        }
-    }
-
-    fn read(&self, name: &str) -> Result<Vec<u8>, String> {
-        match self {
-            Locks::File(dir) => std::fs::read(dir.join(name)).map_err(|e| e.to_string()),
-            Locks::S3(b) => b
-                .raw_get(&format!("locks/{name}"))
-                .map(|b| b.to_vec())
-                .map_err(|e| e.to_string()),
-        }
-    }
-
-    fn write(&self, name: &str, data: Vec<u8>) -> Result<(), String> {
-        match self {
-            Locks::File(dir) => std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(dir.join(name), data))
-                .map_err(|e| format!("cannot write a lock into {}: {e}", dir.display())),
-            Locks::S3(b) => b
-                .raw_put(&format!("locks/{name}"), data)
-                .map_err(|e| e.to_string()),
-        }
-    }
-
-    fn remove(&self, name: &str) {
-        let _ = match self {
-            Locks::File(dir) => std::fs::remove_file(dir.join(name)).map_err(|e| e.to_string()),
-            Locks::S3(b) => b
-                .raw_delete(&format!("locks/{name}"))
-                .map_err(|e| e.to_string()),
-        };
-    }
-}
-
 /// The lock, held until dropped (its file is then removed).
 pub struct ExclusiveLock {
-    locks: Locks,
+    files: RawFiles,
     name: String,
 }
 
 impl Drop for ExclusiveLock {
     fn drop(&mut self) {
-        self.locks.remove(&self.name);
+        let _ = self.files.remove(&self.name);
     }
 }
 
@@ -150,10 +89,12 @@ pub fn exclusive(
     key: &MasterKey,
     now: DateTime<Utc>,
 ) -> Result<ExclusiveLock, String> {
-    let locks = Locks::of(location)?;
+    let files = RawFiles::of(location)?;
     let c = cipher(key)?;
-    for name in locks.names()? {
-        let data = locks.read(&name)?;
+    for name in files.list("locks")? {
+        let Some(data) = files.read(&format!("locks/{name}"))? else {
+            continue; // removed meanwhile
+        };
         let lock = decrypt(&c, &data).and_then(|d| serde_json::from_slice::<LockFile>(&d).ok());
         match lock {
             Some(l) if now - l.time >= STALE_AFTER => continue,
@@ -187,6 +128,7 @@ pub fn exclusive(
     let data = encrypt(&c, &plain)?;
     let digest = sha2::Sha256::digest(&data);
     let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    locks.write(&name, data)?;
-    Ok(ExclusiveLock { locks, name })
+    let name = format!("locks/{name}");
+    files.write(&name, data)?;
+    Ok(ExclusiveLock { files, name })
 }

@@ -152,6 +152,15 @@ impl S3Backend {
             .collect())
     }
 
+    /// Whether the object `rel` (relative to the prefix) exists.
+    pub(super) fn raw_exists(&self, rel: &str) -> RusticResult<bool> {
+        let key = self.key(rel);
+        Ok(self
+            .list_objects(key.clone())?
+            .into_iter()
+            .any(|(k, _)| k == key))
+    }
+
     pub(super) fn raw_get(&self, rel: &str) -> RusticResult<Bytes> {
         self.get(self.key(rel), None)
     }

@@ -14,6 +14,7 @@ mod golden_diagnostics;
 mod golden_jobs;
 mod golden_plans;
 mod jobs;
+mod kms_vault;
 mod lifecycle_aws;
 mod lifecycle_files;
 mod moto;
