@@ -5,6 +5,12 @@ RegisterImage honouring a block device mapping's SnapshotId (moto makes a new sn
 that two AMIs can share a snapshot as in EC2; and CopyImage honouring TagSpecifications (moto
 ignores them), as the EC2 API reference documents.
 
+Copies across accounts: moto's CopySnapshot, CopyImage, CopyDBSnapshot and
+CopyDBClusterSnapshot look for the source in the caller's own account only. Here, as in AWS,
+a source in another account is found when it is shared with the caller: a snapshot's
+createVolumePermission, an image's launchPermission, an RDS snapshot's `restore` attribute.
+And the keys behind `alias/aws/*` are AWS managed keys (KeyManager AWS), as in KMS.
+
 Used counts the region's manual snapshots, as AWS does. Max is AWS's default (100) unless
 the JSON file named by COFFER_MOTO_QUOTAS says otherwise for a region, e.g.
 {"us-west-2": {"ManualSnapshots": 3}}; the file is read at every call, so a test can write
@@ -17,8 +23,13 @@ import sys
 
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
-from moto.ec2.exceptions import EC2ClientError
-from moto.ec2.models.elastic_block_store import Snapshot
+from moto.ec2.exceptions import EC2ClientError, InvalidAMIIdError, InvalidSnapshotIdError
+from moto.ec2.models import ec2_backends
+from moto.ec2.models.amis import Ami, AmiBackend
+from moto.ec2.models.elastic_block_store import EBSBackend, Snapshot
+from moto.ec2.utils import random_ami_id, random_snapshot_id
+from moto.kms.models import KmsBackend
+from moto.rds.models import RDSBackend, rds_backends
 from moto.ec2.responses.amis import AmisResponse
 from moto.ec2.responses.elastic_block_store import ElasticBlockStore
 from moto.rds.responses import RDSResponse
@@ -143,6 +154,97 @@ def copy_image(self):
     return result
 
 
+def _shared_with(account, region, find):
+    """The first object `find` returns in another account's backend of `region`, if shared."""
+    for other in list(ec2_backends.keys()):
+        if other == account:
+            continue
+        found = find(ec2_backends[other][region])
+        if found is not None:
+            return found
+    return None
+
+
+_copy_snapshot = EBSBackend.copy_snapshot
+
+
+def copy_snapshot(self, source_snapshot_id, source_region, description, kms_key_id):
+    try:
+        return _copy_snapshot(self, source_snapshot_id, source_region, description, kms_key_id)
+    except InvalidSnapshotIdError:
+        def find(backend):
+            s = backend.snapshots.get(source_snapshot_id)
+            if s is not None and (
+                self.account_id in s.create_volume_permission_userids
+                or "all" in s.create_volume_permission_groups
+            ):
+                return s
+            return None
+
+        source = _shared_with(self.account_id, source_region, find)
+        if source is None:
+            raise
+        snapshot = Snapshot(
+            self,
+            random_snapshot_id(),
+            volume=source.volume,
+            description=description,
+            encrypted=source.encrypted,
+            kms_key_id=kms_key_id,
+        )
+        self.snapshots[snapshot.id] = snapshot
+        return snapshot
+
+
+_copy_ami = AmiBackend.copy_image
+
+
+def copy_ami(self, source_image_id, source_region, name=None, description=None):
+    try:
+        return _copy_ami(self, source_image_id, source_region, name, description)
+    except InvalidAMIIdError:
+        def find(backend):
+            a = backend.amis.get(source_image_id)
+            if a is not None and {"UserId": self.account_id} in a.launch_permissions:
+                return a
+            return None
+
+        source = _shared_with(self.account_id, source_region, find)
+        if source is None:
+            raise
+        ami = Ami(self, random_ami_id(), instance=None, source_ami=source, name=name, description=description)
+        self.amis[ami.id] = ami
+        return ami
+
+
+_get_snapshot = RDSBackend.get_snapshot
+
+
+def get_snapshot(self, identifier, resource_type, not_found_exception):
+    parts = identifier.split(":")
+    if identifier.startswith("arn") and len(parts) > 6 and parts[4] != self.account_id:
+        backend = rds_backends[parts[4]][parts[3]]
+        snapshot = backend.resource_map[resource_type].get(parts[-1])
+        if snapshot is None or self.account_id not in snapshot.attributes.get("restore", []):
+            raise not_found_exception(parts[-1])
+        return snapshot
+    return _get_snapshot(self, identifier, resource_type, not_found_exception)
+
+
+_describe_key = KmsBackend.describe_key
+
+
+def describe_key(self, key_id):
+    key = _describe_key(self, key_id)
+    if any(a.startswith("alias/aws/") for a in getattr(key, "aliases", [])) or key_id.startswith("alias/aws/"):
+        key.key_manager = "AWS"
+    return key
+
+
+KmsBackend.describe_key = describe_key
+EBSBackend.copy_snapshot = copy_snapshot
+AmiBackend.copy_image = copy_ami
+RDSBackend.get_snapshot = get_snapshot
 AmisResponse.register_image = register_image
 AmisResponse.copy_image = copy_image
 ElasticBlockStore.modify_snapshot_tier = modify_snapshot_tier

@@ -195,6 +195,17 @@ pub trait Provider {
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, ProviderError>;
+    /// Stops sharing a copy's source with the destination's account, once the copy is done
+    /// or given up (a copy across accounts shares its source for the copy only).
+    async fn unshare(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+    ) -> Result<(), ProviderError> {
+        let _ = (r, source, vault);
+        Ok(())
+    }
     /// Deletes what an aborted job half-made.
     async fn discard(
         &self,

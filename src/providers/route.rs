@@ -104,6 +104,19 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
         }
     }
 
+    async fn unshare(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+    ) -> Result<(), ProviderError> {
+        if self.first(r) {
+            self.0.unshare(r, source, vault).await
+        } else {
+            self.1.unshare(r, source, vault).await
+        }
+    }
+
     async fn discard(
         &self,
         r: &Resource,

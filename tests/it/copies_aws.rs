@@ -6,7 +6,7 @@
 //! adopted, not made twice; a copy not done in its window fails and its half is deleted.
 //!
 //! The regions are not us-east-1 and us-west-2, which the shared moto's discovery tests count
-//! exactly; each test uses its own pair.
+//! exactly; each test uses its own pair, used by no other test.
 
 use crate::jobs::{coffer_aws, tick};
 use crate::moto::{cluster, db, instances, runtime, sdk, volume};
@@ -194,7 +194,7 @@ fn every_aws_type_is_copied_into_a_vault_in_another_region_and_deleted_there_at_
 
 #[test]
 fn an_encrypted_rds_snapshot_is_not_copied_into_a_region_where_the_vault_has_no_key() {
-    let (source, dest) = ("ap-southeast-3", "eu-west-1");
+    let (source, dest) = ("ap-southeast-3", "me-central-1");
     runtime().block_on(async {
         let conf = sdk(source).await;
         let key = aws_sdk_kms::Client::new(&conf)
@@ -232,7 +232,7 @@ fn an_encrypted_rds_snapshot_is_not_copied_into_a_region_where_the_vault_has_no_
     let error = copies[0]["error"].as_str().unwrap();
     assert!(error.contains("is encrypted"), "{error}");
     assert!(
-        error.contains("set `kms_key_arn` on vault `dr` to a key in eu-west-1"),
+        error.contains("set `kms_key_arn` on vault `dr` to a key in me-central-1"),
         "{error}"
     );
     assert!(points(dir.path(), "dr").is_empty());
@@ -276,7 +276,7 @@ fn an_encrypted_rds_snapshot_is_not_copied_into_a_region_where_the_vault_has_no_
 
 #[test]
 fn a_copy_requested_but_not_recorded_is_adopted_and_not_made_twice() {
-    let (source, dest) = ("ap-south-2", "eu-north-1");
+    let (source, dest) = ("ap-south-2", "ca-west-1");
     runtime().block_on(async {
         let ec2 = aws_sdk_ec2::Client::new(&sdk(source).await);
         volume(&ec2, source, &[("Backup", "daily")]).await;
@@ -408,5 +408,180 @@ fn a_copy_not_started_in_its_window_fails_and_coffer_copy_start_copies_on_demand
         r.stderr.contains("no recovery point rp-nope"),
         "{}",
         r.stderr
+    );
+}
+
+const OTHER_ACCOUNT: &str = "222233334444";
+
+/// SDK configuration for `region` in the other account, through AssumeRole as coffer does.
+async fn other_account(region: &str) -> aws_config::SdkConfig {
+    let base = sdk(region).await;
+    let creds = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{OTHER_ACCOUNT}:role/coffer-copies"))
+        .role_session_name("tests")
+        .send()
+        .await
+        .expect("AssumeRole")
+        .credentials()
+        .cloned()
+        .unwrap();
+    base.into_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_sdk_ec2::config::Credentials::new(
+                    creds.access_key_id(),
+                    creds.secret_access_key(),
+                    Some(creds.session_token().to_string()),
+                    None,
+                    "assumed",
+                ),
+            ),
+        )
+        .build()
+}
+
+#[test]
+fn points_are_copied_into_another_account_through_assume_role_and_unshared_afterwards() {
+    let (source, dest) = ("ap-northeast-2", "us-west-1");
+    let vol = runtime().block_on(async {
+        let conf = sdk(source).await;
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let rds = aws_sdk_rds::Client::new(&conf);
+        instances(&ec2, 1, &[("Backup", "daily")]).await;
+        db(&rds, "orders", &[("Backup", "daily")]).await;
+        cluster(&rds, "ledger", &[("Backup", "daily")]).await;
+        volume(&ec2, source, &[("Backup", "daily")]).await
+    });
+    let text = config(source, dest, "").replace(
+        "vault \"dr\" {\n",
+        "vault \"dr\" {\n  provider = aws.backup\n",
+    ) + &format!(
+        r#"
+provider "aws" {{
+  alias  = "backup"
+  region = "{dest}"
+  assume_role {{
+    role_arn     = "arn:aws:iam::{OTHER_ACCOUNT}:role/coffer-copies"
+    session_name = "coffer-tests"
+  }}
+}}
+"#
+    );
+    let dir = applied(&text);
+    let (r, report) = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let copies = jobs_of(&report, "copy");
+    assert_eq!(copies.len(), 4, "{report:#}");
+    for c in &copies {
+        assert_eq!(c["state"], "COMPLETED", "{c:#}");
+    }
+    let dr = points(dir.path(), "dr");
+    let native = |t: &str| -> String {
+        dr.iter().find(|p| p["resource_type"] == t).unwrap()["native_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let main = points(dir.path(), "main");
+    let source_snap = main
+        .iter()
+        .find(|p| p["resource_arn"].as_str().unwrap().ends_with(&vol))
+        .unwrap()["native_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    runtime().block_on(async {
+        // the copies are the other account's, in the destination region
+        let conf = other_account(dest).await;
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let snap = ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .snapshot_ids(native("EBS"))
+            .send()
+            .await
+            .expect("the copy is in the other account");
+        assert_eq!(snap.snapshots()[0].owner_id(), Some(OTHER_ACCOUNT));
+        let images = ec2
+            .describe_images()
+            .image_ids(native("EC2"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(images.images().len(), 1);
+        for t in ["RDS", "Aurora"] {
+            assert!(
+                native(t).contains(&format!(":{dest}:{OTHER_ACCOUNT}:")),
+                "{}",
+                native(t)
+            );
+        }
+        // and the source is no longer shared
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(source).await);
+        let attr = ec2
+            .describe_snapshot_attribute()
+            .snapshot_id(&source_snap)
+            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+            .send()
+            .await
+            .unwrap();
+        assert!(attr.create_volume_permissions().is_empty(), "{attr:?}");
+    });
+    // a copy of a point encrypted with an AWS managed key cannot be shared
+    let key = runtime().block_on(async {
+        let kms = aws_sdk_kms::Client::new(&sdk(source).await);
+        kms.describe_key()
+            .key_id("alias/aws/ebs")
+            .send()
+            .await
+            .expect("moto's AWS managed key")
+            .key_metadata()
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_string()
+    });
+    let encrypted = runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(source).await);
+        let out = ec2
+            .create_volume()
+            .availability_zone(format!("{source}a"))
+            .size(1)
+            .encrypted(true)
+            .kms_key_id(&key)
+            .send()
+            .await
+            .unwrap();
+        out.volume_id().unwrap().to_string()
+    });
+    let arn = format!("arn:aws:ec2:{source}:123456789012:volume/{encrypted}");
+    let r = run(coffer_aws(dir.path()).args([
+        "backup",
+        "start",
+        "--resource",
+        &arn,
+        "--vault",
+        "main",
+        "--json",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let job: Value = serde_json::from_str(&r.stdout).unwrap();
+    let r = run(coffer_aws(dir.path()).args([
+        "copy",
+        "start",
+        "--recovery-point",
+        job["recovery_point_id"].as_str().unwrap(),
+        "--vault",
+        "dr",
+        "--json",
+    ]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let job: Value = serde_json::from_str(&r.stdout).unwrap();
+    let error = job["error"].as_str().unwrap();
+    assert!(
+        error.contains("is encrypted with the AWS managed key")
+            && error.contains("cannot be shared"),
+        "{error}"
     );
 }

@@ -9,7 +9,7 @@ use crate::moto::{aws_env, runtime, sdk};
 use crate::support::{coffer, run, workspace, Run};
 use std::path::Path;
 
-const REGION: &str = "ca-central-1";
+const REGION: &str = "ap-southeast-5";
 
 fn config(key: &str) -> String {
     format!(

@@ -105,8 +105,14 @@ impl Provider for Ec2Instances {
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, ProviderError> {
-        let (_, source_region) = self.regions.home(r, source.vault)?;
-        let (c, region) = self.regions.home(r, vault)?;
+        let route = self.regions.copy_route(r, source.vault, vault).await?;
+        let ((from, source_region), (c, region)) = (route.from, route.to);
+        if let Some(account) = &route.share_with {
+            if source.encrypted {
+                shareable_key(from, source_region, source.native_id, source.kms_key).await?;
+            }
+            share_image(from, source_region, source.native_id, account, true).await?;
+        }
         let spec = aws_sdk_ec2::types::TagSpecification::builder()
             .resource_type(aws_sdk_ec2::types::ResourceType::Image)
             .set_tags(Some(ec2_tags(tags)))
@@ -200,6 +206,22 @@ impl Provider for Ec2Instances {
                 )))
             }
             _ => Ok(Progress::Pending { percent: None }),
+        }
+    }
+
+    async fn unshare(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+    ) -> Result<(), ProviderError> {
+        let route = self.regions.copy_route(r, source.vault, vault).await?;
+        let (from, source_region) = route.from;
+        match &route.share_with {
+            Some(account) => {
+                share_image(from, source_region, source.native_id, account, false).await
+            }
+            None => Ok(()),
         }
     }
 
@@ -372,4 +394,45 @@ impl Provider for Ec2Instances {
     ) -> Result<Vec<ForeignSnapshot>, ProviderError> {
         Ok(Vec::new())
     }
+}
+
+/// Lets `account` launch (and so copy) an AMI and create volumes from its snapshots
+/// (`share`), or no longer.
+async fn share_image(
+    c: &Clients,
+    region: &str,
+    image_id: &str,
+    account: &str,
+    share: bool,
+) -> Result<(), ProviderError> {
+    use aws_sdk_ec2::types::{LaunchPermission, LaunchPermissionModifications};
+    let permission = LaunchPermission::builder().user_id(account).build();
+    let change = if share {
+        LaunchPermissionModifications::builder().add(permission)
+    } else {
+        LaunchPermissionModifications::builder().remove(permission)
+    };
+    c.ec2
+        .modify_image_attribute()
+        .image_id(image_id)
+        .launch_permission(change.build())
+        .send()
+        .await
+        .map_err(|e| fail(classify(MODIFY_IMAGE_ATTRIBUTE, region, &e)))?;
+    let out = c
+        .ec2
+        .describe_images()
+        .image_ids(image_id)
+        .send()
+        .await
+        .map_err(|e| fail(classify(DESCRIBE_IMAGES, region, &e)))?;
+    for snapshot in out
+        .images()
+        .iter()
+        .flat_map(|i| i.block_device_mappings())
+        .filter_map(|m| m.ebs().and_then(|e| e.snapshot_id()))
+    {
+        share_snapshot(c, region, snapshot, account, share).await?;
+    }
+    Ok(())
 }

@@ -2,7 +2,7 @@
 //! interrupted job finds it again; cold storage is the snapshot archive tier
 //! (ModifySnapshotTier, followed with DescribeSnapshotTierStatus); snapshots of covered volumes
 //! that coffer did not make are reported as overlaps. Copies into a vault in another region
-//! are CopySnapshot calls there.
+//! are CopySnapshot calls there (another account's, after sharing the snapshot with it).
 
 use super::preflight::kms_keys;
 use super::*;
@@ -145,8 +145,15 @@ impl Provider for EbsVolumes {
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, ProviderError> {
-        let (_, source_region) = self.regions.home(r, source.vault)?;
-        let (c, region) = self.regions.home(r, vault)?;
+        let route = self.regions.copy_route(r, source.vault, vault).await?;
+        let ((from, source_region), (c, region)) = (route.from, route.to);
+        // another account copies a snapshot shared with it, for the copy only
+        if let Some(account) = &route.share_with {
+            if source.encrypted {
+                shareable_key(from, source_region, source.native_id, source.kms_key).await?;
+            }
+            share_snapshot(from, source_region, source.native_id, account, true).await?;
+        }
         let spec = aws_sdk_ec2::types::TagSpecification::builder()
             .resource_type(aws_sdk_ec2::types::ResourceType::Snapshot)
             .set_tags(Some(ec2_tags(tags)))
@@ -171,6 +178,22 @@ impl Provider for EbsVolumes {
         out.snapshot_id()
             .map(str::to_string)
             .ok_or_else(|| ProviderError::permanent("CopySnapshot returned no snapshot id"))
+    }
+
+    async fn unshare(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+    ) -> Result<(), ProviderError> {
+        let route = self.regions.copy_route(r, source.vault, vault).await?;
+        let (from, source_region) = route.from;
+        match &route.share_with {
+            Some(account) => {
+                share_snapshot(from, source_region, source.native_id, account, false).await
+            }
+            None => Ok(()),
+        }
     }
 
     async fn discard(

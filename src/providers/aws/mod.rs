@@ -65,12 +65,30 @@ call!(
 );
 call!(ACCOUNT_ATTRIBUTES, "rds:DescribeAccountAttributes", "RDS");
 call!(DESCRIBE_KEY, "kms:DescribeKey", "KMS");
+call!(GET_CALLER_IDENTITY, "sts:GetCallerIdentity", "STS");
+call!(
+    MODIFY_SNAPSHOT_ATTRIBUTE,
+    "ec2:ModifySnapshotAttribute",
+    "EC2"
+);
+call!(MODIFY_IMAGE_ATTRIBUTE, "ec2:ModifyImageAttribute", "EC2");
+call!(
+    MODIFY_DB_SNAPSHOT_ATTRIBUTE,
+    "rds:ModifyDBSnapshotAttribute",
+    "RDS"
+);
+call!(
+    MODIFY_CLUSTER_SNAPSHOT_ATTRIBUTE,
+    "rds:ModifyDBClusterSnapshotAttribute",
+    "RDS"
+);
 
 /// One region's SDK clients.
 pub struct Clients {
     pub ec2: aws_sdk_ec2::Client,
     pub rds: aws_sdk_rds::Client,
     pub kms: aws_sdk_kms::Client,
+    pub sts: aws_sdk_sts::Client,
 }
 
 /// Where a vault's native points live: its `region` (else their resource's) in the account
@@ -91,6 +109,8 @@ pub struct Regions {
     /// By (provider alias, region).
     clients: Arc<BTreeMap<(Option<String>, String), Clients>>,
     vaults: Arc<BTreeMap<String, VaultHome>>,
+    /// Each provider's account, once asked (sts:GetCallerIdentity).
+    accounts: Arc<std::sync::Mutex<BTreeMap<Option<String>, String>>>,
 }
 
 fn clients(conf: &aws_config::SdkConfig) -> Clients {
@@ -98,6 +118,7 @@ fn clients(conf: &aws_config::SdkConfig) -> Clients {
         ec2: aws_sdk_ec2::Client::new(conf),
         rds: aws_sdk_rds::Client::new(conf),
         kms: aws_sdk_kms::Client::new(conf),
+        sts: aws_sdk_sts::Client::new(conf),
     }
 }
 
@@ -131,6 +152,7 @@ impl Regions {
         Regions {
             clients: Arc::new(out),
             vaults: Arc::new(vaults),
+            accounts: Arc::default(),
         }
     }
 
@@ -188,6 +210,98 @@ impl Regions {
     pub fn vault(&self, vault: &str) -> VaultHome {
         self.vaults.get(vault).cloned().unwrap_or_default()
     }
+
+    /// The account `vault`'s native points of `r` live in: its provider's (asked once), else
+    /// the resource's own.
+    pub async fn account(&self, r: &Resource, vault: &str) -> Result<String, ProviderError> {
+        let Some(alias) = self.vault(vault).provider else {
+            return Ok(r.account.clone());
+        };
+        let known = self
+            .accounts
+            .lock()
+            .ok()
+            .and_then(|a| a.get(&Some(alias.clone())).cloned());
+        if let Some(a) = known {
+            return Ok(a);
+        }
+        let (c, region) = self.home(r, vault)?;
+        let out = c
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| fail(crate::aws::error::classify(GET_CALLER_IDENTITY, region, &e)))?;
+        let account = out
+            .account()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("sts:GetCallerIdentity named no account"))?;
+        if let Ok(mut a) = self.accounts.lock() {
+            a.insert(Some(alias), account.clone());
+        }
+        Ok(account)
+    }
+}
+
+/// Where a copy's source and destination are, and whether the source must be shared with the
+/// destination's account for the copy.
+pub(crate) struct CopyRoute<'a> {
+    /// The source's clients and region.
+    pub from: (&'a Clients, &'a str),
+    /// The destination's clients and region.
+    pub to: (&'a Clients, &'a str),
+    /// The destination's account, when it is not the source's.
+    pub share_with: Option<String>,
+}
+
+impl Regions {
+    /// The route of a copy of `r`'s point from `source_vault` into `vault`.
+    pub(crate) async fn copy_route<'a>(
+        &'a self,
+        r: &'a Resource,
+        source_vault: &str,
+        vault: &str,
+    ) -> Result<CopyRoute<'a>, ProviderError> {
+        let from = self.home(r, source_vault)?;
+        let to = self.home(r, vault)?;
+        let (a, b) = (
+            self.account(r, source_vault).await?,
+            self.account(r, vault).await?,
+        );
+        Ok(CopyRoute {
+            from,
+            to,
+            share_with: (a != b).then_some(b),
+        })
+    }
+}
+
+/// Refuses to share a point encrypted with an AWS managed key, which no other account can
+/// use: AWS Backup's rule too.
+pub(crate) async fn shareable_key(
+    c: &Clients,
+    region: &str,
+    native_id: &str,
+    key: Option<&str>,
+) -> Result<(), ProviderError> {
+    let Some(key) = key else { return Ok(()) };
+    let out = c
+        .kms
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .map_err(|e| fail(crate::aws::error::classify(DESCRIBE_KEY, region, &e)))?;
+    let managed = out
+        .key_metadata()
+        .and_then(|m| m.key_manager())
+        .is_some_and(|m| *m == aws_sdk_kms::types::KeyManagerType::Aws);
+    if managed {
+        return Err(ProviderError::permanent(format!(
+            "{native_id} is encrypted with the AWS managed key {key}, which cannot be shared with another account: copy it within its account first, encrypted with a customer managed key (a vault with kms_key_arn), or back it up under a customer managed key"
+        )));
+    }
+    Ok(())
 }
 
 /// Every AWS resource type's provider, routed by type.
@@ -282,6 +396,38 @@ pub(crate) async fn describe_snapshot(
             }
         }
     }
+}
+
+/// Lets `account` create volumes from an EBS snapshot (`share`), or no longer.
+pub(crate) async fn share_snapshot(
+    c: &Clients,
+    region: &str,
+    id: &str,
+    account: &str,
+    share: bool,
+) -> Result<(), ProviderError> {
+    use aws_sdk_ec2::types::{OperationType, SnapshotAttributeName};
+    // the API's flat form (Attribute, OperationType, UserId.N), which every EC2 takes
+    c.ec2
+        .modify_snapshot_attribute()
+        .snapshot_id(id)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(if share {
+            OperationType::Add
+        } else {
+            OperationType::Remove
+        })
+        .user_ids(account)
+        .send()
+        .await
+        .map_err(|e| {
+            fail(crate::aws::error::classify(
+                MODIFY_SNAPSHOT_ATTRIBUTE,
+                region,
+                &e,
+            ))
+        })?;
+    Ok(())
 }
 
 /// Deletes an EBS snapshot; returns whether it still existed.

@@ -88,6 +88,15 @@ pub trait Flavor {
         kms_key: Option<&str>,
         tags: &BTreeMap<String, String>,
     ) -> Result<Option<String>, AwsError>;
+    /// Lets `account` copy and restore snapshot `snapshot` (`share`), or no longer: its
+    /// `restore` attribute.
+    async fn share(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+        account: &str,
+        share: bool,
+    ) -> Result<(), AwsError>;
     /// Manual snapshots of these sources (identifier → ARN) made outside coffer in `[from, to]`.
     async fn foreign(
         c: &Clients,
@@ -188,9 +197,18 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, ProviderError> {
-        let (_, source_region) = self.regions.home(r, source.vault)?;
-        let (c, region) = self.regions.home(r, vault)?;
+        let route = self.regions.copy_route(r, source.vault, vault).await?;
+        let ((from, source_region), (c, region)) = (route.from, route.to);
         let key = self.regions.vault(vault).kms_key_arn;
+        if let Some(account) = &route.share_with {
+            if source.encrypted {
+                shareable_key(from, source_region, source.native_id, source.kms_key).await?;
+            }
+            let snapshot = arn_id(source.native_id, F::SNAPSHOT_MARKER);
+            F::share(from, source_region, snapshot, account, true)
+                .await
+                .map_err(fail)?;
+        }
         if source.encrypted && source_region != region && key.is_none() {
             return Err(ProviderError::permanent(format!(
                 "snapshot {} is encrypted, and a copy into another region ({region}) needs a KMS key there: set `kms_key_arn` on vault `{vault}` to a key in {region}",
@@ -208,6 +226,23 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
         .await
         .map_err(fail)?
         .ok_or_else(|| ProviderError::permanent("the copy request returned no ARN"))
+    }
+
+    async fn unshare(
+        &self,
+        r: &Resource,
+        source: &CopySource<'_>,
+        vault: &str,
+    ) -> Result<(), ProviderError> {
+        let route = self.regions.copy_route(r, source.vault, vault).await?;
+        let (from, source_region) = route.from;
+        let Some(account) = &route.share_with else {
+            return Ok(());
+        };
+        let snapshot = arn_id(source.native_id, F::SNAPSHOT_MARKER);
+        F::share(from, source_region, snapshot, account, false)
+            .await
+            .map_err(fail)
     }
 
     async fn poll(
@@ -390,6 +425,29 @@ impl Flavor for Instance {
             .map(str::to_string))
     }
 
+    async fn share(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+        account: &str,
+        share: bool,
+    ) -> Result<(), AwsError> {
+        let req = c
+            .rds
+            .modify_db_snapshot_attribute()
+            .db_snapshot_identifier(snapshot)
+            .attribute_name("restore");
+        let req = if share {
+            req.values_to_add(account)
+        } else {
+            req.values_to_remove(account)
+        };
+        req.send()
+            .await
+            .map_err(|e| classify(MODIFY_DB_SNAPSHOT_ATTRIBUTE, region, &e))?;
+        Ok(())
+    }
+
     async fn foreign(
         c: &Clients,
         region: &str,
@@ -516,6 +574,29 @@ impl Flavor for Cluster {
             .db_cluster_snapshot()
             .and_then(|s| s.db_cluster_snapshot_arn())
             .map(str::to_string))
+    }
+
+    async fn share(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+        account: &str,
+        share: bool,
+    ) -> Result<(), AwsError> {
+        let req = c
+            .rds
+            .modify_db_cluster_snapshot_attribute()
+            .db_cluster_snapshot_identifier(snapshot)
+            .attribute_name("restore");
+        let req = if share {
+            req.values_to_add(account)
+        } else {
+            req.values_to_remove(account)
+        };
+        req.send()
+            .await
+            .map_err(|e| classify(MODIFY_CLUSTER_SNAPSHOT_ATTRIBUTE, region, &e))?;
+        Ok(())
     }
 
     /// Cluster snapshots made outside coffer are not looked for (overlaps are reported for

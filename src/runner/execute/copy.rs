@@ -18,6 +18,16 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use tokio::sync::Semaphore;
 
+/// A recorded point as the provider copies it.
+fn copy_source(p: &RecoveryPoint) -> CopySource<'_> {
+    CopySource {
+        vault: &p.point.vault,
+        native_id: &p.point.native_id,
+        encrypted: p.point.encrypted,
+        kms_key: p.point.kms_key.as_deref(),
+    }
+}
+
 /// The key of the slots copies into one destination region of one service share.
 pub(super) fn copy_slot<E: Provider>(provider: &E, r: &Resource, vault: &str) -> String {
     let region = provider
@@ -159,6 +169,18 @@ impl<'a, E: Provider> Executor<'a, E> {
         self.wait_copy(&job, &resource, &source, &native).await
     }
 
+    /// Stops sharing the source with the destination's account (copies across accounts);
+    /// a failure is said, and does not change how the copy ended.
+    async fn unshare(&self, job: &JobRecord, resource: &Resource, source: &RecoveryPoint) {
+        let from = copy_source(source);
+        if let Err(e) = self.provider.unshare(resource, &from, &job.job.vault).await {
+            (self.report)(super::Event::Warning(format!(
+                "{}: the source {} is still shared with the destination's account: {}",
+                job.id, source.point.native_id, e.message
+            )));
+        }
+    }
+
     /// Asks for the copy, retrying transient errors within the window. Returns its native id
     /// in the destination, or `None` when the job failed (and was recorded so) or was left.
     async fn request_copy(
@@ -169,12 +191,7 @@ impl<'a, E: Provider> Executor<'a, E> {
     ) -> Result<Option<String>, String> {
         let id = &job.id;
         let tags = backup_tags(job);
-        let from = CopySource {
-            vault: &source.point.vault,
-            native_id: &source.point.native_id,
-            encrypted: source.point.encrypted,
-            kms_key: source.point.kms_key.as_deref(),
-        };
+        let from = copy_source(source);
         let (asked, calls) = self
             .retrying(job.job.windows.complete_by, || {
                 self.provider
@@ -192,6 +209,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         match asked {
             Err(e) if self.left_by_stop(&e) => Ok(None),
             Err(e) => {
+                self.unshare(job, resource, source).await;
                 self.transition(id, JobState::Failed, Some(&e.message))?;
                 Ok(None)
             }
@@ -231,6 +249,7 @@ impl<'a, E: Provider> Executor<'a, E> {
                         e.message
                     ),
                 };
+                self.unshare(job, resource, source).await;
                 self.transition(id, JobState::Failed, Some(&msg))?;
                 return Ok(Outcome::Done);
             }
@@ -252,10 +271,13 @@ impl<'a, E: Provider> Executor<'a, E> {
                 }
                 Ok(Progress::Failed(msg)) => {
                     let _ = self.provider.discard(resource, dest, native).await;
+                    self.unshare(job, resource, source).await;
                     self.transition(id, JobState::Failed, Some(&msg))?;
                     return Ok(Outcome::Done);
                 }
                 Ok(Progress::Done(f)) => {
+                    // shared for the copy only; a crash after this unshares again on resume
+                    self.unshare(job, resource, source).await;
                     // a copy keeps its source's creation time, and its lifecycle counts from it
                     let created = source.point.created_at;
                     let (cold_at, delete_at) = job.job.options.lifecycle_dates(created);
