@@ -442,7 +442,7 @@ pub enum JobsCommand {
         /// Only jobs whose run was scheduled at or after this time (RFC 3339)
         #[arg(long, value_name = "RFC3339")]
         since: Option<String>,
-        /// Only jobs of this kind (backup, restore, delete, cold, prune)
+        /// Only jobs of this kind (backup, restore, delete, cold, prune, copy)
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
         /// Print JSON

@@ -15,6 +15,7 @@ mod apply;
 mod backup;
 mod completions;
 mod copy;
+mod copy_checks;
 mod daemon;
 mod fmt;
 mod force_unlock;

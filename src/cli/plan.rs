@@ -125,6 +125,10 @@ pub(super) fn compute(
     let desired = objects::desired(config);
     if mode != Mode::Destroy {
         ctx.print_diagnostics(&missing_keys(ctx, config, &desired), &loaded.sources);
+        if let Some((inventory, InventorySource::Refreshed)) = inventory {
+            let warnings = super::copy_checks::unshareable_keys(config, &desired, inventory);
+            ctx.print_diagnostics(&warnings, &loaded.sources);
+        }
     }
     let catalog = ctx.catalog_read_only(backend)?;
     let counts = catalog.vault_points().map_err(|e| e.to_string())?;

@@ -584,4 +584,29 @@ provider "aws" {{
             && error.contains("cannot be shared"),
         "{error}"
     );
+    // and once the rule covers it, the plan warns at the copy_to block
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(source).await);
+        ec2.create_tags()
+            .resources(&encrypted)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("Backup")
+                    .value("daily")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let r = run(coffer_aws(dir.path()).arg("plan"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("coffer::unshareable_key"), "{}", r.stderr);
+    for part in [
+        "rule `nightly` cannot copy 1 resource",
+        "AWS managed",
+        "copies into another account",
+    ] {
+        assert!(r.stderr.contains(part), "{part}: {}", r.stderr);
+    }
 }

@@ -174,6 +174,10 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
             if let Some(note) = cold_storage_note(&c.address, c.after.as_ref()) {
                 notes.push(note);
             }
+            notes.extend(super::copies::inherited_lifecycle(
+                &c.address,
+                c.after.as_ref(),
+            ));
         }
     }
     let steps = order_steps(&changes, &desired, recorded);
@@ -215,6 +219,13 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
     if let Some(c) = &coverage {
         summary.protection_gained = c.gained.len();
         summary.protection_lost = c.lost.len();
+        if let Some((inventory, _)) = input.inventory {
+            notes.extend(super::copies::missing_destination_keys(
+                &desired,
+                &c.coverage,
+                inventory,
+            ));
+        }
     }
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,

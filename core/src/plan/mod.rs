@@ -3,6 +3,7 @@
 //! state and `now`.
 
 pub mod compute;
+pub mod copies;
 pub mod diff;
 pub mod forecast;
 pub mod preview;

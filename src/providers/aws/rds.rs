@@ -63,6 +63,10 @@ pub trait Flavor {
     const SNAPSHOT_MARKER: &'static str;
     /// The error code (prefix) of a snapshot that does not exist.
     const NOT_FOUND: &'static str;
+    /// Whether a copy takes a KMS key only when its source is encrypted
+    /// (CopyDBClusterSnapshot refuses one for an unencrypted snapshot; CopyDBSnapshot
+    /// encrypts the copy with it).
+    const KEY_ONLY_IF_ENCRYPTED: bool;
     /// Creates snapshot `snapshot` of `source`; returns its ARN.
     async fn create(
         c: &Clients,
@@ -199,7 +203,11 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
     ) -> Result<String, ProviderError> {
         let route = self.regions.copy_route(r, source.vault, vault).await?;
         let ((from, source_region), (c, region)) = (route.from, route.to);
-        let key = self.regions.vault(vault).kms_key_arn;
+        let key = self
+            .regions
+            .vault(vault)
+            .kms_key_arn
+            .filter(|_| source.encrypted || !F::KEY_ONLY_IF_ENCRYPTED);
         if let Some(account) = &route.share_with {
             if source.encrypted {
                 shareable_key(from, source_region, source.native_id, source.kms_key).await?;
@@ -345,6 +353,7 @@ impl Flavor for Instance {
     const SOURCE_MARKER: &'static str = ":db:";
     const SNAPSHOT_MARKER: &'static str = ":snapshot:";
     const NOT_FOUND: &'static str = "DBSnapshotNotFound";
+    const KEY_ONLY_IF_ENCRYPTED: bool = false;
 
     async fn create(
         c: &Clients,
@@ -496,6 +505,7 @@ impl Flavor for Cluster {
     const SOURCE_MARKER: &'static str = ":cluster:";
     const SNAPSHOT_MARKER: &'static str = ":cluster-snapshot:";
     const NOT_FOUND: &'static str = "DBClusterSnapshotNotFound";
+    const KEY_ONLY_IF_ENCRYPTED: bool = true;
 
     async fn create(
         c: &Clients,

@@ -87,15 +87,22 @@ impl<'s> Lowerer<'s> {
     pub(super) fn check_vault_locks(&mut self, config: &Config) {
         for plan in config.plans.values() {
             for rule in plan.rules.values() {
-                let mut targets = vec![(rule.target_vault.as_str(), rule.lifecycle.as_ref())];
-                // a copy without its own lifecycle keeps the rule's
+                let mut targets = vec![(
+                    rule.target_vault.as_str(),
+                    rule.lifecycle.as_ref(),
+                    &rule.span,
+                    "",
+                )];
+                // a copy without its own lifecycle keeps the rule's; it is reported at its block
                 targets.extend(rule.copy_to.iter().map(|c| {
                     (
                         c.vault.as_str(),
                         c.lifecycle.as_ref().or(rule.lifecycle.as_ref()),
+                        &c.span,
+                        "copies of ",
                     )
                 }));
-                for (vault, lifecycle) in targets {
+                for (vault, lifecycle, span, what) in targets {
                     let Some(lock) = config.vaults.get(vault).and_then(|v| v.lock.as_ref()) else {
                         continue;
                     };
@@ -105,9 +112,9 @@ impl<'s> Lowerer<'s> {
                         (Some(d), Some(min)) if d < min => self.push(
                             Diagnostic::error(
                                 "coffer::lock_violation",
-                                format!("rule `{}` deletes points in vault `{vault}` after {d}, before the vault lock's min_retention of {min}", rule.name),
+                                format!("rule `{}` deletes {what}points in vault `{vault}` after {d}, before the vault lock's min_retention of {min}", rule.name),
                             )
-                            .at(rule.span.clone(), "retention shorter than the lock allows")
+                            .at(span.clone(), "retention shorter than the lock allows")
                             .with_related(vspan.clone(), "vault with the lock")
                             .with_help("the lock's minimum retention wins: backup jobs with a shorter retention would fail; raise delete_after"),
                         ),
@@ -119,16 +126,16 @@ impl<'s> Lowerer<'s> {
                             None => true,
                         };
                         if too_long {
-                            let what = delete_after
-                                .map_or("keeps points forever".to_string(), |d| {
-                                    format!("keeps points for {d}")
+                            let keeps = delete_after
+                                .map_or(format!("keeps {what}points forever"), |d| {
+                                    format!("keeps {what}points for {d}")
                                 });
                             self.push(
                                 Diagnostic::error(
                                     "coffer::lock_violation",
-                                    format!("rule `{}` {what} in vault `{vault}`, beyond the vault lock's max_retention of {max}", rule.name),
+                                    format!("rule `{}` {keeps} in vault `{vault}`, beyond the vault lock's max_retention of {max}", rule.name),
                                 )
-                                .at(rule.span.clone(), "retention longer than the lock allows")
+                                .at(span.clone(), "retention longer than the lock allows")
                                 .with_related(vspan, "vault with the lock")
                                 .with_help("set a lifecycle delete_after no longer than the lock's max_retention"),
                             );

@@ -364,7 +364,7 @@ fn a_copy_without_a_lifecycle_of_its_own_is_bound_by_the_destination_lock_with_t
     );
     assert!(
         m.iter().any(|m| m
-            == "rule `r` deletes points in vault `dr` after 7d, before the vault lock's min_retention of 30d"),
+            == "rule `r` deletes copies of points in vault `dr` after 7d, before the vault lock's min_retention of 30d"),
         "{m:?}"
     );
 }
