@@ -93,6 +93,7 @@ fn policies() -> Policies {
     p.rules.insert(
         RULE.into(),
         RulePolicy {
+            vault: "main".into(),
             keep: Some(KeepPolicy {
                 daily: 365,
                 ..KeepPolicy::default()

@@ -37,6 +37,7 @@ fn policies(floor: u32) -> Policies {
     p.rules.insert(
         RULE.into(),
         RulePolicy {
+            vault: "main".into(),
             keep: None,
             floor,
             tz: crate::schedule::occurrence::parse_timezone("Etc/UTC").unwrap(),

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 /// What a rule's lifecycle keeps of its groups.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RulePolicy {
+    /// The rule's target vault: `keep` thins out the points there, not the copies in other
+    /// vaults, which follow their own lifecycle.
+    pub vault: String,
     pub keep: Option<KeepPolicy>,
     /// The newest this many COMPLETED points of a group whose resource exists stay.
     pub floor: u32,
@@ -87,10 +90,12 @@ impl Policies {
                         name => crate::schedule::occurrence::parse_timezone(name)
                             .ok_or_else(|| format!("{address}: unknown time zone `{name}`"))?,
                     };
+                    let vault = rule.vault_name().to_string();
                     let lifecycle = rule.lifecycle.unwrap_or_default();
                     out.rules.insert(
                         address.to_string(),
                         RulePolicy {
+                            vault,
                             keep: lifecycle.keep.as_ref().map(KeepPolicy::from),
                             floor: lifecycle.floor(),
                             tz,
@@ -244,7 +249,9 @@ pub fn evaluate(
         } else {
             0
         };
-        let keep = policy.and_then(|p| p.keep.as_ref().map(|k| (p, k)));
+        let keep = policy
+            .filter(|p| p.vault == group.vault)
+            .and_then(|p| p.keep.as_ref().map(|k| (p, k)));
         let kept: Option<Vec<retention::KeptBy>> = keep.map(|(p, k)| {
             times.clear();
             times.extend(members.iter().map(|m| live.points[*m].created_at));

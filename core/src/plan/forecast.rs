@@ -151,6 +151,7 @@ mod tests {
         p.rules.insert(
             "plan.p.rule.r".into(),
             RulePolicy {
+                vault: "main".into(),
                 keep: Some(KeepPolicy {
                     last,
                     ..KeepPolicy::default()

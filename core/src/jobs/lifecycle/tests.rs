@@ -33,6 +33,7 @@ fn policies(keep: Option<KeepPolicy>, floor: u32) -> Policies {
     p.rules.insert(
         RULE.into(),
         RulePolicy {
+            vault: "main".into(),
             keep,
             floor,
             tz: Tz::UTC,
@@ -241,4 +242,43 @@ fn holds_and_locks_refuse_deletion_on_every_path() {
     );
     assert_eq!(v[0].action, Action::Wait("held by legal hold audit".into()));
     assert!(v[0].kept_by.contains(&"legal hold audit".to_string()));
+}
+
+/// Issue 13: copies follow their own lifecycle; the rule's `keep` thins out its target vault.
+#[test]
+fn a_rules_keep_policy_thins_its_target_vault_and_leaves_its_copies_alone() {
+    let mut points = Vec::new();
+    for (vault, prefix) in [("main", "m"), ("dr", "c")] {
+        for day in 1..=3 {
+            let mut p = point(
+                &format!("{prefix}{day}"),
+                &format!("2027-01-0{day}T03:00:00Z"),
+                None,
+            );
+            p.point.vault = vault.into();
+            points.push(p);
+        }
+    }
+    let keep = KeepPolicy {
+        last: 1,
+        ..KeepPolicy::default()
+    };
+    let exists = |_: &str| true;
+    let v = evaluate(
+        &LivePoints::from_points(&points),
+        &policies(Some(keep), 0),
+        &exists,
+        at(NOW),
+        true,
+    );
+    let deleted: Vec<&str> = v
+        .iter()
+        .filter(|v| matches!(v.action, Action::Delete(_)))
+        .map(|v| points[v.index].id.as_str())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["m2", "m1"],
+        "only the target vault's older points"
+    );
 }
