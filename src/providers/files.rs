@@ -289,28 +289,52 @@ struct Unlocked {
 struct Opened {
     vaults: Arc<BTreeMap<String, VaultRepository>>,
     unlocked: Arc<Mutex<BTreeMap<String, Unlocked>>>,
+    /// Each vault's key once looked up (a KMS-wrapped key is unwrapped once per process).
+    keys: Arc<Mutex<BTreeMap<String, String>>>,
     show_progress: bool,
 }
 
 impl Opened {
-    fn repository(&self, vault: &str) -> Result<(Location, String), ProviderError> {
-        let repo = self.vaults.get(vault).ok_or_else(|| {
+    fn vault(&self, vault: &str) -> Result<&VaultRepository, ProviderError> {
+        self.vaults.get(vault).ok_or_else(|| {
             ProviderError::permanent(format!(
                 "vault `{vault}` has no storage, so it cannot hold file-level backups: give it `storage = \"file://…\"`"
             ))
-        })?;
-        let password = repo.key().map_err(ProviderError::permanent)?;
-        Ok((repo.location.clone(), password))
+        })
     }
 
-    /// Opens the vault's repository (blocking).
+    fn location(&self, vault: &str) -> Result<Location, ProviderError> {
+        Ok(self.vault(vault)?.location.clone())
+    }
+
+    /// The vault's key, looked up (or unwrapped with KMS) once per process.
+    fn password(&self, vault: &str) -> Result<String, ProviderError> {
+        if let Some(p) = self.keys.lock().ok().and_then(|k| k.get(vault).cloned()) {
+            return Ok(p);
+        }
+        let password = self.vault(vault)?.key().map_err(ProviderError::permanent)?;
+        if let Ok(mut k) = self.keys.lock() {
+            k.insert(vault.to_string(), password.clone());
+        }
+        Ok(password)
+    }
+
+    fn repository(&self, vault: &str) -> Result<(Location, String), ProviderError> {
+        Ok((self.location(vault)?, self.password(vault)?))
+    }
+
+    /// Opens the vault's repository (blocking). The key is looked up (and, for a vault keyed
+    /// by KMS, unwrapped) only the first time; later opens use the master key it unlocked.
     fn get(&self, vault: &str) -> Result<Open, ProviderError> {
-        let (location, password) = self.repository(vault)?;
         let cached = self
             .unlocked
             .lock()
             .ok()
             .and_then(|u| u.get(vault).cloned());
+        let (location, password) = match &cached {
+            Some(_) => (self.location(vault)?, String::new()),
+            None => self.repository(vault)?,
+        };
         let files = cached.as_ref().map(|u| u.files.clone()).unwrap_or_default();
         let progress = TerminalProgress {
             files: files.clone(),
@@ -342,8 +366,7 @@ impl Opened {
         let Some(cold) = repo.cold.clone() else {
             return Ok(None);
         };
-        let password = repo.key().map_err(ProviderError::permanent)?;
-        Ok(Some((cold, password)))
+        Ok(Some((cold, self.password(vault)?)))
     }
 
     /// Runs `work` with the vault's open repository on a blocking thread.
@@ -374,6 +397,7 @@ impl FileBackups {
             opened: Opened {
                 vaults: Arc::new(vaults),
                 unlocked: Arc::default(),
+                keys: Arc::default(),
                 show_progress,
             },
             finished: Mutex::default(),
@@ -666,7 +690,7 @@ impl Provider for FileBackups {
         if !self.opened.vaults.contains_key(vault) {
             return Ok(None);
         }
-        let (location, _) = self.opened.repository(vault)?;
+        let location = self.opened.location(vault)?;
         let cold = self.opened.cold(vault)?;
         self.opened
             .with(vault, move |open| {
