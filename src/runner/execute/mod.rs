@@ -4,7 +4,9 @@
 //! adopts it), else asks for a backup; transient errors are retried with doubling delays
 //! while the window allows; a job past its start-by time expires and one past its
 //! complete-by time is aborted and what it half-made deleted. When told to stop, it starts
-//! nothing new and leaves running jobs for the next tick to resume.
+//! nothing new and leaves running jobs for the next tick to resume. Backups run here; each
+//! other kind has its own module (`copy`, `delete`, `cold`, `prune`), and a backup that
+//! completes creates its copy jobs.
 
 use super::{Clock, Event, Settings};
 use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint, PointFilter};
