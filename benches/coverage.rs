@@ -61,6 +61,7 @@ fn inventory(n: usize) -> Inventory {
                     mount_path: None,
                     encrypted: false,
                     kms_key: None,
+                    metadata: Default::default(),
                 }
             })
             .collect(),

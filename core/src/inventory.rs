@@ -131,6 +131,12 @@ pub struct Resource {
     /// The KMS key that encrypts it, if AWS reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key: Option<String>,
+    /// Its configuration under AWS Backup's restore metadata names (`availabilityZone`,
+    /// `volumeType`, `instanceType`, `dbInstanceClass` …), as discovery found it: recorded
+    /// with each recovery point, it is what a restore recreates unless told otherwise. List
+    /// values are JSON arrays in text (`["sg-1","sg-2"]`), as AWS Backup writes them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl Resource {
@@ -153,6 +159,7 @@ impl Resource {
             mount_path: None,
             encrypted: false,
             kms_key: None,
+            metadata: BTreeMap::new(),
         }
     }
 

@@ -175,8 +175,9 @@ pub fn finish(
     }
 }
 
-/// Ends every unfinished restore job: each was left by a coffer that died mid-restore (see
-/// the module's note on the runner lock). Returns them as ended.
+/// Ends every unfinished file-level restore job: each was left by a coffer that died
+/// mid-restore (see the module's note on the runner lock). Restores of AWS points are the
+/// runner's to resume (`runner::execute::restore`) and are left alone. Returns the ended.
 pub fn end_interrupted(
     catalog: &mut dyn Catalog,
     now: DateTime<Utc>,
@@ -188,6 +189,15 @@ pub fn end_interrupted(
     })?;
     let mut ended = Vec::new();
     for job in left {
+        let file_level = match &job.job.recovery_point_id {
+            Some(p) => catalog.recovery_point(p)?.is_none_or(|p| {
+                crate::runner::execute::restore::is_file_level(&p.point.resource_type)
+            }),
+            None => true,
+        };
+        if !file_level {
+            continue;
+        }
         let to = if job.state() == JobState::Aborting {
             JobState::Aborted
         } else {

@@ -129,6 +129,23 @@ impl Ctx {
     }
 }
 
+/// Records a restore metadata value, when AWS reported one.
+fn put(m: &mut BTreeMap<String, String>, key: &str, value: Option<&str>) {
+    if let Some(v) = value.filter(|v| !v.is_empty()) {
+        m.insert(key.to_string(), v.to_string());
+    }
+}
+
+/// Records a list value as AWS Backup writes one: a JSON array in text.
+fn put_list(m: &mut BTreeMap<String, String>, key: &str, values: &[&str]) {
+    if !values.is_empty() {
+        m.insert(
+            key.to_string(),
+            serde_json::to_string(values).unwrap_or_default(),
+        );
+    }
+}
+
 async fn volumes(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<Resource>, AwsError> {
     use aws_sdk_ec2::types::Filter;
     let mut out = Vec::new();
@@ -158,6 +175,22 @@ async fn volumes(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<Resource
             );
             r.encrypted = v.encrypted().unwrap_or(false);
             r.kms_key = v.kms_key_id().map(str::to_string);
+            let m = &mut r.metadata;
+            put(m, "availabilityZone", v.availability_zone());
+            put(m, "volumeType", v.volume_type().map(|t| t.as_str()));
+            put(m, "volumeSize", v.size().map(|s| s.to_string()).as_deref());
+            put(m, "iops", v.iops().map(|s| s.to_string()).as_deref());
+            put(
+                m,
+                "throughput",
+                v.throughput().map(|s| s.to_string()).as_deref(),
+            );
+            put(
+                m,
+                "encrypted",
+                Some(if r.encrypted { "true" } else { "false" }),
+            );
+            put(m, "kmsKeyId", v.kms_key_id());
             for a in v.attachments() {
                 if let Some(i) = a.instance_id() {
                     r.relationships.push(Relationship {
@@ -205,6 +238,28 @@ async fn instances(client: &aws_sdk_ec2::Client, ctx: &Ctx) -> Result<Vec<Resour
                 if let Some(owner) = reservation.owner_id() {
                     r.account = owner.to_string();
                 }
+                let m = &mut r.metadata;
+                put(m, "instanceType", i.instance_type().map(|t| t.as_str()));
+                put(m, "subnetId", i.subnet_id());
+                let groups: Vec<&str> = i
+                    .security_groups()
+                    .iter()
+                    .filter_map(|g| g.group_id())
+                    .collect();
+                put_list(m, "securityGroupIds", &groups);
+                put(
+                    m,
+                    "iamInstanceProfileName",
+                    i.iam_instance_profile()
+                        .and_then(|p| p.arn())
+                        .and_then(|a| a.rsplit('/').next()),
+                );
+                put(m, "keyName", i.key_name());
+                put(
+                    m,
+                    "availabilityZone",
+                    i.placement().and_then(|p| p.availability_zone()),
+                );
                 for m in i.block_device_mappings() {
                     if let Some(v) = m.ebs().and_then(|e| e.volume_id()) {
                         r.relationships.push(Relationship {
@@ -247,6 +302,32 @@ async fn db_instances(client: &aws_sdk_rds::Client, ctx: &Ctx) -> Result<Vec<Res
             r.name = Some(id.to_string());
             r.encrypted = d.storage_encrypted().unwrap_or(false);
             r.kms_key = d.kms_key_id().map(str::to_string);
+            let m = &mut r.metadata;
+            put(m, "dbInstanceClass", d.db_instance_class());
+            put(
+                m,
+                "dbSubnetGroupName",
+                d.db_subnet_group().and_then(|g| g.db_subnet_group_name()),
+            );
+            let groups: Vec<&str> = d
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id())
+                .collect();
+            put_list(m, "vpcSecurityGroupIds", &groups);
+            put(m, "multiAz", d.multi_az().map(|b| b.to_string()).as_deref());
+            put(
+                m,
+                "port",
+                d.endpoint()
+                    .and_then(|e| e.port())
+                    .or(d.db_instance_port())
+                    .filter(|p| *p > 0)
+                    .map(|p| p.to_string())
+                    .as_deref(),
+            );
+            put(m, "availabilityZone", d.availability_zone());
+            put(m, "engine", d.engine());
             if let Some(c) = d.db_cluster_identifier() {
                 r.relationships.push(Relationship {
                     kind: RelationKind::MemberOf,
@@ -291,6 +372,18 @@ async fn db_clusters(client: &aws_sdk_rds::Client, ctx: &Ctx) -> Result<Vec<Reso
             r.name = Some(id.to_string());
             r.encrypted = c.storage_encrypted().unwrap_or(false);
             r.kms_key = c.kms_key_id().map(str::to_string);
+            let m = &mut r.metadata;
+            put(m, "dbSubnetGroupName", c.db_subnet_group());
+            let groups: Vec<&str> = c
+                .vpc_security_groups()
+                .iter()
+                .filter_map(|g| g.vpc_security_group_id())
+                .collect();
+            put_list(m, "vpcSecurityGroupIds", &groups);
+            put(m, "engine", c.engine());
+            put(m, "engineVersion", c.engine_version());
+            put(m, "port", c.port().map(|p| p.to_string()).as_deref());
+            put(m, "dbInstanceClass", c.db_cluster_instance_class());
             for m in c.db_cluster_members() {
                 if let Some(i) = m.db_instance_identifier() {
                     r.relationships.push(Relationship {

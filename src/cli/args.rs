@@ -408,14 +408,28 @@ pub enum VaultCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum RestoreCommand {
-    /// Restore a recovery point (or one path inside it) and verify what was written
+    /// Restore a recovery point into a new resource, or a file-level one (or one path inside
+    /// it) into a directory, verifying what was written
     Start {
         /// The recovery point's ID (as `coffer recovery-points list` shows it)
         #[arg(long, value_name = "ID")]
         recovery_point: String,
-        /// The directory to restore into (created if missing)
+        /// File-level points: the directory to restore into (created if missing)
         #[arg(long, value_name = "DIR")]
-        target: PathBuf,
+        target: Option<PathBuf>,
+        /// AWS points: restore metadata to change, by AWS Backup's names (repeatable), e.g.
+        /// --set volumeType=gp3 --set availabilityZone=us-east-1b
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// AWS points: print the restore metadata that would be used, and create nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// AWS points: record the restore job and return; the next `coffer run` carries it out
+        #[arg(long)]
+        no_wait: bool,
+        /// AWS points: tag the restored resource with the source's tags too
+        #[arg(long)]
+        copy_source_tags: bool,
         /// Only this file or directory, relative to the backed-up directory
         #[arg(long, value_name = "SUBPATH")]
         path: Option<String>,

@@ -25,6 +25,7 @@ mod jobs;
 mod plan;
 mod recovery_points;
 mod restore;
+mod restore_aws;
 mod run;
 mod schedule;
 mod show;
@@ -242,6 +243,10 @@ pub fn run(cli: Cli) -> Exit {
         Command::Restore(RestoreCommand::Start {
             recovery_point,
             target,
+            set,
+            dry_run,
+            no_wait,
+            copy_source_tags,
             path,
             overwrite,
             json,
@@ -252,6 +257,10 @@ pub fn run(cli: Cli) -> Exit {
             restore::Options {
                 recovery_point,
                 target,
+                set,
+                dry_run,
+                no_wait,
+                copy_source_tags,
                 path,
                 overwrite,
                 json,

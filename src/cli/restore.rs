@@ -1,5 +1,5 @@
 //! File-level recovery points in vault repositories: `coffer restore start` restores one (or
-//! one path in it) into a directory, refuses to write over existing files unless asked, reads
+//! one path in it) into a directory (AWS points go to `restore_aws`), refuses to write over existing files unless asked, reads
 //! everything back to verify it, and records the restore as a job; `coffer vault check`
 //! checks a repository's integrity.
 
@@ -15,7 +15,11 @@ use std::path::PathBuf;
 
 pub struct Options {
     pub recovery_point: String,
-    pub target: PathBuf,
+    pub target: Option<PathBuf>,
+    pub set: Vec<String>,
+    pub dry_run: bool,
+    pub no_wait: bool,
+    pub copy_source_tags: bool,
     pub path: Option<String>,
     pub overwrite: bool,
     pub json: bool,
@@ -71,6 +75,27 @@ pub fn start(
                 opts.recovery_point
             )
         })?;
+    if !crate::runner::execute::restore::is_file_level(&point.point.resource_type) {
+        return super::restore_aws::start(ctx, &point, &opts, lock_timeout, vars);
+    }
+    let file_only = [
+        (!opts.set.is_empty(), "--set"),
+        (opts.dry_run, "--dry-run"),
+        (opts.no_wait, "--no-wait"),
+        (opts.copy_source_tags, "--copy-source-tags"),
+    ];
+    if let Some((_, flag)) = file_only.iter().find(|(given, _)| *given) {
+        return Err(format!(
+            "{flag} is for restores of AWS points; {} is a file-level point: restore it with --target DIR (and --path, --overwrite)",
+            point.id
+        ));
+    }
+    let Some(target) = opts.target.clone() else {
+        return Err(format!(
+            "{} is a file-level point: say where to restore it with --target DIR",
+            point.id
+        ));
+    };
     let (resource, source) = restore::file_source(&point)?;
     let (warm, cold, password) = vault_repositories(ctx, &backend, &point.point.vault)?;
     // a cold point is read from the vault's cold repository
@@ -85,7 +110,7 @@ pub fn start(
         _ => warm,
     };
     // `-C DIR` runs as if started in DIR: a relative target is inside it
-    let target = crate::workspace::normalize(&ctx.dir.join(&opts.target));
+    let target = crate::workspace::normalize(&ctx.dir.join(&target));
     repository::check_target(&target, opts.overwrite)?;
 
     // Jobs run one coffer at a time: a tick that ran beside this restore would see its job

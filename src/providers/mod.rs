@@ -134,6 +134,30 @@ pub struct CopySource<'a> {
     pub kms_key: Option<&'a str>,
 }
 
+/// A restore to make: of the point `native_id` in `vault`, into a new resource described by
+/// `metadata` (AWS Backup's restore metadata names), tagged with `tags`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreRequest<'a> {
+    pub vault: &'a str,
+    pub native_id: &'a str,
+    pub metadata: &'a BTreeMap<String, String>,
+    pub job_id: &'a str,
+    pub tags: &'a BTreeMap<String, String>,
+}
+
+/// Where a restore stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restoring {
+    InProgress,
+    /// The new resource is usable: its ARN, and for databases where to reach it.
+    Ready {
+        arn: String,
+        endpoint: Option<String>,
+        port: Option<u16>,
+    },
+    Failed(String),
+}
+
 /// A snapshot taken by someone else of a resource coffer covers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ForeignSnapshot {
@@ -195,6 +219,52 @@ pub trait Provider {
         job_id: &str,
         tags: &BTreeMap<String, String>,
     ) -> Result<String, ProviderError>;
+    /// Starts restoring a point of `r` into a new resource in the point's vault's region and
+    /// account; returns the new resource's id (volume id, instance id, DB identifier).
+    async fn restore(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        let _ = req;
+        Err(ProviderError::permanent(format!(
+            "coffer restores {} points from their files (--target), not here",
+            r.resource_type
+        )))
+    }
+    /// What an earlier attempt of the restore job created, if anything (by its
+    /// `coffer:restore-job` tag, or the name it was given).
+    async fn find_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<Option<String>, ProviderError> {
+        let _ = (r, req);
+        Ok(None)
+    }
+    /// How the restore that created `created` is going (a step it still needs, such as an
+    /// Aurora cluster's instance, is taken here).
+    async fn restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<Restoring, ProviderError> {
+        let _ = (r, req, created);
+        Ok(Restoring::Failed(
+            "not a restore this provider makes".into(),
+        ))
+    }
+    /// Deletes what a failed or aborted restore created.
+    async fn discard_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        let _ = (r, req, created);
+        Ok(())
+    }
     /// Stops sharing a copy's source with the destination's account, once the copy is done
     /// or given up (a copy across accounts shares its source for the copy only).
     async fn unshare(

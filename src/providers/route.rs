@@ -3,7 +3,7 @@
 
 use super::{
     Archiving, CopySource, Deletion, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
-    Pruned, Tiering,
+    Pruned, RestoreRequest, Restoring, Tiering,
 };
 use crate::inventory::{Resource, ResourceType};
 use std::collections::BTreeMap;
@@ -101,6 +101,56 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
             self.0.copy(r, source, vault, job_id, tags).await
         } else {
             self.1.copy(r, source, vault, job_id, tags).await
+        }
+    }
+
+    async fn restore(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        if self.first(r) {
+            self.0.restore(r, req).await
+        } else {
+            self.1.restore(r, req).await
+        }
+    }
+
+    async fn find_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<Option<String>, ProviderError> {
+        if self.first(r) {
+            self.0.find_restored(r, req).await
+        } else {
+            self.1.find_restored(r, req).await
+        }
+    }
+
+    async fn restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<Restoring, ProviderError> {
+        if self.first(r) {
+            self.0.restored(r, req, created).await
+        } else {
+            self.1.restored(r, req, created).await
+        }
+    }
+
+    async fn discard_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        if self.first(r) {
+            self.0.discard_restored(r, req, created).await
+        } else {
+            self.1.discard_restored(r, req, created).await
         }
     }
 

@@ -131,6 +131,22 @@ pub async fn tick<E: Provider>(
     run_jobs(exec, unfinished).await?;
     report.jobs = reload(exec, &ids)?;
 
+    // restores of AWS points left unfinished (`restore start --no-wait`, or a coffer that died)
+    let restores = exec
+        .catalog
+        .borrow()
+        .jobs(&JobFilter {
+            kind: Some(JobKind::Restore),
+            unfinished: true,
+            ..JobFilter::default()
+        })
+        .map_err(|e| e.to_string())?;
+    if !restores.is_empty() {
+        let ids: Vec<String> = restores.iter().map(|j| j.id.clone()).collect();
+        exec.run_all(restores, &BTreeMap::new()).await?;
+        report.jobs.extend(reload(exec, &ids)?);
+    }
+
     // the copies of the points the backups made, and those earlier ticks left unfinished
     crate::failpoint::abort_at("before-copies");
     let copies = exec

@@ -276,6 +276,7 @@ fn directory() -> Inventory {
         mount_path: Some("/data".into()),
         encrypted: false,
         kms_key: None,
+        metadata: BTreeMap::new(),
     }])
 }
 

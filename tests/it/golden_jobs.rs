@@ -35,7 +35,7 @@ fn nightly(resource: &str, day: &str) -> NewJob {
             delete_after: Some("35d".into()),
             deleted_by: None,
             opt_in_to_archive: false,
-            copies: Vec::new(),
+            ..JobOptions::default()
         },
         recovery_point_id: None,
         source_recovery_point_id: None,

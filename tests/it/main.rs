@@ -20,6 +20,7 @@ mod lifecycle_files;
 mod moto;
 mod properties;
 mod restore_interrupted;
+mod restores_aws;
 mod s3_vault;
 mod schedule_properties;
 mod schemas;

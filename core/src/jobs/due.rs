@@ -86,6 +86,7 @@ pub fn rules_from_objects<'a>(
                         }
                     })
                     .collect(),
+                ..JobOptions::default()
             },
         });
     }

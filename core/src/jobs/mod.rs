@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod live;
 pub mod options;
 pub mod record;
+pub mod restore_metadata;
 pub mod retention;
 pub mod state;
 pub mod suspicious;

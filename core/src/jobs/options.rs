@@ -30,6 +30,12 @@ pub struct JobOptions {
     /// The copies a backup's point gets once it completes: one copy job per entry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub copies: Vec<CopyOptions>,
+    /// What a restore creates, as restore metadata (`jobs::restore_metadata`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub restore: BTreeMap<String, String>,
+    /// A restore tags what it creates with the point's source tags too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub copy_source_tags: bool,
 }
 
 /// One `copy_to` of a rule, as the backup job carries it to the copy jobs it creates.
@@ -57,7 +63,7 @@ impl CopyOptions {
             delete_after: self.delete_after.clone(),
             deleted_by: None,
             opt_in_to_archive: self.opt_in_to_archive,
-            copies: Vec::new(),
+            ..JobOptions::default()
         }
     }
 
@@ -106,7 +112,7 @@ mod tests {
             delete_after: Some("1y".into()),
             deleted_by: None,
             opt_in_to_archive: false,
-            copies: Vec::new(),
+            ..JobOptions::default()
         };
         let done = DateTime::parse_from_rfc3339("2026-12-05T06:40:00Z")
             .unwrap()

@@ -167,11 +167,22 @@ pub struct JobRecord {
     pub native_ids: Vec<String>,
     /// Set when the job did not fail but its result looks wrong (a source that shrank).
     pub warning: Option<String>,
+    /// What a restore created (a volume, instance, DB instance or cluster ARN).
+    pub created_resource_arn: Option<String>,
 }
 
 impl JobRecord {
     pub fn state(&self) -> JobState {
         self.history.state()
+    }
+
+    /// From the job's creation to its end (or to `now`, while it runs), in whole seconds: a
+    /// restore's restore time.
+    pub fn duration_seconds(&self) -> Option<i64> {
+        let first = self.history.transitions.first()?.1;
+        let state = self.state();
+        let last = self.history.transitions.last()?.1;
+        state.is_terminal().then(|| (last - first).num_seconds())
     }
 }
 
@@ -197,6 +208,8 @@ pub struct JobUpdate {
     pub warning: Option<String>,
     /// The latest error of a job that is tried again (a deletion that failed this tick).
     pub error: Option<String>,
+    /// What a restore created.
+    pub created_resource_arn: Option<String>,
 }
 
 /// A vault's live recovery points, in short: how many, and when the newest was made.

@@ -57,6 +57,12 @@ pub struct JobJson {
     pub recovery_point_id: Option<String>,
     /// The point a copy job copies.
     pub source_recovery_point_id: Option<String>,
+    /// What a restore created.
+    pub created_resource_arn: Option<String>,
+    /// What a restore creates, as restore metadata.
+    pub restore_metadata: BTreeMap<String, String>,
+    /// From creation to the end, for jobs that ended (a restore's restore time).
+    pub duration_seconds: Option<i64>,
     pub warning: Option<String>,
     pub recovery_point_tags: BTreeMap<String, String>,
     pub lifecycle: LifecycleJson,
@@ -95,6 +101,9 @@ impl JobJson {
             native_ids: j.native_ids.clone(),
             recovery_point_id: j.job.recovery_point_id.clone(),
             source_recovery_point_id: j.job.source_recovery_point_id.clone(),
+            created_resource_arn: j.created_resource_arn.clone(),
+            restore_metadata: j.job.options.restore.clone(),
+            duration_seconds: j.duration_seconds(),
             warning: j.warning.clone(),
             recovery_point_tags: j.job.options.tags.clone(),
             lifecycle: LifecycleJson {
@@ -338,6 +347,15 @@ pub fn job_detail(j: &JobRecord) -> String {
     }
     if let Some(rp) = &j.job.recovery_point_id {
         field("Recovery point", rp.clone());
+    }
+    if let Some(arn) = &j.created_resource_arn {
+        field("Created resource", arn.clone());
+    }
+    for (k, v) in &j.job.options.restore {
+        field(&format!("  {k}"), v.clone());
+    }
+    if let (JobKind::Restore, Some(s)) = (j.job.kind, j.duration_seconds()) {
+        field("Restore time", format!("{s} s"));
     }
     if let Some(e) = &j.error {
         field("Error", e.replace('\n', &format!("\n{:17}", "")));

@@ -491,6 +491,7 @@ impl Catalog for SqliteCatalog {
             bytes: None,
             native_ids: Vec::new(),
             warning: None,
+            created_resource_arn: None,
         }))
     }
 
@@ -539,7 +540,8 @@ impl Catalog for SqliteCatalog {
         let n = exec(conn,
                 "UPDATE jobs SET native_ids = COALESCE(?2, native_ids), bytes = COALESCE(?3, bytes),
                  recovery_point_id = COALESCE(?4, recovery_point_id), attempts = COALESCE(?5, attempts),
-                 warning = COALESCE(?6, warning), error = COALESCE(?7, error) WHERE id = ?1",
+                 warning = COALESCE(?6, warning), error = COALESCE(?7, error),
+                 created_resource_arn = COALESCE(?8, created_resource_arn) WHERE id = ?1",
                 params![
                     id,
                     u.native_ids.as_ref().map(json_text),
@@ -548,6 +550,7 @@ impl Catalog for SqliteCatalog {
                     u.attempts,
                     u.warning,
                     u.error,
+                    u.created_resource_arn,
                 ],
             )
             .map_err(|e| Self::err(&path, e))?;

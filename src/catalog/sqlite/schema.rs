@@ -135,6 +135,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE jobs ADD COLUMN source_recovery_point_id TEXT;
     CREATE UNIQUE INDEX jobs_copy_once ON jobs (source_recovery_point_id, vault)
         WHERE kind = 'copy' AND rule IS NOT NULL;",
+    // 9: what a restore created
+    "ALTER TABLE jobs ADD COLUMN created_resource_arn TEXT;",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.

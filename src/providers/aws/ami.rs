@@ -9,6 +9,7 @@ use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
     CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    RestoreRequest, Restoring,
 };
 
 /// Backs up EC2 instances as AMIs.
@@ -207,6 +208,139 @@ impl Provider for Ec2Instances {
             }
             _ => Ok(Progress::Pending { percent: None }),
         }
+    }
+
+    /// RunInstances from the AMI: one instance as the source was (type, subnet, security
+    /// groups, instance profile, key pair) unless the metadata says otherwise, IMDSv2
+    /// required unless `requireImdsV2 = false`.
+    async fn restore(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        use aws_sdk_ec2::types::{
+            HttpTokensState, IamInstanceProfileSpecification, InstanceMetadataOptionsRequest,
+            ResourceType as Rt, TagSpecification,
+        };
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let m = req.metadata;
+        let tags = |t: Rt| {
+            TagSpecification::builder()
+                .resource_type(t)
+                .set_tags(Some(ec2_tags(req.tags)))
+                .build()
+        };
+        let tokens = if meta_bool(m, "requireImdsV2").unwrap_or(true) {
+            HttpTokensState::Required
+        } else {
+            HttpTokensState::Optional
+        };
+        let out = c
+            .ec2
+            .run_instances()
+            .image_id(req.native_id)
+            .min_count(1)
+            .max_count(1)
+            .set_instance_type(m.get("instanceType").map(|t| t.as_str().into()))
+            .set_subnet_id(m.get("subnetId").cloned())
+            .set_security_group_ids(meta_list(m, "securityGroupIds"))
+            .set_iam_instance_profile(
+                m.get("iamInstanceProfileName")
+                    .map(|n| IamInstanceProfileSpecification::builder().name(n).build()),
+            )
+            .set_key_name(m.get("keyName").cloned())
+            .metadata_options(
+                InstanceMetadataOptionsRequest::builder()
+                    .http_tokens(tokens)
+                    .build(),
+            )
+            .client_token(req.job_id)
+            .tag_specifications(tags(Rt::Instance))
+            .tag_specifications(tags(Rt::Volume))
+            .send()
+            .await
+            .map_err(|e| fail(classify(RUN_INSTANCES, region, &e)))?;
+        out.instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("RunInstances returned no instance"))
+    }
+
+    async fn find_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<Option<String>, ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let out = c
+            .ec2
+            .describe_instances()
+            .filters(restore_filter(req.job_id))
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_INSTANCES, region, &e)))?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find_map(|i| i.instance_id().map(str::to_string)))
+    }
+
+    async fn restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<Restoring, ProviderError> {
+        use aws_sdk_ec2::types::InstanceStateName as S;
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let out = c
+            .ec2
+            .describe_instances()
+            .instance_ids(created)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_INSTANCES, region, &e)))?;
+        let Some(i) = out.reservations().iter().flat_map(|r| r.instances()).next() else {
+            return Ok(Restoring::Failed(format!("instance {created} disappeared")));
+        };
+        Ok(match i.state().and_then(|s| s.name()) {
+            Some(S::Running) => Restoring::Ready {
+                arn: format!(
+                    "arn:aws:ec2:{region}:{}:instance/{created}",
+                    self.regions.account(r, req.vault).await?
+                ),
+                endpoint: i.private_ip_address().map(str::to_string),
+                port: None,
+            },
+            Some(s @ (S::ShuttingDown | S::Terminated | S::Stopped | S::Stopping)) => {
+                Restoring::Failed(format!(
+                    "instance {created} is {}: {}",
+                    s.as_str(),
+                    i.state_reason()
+                        .and_then(|r| r.message())
+                        .unwrap_or("no reason given")
+                ))
+            }
+            _ => Restoring::InProgress,
+        })
+    }
+
+    async fn discard_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        c.ec2
+            .terminate_instances()
+            .instance_ids(created)
+            .send()
+            .await
+            .map_err(|e| fail(classify(TERMINATE_INSTANCES, region, &e)))?;
+        Ok(())
     }
 
     async fn unshare(

@@ -10,7 +10,7 @@ use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
     Archiving, CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider,
-    ProviderError, Tiering,
+    ProviderError, RestoreRequest, Restoring, Tiering,
 };
 
 /// Backs up EBS volumes as snapshots.
@@ -178,6 +178,116 @@ impl Provider for EbsVolumes {
         out.snapshot_id()
             .map(str::to_string)
             .ok_or_else(|| ProviderError::permanent("CopySnapshot returned no snapshot id"))
+    }
+
+    /// CreateVolume from the snapshot, as the source volume was unless the metadata says
+    /// otherwise (an availability zone is needed; without one, the region's first).
+    async fn restore(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let m = req.metadata;
+        let zone = m
+            .get("availabilityZone")
+            .cloned()
+            .unwrap_or_else(|| format!("{region}a"));
+        let spec = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
+            .set_tags(Some(ec2_tags(req.tags)))
+            .build();
+        let out = c
+            .ec2
+            .create_volume()
+            .snapshot_id(req.native_id)
+            .availability_zone(zone)
+            .set_volume_type(m.get("volumeType").map(|t| t.as_str().into()))
+            .set_iops(meta_i32(m, "iops"))
+            .set_throughput(meta_i32(m, "throughput"))
+            .set_size(meta_i32(m, "volumeSize"))
+            .set_encrypted(meta_bool(m, "encrypted").filter(|e| *e))
+            .set_kms_key_id(m.get("kmsKeyId").cloned())
+            .client_token(req.job_id)
+            .tag_specifications(spec)
+            .send()
+            .await
+            .map_err(|e| fail(classify(CREATE_VOLUME, region, &e)))?;
+        out.volume_id()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::permanent("CreateVolume returned no volume id"))
+    }
+
+    async fn find_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<Option<String>, ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let out = c
+            .ec2
+            .describe_volumes()
+            .filters(restore_filter(req.job_id))
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_VOLUMES, region, &e)))?;
+        Ok(out
+            .volumes()
+            .iter()
+            .find_map(|v| v.volume_id().map(str::to_string)))
+    }
+
+    async fn restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<Restoring, ProviderError> {
+        use aws_sdk_ec2::types::VolumeState;
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let out = c
+            .ec2
+            .describe_volumes()
+            .volume_ids(created)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_VOLUMES, region, &e)))?;
+        let Some(v) = out.volumes().first() else {
+            return Ok(Restoring::Failed(format!("volume {created} disappeared")));
+        };
+        Ok(match v.state() {
+            Some(VolumeState::Available | VolumeState::InUse) => Restoring::Ready {
+                arn: format!(
+                    "arn:aws:ec2:{region}:{}:volume/{created}",
+                    self.regions.account(r, req.vault).await?
+                ),
+                endpoint: None,
+                port: None,
+            },
+            Some(VolumeState::Error | VolumeState::Deleted | VolumeState::Deleting) => {
+                Restoring::Failed(format!(
+                    "volume {created} is {}",
+                    v.state().map_or("", |s| s.as_str())
+                ))
+            }
+            _ => Restoring::InProgress,
+        })
+    }
+
+    async fn discard_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        c.ec2
+            .delete_volume()
+            .volume_id(created)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DELETE_VOLUME, region, &e)))?;
+        Ok(())
     }
 
     async fn unshare(

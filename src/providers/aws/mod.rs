@@ -32,6 +32,27 @@ call!(CREATE_SNAPSHOT, "ec2:CreateSnapshot", "EC2");
 call!(DESCRIBE_SNAPSHOTS, "ec2:DescribeSnapshots", "EC2");
 call!(DELETE_SNAPSHOT, "ec2:DeleteSnapshot", "EC2");
 call!(COPY_SNAPSHOT, "ec2:CopySnapshot", "EC2");
+call!(CREATE_VOLUME, "ec2:CreateVolume", "EC2");
+call!(DESCRIBE_VOLUMES, "ec2:DescribeVolumes", "EC2");
+call!(DELETE_VOLUME, "ec2:DeleteVolume", "EC2");
+call!(RUN_INSTANCES, "ec2:RunInstances", "EC2");
+call!(DESCRIBE_INSTANCES, "ec2:DescribeInstances", "EC2");
+call!(TERMINATE_INSTANCES, "ec2:TerminateInstances", "EC2");
+call!(
+    RESTORE_DB_INSTANCE,
+    "rds:RestoreDBInstanceFromDBSnapshot",
+    "RDS"
+);
+call!(DESCRIBE_DB_INSTANCES, "rds:DescribeDBInstances", "RDS");
+call!(DELETE_DB_INSTANCE, "rds:DeleteDBInstance", "RDS");
+call!(CREATE_DB_INSTANCE, "rds:CreateDBInstance", "RDS");
+call!(
+    RESTORE_DB_CLUSTER,
+    "rds:RestoreDBClusterFromSnapshot",
+    "RDS"
+);
+call!(DESCRIBE_DB_CLUSTERS, "rds:DescribeDBClusters", "RDS");
+call!(DELETE_DB_CLUSTER, "rds:DeleteDBCluster", "RDS");
 call!(COPY_IMAGE, "ec2:CopyImage", "EC2");
 call!(COPY_DB_SNAPSHOT, "rds:CopyDBSnapshot", "RDS");
 call!(COPY_CLUSTER_SNAPSHOT, "rds:CopyDBClusterSnapshot", "RDS");
@@ -356,6 +377,33 @@ pub(crate) fn rds_tags(tags: &BTreeMap<String, String>) -> Vec<aws_sdk_rds::type
     tags.iter()
         .map(|(k, v)| aws_sdk_rds::types::Tag::builder().key(k).value(v).build())
         .collect()
+}
+
+/// The tag a restored resource carries: the restore job that made it.
+pub const RESTORE_JOB_TAG: &str = "coffer:restore-job";
+
+/// A restore metadata value as a number.
+pub(crate) fn meta_i32(m: &BTreeMap<String, String>, key: &str) -> Option<i32> {
+    m.get(key).and_then(|v| v.parse().ok())
+}
+
+/// A restore metadata value as a boolean.
+pub(crate) fn meta_bool(m: &BTreeMap<String, String>, key: &str) -> Option<bool> {
+    m.get(key).map(|v| v == "true")
+}
+
+/// A restore metadata list (a JSON array in text).
+pub(crate) fn meta_list(m: &BTreeMap<String, String>, key: &str) -> Option<Vec<String>> {
+    m.get(key)
+        .map(|v| crate::jobs::restore_metadata::list(v))
+        .filter(|l| !l.is_empty())
+}
+
+pub(crate) fn restore_filter(job_id: &str) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(format!("tag:{RESTORE_JOB_TAG}"))
+        .values(job_id)
+        .build()
 }
 
 /// Whether EC2 tags say that job `job_id` made the object.

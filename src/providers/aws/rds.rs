@@ -9,6 +9,7 @@ use crate::aws::error::classify;
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
     CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
+    RestoreRequest, Restoring,
 };
 use std::marker::PhantomData;
 
@@ -48,6 +49,28 @@ fn progress(native_id: &str, s: SnapshotStatus) -> Progress {
         _ => Progress::Pending {
             percent: s.percent.map(|p| p.clamp(0, 100) as u8),
         },
+    }
+}
+
+/// The name a restore gives its database (the metadata's identifier).
+fn restored_name<F: Flavor>(req: &RestoreRequest<'_>) -> Result<String, ProviderError> {
+    req.metadata
+        .get(F::NAME_KEY)
+        .cloned()
+        .ok_or_else(|| ProviderError::permanent(format!("the restore names no `{}`", F::NAME_KEY)))
+}
+
+/// A database's status as a restore sees it.
+fn db_status(what: &str, status: &str) -> Option<Restoring> {
+    match status {
+        "available" => None,
+        "failed"
+        | "incompatible-restore"
+        | "incompatible-parameters"
+        | "incompatible-network"
+        | "inaccessible-encryption-credentials"
+        | "storage-full" => Some(Restoring::Failed(format!("{what} is {status}"))),
+        _ => Some(Restoring::InProgress),
     }
 }
 
@@ -101,6 +124,28 @@ pub trait Flavor {
         account: &str,
         share: bool,
     ) -> Result<(), AwsError>;
+    /// The restore metadata key naming what a restore creates.
+    const NAME_KEY: &'static str;
+    /// Restores snapshot `snapshot` (its identifier) as `m` says, named `m[NAME_KEY]`.
+    async fn restore(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+        m: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError>;
+    /// Whether a database named `name` exists.
+    async fn exists(c: &Clients, region: &str, name: &str) -> Result<bool, AwsError>;
+    /// Where the restore of `name` stands; a step it still needs is taken.
+    async fn restored(
+        c: &Clients,
+        region: &str,
+        name: &str,
+        m: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Restoring, AwsError>;
+    /// Deletes a restored database, without a final snapshot.
+    async fn discard_restored(c: &Clients, region: &str, name: &str) -> Result<(), AwsError>;
     /// Manual snapshots of these sources (identifier → ARN) made outside coffer in `[from, to]`.
     async fn foreign(
         c: &Clients,
@@ -234,6 +279,56 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
         .await
         .map_err(fail)?
         .ok_or_else(|| ProviderError::permanent("the copy request returned no ARN"))
+    }
+
+    async fn restore(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let name = restored_name::<F>(req)?;
+        // the point lives in its vault's region and account, where it is restored: its name
+        let snapshot = arn_id(req.native_id, F::SNAPSHOT_MARKER);
+        F::restore(c, region, snapshot, req.metadata, req.tags)
+            .await
+            .map_err(fail)?;
+        Ok(name)
+    }
+
+    async fn find_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<Option<String>, ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        let name = restored_name::<F>(req)?;
+        Ok(F::exists(c, region, &name)
+            .await
+            .map_err(fail)?
+            .then_some(name))
+    }
+
+    async fn restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<Restoring, ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        F::restored(c, region, created, req.metadata, req.tags)
+            .await
+            .map_err(fail)
+    }
+
+    async fn discard_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        let (c, region) = self.regions.home(r, req.vault)?;
+        F::discard_restored(c, region, created).await.map_err(fail)
     }
 
     async fn unshare(
@@ -457,6 +552,97 @@ impl Flavor for Instance {
         Ok(())
     }
 
+    const NAME_KEY: &'static str = "dbInstanceIdentifier";
+
+    /// RestoreDBInstanceFromDBSnapshot: never publicly accessible, no deletion protection.
+    async fn restore(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+        m: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        c.rds
+            .restore_db_instance_from_db_snapshot()
+            .db_instance_identifier(m.get(Self::NAME_KEY).cloned().unwrap_or_default())
+            .db_snapshot_identifier(snapshot)
+            .set_db_instance_class(m.get("dbInstanceClass").cloned())
+            .set_db_subnet_group_name(m.get("dbSubnetGroupName").cloned())
+            .set_vpc_security_group_ids(meta_list(m, "vpcSecurityGroupIds"))
+            .set_multi_az(meta_bool(m, "multiAz"))
+            .set_port(meta_i32(m, "port"))
+            .set_availability_zone(m.get("availabilityZone").cloned())
+            .publicly_accessible(false)
+            .deletion_protection(false)
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| classify(RESTORE_DB_INSTANCE, region, &e))?;
+        Ok(())
+    }
+
+    async fn exists(c: &Clients, region: &str, name: &str) -> Result<bool, AwsError> {
+        match c
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(!out.db_instances().is_empty()),
+            Err(e) => {
+                let e = classify(DESCRIBE_DB_INSTANCES, region, &e);
+                if is_not_found(&e, &["DBInstanceNotFound"]) {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn restored(
+        c: &Clients,
+        region: &str,
+        name: &str,
+        _: &BTreeMap<String, String>,
+        _: &BTreeMap<String, String>,
+    ) -> Result<Restoring, AwsError> {
+        let out = c
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier(name)
+            .send()
+            .await
+            .map_err(|e| classify(DESCRIBE_DB_INSTANCES, region, &e))?;
+        let Some(d) = out.db_instances().first() else {
+            return Ok(Restoring::Failed(format!("DB instance {name} disappeared")));
+        };
+        let what = format!("DB instance {name}");
+        if let Some(s) = db_status(&what, d.db_instance_status().unwrap_or_default()) {
+            return Ok(s);
+        }
+        Ok(Restoring::Ready {
+            arn: d.db_instance_arn().unwrap_or_default().to_string(),
+            endpoint: d.endpoint().and_then(|e| e.address()).map(str::to_string),
+            port: d
+                .endpoint()
+                .and_then(|e| e.port())
+                .and_then(|p| u16::try_from(p).ok()),
+        })
+    }
+
+    async fn discard_restored(c: &Clients, region: &str, name: &str) -> Result<(), AwsError> {
+        c.rds
+            .delete_db_instance()
+            .db_instance_identifier(name)
+            .skip_final_snapshot(true)
+            .send()
+            .await
+            .map_err(|e| classify(DELETE_DB_INSTANCE, region, &e))?;
+        Ok(())
+    }
+
     async fn foreign(
         c: &Clients,
         region: &str,
@@ -606,6 +792,127 @@ impl Flavor for Cluster {
         req.send()
             .await
             .map_err(|e| classify(MODIFY_CLUSTER_SNAPSHOT_ATTRIBUTE, region, &e))?;
+        Ok(())
+    }
+
+    const NAME_KEY: &'static str = "dbClusterIdentifier";
+
+    /// RestoreDBClusterFromSnapshot, without deletion protection; its one instance is
+    /// created once the cluster is available ([`Flavor::restored`]).
+    async fn restore(
+        c: &Clients,
+        region: &str,
+        snapshot: &str,
+        m: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), AwsError> {
+        c.rds
+            .restore_db_cluster_from_snapshot()
+            .db_cluster_identifier(m.get(Self::NAME_KEY).cloned().unwrap_or_default())
+            .snapshot_identifier(snapshot)
+            .engine(
+                m.get("engine")
+                    .cloned()
+                    .unwrap_or_else(|| "aurora-postgresql".into()),
+            )
+            .set_engine_version(m.get("engineVersion").cloned())
+            .set_port(meta_i32(m, "port"))
+            .set_db_subnet_group_name(m.get("dbSubnetGroupName").cloned())
+            .set_vpc_security_group_ids(meta_list(m, "vpcSecurityGroupIds"))
+            .deletion_protection(false)
+            .set_tags(Some(rds_tags(tags)))
+            .send()
+            .await
+            .map_err(|e| classify(RESTORE_DB_CLUSTER, region, &e))?;
+        Ok(())
+    }
+
+    async fn exists(c: &Clients, region: &str, name: &str) -> Result<bool, AwsError> {
+        match c
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(!out.db_clusters().is_empty()),
+            Err(e) => {
+                let e = classify(DESCRIBE_DB_CLUSTERS, region, &e);
+                if is_not_found(&e, &["DBClusterNotFound"]) {
+                    Ok(false)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    async fn restored(
+        c: &Clients,
+        region: &str,
+        name: &str,
+        m: &BTreeMap<String, String>,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<Restoring, AwsError> {
+        let out = c
+            .rds
+            .describe_db_clusters()
+            .db_cluster_identifier(name)
+            .send()
+            .await
+            .map_err(|e| classify(DESCRIBE_DB_CLUSTERS, region, &e))?;
+        let Some(cluster) = out.db_clusters().first() else {
+            return Ok(Restoring::Failed(format!("DB cluster {name} disappeared")));
+        };
+        if let Some(s) = db_status(
+            &format!("DB cluster {name}"),
+            cluster.status().unwrap_or_default(),
+        ) {
+            return Ok(s);
+        }
+        // the cluster's one instance, created once the cluster is there
+        let instance = format!("{name}-1");
+        if !Instance::exists(c, region, &instance).await? {
+            let Some(class) = m.get("dbInstanceClass") else {
+                return Ok(Restoring::Failed(format!(
+                    "DB cluster {name} is restored, but its instance needs a class: set --set dbInstanceClass=db.r6g.large (or another), then delete the cluster and restore again"
+                )));
+            };
+            c.rds
+                .create_db_instance()
+                .db_instance_identifier(&instance)
+                .db_cluster_identifier(name)
+                .engine(cluster.engine().unwrap_or("aurora-postgresql"))
+                .db_instance_class(class)
+                .publicly_accessible(false)
+                .set_tags(Some(rds_tags(tags)))
+                .send()
+                .await
+                .map_err(|e| classify(CREATE_DB_INSTANCE, region, &e))?;
+            return Ok(Restoring::InProgress);
+        }
+        match Instance::restored(c, region, &instance, m, tags).await? {
+            Restoring::Ready { .. } => Ok(Restoring::Ready {
+                arn: cluster.db_cluster_arn().unwrap_or_default().to_string(),
+                endpoint: cluster.endpoint().map(str::to_string),
+                port: cluster.port().and_then(|p| u16::try_from(p).ok()),
+            }),
+            other => Ok(other),
+        }
+    }
+
+    async fn discard_restored(c: &Clients, region: &str, name: &str) -> Result<(), AwsError> {
+        let instance = format!("{name}-1");
+        if Instance::exists(c, region, &instance).await? {
+            Instance::discard_restored(c, region, &instance).await?;
+        }
+        c.rds
+            .delete_db_cluster()
+            .db_cluster_identifier(name)
+            .skip_final_snapshot(true)
+            .send()
+            .await
+            .map_err(|e| classify(DELETE_DB_CLUSTER, region, &e))?;
         Ok(())
     }
 

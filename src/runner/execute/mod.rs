@@ -5,7 +5,7 @@
 //! while the window allows; a job past its start-by time expires and one past its
 //! complete-by time is aborted and what it half-made deleted. When told to stop, it starts
 //! nothing new and leaves running jobs for the next tick to resume. Backups run here; each
-//! other kind has its own module (`copy`, `delete`, `cold`, `prune`), and a backup that
+//! other kind has its own module (`copy`, `delete`, `cold`, `prune`, `restore`), and a backup that
 //! completes creates its copy jobs.
 
 use super::{Clock, Event, Settings};
@@ -28,6 +28,7 @@ mod copy;
 mod copy_tests;
 mod delete;
 mod prune;
+pub mod restore;
 #[cfg(test)]
 mod tests;
 
@@ -276,6 +277,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         match job.job.kind {
             JobKind::Delete => return self.run_delete(job, global, services).await,
             JobKind::Copy => return self.run_copy(job, global, services).await,
+            JobKind::Restore => return self.run_restore(job, global).await,
             JobKind::Prune => return self.run_prune(job).await,
             JobKind::Cold => return self.run_cold(job).await,
             _ => {}

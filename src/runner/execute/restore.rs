@@ -1,0 +1,229 @@
+//! Executing a restore job of an AWS recovery point: the point's snapshot, AMI or DB snapshot
+//! is restored into a new resource, in the point's vault's region and account, as the job's
+//! restore metadata says, tagged `coffer:restore-job=<job id>`; PENDING → RUNNING →
+//! COMPLETED, FAILED or ABORTED, with `created_resource_arn` recorded. A restore an earlier
+//! attempt asked for is found by its tag or name and adopted, never made twice; one that fails,
+//! or is not done by its complete-by time, has what it made deleted. File-level restores run
+//! in the command that asked for them ([`crate::app::restore`]).
+
+use super::{Executor, Outcome};
+use crate::catalog::{JobRecord, JobUpdate, RecoveryPoint};
+use crate::failpoint;
+use crate::inventory::{Resource, ResourceType};
+use crate::jobs::{JobKind, JobState, StorageClass};
+use crate::providers::aws::RESTORE_JOB_TAG;
+use crate::providers::{Provider, RestoreRequest, Restoring};
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use tokio::sync::Semaphore;
+
+/// Whether points of this type are restored from their files rather than by a provider.
+pub fn is_file_level(t: &str) -> bool {
+    matches!(
+        ResourceType::parse(t),
+        Some(ResourceType::Directory | ResourceType::EfsFileSystem) | None
+    )
+}
+
+/// The tags a restored resource carries: the restore job's, a `Name` (EBS, EC2), and with
+/// `--copy-source-tags` the source's own (AWS's reserved `aws:` tags excepted).
+pub fn restore_tags(job: &JobRecord, point: &RecoveryPoint) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    if job.job.options.copy_source_tags {
+        if let Some(source) = point.source_resource() {
+            tags.extend(
+                source
+                    .tags
+                    .into_iter()
+                    .filter(|(k, _)| !k.starts_with("aws:")),
+            );
+        }
+    }
+    if matches!(
+        ResourceType::parse(&point.point.resource_type),
+        Some(ResourceType::EbsVolume | ResourceType::Ec2Instance)
+    ) {
+        tags.insert(
+            "Name".into(),
+            crate::jobs::restore_metadata::default_name(&job.id),
+        );
+    }
+    tags.insert(RESTORE_JOB_TAG.into(), job.id.clone());
+    tags
+}
+
+impl<'a, E: Provider> Executor<'a, E> {
+    pub(super) async fn run_restore(
+        &self,
+        job: JobRecord,
+        global: &Semaphore,
+    ) -> Result<Outcome, String> {
+        let id = job.id.clone();
+        let point_id = job.job.recovery_point_id.clone().unwrap_or_default();
+        let point = self
+            .catalog
+            .borrow()
+            .recovery_point(&point_id)
+            .map_err(Self::catalog_err)?;
+        let Some(point) = point else {
+            let msg = format!("no recovery point {point_id} to restore");
+            return self.end(&id, JobState::Failed, Some(&msg));
+        };
+        let resource = point
+            .source_resource()
+            .filter(|r| self.provider.supports(r.resource_type));
+        let Some(resource) = resource else {
+            let msg = format!(
+                "coffer cannot restore {} recovery points here",
+                point.point.resource_type
+            );
+            return self.end(&id, JobState::Failed, Some(&msg));
+        };
+        let mut state = job.state();
+        if state != JobState::Running
+            && point.storage_class == StorageClass::Cold
+            && resource.resource_type == ResourceType::EbsVolume
+        {
+            let msg = format!(
+                "{point_id} is in the EBS archive tier; coffer does not restore archived snapshots yet: restore {} to the standard tier first (`aws ec2 restore-snapshot-tier --snapshot-id {} --temporary-restore-days 1`), then run the restore again",
+                point.point.native_id, point.point.native_id
+            );
+            return self.end(&id, JobState::Failed, Some(&msg));
+        }
+        if state == JobState::Created {
+            self.transition(&id, JobState::Pending, None)?;
+            state = JobState::Pending;
+        }
+        let _global = global.acquire().await.map_err(|e| e.to_string())?;
+        if self.stop.load(Ordering::SeqCst) {
+            return Ok(Outcome::Left);
+        }
+        if state == JobState::Pending {
+            self.transition(&id, JobState::Running, None)?;
+        }
+        let tags = restore_tags(&job, &point);
+        // what is restored is named after the job unless the user named it
+        let mut metadata = job.job.options.restore.clone();
+        if let Some(key) = crate::jobs::restore_metadata::name_key(resource.resource_type) {
+            metadata
+                .entry(key.to_string())
+                .or_insert_with(|| crate::jobs::restore_metadata::default_name(&id));
+        }
+        let req = RestoreRequest {
+            vault: &point.point.vault,
+            native_id: &point.point.native_id,
+            metadata: &metadata,
+            job_id: &id,
+            tags: &tags,
+        };
+        let deadline = job.job.windows.complete_by;
+        // only a RUNNING job can have asked; one a dead coffer left looks before asking again
+        let created = match job.native_ids.first() {
+            Some(n) => n.clone(),
+            None => {
+                let found = if state == JobState::Running {
+                    let (found, _) = self
+                        .retrying(deadline, || self.provider.find_restored(&resource, &req))
+                        .await;
+                    match found {
+                        Err(e) if self.left_by_stop(&e) => return Ok(Outcome::Left),
+                        Err(e) => return self.end(&id, JobState::Failed, Some(&e.message)),
+                        Ok(f) => f,
+                    }
+                } else {
+                    None
+                };
+                let adopted = found.is_some();
+                let created = match found {
+                    Some(f) => f,
+                    None => {
+                        let (asked, calls) = self
+                            .retrying(deadline, || self.provider.restore(&resource, &req))
+                            .await;
+                        self.update(
+                            &id,
+                            JobUpdate {
+                                attempts: Some(job.attempts + calls),
+                                ..JobUpdate::default()
+                            },
+                        )?;
+                        match asked {
+                            Err(e) if self.left_by_stop(&e) => return Ok(Outcome::Left),
+                            Err(e) => return self.end(&id, JobState::Failed, Some(&e.message)),
+                            Ok(c) => c,
+                        }
+                    }
+                };
+                failpoint::abort_at("after-restore-request");
+                self.started(JobKind::Restore, &id, &resource, &created, None, adopted)?;
+                created
+            }
+        };
+        self.wait_restore(&id, &resource, &req, &created, deadline)
+            .await
+    }
+
+    /// Follows a restore until its new resource is usable, it fails, or its window closes.
+    async fn wait_restore(
+        &self,
+        id: &str,
+        resource: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+        deadline: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Outcome, String> {
+        loop {
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(Outcome::Left);
+            }
+            if self.clock.now() > deadline {
+                self.transition(id, JobState::Aborting, None)?;
+                let msg = match self.provider.discard_restored(resource, req, created).await {
+                    Ok(()) => format!(
+                        "not finished by its complete-by time {}; the unfinished {created} was deleted",
+                        deadline.to_rfc3339()
+                    ),
+                    Err(e) => format!(
+                        "not finished by its complete-by time {}; deleting the unfinished {created} failed too: {}",
+                        deadline.to_rfc3339(),
+                        e.message
+                    ),
+                };
+                self.transition(id, JobState::Aborted, Some(&msg))?;
+                return Ok(Outcome::Done);
+            }
+            let (polled, _) = self
+                .retrying(deadline, || self.provider.restored(resource, req, created))
+                .await;
+            match polled {
+                Err(e) if self.left_by_stop(&e) => return Ok(Outcome::Left),
+                Err(e) => {
+                    self.transition(id, JobState::Failed, Some(&e.message))?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(Restoring::InProgress) => {
+                    self.pause(self.settings.poll_interval).await;
+                }
+                Ok(Restoring::Failed(msg)) => {
+                    let msg = match self.provider.discard_restored(resource, req, created).await {
+                        Ok(()) => format!("{msg}; {created} was deleted"),
+                        Err(e) => format!("{msg}; deleting {created} failed too: {}", e.message),
+                    };
+                    self.transition(id, JobState::Failed, Some(&msg))?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(Restoring::Ready { arn, .. }) => {
+                    self.update(
+                        id,
+                        JobUpdate {
+                            created_resource_arn: Some(arn),
+                            ..JobUpdate::default()
+                        },
+                    )?;
+                    self.transition(id, JobState::Completed, None)?;
+                    return Ok(Outcome::Done);
+                }
+            }
+        }
+    }
+}
