@@ -1,6 +1,6 @@
 """moto's server for coffer's tests, plus the APIs coffer calls that moto 5 lacks: RDS
-DescribeAccountAttributes (the account's RDS quotas), and EC2 ModifySnapshotTier and
-DescribeSnapshotTierStatus (EBS Snapshots Archive), following the EC2 API reference; and
+DescribeAccountAttributes (the account's RDS quotas), and EC2 ModifySnapshotTier,
+RestoreSnapshotTier and DescribeSnapshotTierStatus (EBS Snapshots Archive), following the EC2 API reference; and
 RegisterImage honouring a block device mapping's SnapshotId (moto makes a new snapshot), so
 that two AMIs can share a snapshot as in EC2; and CopyImage honouring TagSpecifications (moto
 ignores them), as the EC2 API reference documents.
@@ -104,6 +104,12 @@ def describe_snapshot_tier_status(self):
             snapshot._archived_at = utcnow()
         elif status == "archival-in-progress":
             snapshot._looked = True
+        elif status == "temporary-restore-in-progress" and getattr(snapshot, "_restore_looked", False):
+            # back in the standard tier (temporarily) at the second look
+            status = snapshot._tier_status = "temporary-restore-completed"
+            snapshot._tier = "standard"
+        elif status == "temporary-restore-in-progress":
+            snapshot._restore_looked = True
         statuses.append(
             {
                 "SnapshotId": snapshot.id,
@@ -119,6 +125,24 @@ def describe_snapshot_tier_status(self):
             }
         )
     return ActionResult({"SnapshotTierStatuses": statuses})
+
+
+def restore_snapshot_tier(self):
+    snapshot_id = self._get_param("SnapshotId")
+    snapshot = self.ec2_backend.get_snapshot(snapshot_id)  # InvalidSnapshot.NotFound
+    if getattr(snapshot, "_tier", "standard") != "archive":
+        raise EC2ClientError("IncorrectState", f"Snapshot {snapshot_id} is not archived")
+    if getattr(snapshot, "_tier_status", None) == "temporary-restore-in-progress":
+        raise EC2ClientError("IncorrectState", f"Snapshot {snapshot_id} is already being restored")
+    days = self._get_param("TemporaryRestoreDays")
+    snapshot._tier_status = "temporary-restore-in-progress"
+    snapshot._restore_looked = False
+    return ActionResult({
+        "SnapshotId": snapshot_id,
+        "RestoreStartTime": utcnow(),
+        "RestoreDuration": int(days) if days else None,
+        "IsPermanentRestore": not days,
+    })
 
 
 _register_image = AmisResponse.register_image
@@ -249,6 +273,7 @@ AmisResponse.register_image = register_image
 AmisResponse.copy_image = copy_image
 ElasticBlockStore.modify_snapshot_tier = modify_snapshot_tier
 ElasticBlockStore.describe_snapshot_tier_status = describe_snapshot_tier_status
+ElasticBlockStore.restore_snapshot_tier = restore_snapshot_tier
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -324,3 +324,46 @@ fn an_instance_and_databases_restore_as_new_resources_tagged_with_their_job() {
 pub fn default_name(job_id: &str) -> String {
     coffer::jobs::restore_metadata::default_name(job_id)
 }
+
+#[test]
+fn an_archived_snapshot_is_brought_back_to_the_standard_tier_then_restored() {
+    let region = "ap-southeast-6";
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        volume(&ec2, region, &[("Backup", "daily")]).await;
+    });
+    let text = config(region).replace(
+        "delete_after = \"35d\"",
+        "cold_storage_after = \"1d\"\n      delete_after       = \"100d\"\n      opt_in_to_archive  = true",
+    );
+    let dir = workspace(&text);
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    tick(dir.path(), "2026-12-05T03:10:00Z");
+    let r = run(coffer_aws(dir.path()).args([
+        "run",
+        "--at",
+        "2026-12-07T02:30:00Z",
+        "--poll-interval",
+        "1s",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(coffer_aws(dir.path()).args(["recovery-points", "list", "--json"]));
+    let points: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let cold = points
+        .iter()
+        .find(|p| p["storage_class"] == "COLD")
+        .unwrap_or_else(|| panic!("{points:#?}"));
+    let (r, job) = restore(dir.path(), cold["id"].as_str().unwrap(), &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(job["state"], "COMPLETED", "{job:#}");
+    assert!(
+        r.stderr.contains("is being restored to the standard tier"),
+        "the job says why it waits: {}",
+        r.stderr
+    );
+    let snap = cold["native_id"].as_str().unwrap();
+    let volumes = restored_volumes(region, job["id"].as_str().unwrap());
+    assert_eq!(volumes.len(), 1);
+    assert_eq!(volumes[0].snapshot_id(), Some(snap));
+}

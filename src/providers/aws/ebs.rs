@@ -188,6 +188,7 @@ impl Provider for EbsVolumes {
         req: &RestoreRequest<'_>,
     ) -> Result<String, ProviderError> {
         let (c, region) = self.regions.home(r, req.vault)?;
+        unarchived(c, region, req.native_id).await?;
         let m = req.metadata;
         let zone = m
             .get("availabilityZone")
@@ -467,6 +468,41 @@ impl Provider for EbsVolumes {
         out.sort();
         Ok(out)
     }
+}
+
+/// Makes sure a snapshot is in the standard tier before a volume is made of it: an archived
+/// one is restored temporarily (RestoreSnapshotTier, one day), and until that completes (hours
+/// in AWS) this says so as a transient error, so that the restore job waits within its window.
+async fn unarchived(c: &Clients, region: &str, id: &str) -> Result<(), ProviderError> {
+    use aws_sdk_ec2::types::{StorageTier, TieringOperationStatus as S};
+    let Some(s) = describe_snapshot(c, region, id).await? else {
+        return Err(ProviderError::permanent(format!(
+            "snapshot {id} does not exist"
+        )));
+    };
+    if s.storage_tier() != Some(&StorageTier::Archive) {
+        return Ok(());
+    }
+    match tier_status(c, region, id).await? {
+        Some(S::TemporaryRestoreInProgress | S::PermanentRestoreInProgress) => {}
+        Some(S::TemporaryRestoreFailed | S::PermanentRestoreFailed) => {
+            return Err(ProviderError::permanent(format!(
+                "restoring snapshot {id} from the archive tier failed (DescribeSnapshotTierStatus)"
+            )))
+        }
+        _ => {
+            c.ec2
+                .restore_snapshot_tier()
+                .snapshot_id(id)
+                .temporary_restore_days(1)
+                .send()
+                .await
+                .map_err(|e| fail(classify(RESTORE_SNAPSHOT_TIER, region, &e)))?;
+        }
+    }
+    Err(ProviderError::transient(format!(
+        "snapshot {id} is in the archive tier and is being restored to the standard tier for a day (RestoreSnapshotTier); the restore waits for it"
+    )))
 }
 
 /// The last tiering operation's status of a snapshot, if it had one.

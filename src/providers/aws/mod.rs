@@ -33,6 +33,7 @@ call!(DESCRIBE_SNAPSHOTS, "ec2:DescribeSnapshots", "EC2");
 call!(DELETE_SNAPSHOT, "ec2:DeleteSnapshot", "EC2");
 call!(COPY_SNAPSHOT, "ec2:CopySnapshot", "EC2");
 call!(CREATE_VOLUME, "ec2:CreateVolume", "EC2");
+call!(RESTORE_SNAPSHOT_TIER, "ec2:RestoreSnapshotTier", "EC2");
 call!(DESCRIBE_VOLUMES, "ec2:DescribeVolumes", "EC2");
 call!(DELETE_VOLUME, "ec2:DeleteVolume", "EC2");
 call!(RUN_INSTANCES, "ec2:RunInstances", "EC2");

@@ -10,7 +10,7 @@ use super::{Executor, Outcome};
 use crate::catalog::{JobRecord, JobUpdate, RecoveryPoint};
 use crate::failpoint;
 use crate::inventory::{Resource, ResourceType};
-use crate::jobs::{JobKind, JobState, StorageClass};
+use crate::jobs::{JobKind, JobState};
 use crate::providers::aws::RESTORE_JOB_TAG;
 use crate::providers::{Provider, RestoreRequest, Restoring};
 use std::collections::BTreeMap;
@@ -80,16 +80,6 @@ impl<'a, E: Provider> Executor<'a, E> {
             return self.end(&id, JobState::Failed, Some(&msg));
         };
         let mut state = job.state();
-        if state != JobState::Running
-            && point.storage_class == StorageClass::Cold
-            && resource.resource_type == ResourceType::EbsVolume
-        {
-            let msg = format!(
-                "{point_id} is in the EBS archive tier; coffer does not restore archived snapshots yet: restore {} to the standard tier first (`aws ec2 restore-snapshot-tier --snapshot-id {} --temporary-restore-days 1`), then run the restore again",
-                point.point.native_id, point.point.native_id
-            );
-            return self.end(&id, JobState::Failed, Some(&msg));
-        }
         if state == JobState::Created {
             self.transition(&id, JobState::Pending, None)?;
             state = JobState::Pending;
