@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Restore benchmark: `coffer restore start` against `restic restore` (restic 0.14, the Debian
+package) restoring the same file-level snapshot of the same repository into an empty
+directory, in one run.
+
+The repository is a coffer vault repository (restic's format) holding one backup of the data
+set of benches/files.py (default 1 GiB in 100,000 files, generated from a seed). Only the
+restore commands are timed:
+
+  coffer   coffer restore start --recovery-point RP --target DIR
+  restic   restic -r REPO restore SNAPSHOT --target DIR
+
+coffer reads back and verifies every restored file against the snapshot (restic 0.14 does
+not unless given --verify, which this benchmark also times as a third row). The target is
+coffer at least as fast as plain `restic restore`: restic's time / coffer's >= 1.0. There are
+--rounds rounds (default 3), alternating which tool goes first, each figure the median; each
+target starts empty, dirty pages are written out (`sync`) before each timed command, and the
+repository is read once before the first round so both see a warm page cache. Every restore
+is compared with the data set afterwards (file count and bytes).
+
+    cargo build --release && python3 benches/restore.py [path/to/coffer]
+    python3 benches/restore.py --size-mib 50 --files 5000      # a quick smoke run
+"""
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+
+from coffer_binary import checked, release_binary
+from files import MIB, RESTIC, generate, log, median, read_all, run, timed, tree_size
+
+KEY = "coffer-bench-restore-key"
+
+CONFIG = """
+vault "main" {{
+  storage = "file://./repo"
+}}
+
+plan "bench" {{
+  rule "daily" {{
+    schedule     = "cron(0 3 * * ? *)"
+    target_vault = vault.main
+  }}
+}}
+
+selection "all" {{
+  plan      = plan.bench
+  resources = ["dir:*"]
+}}
+
+directory "data" {{
+  path = "{data}"
+}}
+"""
+
+
+def files_and_bytes(root):
+    n, size = 0, 0
+    for d, _, names in os.walk(root):
+        for name in names:
+            n += 1
+            size += os.path.getsize(os.path.join(d, name))
+    return n, size
+
+
+def restored_root(target, data):
+    """restic restores the snapshot's absolute paths under the target; coffer its contents."""
+    nested = os.path.join(target, data.lstrip("/"))
+    return nested if os.path.isdir(nested) else target
+
+
+def main():
+    default = release_binary()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("coffer", nargs="?", default=default, help=f"coffer binary (default: {default})")
+    ap.add_argument("--size-mib", type=int, default=1024, help="data set size in MiB (default: 1024)")
+    ap.add_argument("--files", type=int, default=100_000, help="number of files (default: 100000)")
+    ap.add_argument("--seed", type=int, default=1, help="seed of the data set (default: 1)")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds per tool; figures are medians (default: 3)")
+    ap.add_argument("--workdir", help="where to put the data set and repositories (default: the temp directory)")
+    ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    args = ap.parse_args()
+    coffer = checked(args.coffer)
+
+    work = tempfile.mkdtemp(prefix="coffer-restore-bench-", dir=args.workdir)
+    env = dict(os.environ, COFFER_VAULT_PASSWORD=KEY, RESTIC_PASSWORD=KEY,
+               XDG_CACHE_HOME=os.path.join(work, "cache"), NO_COLOR="1")
+    try:
+        data = os.path.join(work, "data")
+        log(f"generating {args.size_mib} MiB in {args.files:,} files under {work}")
+        dataset = generate(data, args.files, args.size_mib, args.seed)
+        expected = files_and_bytes(data)
+        ws = os.path.join(work, "coffer")
+        os.makedirs(ws)
+        with open(os.path.join(ws, "main.hcl"), "w") as fh:
+            fh.write(CONFIG.format(data=data))
+        run([coffer, "-C", ws, "apply", "--auto-approve"], env)
+        log("backing the data set up")
+        job = json.loads(run([coffer, "-C", ws, "backup", "start", "--resource", f"dir:{data}", "--vault", "main",
+                              "--json"], env))
+        point, native = job["recovery_point_id"], job["native_ids"][0]
+        repo = os.path.join(ws, "repo")
+        read_all(repo)
+        tools = ("coffer", "restic", "restic --verify")
+        samples = {t: [] for t in tools}
+        peaks = {t: [] for t in tools}
+        load_before = os.getloadavg()[0]
+        for i in range(args.rounds):
+            order = list(tools) if i % 2 == 0 else list(reversed(tools))
+            log(f"round {i + 1} of {args.rounds}: {', then '.join(order)}")
+            for name in order:
+                target = os.path.join(work, "target")
+                shutil.rmtree(target, ignore_errors=True)
+                cmd = {
+                    "coffer": [coffer, "-C", ws, "restore", "start", "--recovery-point", point, "--target", target],
+                    "restic": [RESTIC, "-r", repo, "restore", native, "--target", target],
+                    "restic --verify": [RESTIC, "-r", repo, "restore", native, "--target", target, "--verify"],
+                }[name]
+                wall, rss = timed(cmd, env, work)
+                got = files_and_bytes(restored_root(target, data))
+                if got != expected:
+                    raise SystemExit(f"{name} restored {got} (files, bytes), expected {expected}")
+                samples[name].append(wall)
+                peaks[name].append(rss)
+                log(f"{name}: {wall:.2f} s")
+        load = (load_before, os.getloadavg()[0])
+        result = {
+            "dataset": dataset,
+            "rounds": args.rounds,
+            "repository_bytes": tree_size(repo),
+            "tools": {t: {"restore_s": median(samples[t]), "samples_s": samples[t], "peak_rss": median(peaks[t]),
+                          "mib_s": dataset["bytes"] / MIB / median(samples[t])} for t in tools},
+        }
+        result["ratio_restic_over_coffer"] = result["tools"]["restic"]["restore_s"] / result["tools"]["coffer"]["restore_s"]
+        result["target_met"] = result["ratio_restic_over_coffer"] >= 1.0
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        print(json.dumps(dict(result, load_average=load), indent=2))
+        return
+    d = result["dataset"]
+    print(f"data set: {d['bytes'] / MIB:.1f} MiB in {d['files']:,} files; {result['rounds']} round(s), medians; "
+          f"load average before / after: {load[0]:.2f} / {load[1]:.2f}")
+    print(f"{'tool':16} {'restore s':>10} {'MiB/s':>8} {'peak MiB':>10}   per round")
+    for name, t in result["tools"].items():
+        print(f"{name:16} {t['restore_s']:10.2f} {t['mib_s']:8.1f} {t['peak_rss'] / MIB:10.1f}   "
+              + ", ".join(f"{s:.2f}" for s in t["samples_s"]))
+    verdict = "PASS" if result["target_met"] else "MISS"
+    print(f"restore time, restic / coffer: {result['ratio_restic_over_coffer']:.2f}  {verdict} "
+          f"(target >= 1.00: coffer, which verifies every file, at least as fast as plain restic restore)")
+
+
+if __name__ == "__main__":
+    main()
