@@ -1,5 +1,5 @@
 //! The inventory: resources coffer can protect (EBS volumes, EC2 instances, RDS instances,
-//! Aurora clusters, EFS file systems and local directories), with their ARN, region,
+//! Aurora clusters, EFS file systems, DynamoDB tables and local directories), with their ARN, region,
 //! account, name, tags, creation time and relationships. Plain data; discovery lives in
 //! the shell (`coffer::aws` and `coffer::workspace`).
 
@@ -33,17 +33,20 @@ pub enum ResourceType {
     AuroraCluster,
     #[serde(rename = "EFS")]
     EfsFileSystem,
+    #[serde(rename = "DynamoDB")]
+    DynamoDbTable,
     #[serde(rename = "directory")]
     Directory,
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 6] = [
+    pub const ALL: [ResourceType; 7] = [
         ResourceType::EbsVolume,
         ResourceType::Ec2Instance,
         ResourceType::RdsInstance,
         ResourceType::AuroraCluster,
         ResourceType::EfsFileSystem,
+        ResourceType::DynamoDbTable,
         ResourceType::Directory,
     ];
 
@@ -54,6 +57,7 @@ impl ResourceType {
             ResourceType::RdsInstance => "RDS",
             ResourceType::AuroraCluster => "Aurora",
             ResourceType::EfsFileSystem => "EFS",
+            ResourceType::DynamoDbTable => "DynamoDB",
             ResourceType::Directory => "directory",
         }
     }

@@ -1,5 +1,6 @@
 //! Discovery of protectable resources: EBS volumes, EC2 instances (with their attached
-//! volumes), RDS DB instances, Aurora clusters (with their members) and EFS file systems,
+//! volumes), RDS DB instances, Aurora clusters (with their members), EFS file systems and
+//! DynamoDB tables,
 //! for every provider block. Services and regions are listed concurrently, each with the
 //! largest page size its API allows and server-side filters where the API has them. Every
 //! API call is counted, so a benchmark can compare with the minimum the page sizes allow.
@@ -53,6 +54,21 @@ const FILE_SYSTEMS: Call = Call {
     action: "elasticfilesystem:DescribeFileSystems",
     service: "EFS",
 };
+const TABLES: Call = Call {
+    api: "dynamodb:ListTables",
+    action: "dynamodb:ListTables",
+    service: "DynamoDB",
+};
+const TABLE: Call = Call {
+    api: "dynamodb:DescribeTable",
+    action: "dynamodb:DescribeTable",
+    service: "DynamoDB",
+};
+const TABLE_TAGS: Call = Call {
+    api: "dynamodb:ListTagsOfResource",
+    action: "dynamodb:ListTagsOfResource",
+    service: "DynamoDB",
+};
 const CALLER: Call = Call {
     api: "sts:GetCallerIdentity",
     action: "sts:GetCallerIdentity",
@@ -64,6 +80,7 @@ pub const VOLUME_PAGE: i32 = 500;
 pub const INSTANCE_PAGE: i32 = 1000;
 pub const RDS_PAGE: i32 = 100;
 pub const EFS_PAGE: i32 = 100;
+pub const TABLE_PAGE: i32 = 100;
 
 type Counter = Arc<Mutex<BTreeMap<&'static str, u64>>>;
 
@@ -439,6 +456,64 @@ async fn file_systems(
     Ok(out)
 }
 
+/// DynamoDB tables: ListTables, then DescribeTable (ARN, creation, encryption) and
+/// ListTagsOfResource for each (DynamoDB has no call that lists tables with their tags).
+async fn tables(client: &aws_sdk_dynamodb::Client, ctx: &Ctx) -> Result<Vec<Resource>, AwsError> {
+    let mut out = Vec::new();
+    let mut pages = client
+        .list_tables()
+        .limit(TABLE_PAGE)
+        .into_paginator()
+        .send();
+    let mut names = Vec::new();
+    while let Some(page) = pages.next().await {
+        count(&ctx.calls, TABLES);
+        let page = page.map_err(|e| classify(TABLES, &ctx.region, &e))?;
+        names.extend(page.table_names().iter().cloned());
+    }
+    for name in names {
+        count(&ctx.calls, TABLE);
+        let described = client
+            .describe_table()
+            .table_name(&name)
+            .send()
+            .await
+            .map_err(|e| classify(TABLE, &ctx.region, &e))?;
+        let Some(t) = described.table() else { continue };
+        let arn = t
+            .table_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| ctx.arn("dynamodb", &format!("table/{name}")));
+        count(&ctx.calls, TABLE_TAGS);
+        let tags = client
+            .list_tags_of_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| classify(TABLE_TAGS, &ctx.region, &e))?;
+        let tags: BTreeMap<String, String> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect();
+        let mut r = ctx.resource(
+            arn,
+            ResourceType::DynamoDbTable,
+            tags,
+            time(t.creation_date_time()),
+        );
+        r.name = Some(name.clone());
+        r.encrypted = true; // DynamoDB encrypts every table at rest
+        r.kms_key = t
+            .sse_description()
+            .and_then(|s| s.kms_master_key_arn())
+            .map(str::to_string);
+        r.metadata.insert("targetTableName".into(), name);
+        out.push(r);
+    }
+    Ok(out)
+}
+
 async fn discover_one(
     target: Target,
     mounts: Arc<BTreeMap<String, String>>,
@@ -466,14 +541,22 @@ async fn discover_one(
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let rds = aws_sdk_rds::Client::new(&config);
     let efs = aws_sdk_efs::Client::new(&config);
-    let (v, i, d, c, f) = tokio::try_join!(
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let (v, i, d, c, f, t) = tokio::try_join!(
         volumes(&ec2, &ctx),
         instances(&ec2, &ctx),
         db_instances(&rds, &ctx),
         db_clusters(&rds, &ctx),
         file_systems(&efs, &ctx, &mounts),
+        tables(&dynamodb, &ctx),
     )?;
-    Ok(v.into_iter().chain(i).chain(d).chain(c).chain(f).collect())
+    Ok(v.into_iter()
+        .chain(i)
+        .chain(d)
+        .chain(c)
+        .chain(f)
+        .chain(t)
+        .collect())
 }
 
 /// Discovers every target concurrently. `mounts` maps EFS file system IDs to mount paths.

@@ -142,7 +142,7 @@ pub enum Command {
         /// Only resources no selection covers
         #[arg(long)]
         unprotected: bool,
-        /// Only resources of this type: EBS, EC2, RDS, Aurora, EFS or directory
+        /// Only resources of this type: EBS, EC2, RDS, Aurora, EFS, DynamoDB or directory
         #[arg(long = "type", value_name = "TYPE")]
         resource_type: Option<String>,
         /// Only resources with this tag (repeatable; all must match)

@@ -8,6 +8,7 @@ mod copies_aws;
 mod copies_files;
 mod core_purity;
 mod cron_reference;
+mod dynamodb;
 mod extreme_configs;
 mod files;
 mod golden_diagnostics;

@@ -85,6 +85,8 @@ const AURORA: &[Key] = &[
     fixed("deletionProtection", Bool),
 ];
 
+const DYNAMODB: &[Key] = &[key("targetTableName", Text)];
+
 /// The keys a restore of type `t` takes; empty for types restored by files.
 pub fn keys(t: ResourceType) -> &'static [Key] {
     match t {
@@ -92,6 +94,7 @@ pub fn keys(t: ResourceType) -> &'static [Key] {
         ResourceType::Ec2Instance => EC2,
         ResourceType::RdsInstance => RDS,
         ResourceType::AuroraCluster => AURORA,
+        ResourceType::DynamoDbTable => DYNAMODB,
         ResourceType::EfsFileSystem | ResourceType::Directory => &[],
     }
 }
@@ -161,11 +164,12 @@ fn normalized(key: &Key, value: &str) -> Result<String, MetadataError> {
 }
 
 /// The key naming what a restore of type `t` creates, for types whose restores are named
-/// (RDS instances, Aurora clusters).
+/// (RDS instances, Aurora clusters, DynamoDB tables).
 pub fn name_key(t: ResourceType) -> Option<&'static str> {
     match t {
         ResourceType::RdsInstance => Some("dbInstanceIdentifier"),
         ResourceType::AuroraCluster => Some("dbClusterIdentifier"),
+        ResourceType::DynamoDbTable => Some("targetTableName"),
         _ => None,
     }
 }

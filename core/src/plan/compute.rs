@@ -225,6 +225,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
                 &c.coverage,
                 inventory,
             ));
+            notes.extend(super::copies::uncopyable(&desired, &c.coverage, inventory));
         }
     }
     Ok(Plan {

@@ -1,7 +1,7 @@
 //! What a plan says about a rule's copies: the lifecycle a `copy_to` without one of its own
 //! inherits from its rule (said explicitly, as AWS Backup's console does not), and copies of
 //! encrypted RDS and Aurora snapshots into another region whose vault names no key there,
-//! which would fail.
+//! which would fail, and DynamoDB points, which are not copied.
 
 use crate::address::Address;
 use crate::coverage::Coverage;
@@ -94,6 +94,47 @@ pub fn missing_destination_keys(
     notes
 }
 
+/// A note per rule with `copy_to` whose plan covers DynamoDB tables: DynamoDB has no native
+/// copy of a backup, so their points are not copied (no copy job is created).
+pub fn uncopyable(
+    desired: &BTreeMap<&Address, &ObjectSpec>,
+    coverage: &Coverage,
+    inventory: &Inventory,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (address, spec) in desired {
+        let Address::Rule { plan, .. } = address else {
+            continue;
+        };
+        let Ok(rule) = attrs::read::<RuleAttrs>(*address, &spec.attributes) else {
+            continue;
+        };
+        if rule.copy_to.is_empty() {
+            continue;
+        }
+        let plan = Address::Plan(plan.clone());
+        let tables: Vec<&str> = coverage
+            .iter()
+            .filter(|(_, protections)| protections.iter().any(|p| p.plan == plan))
+            .filter_map(|(arn, _)| inventory.get(arn))
+            .filter(|r| r.resource_type == ResourceType::DynamoDbTable)
+            .map(|r| r.arn.as_str())
+            .collect();
+        if tables.is_empty() {
+            continue;
+        }
+        let shown: Vec<&str> = tables.iter().take(3).copied().collect();
+        notes.push(format!(
+            "{address}: the points of {} DynamoDB table{} ({}{}) are not copied: DynamoDB has no native copy of a backup",
+            tables.len(),
+            if tables.len() == 1 { "" } else { "s" },
+            shown.join(", "),
+            if tables.len() > shown.len() { ", …" } else { "" }
+        ));
+    }
+    notes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,6 +209,7 @@ mod tests {
             .collect();
         let notes = missing_destination_keys(&desired, &coverage, &inventory);
         assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(uncopyable(&desired, &coverage, &inventory).is_empty());
         assert!(notes[0].contains("copies of 1 encrypted RDS/Aurora snapshot source (arn:aws:rds:us-east-1:1:db:orders) into vault.dr in us-west-2 need a KMS key there"), "{notes:?}");
     }
 }

@@ -1,9 +1,10 @@
 //! The AWS providers: SDK clients per region, shared by one provider per resource type
-//! ([`ebs`], [`ami`], [`rds`] for RDS instances and Aurora clusters), the KMS and quota checks
+//! ([`ebs`], [`ami`], [`rds`] for RDS instances and Aurora clusters, [`dynamodb`]), the KMS and quota checks
 //! before a tick ([`preflight`]), and what they all need: the calls they make (named as IAM
 //! names them, for error messages), tags, and ids taken from ARNs.
 
 pub mod ami;
+pub mod dynamodb;
 pub mod ebs;
 pub mod preflight;
 pub mod rds;
@@ -53,6 +54,13 @@ call!(
     "RDS"
 );
 call!(DESCRIBE_DB_CLUSTERS, "rds:DescribeDBClusters", "RDS");
+call!(CREATE_BACKUP, "dynamodb:CreateBackup", "DynamoDB");
+call!(DESCRIBE_BACKUP, "dynamodb:DescribeBackup", "DynamoDB");
+call!(LIST_BACKUPS, "dynamodb:ListBackups", "DynamoDB");
+call!(DELETE_BACKUP, "dynamodb:DeleteBackup", "DynamoDB");
+call!(RESTORE_TABLE, "dynamodb:RestoreTableFromBackup", "DynamoDB");
+call!(DESCRIBE_TABLE, "dynamodb:DescribeTable", "DynamoDB");
+call!(DELETE_TABLE, "dynamodb:DeleteTable", "DynamoDB");
 call!(DELETE_DB_CLUSTER, "rds:DeleteDBCluster", "RDS");
 call!(COPY_IMAGE, "ec2:CopyImage", "EC2");
 call!(COPY_DB_SNAPSHOT, "rds:CopyDBSnapshot", "RDS");
@@ -111,6 +119,7 @@ pub struct Clients {
     pub rds: aws_sdk_rds::Client,
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// Where a vault's native points live: its `region` (else their resource's) in the account
@@ -141,6 +150,7 @@ fn clients(conf: &aws_config::SdkConfig) -> Clients {
         rds: aws_sdk_rds::Client::new(conf),
         kms: aws_sdk_kms::Client::new(conf),
         sts: aws_sdk_sts::Client::new(conf),
+        dynamodb: aws_sdk_dynamodb::Client::new(conf),
     }
 }
 
@@ -329,7 +339,13 @@ pub(crate) async fn shareable_key(
 /// Every AWS resource type's provider, routed by type.
 pub type AwsProviders = ByResourceType<
     ebs::EbsVolumes,
-    ByResourceType<ami::Ec2Instances, ByResourceType<rds::RdsInstances, rds::AuroraClusters>>,
+    ByResourceType<
+        ami::Ec2Instances,
+        ByResourceType<
+            rds::RdsInstances,
+            ByResourceType<rds::AuroraClusters, dynamodb::DynamoDbTables>,
+        >,
+    >,
 >;
 
 /// The AWS providers over the provider blocks' regions and the vaults' homes.
@@ -341,7 +357,10 @@ pub async fn providers(targets: &[Target], vaults: BTreeMap<String, VaultHome>) 
             ami::Ec2Instances::new(regions.clone()),
             ByResourceType(
                 rds::RdsInstances::new(regions.clone()),
-                rds::AuroraClusters::new(regions),
+                ByResourceType(
+                    rds::AuroraClusters::new(regions.clone()),
+                    dynamodb::DynamoDbTables::new(regions),
+                ),
             ),
         ),
     )

@@ -45,6 +45,14 @@ impl<'a, E: Provider> Executor<'a, E> {
         point: &str,
         completed: DateTime<Utc>,
     ) -> Result<(), String> {
+        // DynamoDB has no native copy of a backup: the plan says so, and no job is made
+        let uncopyable = self
+            .inventory
+            .get(&backup.job.resource_arn)
+            .is_some_and(|r| r.resource_type == crate::inventory::ResourceType::DynamoDbTable);
+        if uncopyable {
+            return Ok(());
+        }
         for c in &backup.job.options.copies {
             let window = c.window();
             let job = NewJob {
