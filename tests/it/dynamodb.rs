@@ -143,6 +143,38 @@ fn a_dynamodb_table_is_discovered_backed_up_restored_and_its_backups_expire() {
         .unwrap()
         .ends_with(":table/orders-restored"));
 
+    // a restore killed after its request is finished by the next tick, the table adopted
+    let crashed = run(coffer_aws(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            &point,
+            "--set",
+            "targetTableName=orders-again",
+        ])
+        .env("COFFER_FAILPOINT", "after-restore-request"));
+    assert_ne!(crashed.code, 0);
+    let (r, report) = tick(dir.path(), "2026-12-05T04:00:00Z");
+    assert_eq!(
+        r.code, 0,
+        "{}
+{}",
+        r.stdout, r.stderr
+    );
+    let resumed = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["kind"] == "restore")
+        .unwrap_or_else(|| panic!("{report:#}"))
+        .clone();
+    assert_eq!(resumed["state"], "COMPLETED", "{resumed:#}");
+    assert!(resumed["created_resource_arn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":table/orders-again"));
+
     // two days later the backup is past its date and deleted with DeleteBackup
     let (r, _) = tick(dir.path(), "2026-12-07T02:30:00Z");
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);

@@ -1,8 +1,9 @@
 //! Restores of AWS points against a real moto server: a volume restored as its source was and
 //! with overrides, `--dry-run` creating nothing, bad metadata named, a restore killed after its
-//! request adopted by the next tick (never made twice); an instance, an RDS instance (with
-//! `--no-wait`, carried out by the tick) and an Aurora cluster with its instance restored as new
-//! resources tagged with their restore job. Each test uses its own region.
+//! request adopted by the next tick (never made twice, for volumes and databases); an instance,
+//! an RDS instance (with `--no-wait`, carried out by the tick) and an Aurora cluster with its
+//! instance restored as new resources tagged with their restore job; an archived snapshot
+//! brought back to the standard tier first. Each test uses its own region.
 
 use crate::jobs::{coffer_aws, tick};
 use crate::moto::{cluster, db, instances, runtime, sdk, volume};
@@ -287,6 +288,41 @@ fn an_instance_and_databases_restore_as_new_resources_tagged_with_their_job() {
         // never public (moto does not echo the setting back, so only "not true" is checked)
         assert_ne!(d.publicly_accessible(), Some(true));
     });
+
+    // killed after asking for a second database: the next tick finds it by its name
+    let crashed = run(coffer_aws(dir.path())
+        .args([
+            "restore",
+            "start",
+            "--recovery-point",
+            of_type(&points, "RDS"),
+        ])
+        .env("COFFER_FAILPOINT", "after-restore-request"));
+    assert_ne!(crashed.code, 0);
+    let (r, report) = tick(dir.path(), "2026-12-05T04:30:00Z");
+    assert_eq!(
+        r.code, 0,
+        "{}
+{}",
+        r.stdout, r.stderr
+    );
+    let resumed: Vec<&Value> = report["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "restore")
+        .collect();
+    assert_eq!(resumed.len(), 1, "{report:#}");
+    assert_eq!(resumed[0]["state"], "COMPLETED", "{:#}", resumed[0]);
+    let transitions = resumed[0]["transitions"].as_array().unwrap();
+    assert_eq!(
+        transitions
+            .iter()
+            .filter(|t| t["state"] == "RUNNING")
+            .count(),
+        1,
+        "resumed, not started again"
+    );
 
     // an Aurora cluster, with its one instance
     let (r, job) = restore(
