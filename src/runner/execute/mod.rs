@@ -30,6 +30,9 @@ mod delete;
 mod prune;
 pub mod restore;
 #[cfg(test)]
+#[path = "restore_tests.rs"]
+mod restore_tests;
+#[cfg(test)]
 mod tests;
 
 pub use delete::TICKS_BEFORE_EXPIRED;

@@ -126,23 +126,13 @@ impl<'a, E: Provider> Executor<'a, E> {
                 let adopted = found.is_some();
                 let created = match found {
                     Some(f) => f,
-                    None => {
-                        let (asked, calls) = self
-                            .retrying(deadline, || self.provider.restore(&resource, &req))
-                            .await;
-                        self.update(
-                            &id,
-                            JobUpdate {
-                                attempts: Some(job.attempts + calls),
-                                ..JobUpdate::default()
-                            },
-                        )?;
-                        match asked {
-                            Err(e) if self.left_by_stop(&e) => return Ok(Outcome::Left),
-                            Err(e) => return self.end(&id, JobState::Failed, Some(&e.message)),
-                            Ok(c) => c,
-                        }
-                    }
+                    None => match self
+                        .request_restore(&job, &resource, &req, deadline)
+                        .await?
+                    {
+                        Ok(c) => c,
+                        Err(outcome) => return Ok(outcome),
+                    },
                 };
                 failpoint::abort_at("after-restore-request");
                 self.started(JobKind::Restore, &id, &resource, &created, None, adopted)?;
@@ -151,6 +141,80 @@ impl<'a, E: Provider> Executor<'a, E> {
         };
         self.wait_restore(&id, &resource, &req, &created, deadline)
             .await
+    }
+
+    /// Asks for the restore; returns what it creates, or how the job ended or was left. Transient
+    /// errors are retried with doubling delays. An archived EBS snapshot is first brought back
+    /// to the standard tier, which takes hours in AWS: a tick waits for a while (as it follows
+    /// an archiving), then leaves the job RUNNING for the next tick, which asks again and finds
+    /// the tier restore under way.
+    async fn request_restore(
+        &self,
+        job: &JobRecord,
+        resource: &Resource,
+        req: &RestoreRequest<'_>,
+        deadline: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Result<String, Outcome>, String> {
+        let id = &job.id;
+        let budget = (self.clock.now()
+            + chrono::Duration::from_std(self.settings.delete_retry_for)
+                .unwrap_or(chrono::Duration::zero()))
+        .min(deadline);
+        let mut delay = self.settings.retry_base;
+        let longest = self.settings.poll_interval.max(self.settings.retry_base);
+        let (mut calls, mut said) = (0, false);
+        let asked = loop {
+            calls += 1;
+            match self.provider.restore(resource, req).await {
+                Err(e) if e.transient && !self.stop.load(Ordering::SeqCst) => {
+                    if !said {
+                        (self.report)(super::Event::Warning(format!("{id}: {}", e.message)));
+                        said = true;
+                    }
+                    let wake = self.clock.now()
+                        + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
+                    if wake > deadline {
+                        break Err(crate::providers::ProviderError::permanent(format!(
+                            "{} (gave up after {calls} attempts: the restore's window closes at {})",
+                            e.message,
+                            deadline.to_rfc3339()
+                        )));
+                    }
+                    if wake > budget {
+                        self.update(
+                            id,
+                            JobUpdate {
+                                attempts: Some(job.attempts + calls),
+                                error: Some(e.message.clone()),
+                                ..JobUpdate::default()
+                            },
+                        )?;
+                        (self.report)(super::Event::Info(format!(
+                            "{id}: still waiting ({}); the next tick carries on",
+                            e.message
+                        )));
+                        return Ok(Err(Outcome::Left));
+                    }
+                    if !self.pause(delay).await {
+                        break Err(e);
+                    }
+                    delay = (delay * 2).min(longest);
+                }
+                other => break other,
+            }
+        };
+        self.update(
+            id,
+            JobUpdate {
+                attempts: Some(job.attempts + calls),
+                ..JobUpdate::default()
+            },
+        )?;
+        match asked {
+            Err(e) if self.left_by_stop(&e) => Ok(Err(Outcome::Left)),
+            Err(e) => Ok(Err(self.end(id, JobState::Failed, Some(&e.message))?)),
+            Ok(c) => Ok(Ok(c)),
+        }
     }
 
     /// Follows a restore until its new resource is usable, it fails, or its window closes.

@@ -32,6 +32,12 @@ pub(super) struct Fake {
     pub(super) tierings: RefCell<Vec<crate::providers::Tiering>>,
     /// The copies asked for: (source native id, destination vault, tags).
     pub(super) copies: RefCell<Vec<AskedCopy>>,
+    /// Errors `restore` returns before it succeeds (last first).
+    pub(super) restore_errors: RefCell<Vec<ProviderError>>,
+    /// The restore metadata each restore was asked with.
+    pub(super) restores: RefCell<Vec<BTreeMap<String, String>>>,
+    /// What `restored` answers, last first; when empty, ready.
+    pub(super) restorings: RefCell<Vec<crate::providers::Restoring>>,
 }
 
 impl Provider for Fake {
@@ -89,6 +95,44 @@ impl Provider for Fake {
         let mut copies = self.copies.borrow_mut();
         copies.push((source.native_id.into(), vault.into(), tags.clone()));
         Ok(format!("copy-{}", copies.len()))
+    }
+    async fn restore(
+        &self,
+        _: &Resource,
+        req: &crate::providers::RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        assert_eq!(req.tags[crate::providers::aws::RESTORE_JOB_TAG], req.job_id);
+        if let Some(e) = self.restore_errors.borrow_mut().pop() {
+            return Err(e);
+        }
+        let mut restores = self.restores.borrow_mut();
+        restores.push(req.metadata.clone());
+        Ok(format!("vol-restored-{}", restores.len()))
+    }
+    async fn restored(
+        &self,
+        _: &Resource,
+        _: &crate::providers::RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<crate::providers::Restoring, ProviderError> {
+        Ok(self
+            .restorings
+            .borrow_mut()
+            .pop()
+            .unwrap_or(crate::providers::Restoring::Ready {
+                arn: format!("arn:aws:ec2:us-east-1:1:volume/{created}"),
+                endpoint: None,
+                port: None,
+            }))
+    }
+    async fn discard_restored(
+        &self,
+        _: &Resource,
+        _: &crate::providers::RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        self.discarded.borrow_mut().push(created.into());
+        Ok(())
     }
     async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), ProviderError> {
         self.discarded.borrow_mut().push(id.into());
