@@ -76,7 +76,9 @@ fn one_tick() -> (f64, f64, usize) {
             report: &report,
             policies: &Default::default(),
         };
-        cycle::tick(&exec, &rules, &coverage).await.unwrap()
+        cycle::tick(&exec, &rules, &Default::default(), &coverage)
+            .await
+            .unwrap()
     });
     let (wall, cpu) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu0);
     assert_eq!(report.created, JOBS);

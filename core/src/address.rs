@@ -1,5 +1,5 @@
 //! Addresses of configuration objects (`vault.x`, `plan.y`, `plan.y.rule.z`, `selection.s`,
-//! `directory.d`, `legal_hold.h`): parsing, printing and the canonical order used everywhere.
+//! `directory.d`, `legal_hold.h`, `restore_test.t`): parsing, printing and the canonical order used everywhere.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -15,6 +15,7 @@ pub enum Kind {
     Selection,
     Directory,
     LegalHold,
+    RestoreTest,
 }
 
 impl Kind {
@@ -27,6 +28,7 @@ impl Kind {
             Kind::Selection => "selection",
             Kind::Directory => "directory",
             Kind::LegalHold => "legal_hold",
+            Kind::RestoreTest => "restore_test",
         }
     }
 }
@@ -41,6 +43,7 @@ pub enum Address {
     Selection(String),
     Directory(String),
     LegalHold(String),
+    RestoreTest(String),
 }
 
 impl Address {
@@ -52,6 +55,7 @@ impl Address {
             Address::Selection(_) => Kind::Selection,
             Address::Directory(_) => Kind::Directory,
             Address::LegalHold(_) => Kind::LegalHold,
+            Address::RestoreTest(_) => Kind::RestoreTest,
         }
     }
 
@@ -62,7 +66,8 @@ impl Address {
             | Address::Plan(n)
             | Address::Selection(n)
             | Address::Directory(n)
-            | Address::LegalHold(n) => n,
+            | Address::LegalHold(n)
+            | Address::RestoreTest(n) => n,
             Address::Rule { rule, .. } => rule,
         }
     }
@@ -87,7 +92,7 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME or legal_hold.NAME)")]
+#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME, legal_hold.NAME or restore_test.NAME)")]
 pub struct AddressParseError {
     pub input: String,
 }
@@ -108,6 +113,7 @@ impl FromStr for Address {
             "selection" => Ok(Address::Selection(rest.to_string())),
             "directory" => Ok(Address::Directory(rest.to_string())),
             "legal_hold" => Ok(Address::LegalHold(rest.to_string())),
+            "restore_test" => Ok(Address::RestoreTest(rest.to_string())),
             "plan" => match rest.split_once(".rule.") {
                 Some((plan, rule)) if !plan.is_empty() && !rule.is_empty() => Ok(Address::Rule {
                     plan: plan.to_string(),

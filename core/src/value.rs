@@ -36,6 +36,7 @@ impl Value {
                 crate::address::Kind::Selection => "selection reference",
                 crate::address::Kind::Directory => "directory reference",
                 crate::address::Kind::LegalHold => "legal_hold reference",
+                crate::address::Kind::RestoreTest => "restore_test reference",
             },
         }
     }

@@ -24,6 +24,8 @@ pub struct Prepared {
     pub policies: crate::jobs::lifecycle::Policies,
     /// Where each applied vault's native points live.
     pub homes: BTreeMap<String, crate::providers::aws::VaultHome>,
+    /// The applied restore tests.
+    pub restore_tests: crate::runner::restore_test::RestoreTests,
 }
 
 /// Prepares a tick from the applied `state` and the discovered `inventory`; relative paths
@@ -37,6 +39,10 @@ pub fn prepare(
     let objects = state.objects.iter().map(|(a, o)| (a, &o.attributes));
     let rules = rules_from_objects(objects.clone())?;
     let policies = crate::jobs::lifecycle::Policies::from_objects(objects.clone())?;
+    let restore_tests = crate::runner::restore_test::RestoreTests {
+        tests: crate::jobs::restore_test::tests_from_objects(objects.clone())?,
+        config_dir: config_dir.to_path_buf(),
+    };
     let selections = coverage::Rules::from_objects(objects);
     let coverage = coverage::compute(&selections, inventory);
     let mut vaults = Vec::new();
@@ -68,6 +74,7 @@ pub fn prepare(
         repositories,
         policies,
         homes,
+        restore_tests,
     })
 }
 

@@ -226,6 +226,9 @@ pub enum Command {
     /// Inspect recovery points
     #[command(subcommand, name = "recovery-points")]
     RecoveryPoints(RecoveryPointsCommand),
+    /// Run and inspect restore tests
+    #[command(subcommand, name = "restore-test")]
+    RestoreTest(RestoreTestCommand),
     /// Show the recorded state, or a saved plan
     Show {
         /// A plan saved with `coffer plan --out FILE`
@@ -470,6 +473,32 @@ pub enum JobsCommand {
         /// Print JSON
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RestoreTestCommand {
+    /// Run a restore test now: restore, validate and clean up, and wait; exit 1 unless every
+    /// validation is SUCCESSFUL
+    Start {
+        /// The restore_test block's name
+        name: String,
+        /// Print the restore jobs as JSON
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        lock: LockArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Each restore test's last runs, with validation results and restore times
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+        /// Runs shown per test
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        runs: usize,
     },
 }
 

@@ -26,6 +26,7 @@ mod plan;
 mod recovery_points;
 mod restore;
 mod restore_aws;
+mod restore_test;
 mod run;
 mod schedule;
 mod show;
@@ -36,7 +37,7 @@ mod version;
 
 use args::{
     BackupCommand, Cli, Command, CopyCommand, JobsCommand, RecoveryPointsCommand, RestoreCommand,
-    StateCommand, VaultCommand,
+    RestoreTestCommand, StateCommand, VaultCommand,
 };
 use clap::Parser;
 use std::process::ExitCode;
@@ -268,6 +269,15 @@ pub fn run(cli: Cli) -> Exit {
             lock.lock_timeout,
             &vars,
         ),
+        Command::RestoreTest(RestoreTestCommand::Start {
+            name,
+            json,
+            lock,
+            vars,
+        }) => restore_test::start(&ctx, &name, json, lock.lock_timeout, &vars),
+        Command::RestoreTest(RestoreTestCommand::List { json, runs }) => {
+            restore_test::list(&ctx, json, runs)
+        }
         Command::Jobs(JobsCommand::List {
             state,
             since,

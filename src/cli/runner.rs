@@ -38,6 +38,7 @@ pub(super) struct Session {
     pub(super) policies: crate::jobs::lifecycle::Policies,
     /// Where each applied vault's native points live.
     pub(super) homes: BTreeMap<String, crate::providers::aws::VaultHome>,
+    pub(super) restore_tests: crate::runner::restore_test::RestoreTests,
 }
 
 pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
@@ -59,6 +60,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         repositories,
         policies,
         homes,
+        restore_tests,
     } = prepared;
     Ok(Session {
         config,
@@ -70,6 +72,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         repositories,
         policies,
         homes,
+        restore_tests,
     })
 }
 
@@ -406,7 +409,7 @@ pub(super) fn one_tick(
             report: &report,
             policies: &s.policies,
         };
-        tick(&exec, &s.rules, &s.coverage).await
+        tick(&exec, &s.rules, &s.restore_tests, &s.coverage).await
     })
 }
 

@@ -7,7 +7,7 @@
 use crate::inventory::{Resource, ResourceType};
 use crate::providers::{
     Archiving, CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider,
-    ProviderError, Pruned,
+    ProviderError, Pruned, RestoreRequest, Restoring,
 };
 use crate::repository::{
     open, open_with_key, open_with_progress, Location, OpenRepository, VaultRepository,
@@ -387,6 +387,14 @@ pub struct FileBackups {
     opened: Opened,
     /// Backups finished by `start`, for `poll` to report.
     finished: Mutex<BTreeMap<String, Finished>>,
+    /// Restore tests' restores, by directory, for their validation.
+    restored: Mutex<BTreeMap<String, crate::repository::Restored>>,
+}
+
+/// Where a restore test restores a file-level point: a directory of its own under the
+/// system's temporary directory, named after the job.
+fn restore_dir(job_id: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("coffer-restore-test-{job_id}"))
 }
 
 impl FileBackups {
@@ -401,6 +409,7 @@ impl FileBackups {
                 show_progress,
             },
             finished: Mutex::default(),
+            restored: Mutex::default(),
         }
     }
 
@@ -548,6 +557,117 @@ impl Provider for FileBackups {
             f.insert(new_id.clone(), finished);
         }
         Ok(new_id)
+    }
+
+    /// A restore test's restore: the whole snapshot into a new temporary directory, every file
+    /// read back and verified against the snapshot as it is written (a restore asked for by a
+    /// user goes to `--target` through `app::restore` instead).
+    async fn restore(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<String, ProviderError> {
+        let source = Self::source(r)?;
+        let target = restore_dir(req.job_id);
+        let (location, password) = self.opened.repository(req.vault)?;
+        let (snapshot, dir) = (req.native_id.to_string(), target.clone());
+        let restored = tokio::task::spawn_blocking(move || {
+            crate::repository::restore(&location, &password, &snapshot, &source, None, &dir, false)
+        })
+        .await
+        .map_err(failed)?
+        .map_err(|e| failed(e.for_vault(req.vault)))?;
+        if let Ok(mut f) = self.restored.lock() {
+            f.insert(target.display().to_string(), restored);
+        }
+        Ok(target.display().to_string())
+    }
+
+    async fn find_restored(
+        &self,
+        _: &Resource,
+        req: &RestoreRequest<'_>,
+    ) -> Result<Option<String>, ProviderError> {
+        // a restore into a temporary directory that a dead coffer left is not trusted: the
+        // directory is deleted and the restore made again
+        let dir = restore_dir(req.job_id);
+        if dir.exists() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        Ok(None)
+    }
+
+    async fn restored(
+        &self,
+        _: &Resource,
+        _: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<Restoring, ProviderError> {
+        Ok(if std::path::Path::new(created).is_dir() {
+            Restoring::Ready {
+                arn: format!("file://{created}"),
+                endpoint: None,
+                port: None,
+            }
+        } else {
+            Restoring::Failed(format!("{created} is gone"))
+        })
+    }
+
+    /// Every file was read back and verified as it was restored; the restored files and
+    /// bytes must be the snapshot's too.
+    async fn validate_restored(
+        &self,
+        _: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<String, String> {
+        let restored = self
+            .restored
+            .lock()
+            .ok()
+            .and_then(|f| f.get(created).cloned())
+            .ok_or("the restore's own read-back is not known to this process")?;
+        let id = req.native_id.to_string();
+        let snap = self
+            .opened
+            .with(req.vault, move |open| {
+                open.repo
+                    .get_snapshot_from_str(&id, |_| true)
+                    .map_err(failed)
+            })
+            .await
+            .map_err(|e| e.message)?;
+        let expected = snap.summary.as_ref().map(|s| s.total_files_processed);
+        if let Some(n) = expected.filter(|n| *n != restored.files) {
+            return Err(format!(
+                "{created} holds {} files, the snapshot {n}",
+                restored.files
+            ));
+        }
+        if restored.verified < restored.files {
+            return Err(format!(
+                "only {} of {} restored files were read back identical",
+                restored.verified, restored.files
+            ));
+        }
+        Ok(format!(
+            "{} files ({} bytes) restored and read back identical to the snapshot",
+            restored.files, restored.bytes
+        ))
+    }
+
+    async fn discard_restored(
+        &self,
+        _: &Resource,
+        _: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<(), ProviderError> {
+        match std::fs::remove_dir_all(created) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(failed(format!("cannot delete {created}: {e}"))),
+        }
     }
 
     async fn discard(

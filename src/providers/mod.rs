@@ -255,6 +255,19 @@ pub trait Provider {
             "not a restore this provider makes".into(),
         ))
     }
+    /// coffer's own check of what a restore test restored (a restore test without a `validate`
+    /// command): `Ok` with what was checked, or why it fails. That the restore completed means
+    /// the resource is usable (a volume `available`, an instance `running`, a database
+    /// `available`, a table `ACTIVE`); providers check more where they can (sizes, counts).
+    async fn validate_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<String, String> {
+        let _ = (req, created);
+        Ok(format!("the restored {} is usable", r.resource_type))
+    }
     /// Deletes what a failed or aborted restore created.
     async fn discard_restored(
         &self,

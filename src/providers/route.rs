@@ -141,6 +141,19 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
         }
     }
 
+    async fn validate_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<String, String> {
+        if self.first(r) {
+            self.0.validate_restored(r, req, created).await
+        } else {
+            self.1.validate_restored(r, req, created).await
+        }
+    }
+
     async fn discard_restored(
         &self,
         r: &Resource,

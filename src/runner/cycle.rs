@@ -3,7 +3,8 @@
 //! whose start window closed before the tick are recorded as EXPIRED; then every unfinished
 //! job, old or new, is executed, and snapshots of covered resources that coffer did not make
 //! during the runs' windows are reported as overlaps. The copies the completed backups created
-//! (their rules' `copy_to`) run next. Then lifecycle: the points whose dates
+//! (their rules' `copy_to`) run next, then the restore tests that came due (restore, validate,
+//! clean up) and the cleanup of what earlier runs left. Then lifecycle: the points whose dates
 //! passed or that no `keep` clause keeps get delete jobs ([`super::lifecycle`]), which run with
 //! the unfinished deletions of earlier ticks.
 
@@ -40,6 +41,7 @@ pub struct TickReport {
 pub async fn tick<E: Provider>(
     exec: &Executor<'_, E>,
     rules: &[RuleInfo],
+    tests: &super::restore_test::RestoreTests,
     coverage: &Coverage,
 ) -> Result<TickReport, String> {
     let now = exec.clock.now();
@@ -162,6 +164,31 @@ pub async fn tick<E: Provider>(
         let ids: Vec<String> = copies.iter().map(|j| j.id.clone()).collect();
         exec.run_all(copies, &BTreeMap::new()).await?;
         report.jobs.extend(reload(exec, &ids)?);
+    }
+
+    // restore tests that came due, then what earlier runs left to validate or clean up
+    for run in crate::jobs::restore_test::due_runs(&tests.tests, since, now) {
+        if run.expired {
+            if !first {
+                (exec.report)(Event::Warning(format!(
+                    "restore_test.{}: the run at {} was not started within its start window (was coffer stopped?)",
+                    run.test,
+                    run.scheduled_at.to_rfc3339()
+                )));
+            }
+            continue;
+        }
+        if let Some(test) = tests.tests.iter().find(|t| t.name == run.test) {
+            report
+                .jobs
+                .extend(super::restore_test::run(exec, tests, test, run.scheduled_at).await?);
+        }
+    }
+    for j in super::restore_test::finish_left(exec, tests).await? {
+        match report.jobs.iter_mut().find(|r| r.id == j.id) {
+            Some(r) => *r = j,
+            None => report.jobs.push(j),
+        }
     }
 
     // lifecycle, after the backups: the floor counts the points they just made

@@ -6,6 +6,7 @@
 pub mod cycle;
 pub mod execute;
 pub mod lifecycle;
+pub mod restore_test;
 
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;

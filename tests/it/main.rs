@@ -21,6 +21,7 @@ mod lifecycle_files;
 mod moto;
 mod properties;
 mod restore_interrupted;
+mod restore_tests;
 mod restores_aws;
 mod s3_vault;
 mod schedule_properties;

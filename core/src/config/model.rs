@@ -21,6 +21,7 @@ pub struct Config {
     pub directories: BTreeMap<String, Directory>,
     pub efs_mounts: BTreeMap<String, EfsMount>,
     pub legal_holds: BTreeMap<String, LegalHold>,
+    pub restore_tests: BTreeMap<String, RestoreTest>,
     /// Object dependencies found in expressions (including through locals), by address.
     pub dependencies: BTreeMap<Address, Vec<Address>>,
 }
@@ -256,6 +257,64 @@ pub struct LegalHold {
     pub created_from: Option<chrono::NaiveDate>,
     pub created_to: Option<chrono::NaiveDate>,
     pub span: Span,
+}
+
+/// How a restore test picks the point of each resource it restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointAlgorithm {
+    /// The newest eligible point.
+    Latest,
+    /// Any eligible point, at random.
+    Random,
+}
+
+impl PointAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointAlgorithm::Latest => "latest",
+            PointAlgorithm::Random => "random",
+        }
+    }
+}
+
+/// A `restore_test` block: AWS Backup's restore testing plan, with its selections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreTest {
+    pub name: String,
+    pub schedule: String,
+    pub timezone: Option<String>,
+    pub start_window: Duration,
+    pub algorithm: PointAlgorithm,
+    /// Vault names the points may be in (empty: every vault).
+    pub vaults: Vec<String>,
+    pub exclude_vaults: Vec<String>,
+    pub selection_window: Duration,
+    pub selections: Vec<RestoreTestSelection>,
+    pub span: Span,
+}
+
+/// A restore test's `selection "NAME"` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreTestSelection {
+    pub name: String,
+    pub resource_type: crate::inventory::ResourceType,
+    /// Resource ARN patterns (`*` matches any text); empty: every resource of the type.
+    pub resources: Vec<String>,
+    /// Conditions on the tags of the resource's newest point.
+    pub string_equals: Tags,
+    pub string_not_equals: Tags,
+    /// Restore metadata overrides (checked against the type's keys).
+    pub overrides: Tags,
+    pub validation_window: Duration,
+    pub validate: Option<Validate>,
+    pub span: Span,
+}
+
+/// A selection's `validate` block: a command whose exit 0 is a successful validation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validate {
+    pub command: Vec<String>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -159,6 +159,12 @@ pub fn compute(rules: &Rules, inventory: &Inventory) -> Coverage {
         };
         for i in index.base(s) {
             let r = &inventory.resources[i];
+            // what a restore test restored is never protected: it is deleted after validation
+            if r.tags
+                .contains_key(crate::jobs::restore_test::RESTORE_TEST_TAG)
+            {
+                continue;
+            }
             if in_regions(r, regions) && s.conditions_hold(r) && !s.excluded(r) {
                 hits[i].push(si as u32);
             }

@@ -15,6 +15,7 @@ pub mod live;
 pub mod options;
 pub mod record;
 pub mod restore_metadata;
+pub mod restore_test;
 pub mod retention;
 pub mod state;
 pub mod suspicious;

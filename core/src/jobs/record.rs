@@ -169,6 +169,11 @@ pub struct JobRecord {
     pub warning: Option<String>,
     /// What a restore created (a volume, instance, DB instance or cluster ARN).
     pub created_resource_arn: Option<String>,
+    /// A restore test's validation: SUCCESSFUL, FAILED or TIMED_OUT (recorded once), and why.
+    pub validation_status: Option<String>,
+    pub validation_message: Option<String>,
+    /// Whether what a restore test restored was deleted: SUCCESSFUL or FAILED (and why).
+    pub deletion_status: Option<String>,
 }
 
 impl JobRecord {
@@ -210,6 +215,10 @@ pub struct JobUpdate {
     pub error: Option<String>,
     /// What a restore created.
     pub created_resource_arn: Option<String>,
+    /// A restore test's validation; a status already recorded is never changed.
+    pub validation_status: Option<String>,
+    pub validation_message: Option<String>,
+    pub deletion_status: Option<String>,
 }
 
 /// A vault's live recovery points, in short: how many, and when the newest was made.

@@ -335,3 +335,58 @@ pub struct DirectoryAttrs {
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
 }
+
+/// A `restore_test` block as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreTestAttrs {
+    pub schedule: String,
+    /// An IANA zone name, or `UTC`.
+    pub timezone: String,
+    #[serde(with = "duration_text")]
+    pub start_window: Duration,
+    /// `latest` or `random`.
+    pub algorithm: String,
+    /// Vault addresses (`vault.NAME`); empty: every vault.
+    #[serde(default)]
+    pub vaults: Vec<String>,
+    #[serde(default)]
+    pub exclude_vaults: Vec<String>,
+    #[serde(with = "duration_text")]
+    pub selection_window: Duration,
+    /// By name.
+    pub selections: BTreeMap<String, RestoreTestSelectionAttrs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreTestSelectionAttrs {
+    pub resource_type: crate::inventory::ResourceType,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub string_equals: BTreeMap<String, String>,
+    #[serde(default)]
+    pub string_not_equals: BTreeMap<String, String>,
+    #[serde(default)]
+    pub overrides: BTreeMap<String, String>,
+    #[serde(with = "duration_text")]
+    pub validation_window: Duration,
+    pub validate: Option<ValidateAttrs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidateAttrs {
+    pub command: Vec<String>,
+    #[serde(with = "duration_text")]
+    pub timeout: Duration,
+}
+
+impl RestoreTestAttrs {
+    /// Whether a point in `vault` may be restored by this test.
+    pub fn includes_vault(&self, vault: &str) -> bool {
+        let named = |list: &[String]| {
+            list.iter()
+                .any(|v| v.strip_prefix("vault.").unwrap_or(v) == vault)
+        };
+        (self.vaults.is_empty() || named(&self.vaults)) && !named(&self.exclude_vaults)
+    }
+}

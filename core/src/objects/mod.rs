@@ -7,7 +7,8 @@ pub mod attrs;
 
 pub use attrs::{
     ColdStorageAttrs, CopyAttrs, DirectoryAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs,
-    LockAttrs, PlanAttrs, PruneAttrs, RuleAttrs, SelectionAttrs, VaultAttrs,
+    LockAttrs, PlanAttrs, PruneAttrs, RestoreTestAttrs, RestoreTestSelectionAttrs, RuleAttrs,
+    SelectionAttrs, ValidateAttrs, VaultAttrs,
 };
 
 use crate::address::{Address, Kind};
@@ -168,6 +169,44 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         };
         push(Address::LegalHold(h.name.clone()), write(&attrs));
     }
+    for t in config.restore_tests.values() {
+        let vaults = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .map(|v| Address::Vault(v.clone()).to_string())
+                .collect()
+        };
+        let attrs = RestoreTestAttrs {
+            schedule: t.schedule.clone(),
+            timezone: t.timezone.clone().unwrap_or_else(|| "UTC".into()),
+            start_window: t.start_window.clone(),
+            algorithm: t.algorithm.as_str().to_string(),
+            vaults: vaults(&t.vaults),
+            exclude_vaults: vaults(&t.exclude_vaults),
+            selection_window: t.selection_window.clone(),
+            selections: t
+                .selections
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        RestoreTestSelectionAttrs {
+                            resource_type: s.resource_type,
+                            resources: s.resources.clone(),
+                            string_equals: s.string_equals.clone(),
+                            string_not_equals: s.string_not_equals.clone(),
+                            overrides: s.overrides.clone(),
+                            validation_window: s.validation_window.clone(),
+                            validate: s.validate.as_ref().map(|v| ValidateAttrs {
+                                command: v.command.clone(),
+                                timeout: v.timeout.clone(),
+                            }),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        push(Address::RestoreTest(t.name.clone()), write(&attrs));
+    }
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
 }
@@ -228,6 +267,10 @@ pub fn config_json(config: &Config) -> Value {
     for name in config.legal_holds.keys() {
         legal_holds.insert(name.clone(), attrs(&Address::LegalHold(name.clone())));
     }
+    let mut restore_tests = Map::new();
+    for name in config.restore_tests.keys() {
+        restore_tests.insert(name.clone(), attrs(&Address::RestoreTest(name.clone())));
+    }
     let efs_mounts: Map<String, Value> = config
         .efs_mounts
         .values()
@@ -247,6 +290,7 @@ pub fn config_json(config: &Config) -> Value {
         "selections": selections,
         "directories": directories,
         "legal_holds": legal_holds,
+        "restore_tests": restore_tests,
     })
 }
 
@@ -371,6 +415,7 @@ mod tests {
                 Kind::Selection => round::<SelectionAttrs>(o),
                 Kind::Directory => round::<DirectoryAttrs>(o),
                 Kind::LegalHold => round::<LegalHoldAttrs>(o),
+                Kind::RestoreTest => round::<RestoreTestAttrs>(o),
             }
         }
         let r = objects.iter().find(|o| o.kind == Kind::Rule).unwrap();

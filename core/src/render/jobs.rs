@@ -63,6 +63,11 @@ pub struct JobJson {
     pub restore_metadata: BTreeMap<String, String>,
     /// From creation to the end, for jobs that ended (a restore's restore time).
     pub duration_seconds: Option<i64>,
+    /// A restore test's validation (SUCCESSFUL, FAILED, TIMED_OUT), recorded once, and why.
+    pub validation_status: Option<String>,
+    pub validation_message: Option<String>,
+    /// Whether what a restore test restored was deleted (SUCCESSFUL, FAILED …).
+    pub deletion_status: Option<String>,
     pub warning: Option<String>,
     pub recovery_point_tags: BTreeMap<String, String>,
     pub lifecycle: LifecycleJson,
@@ -104,6 +109,9 @@ impl JobJson {
             created_resource_arn: j.created_resource_arn.clone(),
             restore_metadata: j.job.options.restore.clone(),
             duration_seconds: j.duration_seconds(),
+            validation_status: j.validation_status.clone(),
+            validation_message: j.validation_message.clone(),
+            deletion_status: j.deletion_status.clone(),
             warning: j.warning.clone(),
             recovery_point_tags: j.job.options.tags.clone(),
             lifecycle: LifecycleJson {
@@ -356,6 +364,17 @@ pub fn job_detail(j: &JobRecord) -> String {
     }
     if let (JobKind::Restore, Some(s)) = (j.job.kind, j.duration_seconds()) {
         field("Restore time", format!("{s} s"));
+    }
+    if let Some(v) = &j.validation_status {
+        let why = j
+            .validation_message
+            .as_deref()
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        field("Validation", format!("{v}{why}"));
+    }
+    if let Some(d) = &j.deletion_status {
+        field("Cleanup", d.clone());
     }
     if let Some(e) = &j.error {
         field("Error", e.replace('\n', &format!("\n{:17}", "")));

@@ -492,6 +492,9 @@ impl Catalog for SqliteCatalog {
             native_ids: Vec::new(),
             warning: None,
             created_resource_arn: None,
+            validation_status: None,
+            validation_message: None,
+            deletion_status: None,
         }))
     }
 
@@ -541,7 +544,10 @@ impl Catalog for SqliteCatalog {
                 "UPDATE jobs SET native_ids = COALESCE(?2, native_ids), bytes = COALESCE(?3, bytes),
                  recovery_point_id = COALESCE(?4, recovery_point_id), attempts = COALESCE(?5, attempts),
                  warning = COALESCE(?6, warning), error = COALESCE(?7, error),
-                 created_resource_arn = COALESCE(?8, created_resource_arn) WHERE id = ?1",
+                 created_resource_arn = COALESCE(?8, created_resource_arn),
+                 validation_message = CASE WHEN validation_status IS NULL THEN COALESCE(?10, validation_message) ELSE validation_message END,
+                 validation_status = COALESCE(validation_status, ?9),
+                 deletion_status = COALESCE(?11, deletion_status) WHERE id = ?1",
                 params![
                     id,
                     u.native_ids.as_ref().map(json_text),
@@ -551,6 +557,9 @@ impl Catalog for SqliteCatalog {
                     u.warning,
                     u.error,
                     u.created_resource_arn,
+                    u.validation_status,
+                    u.validation_message,
+                    u.deletion_status,
                 ],
             )
             .map_err(|e| Self::err(&path, e))?;

@@ -77,7 +77,7 @@ pub(super) fn parse_status(s: &str) -> rusqlite::Result<PointStatus> {
     PointStatus::parse(s).ok_or_else(|| unknown("recovery point status", s))
 }
 
-pub(super) const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning, source_recovery_point_id, created_resource_arn";
+pub(super) const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning, source_recovery_point_id, created_resource_arn, validation_status, validation_message, deletion_status";
 
 pub(super) fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
@@ -117,6 +117,9 @@ pub(super) fn job_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         native_ids: json_column(&r.get::<_, String>(12)?)?,
         warning: r.get(15)?,
         created_resource_arn: r.get(17)?,
+        validation_status: r.get(18)?,
+        validation_message: r.get(19)?,
+        deletion_status: r.get(20)?,
     })
 }
 

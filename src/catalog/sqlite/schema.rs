@@ -137,6 +137,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         WHERE kind = 'copy' AND rule IS NOT NULL;",
     // 9: what a restore created
     "ALTER TABLE jobs ADD COLUMN created_resource_arn TEXT;",
+    // 10: restore tests: a restore's validation and the deletion of what it restored
+    "ALTER TABLE jobs ADD COLUMN validation_status TEXT;
+    ALTER TABLE jobs ADD COLUMN validation_message TEXT;
+    ALTER TABLE jobs ADD COLUMN deletion_status TEXT;",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.

@@ -275,6 +275,45 @@ impl Provider for EbsVolumes {
         })
     }
 
+    /// The volume is `available` with the size asked for (the snapshot's, unless changed).
+    async fn validate_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<String, String> {
+        let (c, region) = self.regions.home(r, req.vault).map_err(|e| e.message)?;
+        let volume = c
+            .ec2
+            .describe_volumes()
+            .volume_ids(created)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_VOLUMES, region, &e)).message)?;
+        let v = volume
+            .volumes()
+            .first()
+            .ok_or(format!("volume {created} is gone"))?;
+        let snapshot = describe_snapshot(c, region, req.native_id)
+            .await
+            .map_err(|e| e.message)?;
+        let want = meta_i32(req.metadata, "volumeSize")
+            .or_else(|| snapshot.as_ref().and_then(|s| s.volume_size()));
+        let state = v.state().map_or("unknown", |s| s.as_str());
+        if !matches!(state, "available" | "in-use") {
+            return Err(format!("volume {created} is {state}"));
+        }
+        match (v.size(), want) {
+            (Some(got), Some(want)) if got != want => Err(format!(
+                "volume {created} has {got} GiB, the snapshot {want} GiB"
+            )),
+            _ => Ok(format!(
+                "volume {created} is {state} with {} GiB",
+                v.size().unwrap_or_default()
+            )),
+        }
+    }
+
     async fn discard_restored(
         &self,
         r: &Resource,

@@ -49,6 +49,18 @@ pub fn restore_tags(job: &JobRecord, point: &RecoveryPoint) -> BTreeMap<String, 
         );
     }
     tags.insert(RESTORE_JOB_TAG.into(), job.id.clone());
+    // a restore test's: the tick that follows a crash finds it, and no selection covers it
+    if let Some((test, _)) = job
+        .job
+        .rule
+        .as_deref()
+        .and_then(crate::jobs::restore_test::parse_label)
+    {
+        tags.insert(
+            crate::jobs::restore_test::RESTORE_TEST_TAG.into(),
+            test.to_string(),
+        );
+    }
     tags
 }
 

@@ -7,7 +7,7 @@
 //! holds the entry point and the lowering's shared state; `collect` gathers the blocks,
 //! `references` builds the dependency graph, `values` evaluates variables and locals,
 //! `attrs` reads typed attributes, one file per block kind (`backend`, `provider`,
-//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`) lowers it, and `checks` checks
+//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`, `restore_test`) lowers it, and `checks` checks
 //! across objects.
 
 use super::duration::Duration;
@@ -38,6 +38,7 @@ mod legal_hold;
 mod plan_rule;
 mod provider;
 mod references;
+mod restore_test;
 mod selection;
 mod values;
 mod vault;
@@ -137,6 +138,7 @@ struct Collected<'a> {
     directories: Vec<Decl<'a>>,
     efs_mounts: Vec<Decl<'a>>,
     legal_holds: Vec<Decl<'a>>,
+    restore_tests: Vec<Decl<'a>>,
 }
 
 const TOP_LEVEL: &[(&str, usize)] = &[
@@ -150,6 +152,7 @@ const TOP_LEVEL: &[(&str, usize)] = &[
     ("directory", 1),
     ("efs_mount", 1),
     ("legal_hold", 1),
+    ("restore_test", 1),
 ];
 
 /// Loads and lowers a configuration. Pure: all texts and values come from `input`.
@@ -309,6 +312,11 @@ impl<'s> Lowerer<'s> {
         for d in &collected.efs_mounts {
             if let Some(m) = self.lower_efs_mount(d) {
                 config.efs_mounts.insert(m.name.clone(), m);
+            }
+        }
+        for d in &collected.restore_tests {
+            if let Some(t) = self.lower_restore_test(d) {
+                config.restore_tests.insert(t.name.clone(), t);
             }
         }
         for d in &collected.legal_holds {

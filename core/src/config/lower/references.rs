@@ -15,7 +15,9 @@ impl<'s> Lowerer<'s> {
             RefTarget::Object(Address::Plan(n)) => declared.plans.contains(n),
             RefTarget::Object(Address::Selection(n)) => declared.selections.contains(n),
             RefTarget::Object(Address::Directory(n)) => declared.directories.contains(n),
-            RefTarget::Object(Address::Rule { .. } | Address::LegalHold(_)) => false,
+            RefTarget::Object(
+                Address::Rule { .. } | Address::LegalHold(_) | Address::RestoreTest(_),
+            ) => false,
         };
         let to_node = |t: RefTarget| match t {
             RefTarget::Variable(n) => Node::Variable(n),
@@ -90,6 +92,13 @@ impl<'s> Lowerer<'s> {
                 &mut g,
                 Node::Object(Address::LegalHold(h.name.clone())),
                 &h.block.body,
+            );
+        }
+        for t in &c.restore_tests {
+            add_body(
+                &mut g,
+                Node::Object(Address::RestoreTest(t.name.clone())),
+                &t.block.body,
             );
         }
         g

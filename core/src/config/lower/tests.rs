@@ -368,3 +368,76 @@ fn a_copy_without_a_lifecycle_of_its_own_is_bound_by_the_destination_lock_with_t
         "{m:?}"
     );
 }
+
+/// Issue 14: restore tests, their selections and what is checked in them.
+#[test]
+fn restore_tests_lower_with_their_selections_and_checks() {
+    let base = |selection: &str| {
+        format!(
+            r#"
+            vault "main" {{}}
+            restore_test "weekly" {{
+              schedule     = "cron(0 4 ? * SUN *)"
+              start_window = "24h"
+              recovery_points {{
+                algorithm        = "random"
+                vaults           = [vault.main]
+                selection_window = "30d"
+              }}
+              {selection}
+            }}
+            "#
+        )
+    };
+    let c = config(&base(
+        r#"selection "databases" {
+                resource_type     = "RDS"
+                resources         = ["arn:aws:rds:*"]
+                condition { string_equals = { Environment = "Production" } }
+                overrides         = { dbInstanceClass = "db.t3.micro" }
+                validation_window = "4h"
+                validate {
+                  command = ["./checks/orders.sh"]
+                  timeout = "10m"
+                }
+              }"#,
+    ));
+    let t = &c.restore_tests["weekly"];
+    assert_eq!(t.algorithm, PointAlgorithm::Random);
+    assert_eq!(t.vaults, ["main"]);
+    let s = &t.selections[0];
+    assert_eq!(s.resource_type, crate::inventory::ResourceType::RdsInstance);
+    assert_eq!(s.string_equals["Environment"], "Production");
+    assert_eq!(s.validate.as_ref().unwrap().command, ["./checks/orders.sh"]);
+    assert_eq!(s.validation_window.minutes(), 240);
+
+    let m = messages(&base(
+        r#"selection "x" {
+                resource_type = "EBS"
+                overrides     = { dbInstanceClass = "db.t3.micro" }
+                validation_window = "200h"
+              }"#,
+    ));
+    assert!(
+        m.iter().any(
+            |m| m == "`dbInstanceClass` is not restore metadata that EBS restores can override"
+        ),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|m| m == "validation_window must be 0h to 168h, not 200h"),
+        "{m:?}"
+    );
+    let m = messages(&base(""));
+    assert!(
+        m.iter()
+            .any(|m| m == "restore_test `weekly` selects nothing"),
+        "{m:?}"
+    );
+    let m = messages(&base(r#"selection "x" { resource_type = "Tape" }"#));
+    assert!(
+        m.iter().any(|m| m == "`Tape` is not a resource type"),
+        "{m:?}"
+    );
+}
