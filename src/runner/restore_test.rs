@@ -169,12 +169,7 @@ async fn finish<E: Provider>(
             .find(|t| t.name == test_name)
             .and_then(|t| t.attrs.selections.get(selection));
         let tags = super::execute::restore::restore_tags(&job, &point);
-        let mut metadata = job.job.options.restore.clone();
-        if let Some(key) = restore_metadata::name_key(resource.resource_type) {
-            metadata
-                .entry(key.to_string())
-                .or_insert_with(|| restore_metadata::default_name(&job.id));
-        }
+        let metadata = super::execute::restore::restore_metadata(&job, resource.resource_type);
         let req = RestoreRequest {
             vault: &point.point.vault,
             native_id: &point.point.native_id,

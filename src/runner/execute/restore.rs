@@ -64,6 +64,18 @@ pub fn restore_tags(job: &JobRecord, point: &RecoveryPoint) -> BTreeMap<String, 
     tags
 }
 
+/// The restore metadata a job restores with: what it recorded, and the name of what it
+/// creates (after the job, unless the user named it).
+pub fn restore_metadata(job: &JobRecord, t: ResourceType) -> BTreeMap<String, String> {
+    let mut metadata = job.job.options.restore.clone();
+    if let Some(key) = crate::jobs::restore_metadata::name_key(t) {
+        metadata
+            .entry(key.to_string())
+            .or_insert_with(|| crate::jobs::restore_metadata::default_name(&job.id));
+    }
+    metadata
+}
+
 impl<'a, E: Provider> Executor<'a, E> {
     pub(super) async fn run_restore(
         &self,
@@ -104,13 +116,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             self.transition(&id, JobState::Running, None)?;
         }
         let tags = restore_tags(&job, &point);
-        // what is restored is named after the job unless the user named it
-        let mut metadata = job.job.options.restore.clone();
-        if let Some(key) = crate::jobs::restore_metadata::name_key(resource.resource_type) {
-            metadata
-                .entry(key.to_string())
-                .or_insert_with(|| crate::jobs::restore_metadata::default_name(&id));
-        }
+        let metadata = restore_metadata(&job, resource.resource_type);
         let req = RestoreRequest {
             vault: &point.point.vault,
             native_id: &point.point.native_id,
