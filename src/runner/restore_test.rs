@@ -94,6 +94,7 @@ pub async fn run<E: Provider>(
     if !created.is_empty() {
         exec.run_all(created, &BTreeMap::new()).await?;
     }
+    crate::failpoint::abort_at("restore-test-before-validation");
     finish(exec, tests, &ids).await?;
     super::cycle::reload(exec, &ids)
 }

@@ -297,3 +297,28 @@ restore_test "volumes" {{
         .filter(|r| r["tags"]["coffer:restore-test"].is_string())
         .all(|r| r["protected_by"].as_array().is_none_or(|p| p.is_empty())));
 }
+
+#[test]
+fn a_restore_test_that_crashed_before_validating_is_validated_and_cleaned_up_by_the_next_tick() {
+    let dir = backed_up("");
+    let crashed = run(coffer(dir.path())
+        .args(["restore-test", "start", "weekly"])
+        .env("COFFER_FAILPOINT", "restore-test-before-validation"));
+    assert_ne!(crashed.code, 0);
+    let r = run(coffer(dir.path()).args(["restore-test", "list", "--json"]));
+    let tests: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let x = &tests[0]["runs"][0]["restores"][0];
+    assert_eq!(x["state"], "COMPLETED");
+    assert_eq!(x["validation_status"], Value::Null, "not validated yet");
+    let job = x["job_id"].as_str().unwrap().to_string();
+    assert!(leftovers(&job), "the restored copy is still there");
+    // the next tick validates it (its window is open) and deletes it
+    let r = run(coffer(dir.path()).args(["run", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = run(coffer(dir.path()).args(["restore-test", "list", "--json"]));
+    let tests: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let x = &tests[0]["runs"][0]["restores"][0];
+    assert_eq!(x["validation_status"], "SUCCESSFUL", "{x:#}");
+    assert_eq!(x["deletion_status"], "SUCCESSFUL");
+    assert!(!leftovers(&job));
+}

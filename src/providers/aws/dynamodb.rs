@@ -294,6 +294,45 @@ impl Provider for DynamoDbTables {
         })
     }
 
+    /// The table is `ACTIVE` with the backup's item count.
+    async fn validate_restored(
+        &self,
+        r: &Resource,
+        req: &RestoreRequest<'_>,
+        created: &str,
+    ) -> Result<String, String> {
+        let (c, region) = self.regions.home(r, req.vault).map_err(|e| e.message)?;
+        let table = c
+            .dynamodb
+            .describe_table()
+            .table_name(created)
+            .send()
+            .await
+            .map_err(|e| fail(classify(DESCRIBE_TABLE, region, &e)).message)?;
+        let t = table.table().ok_or(format!("table {created} is gone"))?;
+        let status = t.table_status().map_or("unknown", |s| s.as_str());
+        if status != "ACTIVE" {
+            return Err(format!("table {created} is {status}"));
+        }
+        let backup = describe_backup(c, region, req.native_id)
+            .await
+            .map_err(|e| e.message)?;
+        let want = backup
+            .as_ref()
+            .and_then(|b| b.source_table_details())
+            .and_then(|d| d.item_count());
+        let got = t.item_count();
+        match (got, want) {
+            (Some(got), Some(want)) if got != want => Err(format!(
+                "table {created} holds {got} items, the backup {want}"
+            )),
+            _ => Ok(format!(
+                "table {created} is ACTIVE with {} items",
+                got.unwrap_or_default()
+            )),
+        }
+    }
+
     async fn discard_restored(
         &self,
         r: &Resource,
