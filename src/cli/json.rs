@@ -129,6 +129,51 @@ pub fn print_in_order<T: Serialize>(v: &T) {
     }
 }
 
+/// One restore of a restore test run (`restore-test start --json` elements, and the restores of
+/// each run in `restore-test list --json`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TestRestoreJson {
+    pub job_id: String,
+    pub selection: String,
+    pub resource_arn: String,
+    pub recovery_point_id: Option<String>,
+    pub state: String,
+    pub created_resource_arn: Option<String>,
+    /// SUCCESSFUL, FAILED or TIMED_OUT, recorded once.
+    pub validation_status: Option<String>,
+    pub validation_message: Option<String>,
+    /// From the restore job's creation to the restored resource being usable.
+    pub restore_time_seconds: Option<i64>,
+    /// Whether what was restored was deleted: SUCCESSFUL, or FAILED and why.
+    pub deletion_status: Option<String>,
+}
+
+/// One run of a restore test.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct TestRunJson {
+    /// RFC 3339.
+    pub scheduled_at: String,
+    pub restores: Vec<TestRestoreJson>,
+}
+
+/// A restore test's last runs, newest first (`restore-test list --json` elements).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RestoreTestJson {
+    pub test: String,
+    pub runs: Vec<TestRunJson>,
+}
+
+/// What `restore start --dry-run --json` prints: the metadata a restore would use.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RestoreDryRunJson {
+    pub recovery_point_id: String,
+    pub resource_type: crate::inventory::ResourceType,
+    pub native_id: String,
+    pub vault: String,
+    /// Restore metadata, by AWS Backup's names.
+    pub metadata: BTreeMap<String, String>,
+}
+
 /// Every `--json` output's schema, by the file name it has in `schema/` (without
 /// `.schema.json`). The plan, state and evaluated-configuration schemas are written by hand.
 pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
@@ -139,6 +184,12 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
         ("recovery-points", schemars::schema_for!(Vec<PointJson>)),
         ("tick", schemars::schema_for!(TickJson)),
         ("restore", schemars::schema_for!(RestoreJson)),
+        ("restore-dry-run", schemars::schema_for!(RestoreDryRunJson)),
+        (
+            "restore-test-run",
+            schemars::schema_for!(Vec<TestRestoreJson>),
+        ),
+        ("restore-tests", schemars::schema_for!(Vec<RestoreTestJson>)),
         ("vault-check", schemars::schema_for!(VaultCheckJson)),
         ("version", schemars::schema_for!(VersionJson)),
         ("validate", schemars::schema_for!(ValidateJson)),

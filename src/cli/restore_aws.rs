@@ -76,13 +76,13 @@ pub fn start(
     if opts.dry_run {
         let (t, m) = metadata(point, &opts.set, Some("coffer-restore-<job id>"))?;
         if opts.json {
-            super::json::print(&serde_json::json!({
-                "recovery_point_id": point.id,
-                "resource_type": t,
-                "native_id": point.point.native_id,
-                "vault": point.point.vault,
-                "metadata": m,
-            }));
+            super::json::print(&super::json::RestoreDryRunJson {
+                recovery_point_id: point.id.clone(),
+                resource_type: t,
+                native_id: point.point.native_id.clone(),
+                vault: point.point.vault.clone(),
+                metadata: m,
+            });
         } else {
             println!(
                 "Restoring {} ({} {}, vault {}) would create a new {t} resource with:",

@@ -4,6 +4,7 @@
 //! times.
 
 use super::context::{runtime, CmdError, Ctx};
+use super::json::{RestoreTestJson, TestRestoreJson, TestRunJson};
 use super::runner::*;
 use super::Exit;
 use crate::catalog::{Catalog, JobFilter, JobRecord};
@@ -11,38 +12,10 @@ use crate::jobs::restore_test::{parse_label, SUCCESSFUL};
 use crate::jobs::JobKind;
 use crate::runner::execute::Executor;
 use crate::runner::{Clock, Event};
-use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-/// One restore of a restore test run, as `restore-test list --json` writes it.
-#[derive(Debug, Serialize)]
-struct RestoreJson {
-    job_id: String,
-    selection: String,
-    resource_arn: String,
-    recovery_point_id: Option<String>,
-    state: String,
-    created_resource_arn: Option<String>,
-    validation_status: Option<String>,
-    validation_message: Option<String>,
-    restore_time_seconds: Option<i64>,
-    deletion_status: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct RunJson {
-    scheduled_at: String,
-    restores: Vec<RestoreJson>,
-}
-
-#[derive(Debug, Serialize)]
-struct TestJson {
-    test: String,
-    runs: Vec<RunJson>,
-}
-
-fn restore_json(j: &JobRecord) -> RestoreJson {
+fn restore_json(j: &JobRecord) -> TestRestoreJson {
     let selection = j
         .job
         .rule
@@ -50,7 +23,7 @@ fn restore_json(j: &JobRecord) -> RestoreJson {
         .and_then(parse_label)
         .map(|(_, s)| s.to_string())
         .unwrap_or_default();
-    RestoreJson {
+    TestRestoreJson {
         job_id: j.id.clone(),
         selection,
         resource_arn: j.job.resource_arn.clone(),
@@ -175,14 +148,14 @@ pub fn list(ctx: &Ctx, json_out: bool, runs: usize) -> Result<Exit, CmdError> {
             .or_default()
             .push(j);
     }
-    let out: Vec<TestJson> = tests
+    let out: Vec<RestoreTestJson> = tests
         .into_iter()
-        .map(|(test, by_run)| TestJson {
+        .map(|(test, by_run)| RestoreTestJson {
             test,
             runs: by_run
                 .into_iter()
                 .take(runs)
-                .map(|(at, jobs)| RunJson {
+                .map(|(at, jobs)| TestRunJson {
                     scheduled_at: at.0,
                     restores: jobs.iter().map(restore_json).collect(),
                 })

@@ -131,8 +131,10 @@ fn a_passing_command_validates_a_restored_directory_which_is_then_deleted() {
     assert_eq!(x["deletion_status"], "SUCCESSFUL");
     assert!(x["restore_time_seconds"].is_number());
     assert!(!leftovers(job), "what was restored is deleted");
+    crate::schemas::assert_valid("restore-test-run", &Value::Array(restores.clone()));
     // recorded, and listed
     let r = run(coffer(dir.path()).args(["restore-test", "list", "--json"]));
+    crate::schemas::assert_valid("restore-tests", &serde_json::from_str(&r.stdout).unwrap());
     let tests: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(tests[0]["test"], "weekly");
     assert_eq!(

@@ -29,7 +29,7 @@ fn validator(name: &str) -> jsonschema::Validator {
     options.build(&schema(name)).expect("schema compiles")
 }
 
-fn assert_valid(name: &str, instance: &Value) {
+pub fn assert_valid(name: &str, instance: &Value) {
     let v = validator(name);
     let errors: Vec<String> = v
         .iter_errors(instance)
