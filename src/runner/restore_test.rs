@@ -178,17 +178,35 @@ async fn finish<E: Provider>(
             job_id: &job.id,
             tags: &tags,
         };
-        let Some(created) = job.native_ids.first().cloned() else {
-            // nothing was made: nothing to validate or delete
-            record(
-                exec,
-                id,
-                JobUpdate {
-                    deletion_status: Some("SUCCESSFUL: nothing was restored".into()),
-                    ..JobUpdate::default()
-                },
-            )?;
-            continue;
+        // what the job recorded; else what a restore that died before recording it left (found
+        // by its tag or name, or a file restore's partial directory, which finding deletes)
+        let (created, recorded) = match job.native_ids.first().cloned() {
+            Some(c) => (c, true),
+            None => match exec.provider.find_restored(&resource, &req).await {
+                Ok(Some(c)) => (c, false),
+                Ok(None) => {
+                    record(
+                        exec,
+                        id,
+                        JobUpdate {
+                            deletion_status: Some("SUCCESSFUL: nothing was left".into()),
+                            ..JobUpdate::default()
+                        },
+                    )?;
+                    continue;
+                }
+                Err(e) => {
+                    record(
+                        exec,
+                        id,
+                        JobUpdate {
+                            deletion_status: Some(format!("FAILED: {}", e.message)),
+                            ..JobUpdate::default()
+                        },
+                    )?;
+                    continue;
+                }
+            },
         };
         let now = exec.clock.now();
         let ended = job.history.transitions.last().map_or(now, |t| t.1);
@@ -229,7 +247,7 @@ async fn finish<E: Provider>(
         }
         // deleted once validated; a restore that failed or was aborted deleted what it made
         // as it ended (its error says whether that failed too)
-        let deletion = if job.state() != JobState::Completed {
+        let deletion = if recorded && job.state() != JobState::Completed {
             match &job.error {
                 Some(e) if e.contains("failed too") => format!("FAILED: {e}"),
                 _ => "SUCCESSFUL".to_string(),
