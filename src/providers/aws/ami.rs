@@ -33,10 +33,7 @@ impl Provider for Ec2Instances {
     }
 
     fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
-        self.regions
-            .home(r, vault)
-            .ok()
-            .map(|(_, region)| region.to_string())
+        self.regions.home_region(r, vault)
     }
 
     async fn preflight(&self, resources: &[&Resource]) -> Preflight {

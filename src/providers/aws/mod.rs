@@ -238,6 +238,14 @@ impl Regions {
         Ok((c, region))
     }
 
+    /// The region where `vault`'s native points of `r` live, if a provider covers it: what
+    /// every AWS provider answers to [`crate::providers::Provider::home_region`].
+    pub fn home_region(&self, r: &Resource, vault: &str) -> Option<String> {
+        self.home(r, vault)
+            .ok()
+            .map(|(_, region)| region.to_string())
+    }
+
     /// The vault's home, as configured.
     pub fn vault(&self, vault: &str) -> VaultHome {
         self.vaults.get(vault).cloned().unwrap_or_default()
