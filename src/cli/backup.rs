@@ -21,16 +21,7 @@ pub fn backup_start(
             .map_err(|e| format!("--delete-after `{d}`: {}", e.message))?;
     }
     let s = session(ctx, vars)?;
-    if !s.vaults.iter().any(|v| v == vault) {
-        let known = if s.vaults.is_empty() {
-            "none".to_string()
-        } else {
-            s.vaults.join(", ")
-        };
-        return Err(format!(
-            "no vault `{vault}` has been applied (applied vaults: {known})"
-        ));
-    }
+    s.applied_vault(vault)?;
     let Some(r) = s.inventory.get(resource) else {
         return Err(format!(
             "no resource {resource} was found by discovery; `coffer inventory` lists what coffer can see"

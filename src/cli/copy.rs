@@ -5,7 +5,7 @@ use super::args::{RunnerArgs, VarArgs};
 use super::context::{CmdError, Ctx};
 use super::runner::*;
 use super::Exit;
-use crate::catalog::{Catalog, NewJob};
+use crate::catalog::NewJob;
 use crate::config::duration::Duration;
 use crate::jobs::{JobKind, JobOptions, PointStatus, StorageClass, Windows};
 use chrono::Utc;
@@ -23,23 +23,8 @@ pub fn copy_start(
         Duration::parse(d).map_err(|e| format!("--delete-after `{d}`: {}", e.message))?;
     }
     let s = session(ctx, vars)?;
-    if !s.vaults.iter().any(|v| v == vault) {
-        let known = if s.vaults.is_empty() {
-            "none".to_string()
-        } else {
-            s.vaults.join(", ")
-        };
-        return Err(format!(
-            "no vault `{vault}` has been applied (applied vaults: {known})"
-        ));
-    }
-    let point = ctx
-        .catalog_read_only(&s.backend)?
-        .recovery_point(point_id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!("no recovery point {point_id}; `coffer recovery-points list` lists them")
-        })?;
+    s.applied_vault(vault)?;
+    let point = s.recovery_point(ctx, point_id)?;
     if point.status != PointStatus::Completed || point.storage_class != StorageClass::Warm {
         return Err(format!(
             "{point_id} is {} ({}): only warm, completed recovery points are copied",

@@ -142,13 +142,7 @@ pub fn points_delete(
     vars: &VarArgs,
 ) -> Result<Exit, CmdError> {
     let s = session(ctx, vars)?;
-    let point = ctx
-        .catalog_read_only(&s.backend)?
-        .recovery_point(id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!("no recovery point {id}; `coffer recovery-points list` lists them")
-        })?;
+    let point = s.recovery_point(ctx, id)?;
     if point.status == PointStatus::Deleted {
         return Err(format!(
             "{id} was already deleted{}{}",

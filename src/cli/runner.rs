@@ -41,6 +41,38 @@ pub(super) struct Session {
     pub(super) restore_tests: crate::runner::restore_test::RestoreTests,
 }
 
+impl Session {
+    /// Refuses a vault that is not applied, naming those that are.
+    pub(super) fn applied_vault(&self, vault: &str) -> Result<(), CmdError> {
+        if self.vaults.iter().any(|v| v == vault) {
+            return Ok(());
+        }
+        let known = if self.vaults.is_empty() {
+            "none".to_string()
+        } else {
+            self.vaults.join(", ")
+        };
+        Err(format!(
+            "no vault `{vault}` has been applied (applied vaults: {known})"
+        ))
+    }
+
+    /// The recorded recovery point `id`, or an error that says how to find the ids.
+    pub(super) fn recovery_point(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+    ) -> Result<crate::catalog::RecoveryPoint, CmdError> {
+        use crate::catalog::Catalog;
+        ctx.catalog_read_only(&self.backend)?
+            .recovery_point(id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!("no recovery point {id}; `coffer recovery-points list` lists them")
+            })
+    }
+}
+
 pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config));
