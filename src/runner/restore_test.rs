@@ -228,7 +228,7 @@ async fn finish<E: Provider>(
                     tests,
                     &job,
                     &point.id,
-                    &resource.resource_type,
+                    &resource,
                     &req,
                     &created,
                     selection_attrs,
@@ -299,34 +299,20 @@ fn tail(text: &str) -> String {
 }
 
 /// Runs the selection's `validate` command (or the provider's own check) against what `job`
-/// restored; returns the status and why.
+/// restored of `source`; returns the status and why.
 #[allow(clippy::too_many_arguments)]
 async fn validate<E: Provider>(
     exec: &Executor<'_, E>,
     tests: &RestoreTests,
     job: &JobRecord,
     point_id: &str,
-    t: &ResourceType,
+    source: &crate::inventory::Resource,
     req: &RestoreRequest<'_>,
     created: &str,
     selection: Option<&crate::objects::RestoreTestSelectionAttrs>,
 ) -> (&'static str, String) {
-    let resource = crate::inventory::Resource::new(
-        job.job.resource_arn.clone(),
-        *t,
-        String::new(),
-        String::new(),
-    );
-    let source = exec
-        .catalog
-        .borrow()
-        .recovery_point(point_id)
-        .ok()
-        .flatten()
-        .and_then(|p| p.source_resource())
-        .unwrap_or(resource);
     let Some(v) = selection.and_then(|s| s.validate.as_ref()) else {
-        return match exec.provider.validate_restored(&source, req, created).await {
+        return match exec.provider.validate_restored(source, req, created).await {
             Ok(m) => (SUCCESSFUL, m),
             Err(m) => (FAILED, m),
         };
@@ -339,7 +325,7 @@ async fn validate<E: Provider>(
             job.created_resource_arn.clone().unwrap_or_default(),
         ),
     ];
-    match t {
+    match source.resource_type {
         ResourceType::Directory | ResourceType::EfsFileSystem => {
             env.push(("COFFER_RESTORED_PATH", created.to_string()))
         }
@@ -348,7 +334,7 @@ async fn validate<E: Provider>(
         ResourceType::DynamoDbTable => env.push(("COFFER_RESTORED_TABLE", created.to_string())),
         ResourceType::RdsInstance | ResourceType::AuroraCluster => {
             if let Ok(Restoring::Ready { endpoint, port, .. }) =
-                exec.provider.restored(&source, req, created).await
+                exec.provider.restored(source, req, created).await
             {
                 env.extend(endpoint.map(|e| ("COFFER_RESTORED_ENDPOINT", e)));
                 env.extend(port.map(|p| ("COFFER_RESTORED_PORT", p.to_string())));
