@@ -849,7 +849,7 @@ fn apply_initialises_vault_repositories_with_the_vault_key_and_never_writes_the_
         assert!(dir.path().join("vaults/main").join(d).exists(), "{d}");
     }
     // the key appears in no file coffer wrote
-    for entry in walk(&dir.path().join(".coffer")) {
+    for entry in crate::support::files_under(&dir.path().join(".coffer")) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(
             !bytes
@@ -859,19 +859,6 @@ fn apply_initialises_vault_repositories_with_the_vault_key_and_never_writes_the_
             entry.display()
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// Copies the quickstart into a temporary directory (without anything a run left there).

@@ -9,7 +9,7 @@
 //! exactly; each test uses its own pair, used by no other test.
 
 use crate::jobs::{coffer_aws, tick};
-use crate::moto::{cluster, db, instances, runtime, sdk, volume};
+use crate::moto::{cluster, db, ec2_tag as tag, instances, runtime, sdk, volume};
 use crate::support::{coffer, run, workspace};
 use serde_json::Value;
 use std::path::Path;
@@ -77,12 +77,6 @@ fn jobs_of(report: &Value, kind: &str) -> Vec<Value> {
         .filter(|j| j["kind"] == kind)
         .cloned()
         .collect()
-}
-
-fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
-    tags.iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
 }
 
 #[test]

@@ -94,22 +94,7 @@ fn restic_dr(dir: &Path, args: &[&str]) -> std::process::Output {
 }
 
 fn files_in(dir: &Path) -> usize {
-    walk(dir)
-}
-
-fn walk(p: &Path) -> usize {
-    std::fs::read_dir(p).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|e| {
-                if e.path().is_dir() {
-                    walk(&e.path())
-                } else {
-                    1
-                }
-            })
-            .sum()
-    })
+    crate::support::files_under(dir).len()
 }
 
 #[test]

@@ -81,16 +81,6 @@ fn keyless(dir: &Path, args: &[&str], outputs: &mut Vec<String>) -> Run {
     r
 }
 
-fn walk(p: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(p).unwrap().flatten() {
-        if e.path().is_dir() {
-            walk(&e.path(), out);
-        } else {
-            out.push(e.path());
-        }
-    }
-}
-
 #[test]
 fn a_kms_keyed_vault_needs_no_password_rewraps_its_key_and_never_writes_it() {
     let (first, second) = (new_key(), new_key());
@@ -185,9 +175,7 @@ fn a_kms_keyed_vault_needs_no_password_rewraps_its_key_and_never_writes_it() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
 
     // the key is in no file of the workspace (state, catalog, repository) and no output
-    let mut files = Vec::new();
-    walk(dir.path(), &mut files);
-    for f in files {
+    for f in crate::support::files_under(dir.path()) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
             !bytes.windows(key.len()).any(|w| w == key.as_bytes()),

@@ -345,3 +345,10 @@ pub fn world() {
         });
     });
 }
+
+/// The value of tag `key` among EC2 tags.
+pub fn ec2_tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
+    tags.iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}

@@ -6,7 +6,7 @@
 //! brought back to the standard tier first. Each test uses its own region.
 
 use crate::jobs::{coffer_aws, tick};
-use crate::moto::{cluster, db, instances, runtime, sdk, volume};
+use crate::moto::{cluster, db, ec2_tag as tag, instances, runtime, sdk, volume};
 use crate::support::{run, workspace};
 use serde_json::Value;
 use std::path::Path;
@@ -67,12 +67,6 @@ fn restore(dir: &Path, point: &str, extra: &[&str]) -> (crate::support::Run, Val
         .args(extra));
     let v = serde_json::from_str(&r.stdout).unwrap_or(Value::Null);
     (r, v)
-}
-
-fn tag<'a>(tags: &'a [aws_sdk_ec2::types::Tag], key: &str) -> Option<&'a str> {
-    tags.iter()
-        .find(|t| t.key() == Some(key))
-        .and_then(|t| t.value())
 }
 
 /// Volumes in `region` that a restore job made.

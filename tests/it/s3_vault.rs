@@ -263,22 +263,8 @@ fn a_cold_repository_in_s3_gets_data_packs_in_its_storage_class_and_restores() {
         ])
         .arg(&target));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    let restored: Vec<_> = walk(&target);
+    let restored: Vec<_> = crate::support::files_under(&target);
     assert!(restored
         .iter()
         .any(|p| std::fs::read_to_string(p).is_ok_and(|t| t == "cold data")));
-}
-
-/// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
