@@ -24,7 +24,6 @@ both see a warm page cache. Each destination is checked afterwards: `restic chec
     python3 benches/copy.py --size-mib 50 --files 5000      # a quick smoke run
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -33,8 +32,9 @@ import sys
 import tempfile
 import time
 
-from coffer_binary import checked, release_binary
-from files import MIB, RESTIC, generate, log, median, read_all, run, timed, tree_size
+from coffer_binary import checked
+from files import MIB, RESTIC, log, median, read_all, run, timed, tree_size
+from snapshot_bench import arguments, backed_up
 
 SRC_KEY, DST_KEY = "coffer-bench-source-key", "coffer-bench-destination-key"
 
@@ -79,34 +79,14 @@ def checked_copy(repo, password, tree, env):
 
 
 def main():
-    default = release_binary()
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("coffer", nargs="?", default=default, help=f"coffer binary (default: {default})")
-    ap.add_argument("--size-mib", type=int, default=1024, help="data set size in MiB (default: 1024)")
-    ap.add_argument("--files", type=int, default=100_000, help="number of files (default: 100000)")
-    ap.add_argument("--seed", type=int, default=1, help="seed of the data set (default: 1)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per tool; figures are medians (default: 3)")
-    ap.add_argument("--workdir", help="where to put the data set and repositories (default: the temp directory)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = ap.parse_args()
+    args = arguments(__doc__)
     coffer = checked(args.coffer)
 
     work = tempfile.mkdtemp(prefix="coffer-copy-bench-", dir=args.workdir)
     env = dict(os.environ, COFFER_VAULT_PASSWORD=SRC_KEY, DST_KEY=DST_KEY,
                XDG_CACHE_HOME=os.path.join(work, "cache"), NO_COLOR="1")
     try:
-        data = os.path.join(work, "data")
-        log(f"generating {args.size_mib} MiB in {args.files:,} files under {work}")
-        dataset = generate(data, args.files, args.size_mib, args.seed)
-        ws = os.path.join(work, "coffer")
-        os.makedirs(ws)
-        with open(os.path.join(ws, "main.hcl"), "w") as fh:
-            fh.write(CONFIG.format(data=data))
-        run([coffer, "-C", ws, "apply", "--auto-approve"], env)
-        log("backing the data set up into the source repository")
-        job = json.loads(run([coffer, "-C", ws, "backup", "start", "--resource", f"dir:{data}", "--vault", "src",
-                              "--json"], env))
-        point, native = job["recovery_point_id"], job["native_ids"][0]
+        dataset, _, ws, point, native = backed_up(coffer, work, args, CONFIG, "src", env)
         src = os.path.join(ws, "src")
         tree = next(s["tree"] for s in snapshots(src, SRC_KEY, env) if s["id"] == native)
         read_all(src)

@@ -22,14 +22,14 @@ is compared with the data set afterwards (file count and bytes).
     python3 benches/restore.py --size-mib 50 --files 5000      # a quick smoke run
 """
 
-import argparse
 import json
 import os
 import shutil
 import tempfile
 
-from coffer_binary import checked, release_binary
-from files import MIB, RESTIC, generate, log, median, read_all, run, timed, tree_size
+from coffer_binary import checked
+from files import MIB, RESTIC, log, median, read_all, timed, tree_size
+from snapshot_bench import arguments, backed_up
 
 KEY = "coffer-bench-restore-key"
 
@@ -72,35 +72,15 @@ def restored_root(target, data):
 
 
 def main():
-    default = release_binary()
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("coffer", nargs="?", default=default, help=f"coffer binary (default: {default})")
-    ap.add_argument("--size-mib", type=int, default=1024, help="data set size in MiB (default: 1024)")
-    ap.add_argument("--files", type=int, default=100_000, help="number of files (default: 100000)")
-    ap.add_argument("--seed", type=int, default=1, help="seed of the data set (default: 1)")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds per tool; figures are medians (default: 3)")
-    ap.add_argument("--workdir", help="where to put the data set and repositories (default: the temp directory)")
-    ap.add_argument("--json", action="store_true", help="print the results as JSON")
-    args = ap.parse_args()
+    args = arguments(__doc__)
     coffer = checked(args.coffer)
 
     work = tempfile.mkdtemp(prefix="coffer-restore-bench-", dir=args.workdir)
     env = dict(os.environ, COFFER_VAULT_PASSWORD=KEY, RESTIC_PASSWORD=KEY,
                XDG_CACHE_HOME=os.path.join(work, "cache"), NO_COLOR="1")
     try:
-        data = os.path.join(work, "data")
-        log(f"generating {args.size_mib} MiB in {args.files:,} files under {work}")
-        dataset = generate(data, args.files, args.size_mib, args.seed)
+        dataset, data, ws, point, native = backed_up(coffer, work, args, CONFIG, "main", env)
         expected = files_and_bytes(data)
-        ws = os.path.join(work, "coffer")
-        os.makedirs(ws)
-        with open(os.path.join(ws, "main.hcl"), "w") as fh:
-            fh.write(CONFIG.format(data=data))
-        run([coffer, "-C", ws, "apply", "--auto-approve"], env)
-        log("backing the data set up")
-        job = json.loads(run([coffer, "-C", ws, "backup", "start", "--resource", f"dir:{data}", "--vault", "main",
-                              "--json"], env))
-        point, native = job["recovery_point_id"], job["native_ids"][0]
         repo = os.path.join(ws, "repo")
         read_all(repo)
         tools = ("coffer", "restic", "restic --verify")
