@@ -10,8 +10,9 @@ from coffer_binary import release_binary
 from files import generate, log, run
 
 
-def arguments(doc):
-    """The benchmark's command line, described by its module docstring `doc`."""
+def arguments(doc, extra=None):
+    """The benchmark's command line, described by its module docstring `doc`; `extra` adds
+    the benchmark's own options to the parser."""
     default = release_binary()
     ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     ap.add_argument("coffer", nargs="?", default=default, help=f"coffer binary (default: {default})")
@@ -21,6 +22,8 @@ def arguments(doc):
     ap.add_argument("--rounds", type=int, default=3, help="rounds per tool; figures are medians (default: 3)")
     ap.add_argument("--workdir", help="where to put the data set and repositories (default: the temp directory)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
+    if extra:
+        extra(ap)
     return ap.parse_args()
 
 

@@ -4,9 +4,11 @@
 //! coffer, or one coffer generated and keeps wrapped with the vault's KMS key, [`kms_key`]), and opening or initialising them in restic's format through rustic_core, so the
 //! data stays readable with `restic` itself.
 
+mod crypto;
 pub mod kms_key;
 pub mod lock;
 mod raw;
+mod restorer;
 mod s3;
 
 use crate::objects::{self, VaultAttrs};
@@ -434,8 +436,8 @@ pub fn check_target(target: &Path, overwrite: bool) -> Result<(), String> {
 }
 
 /// Restores `subpath` (relative to the backed-up directory `source`) of snapshot `snapshot_id`
-/// into `target`, then reads everything back and checks it against the snapshot. A target
-/// that already holds files is refused unless `overwrite`.
+/// into `target` (see [`restorer`]), every file read back and checked against the snapshot. A
+/// target that already holds files is refused unless `overwrite`.
 pub fn restore(
     location: &Location,
     password: &str,
@@ -445,7 +447,7 @@ pub fn restore(
     target: &Path,
     overwrite: bool,
 ) -> Result<Restored, RepositoryError> {
-    use rustic_core::{LocalDestination, LsOptions, RestoreOptions};
+    use rustic_core::LsOptions;
     check_target(target, overwrite)?;
     let repo = open(location, password)?;
     let fail = |e: Box<rustic_core::RusticError>| format!("restore from {location}: {e}");
@@ -471,46 +473,35 @@ pub fn restore(
     let node = repo
         .node_from_snapshot_and_path(&snap, &inside.to_string_lossy())
         .map_err(|e| format!("{} is not in the recovery point: {e}", inside.display()))?;
-    let target_text = format!("{}/", target.display());
-    let dest = LocalDestination::new(
-        if node.is_dir() {
-            &target_text
-        } else {
-            target.to_str().unwrap_or_default()
+    let nodes = repo
+        .ls(&node, &LsOptions::default())
+        .map_err(fail)?
+        .map(|item| item.map_err(|e| format!("restore from {location}: {e}")));
+    let backends = backends(location)?;
+    let backend = backends.repository();
+    // reads from S3 wait on the network, so more of them run than there are cores
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let readers = match location {
+        Location::File(_) => cores,
+        Location::S3 { .. } => cores.max(8),
+    };
+    let written = restorer::restore(
+        &repo,
+        &*backend,
+        &node,
+        nodes,
+        &restorer::Destination {
+            root: target,
+            overwrite,
         },
-        true,
-        !node.is_dir(),
+        readers,
     )
-    .map_err(fail)?;
-    let ls = repo.ls(&node, &LsOptions::default()).map_err(fail)?;
-    let opts = RestoreOptions::default();
-    let plan = repo
-        .prepare_restore(&opts, ls.clone(), &dest, false)
-        .map_err(fail)?;
-    let (files, dirs, bytes) = (
-        plan.stats.files.restore + plan.stats.files.modify,
-        plan.stats.dirs.restore + plan.stats.dirs.modify,
-        plan.restore_size,
-    );
-    repo.restore(plan, &opts, ls.clone(), &dest).map_err(fail)?;
-    // read back everything that was written
-    let mut check = RestoreOptions::default();
-    check.verify_existing = true;
-    let after = repo
-        .prepare_restore(&check, ls, &dest, true)
-        .map_err(fail)?;
-    if after.stats.files.modify + after.stats.files.restore > 0 {
-        return Err(RepositoryError::Failed(format!(
-            "verification failed: {} file(s) in {} differ from the recovery point after restoring",
-            after.stats.files.modify + after.stats.files.restore,
-            target.display()
-        )));
-    }
+    .map_err(RepositoryError::Failed)?;
     Ok(Restored {
-        files,
-        dirs,
-        bytes,
-        verified: after.stats.files.verified + after.stats.files.unchanged,
+        files: written.files,
+        dirs: written.dirs,
+        bytes: written.bytes,
+        verified: written.verified,
     })
 }
 

@@ -4,10 +4,9 @@
 //! restic's locks neither backs up nor prunes meanwhile. A lock of someone else younger than
 //! 30 minutes (restic's stale limit) refuses the prune, naming who holds it.
 
+use super::crypto::{cipher, decrypt, encrypt};
 use super::raw::RawFiles;
 use super::Location;
-use aes256ctr_poly1305aes::aead::{Aead, AeadInPlace};
-use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
 use chrono::{DateTime, Utc};
 use rustic_core::repofile::MasterKey;
 use serde::{Deserialize, Serialize};
@@ -40,38 +39,6 @@ impl Drop for ExclusiveLock {
     fn drop(&mut self) {
         let _ = self.files.remove(&self.name);
     }
-}
-
-fn cipher(key: &MasterKey) -> Result<Aes256CtrPoly1305Aes, String> {
-    let mut bytes = [0u8; 64];
-    if key.encrypt.len() != 32 || key.mac.k.len() != 16 || key.mac.r.len() != 16 {
-        return Err("the repository key has an unexpected shape".into());
-    }
-    bytes[..32].copy_from_slice(&key.encrypt);
-    bytes[32..48].copy_from_slice(&key.mac.k);
-    bytes[48..].copy_from_slice(&key.mac.r);
-    Ok(Aes256CtrPoly1305Aes::new(
-        aes256ctr_poly1305aes::Key::from_slice(&bytes),
-    ))
-}
-
-fn encrypt(c: &Aes256CtrPoly1305Aes, data: &[u8]) -> Result<Vec<u8>, String> {
-    let nonce = *uuid::Uuid::new_v4().as_bytes();
-    let mut out = Vec::with_capacity(data.len() + 32);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(data);
-    let tag = c
-        .encrypt_in_place_detached((&nonce).into(), &[], &mut out[16..])
-        .map_err(|e| e.to_string())?;
-    out.extend_from_slice(&tag);
-    Ok(out)
-}
-
-fn decrypt(c: &Aes256CtrPoly1305Aes, data: &[u8]) -> Option<Vec<u8>> {
-    if data.len() < 32 {
-        return None;
-    }
-    c.decrypt(data[..16].into(), &data[16..]).ok()
 }
 
 fn host() -> String {
