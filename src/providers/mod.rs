@@ -256,17 +256,32 @@ pub trait Provider {
         ))
     }
     /// coffer's own check of what a restore test restored (a restore test without a `validate`
-    /// command): `Ok` with what was checked, or why it fails. That the restore completed means
-    /// the resource is usable (a volume `available`, an instance `running`, a database
-    /// `available`, a table `ACTIVE`); providers check more where they can (sizes, counts).
+    /// command): `Ok` with what was checked, or why it fails. Unless a provider checks more
+    /// (sizes, counts), the restored resource is looked at again and must still be usable
+    /// (an instance `running`, a database or cluster `available`), as [`Provider::restored`]
+    /// judges it: having been usable when the restore completed is not enough.
     async fn validate_restored(
         &self,
         r: &Resource,
         req: &RestoreRequest<'_>,
         created: &str,
     ) -> Result<String, String> {
-        let _ = (req, created);
-        Ok(format!("the restored {} is usable", r.resource_type))
+        let usable = match r.resource_type {
+            ResourceType::Ec2Instance => "running",
+            _ => "available",
+        };
+        match self.restored(r, req, created).await {
+            Ok(Restoring::Ready { .. }) => Ok(format!(
+                "the restored {} {created} is {usable}",
+                r.resource_type
+            )),
+            Ok(Restoring::InProgress) => Err(format!(
+                "the restored {} {created} is not {usable} any more",
+                r.resource_type
+            )),
+            Ok(Restoring::Failed(why)) => Err(why),
+            Err(e) => Err(e.message),
+        }
     }
     /// Deletes what a failed or aborted restore created.
     async fn discard_restored(

@@ -4,7 +4,7 @@
 //! into a new table by RestoreTableFromBackup.
 
 use crate::jobs::{coffer_aws, tick};
-use crate::moto::{runtime, sdk};
+use crate::moto::{runtime, sdk, table};
 use crate::support::{run, workspace};
 use serde_json::Value;
 
@@ -43,34 +43,6 @@ selection "tagged" {{
 }}
 "#
     )
-}
-
-async fn table(ddb: &aws_sdk_dynamodb::Client, name: &str, tags: &[(&str, &str)]) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
-    };
-    let mut req = ddb
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        );
-    for (k, v) in tags {
-        req = req.tags(Tag::builder().key(*k).value(*v).build().unwrap());
-    }
-    req.send().await.expect("CreateTable");
 }
 
 #[test]

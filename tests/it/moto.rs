@@ -219,6 +219,35 @@ pub async fn cluster(rds: &aws_sdk_rds::Client, id: &str, tags: &[(&str, &str)])
     req.send().await.expect("CreateDBCluster");
 }
 
+/// Creates a DynamoDB table keyed by `id`, billed per request.
+pub async fn table(ddb: &aws_sdk_dynamodb::Client, name: &str, tags: &[(&str, &str)]) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, Tag,
+    };
+    let mut req = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        );
+    for (k, v) in tags {
+        req = req.tags(Tag::builder().key(*k).value(*v).build().unwrap());
+    }
+    req.send().await.expect("CreateTable");
+}
+
 /// Creates an EFS file system; returns its id.
 pub async fn file_system(efs: &aws_sdk_efs::Client, token: &str, tags: &[(&str, &str)]) -> String {
     let mut req = efs.create_file_system().creation_token(token);

@@ -5,7 +5,7 @@
 //! from the tick; `restore-test list` shows results and restore times.
 
 use crate::jobs::coffer_aws;
-use crate::moto::{runtime, sdk, volume};
+use crate::moto::{cluster, db, instances, runtime, sdk, table, volume};
 use crate::support::{coffer, run, workspace};
 use serde_json::Value;
 use std::path::Path;
@@ -323,4 +323,165 @@ fn a_restore_test_that_crashed_before_validating_is_validated_and_cleaned_up_by_
     assert_eq!(x["validation_status"], "SUCCESSFUL", "{x:#}");
     assert_eq!(x["deletion_status"], "SUCCESSFUL");
     assert!(!leftovers(&job));
+}
+
+#[test]
+fn coffers_own_checks_find_restored_instances_databases_clusters_and_tables_usable() {
+    // eu-central-2 is this file's region; these resources carry a tag the EBS test's selection
+    // does not match
+    let region = "eu-central-2";
+    runtime().block_on(async {
+        let conf = sdk(region).await;
+        let tags = [("Backup", "rt-types")];
+        instances(&aws_sdk_ec2::Client::new(&conf), 1, &tags).await;
+        let rds = aws_sdk_rds::Client::new(&conf);
+        db(&rds, "rt-orders", &tags).await;
+        cluster(&rds, "rt-ledger", &tags).await;
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        table(&ddb, "rt-items", &tags).await;
+        for id in ["a", "b", "c"] {
+            ddb.put_item()
+                .table_name("rt-items")
+                .item("id", aws_sdk_dynamodb::types::AttributeValue::S(id.into()))
+                .send()
+                .await
+                .expect("PutItem");
+        }
+    });
+    let text = format!(
+        r#"
+provider "aws" {{
+  region = "{region}"
+}}
+
+vault "main" {{}}
+
+plan "daily" {{
+  rule "nightly" {{
+    schedule     = "cron(0 3 * * ? *)"
+    start_window = "1h"
+    target_vault = vault.main
+  }}
+}}
+
+selection "tagged" {{
+  plan    = plan.daily
+  any_tag = {{ Backup = ["rt-types"] }}
+}}
+
+restore_test "every_type" {{
+  schedule = "cron(0 4 ? * SUN *)"
+  selection "instances" {{
+    resource_type = "EC2"
+  }}
+  selection "databases" {{
+    resource_type = "RDS"
+  }}
+  selection "clusters" {{
+    resource_type = "Aurora"
+    # the source cluster has no instance to take a class from
+    overrides     = {{ dbInstanceClass = "db.r6g.large" }}
+  }}
+  selection "tables" {{
+    resource_type = "DynamoDB"
+  }}
+}}
+"#
+    );
+    let dir = workspace(&text);
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // backed up now, so that the points are inside the test's selection window
+    let r = run(coffer_aws(dir.path()).args(["inventory", "--json"]));
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let ours: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["tags"]["Backup"] == "rt-types")
+        .map(|r| r["arn"].as_str().unwrap())
+        .collect();
+    assert_eq!(ours.len(), 4, "{rows:#?}");
+    for arn in ours {
+        let r = run(coffer_aws(dir.path()).args([
+            "backup",
+            "start",
+            "--resource",
+            arn,
+            "--vault",
+            "main",
+        ]));
+        assert_eq!(r.code, 0, "{arn}: {}", r.stderr);
+    }
+    let r = run(coffer_aws(dir.path()).args(["restore-test", "start", "every_type", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let restores: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let selection = |t: &str| match t {
+        "EC2" => "instances",
+        "RDS" => "databases",
+        "Aurora" => "clusters",
+        _ => "tables",
+    };
+    let by_type = |t: &str| {
+        restores
+            .iter()
+            .find(|x| x["selection"].as_str().unwrap().ends_with(selection(t)))
+            .unwrap_or_else(|| panic!("no {t} restore in {restores:#?}"))
+    };
+    for (t, says) in [
+        ("EC2", "is running"),
+        ("RDS", "is available"),
+        ("Aurora", "is available"),
+        ("DynamoDB", "is ACTIVE with 3 items"),
+    ] {
+        let x = by_type(t);
+        assert_eq!(x["validation_status"], "SUCCESSFUL", "{x:#}");
+        let message = x["validation_message"].as_str().unwrap();
+        assert!(message.contains(says), "{t}: {message}");
+        assert_eq!(x["deletion_status"], "SUCCESSFUL", "{x:#}");
+    }
+    assert_eq!(restores.len(), 4, "{restores:#?}");
+    let name = |t: &str| {
+        by_type(t)["created_resource_arn"]
+            .as_str()
+            .unwrap()
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (instance, database, cluster, table) =
+        (name("EC2"), name("RDS"), name("Aurora"), name("DynamoDB"));
+    runtime().block_on(async {
+        let conf = sdk(region).await;
+        let ec2 = aws_sdk_ec2::Client::new(&conf);
+        let out = ec2
+            .describe_instances()
+            .instance_ids(&instance)
+            .send()
+            .await
+            .unwrap();
+        let state = out.reservations()[0].instances()[0]
+            .state()
+            .and_then(|s| s.name())
+            .map(|s| s.as_str().to_string());
+        assert!(
+            matches!(state.as_deref(), Some("shutting-down" | "terminated")),
+            "{state:?}"
+        );
+        let rds = aws_sdk_rds::Client::new(&conf);
+        let left = rds
+            .describe_db_instances()
+            .db_instance_identifier(&database)
+            .send()
+            .await;
+        assert!(left.map(|o| o.db_instances().is_empty()).unwrap_or(true));
+        let left = rds
+            .describe_db_clusters()
+            .db_cluster_identifier(&cluster)
+            .send()
+            .await;
+        assert!(left.map(|o| o.db_clusters().is_empty()).unwrap_or(true));
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let left = ddb.describe_table().table_name(&table).send().await;
+        assert!(left.is_err(), "the table is deleted");
+    });
 }

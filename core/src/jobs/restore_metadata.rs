@@ -192,7 +192,8 @@ pub fn resolve(
         };
     }
     let mut out = BTreeMap::new();
-    for k in table {
+    // never the source's own name: a restore makes a new resource beside it
+    for k in table.iter().filter(|k| Some(k.name) != name_key(t)) {
         if let Some(v) = source.get(k.name) {
             if let Ok(v) = normalized(k, v) {
                 out.insert(k.name.to_string(), v);
@@ -344,6 +345,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, MetadataError::Fixed { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_table_is_restored_under_a_new_name_not_its_sources() {
+        let src = source(&[("targetTableName", "orders")]);
+        let m = resolve(ResourceType::DynamoDbTable, &src, &[], None).unwrap();
+        assert!(
+            !m.contains_key("targetTableName"),
+            "the job names it: {m:?}"
+        );
+        let m = resolve(
+            ResourceType::DynamoDbTable,
+            &src,
+            &[],
+            Some("coffer-restore-abc"),
+        );
+        assert_eq!(m.unwrap()["targetTableName"], "coffer-restore-abc");
+        let given = set(&[("targetTableName", "orders-restored")]);
+        let m = resolve(ResourceType::DynamoDbTable, &src, &given, None).unwrap();
+        assert_eq!(m["targetTableName"], "orders-restored");
     }
 
     #[test]
