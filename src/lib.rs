@@ -22,6 +22,9 @@ pub mod aws;
 pub mod catalog;
 pub mod cli;
 mod failpoint;
+pub mod pg;
+#[cfg(test)]
+mod pg_test;
 pub mod providers;
 pub mod repository;
 pub mod runner;

@@ -3,12 +3,16 @@
 //! embedded SQLite implementation ([`SqliteCatalog`], `.coffer/catalog.db`) is one backend, and
 //! nothing SQLite-specific appears in this interface, so a PostgreSQL one can satisfy it.
 
+#[cfg(test)]
+mod conformance;
+mod postgres;
 mod sqlite;
 
 pub use crate::jobs::record::{
     JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange, PointFilter,
     RecoveryPoint, VaultPoints,
 };
+pub use postgres::PgCatalog;
 pub use sqlite::SqliteCatalog;
 
 use crate::jobs::live::LivePoints;
@@ -87,4 +91,15 @@ pub trait Catalog {
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError>;
     /// Moves the scheduler cursor forward (never back).
     fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError>;
+}
+
+/// The catalog's columns, in the order both backends read them.
+pub(crate) mod columns {
+    /// A job row without its transitions.
+    pub(crate) const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning, source_recovery_point_id, created_resource_arn, validation_status, validation_message, deletion_status";
+    /// A recovery point row.
+    pub(crate) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message, source_recovery_point_id";
+    /// What a tick reads of each live point.
+    pub(crate) const LIVE_POINT_COLUMNS: &str =
+        "id, vault, resource_arn, rule, created_at, cold_at, delete_at, storage_class";
 }

@@ -2,6 +2,7 @@
 //! order), kinds, states and statuses by name, JSON columns.
 
 use super::*;
+pub(super) use crate::catalog::columns::{JOB_COLUMNS, LIVE_POINT_COLUMNS, POINT_COLUMNS};
 
 /// Runs a statement through the connection's statement cache: the catalog runs the same few
 /// statements thousands of times in a tick, and parsing them each time dominated its CPU time.
@@ -77,8 +78,6 @@ pub(super) fn parse_status(s: &str) -> rusqlite::Result<PointStatus> {
     PointStatus::parse(s).ok_or_else(|| unknown("recovery point status", s))
 }
 
-pub(super) const JOB_COLUMNS: &str = "id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, attempts, error, bytes, native_ids, options, recovery_point_id, warning, source_recovery_point_id, created_resource_arn, validation_status, validation_message, deletion_status";
-
 pub(super) fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> rusqlite::Result<T> {
     serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -144,12 +143,6 @@ pub(super) fn load_job(conn: &Connection, id: &str) -> rusqlite::Result<Option<J
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(job))
 }
-
-pub(super) const POINT_COLUMNS: &str = "id, status, vault, native_id, resource_arn, resource_type, resource, plan, rule, job_id, created_at, completed_at, size_bytes, encrypted, kms_key, cold_at, delete_at, tags, storage_class, deleted_at, deleted_by, status_message, source_recovery_point_id";
-
-/// The columns [`live_point_row`] reads.
-pub(super) const LIVE_POINT_COLUMNS: &str =
-    "id, vault, resource_arn, rule, created_at, cold_at, delete_at, storage_class";
 
 /// Adds one point of a `LIVE_POINT_COLUMNS` row to `into`, its group interned.
 pub(super) fn live_point_row(

@@ -1,0 +1,506 @@
+//! One test suite for every catalog backend: each test is written once against
+//! [`Catalog`] and runs against the SQLite catalog and against a real PostgreSQL, so that the
+//! two give every operation the same meaning.
+
+use super::*;
+use crate::jobs::{DeletedBy, JobKind, JobOptions, PointStatus, StorageClass, Windows};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn point(vault: &str, native: &str) -> NewRecoveryPoint {
+    NewRecoveryPoint::minimal(
+        vault,
+        native,
+        "dir:/data",
+        "directory",
+        at("2026-12-05T03:00:00Z"),
+    )
+}
+
+fn job(kind: JobKind, resource: &str) -> NewJob {
+    NewJob {
+        kind,
+        plan: Some("plan.daily".into()),
+        rule: Some("plan.daily.rule.nightly".into()),
+        resource_arn: resource.into(),
+        vault: "main".into(),
+        windows: Windows {
+            scheduled_at: at("2026-12-05T03:00:00Z"),
+            start_by: at("2026-12-05T04:00:00Z"),
+            complete_by: at("2026-12-05T10:00:00Z"),
+        },
+        options: JobOptions::default(),
+        recovery_point_id: None,
+        source_recovery_point_id: None,
+    }
+}
+
+fn points_are_counted_per_vault_and_forgotten_with_their_vault(c: &mut dyn Catalog) {
+    c.add_recovery_point(&point("a", "s1")).unwrap();
+    let mut newer = point("a", "s2");
+    newer.completed_at = Some(at("2026-12-05T03:30:00Z"));
+    c.add_recovery_point(&newer).unwrap();
+    c.add_recovery_point(&point("b", "s3")).unwrap();
+    let counts = c.vault_points().unwrap();
+    assert_eq!(counts["a"].count, 2);
+    assert_eq!(counts["a"].newest, Some(at("2026-12-05T03:30:00Z")));
+    assert_eq!(counts["b"].count, 1);
+    assert_eq!(c.vault_live_count("a").unwrap(), 2);
+    let gone = at("2026-12-06T00:00:00Z");
+    assert_eq!(
+        c.forget_vault_points("a", gone, DeletedBy::ForceDestroy)
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        c.forget_vault_points("a", gone, DeletedBy::ForceDestroy)
+            .unwrap(),
+        0
+    );
+    assert!(!c.vault_points().unwrap().contains_key("a"));
+    assert_eq!(c.vault_live_count("a").unwrap(), 0);
+    let deleted = c
+        .recovery_points(&PointFilter {
+            status: Some(PointStatus::Deleted),
+            ..PointFilter::default()
+        })
+        .unwrap();
+    assert_eq!(deleted.len(), 2);
+    assert!(deleted
+        .iter()
+        .all(|p| p.deleted_at == Some(gone) && p.deleted_by == Some(DeletedBy::ForceDestroy)));
+}
+
+fn a_point_keeps_every_field_and_a_job_records_one_point(c: &mut dyn Catalog) {
+    let mut p = point("main", "snap-1");
+    p.job_id = Some("job-1".into());
+    p.plan = Some("plan.daily".into());
+    p.rule = Some("plan.daily.rule.nightly".into());
+    p.completed_at = Some(at("2026-12-05T03:10:00.123456Z"));
+    p.size_bytes = Some(5 << 30);
+    p.encrypted = true;
+    p.kms_key = Some("arn:aws:kms:us-east-1:1:key/k".into());
+    p.cold_at = Some(at("2027-01-05T03:00:00Z"));
+    p.delete_at = Some(at("2027-12-05T03:00:00Z"));
+    p.tags = [("team".to_string(), "data".to_string())].into();
+    p.source_recovery_point_id = Some("rp-source".into());
+    let id = c.add_recovery_point(&p).unwrap();
+    let again = c.add_recovery_point(&p).unwrap();
+    assert_eq!(again, id, "one point per job, however often it is recorded");
+    let back = c.recovery_point(&id).unwrap().unwrap();
+    assert_eq!(back.point, p);
+    assert_eq!(back.status, PointStatus::Completed);
+    assert_eq!(back.storage_class, StorageClass::Warm);
+    assert_eq!(c.recovery_point("rp-none").unwrap(), None);
+    // newest first, then by resource and id
+    let mut older = point("main", "snap-0");
+    older.created_at = at("2026-12-04T03:00:00Z");
+    c.add_recovery_point(&older).unwrap();
+    let listed: Vec<String> = c
+        .recovery_points(&PointFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.point.native_id)
+        .collect();
+    assert_eq!(listed, ["snap-1", "snap-0"]);
+    let by_rule = c
+        .recovery_points(&PointFilter {
+            rule: Some("plan.daily.rule.nightly".into()),
+            ..PointFilter::default()
+        })
+        .unwrap();
+    assert_eq!(by_rule.len(), 1);
+    let mut live = LivePoints::default();
+    c.live_points(
+        &PointFilter {
+            vault: Some("main".into()),
+            ..PointFilter::default()
+        },
+        &mut live,
+    )
+    .unwrap();
+    assert_eq!(live.points.len(), 2);
+}
+
+fn a_run_makes_one_job_per_resource_and_jobs_move_by_the_state_machine(c: &mut dyn Catalog) {
+    let t0 = at("2026-12-05T03:00:01Z");
+    let first = c
+        .create_job(&job(JobKind::Backup, "arn:vol-1"), t0)
+        .unwrap();
+    let first = first.expect("created");
+    assert_eq!(first.state(), JobState::Created);
+    assert!(c
+        .create_job(&job(JobKind::Backup, "arn:vol-1"), t0)
+        .unwrap()
+        .is_none());
+    assert!(c
+        .create_job(&job(JobKind::Backup, "arn:vol-2"), t0)
+        .unwrap()
+        .is_some());
+    // on-demand jobs (no rule) are not one per run
+    let mut on_demand = job(JobKind::Backup, "arn:vol-1");
+    on_demand.rule = None;
+    assert!(c.create_job(&on_demand, t0).unwrap().is_some());
+    assert!(c.create_job(&on_demand, t0).unwrap().is_some());
+
+    c.transition_job(
+        &first.id,
+        JobState::Pending,
+        at("2026-12-05T03:01:00Z"),
+        None,
+    )
+    .unwrap();
+    let running = c
+        .transition_job(
+            &first.id,
+            JobState::Running,
+            at("2026-12-05T03:02:00Z"),
+            None,
+        )
+        .unwrap();
+    assert_eq!(running.state(), JobState::Running);
+    let e = c
+        .transition_job(
+            &first.id,
+            JobState::Expired,
+            at("2026-12-05T03:03:00Z"),
+            None,
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a RUNNING job cannot become EXPIRED"),
+        "{e}"
+    );
+    assert!(c
+        .transition_job("job-none", JobState::Pending, t0, None)
+        .unwrap_err()
+        .to_string()
+        .contains("no job job-none"));
+    let failed = c
+        .transition_job(
+            &first.id,
+            JobState::Failed,
+            at("2026-12-05T03:04:00Z"),
+            Some("SnapshotLimitExceeded"),
+        )
+        .unwrap();
+    assert_eq!(failed.error.as_deref(), Some("SnapshotLimitExceeded"));
+    let back = c.job(&first.id).unwrap().unwrap();
+    assert_eq!(back.history, failed.history);
+    assert_eq!(back.error.as_deref(), Some("SnapshotLimitExceeded"));
+    assert_eq!(
+        back.history.entered(JobState::Running),
+        Some(at("2026-12-05T03:02:00Z"))
+    );
+    assert_eq!(c.job("job-none").unwrap(), None);
+
+    let all = c.jobs(&JobFilter::default()).unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        all.iter().find(|j| j.id == first.id).unwrap().history,
+        back.history
+    );
+    let unfinished = c
+        .jobs(&JobFilter {
+            unfinished: true,
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert_eq!(unfinished.len(), 3);
+    let failed = c
+        .jobs(&JobFilter {
+            state: Some(JobState::Failed),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    let copies = c
+        .jobs(&JobFilter {
+            kind: Some(JobKind::Copy),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert!(copies.is_empty());
+    let later = c
+        .jobs(&JobFilter {
+            since: Some(at("2026-12-06T00:00:00Z")),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert!(later.is_empty());
+}
+
+fn a_job_update_records_results_and_the_first_validation_stays(c: &mut dyn Catalog) {
+    let j = c
+        .create_job(
+            &job(JobKind::Restore, "arn:vol-1"),
+            at("2026-12-05T03:00:00Z"),
+        )
+        .unwrap()
+        .unwrap();
+    c.update_job(
+        &j.id,
+        &JobUpdate {
+            attempts: Some(2),
+            native_ids: Some(vec!["snap-1".into(), "snap-2".into()]),
+            bytes: Some(1 << 40),
+            warning: Some("shrank".into()),
+            created_resource_arn: Some("arn:vol-9".into()),
+            validation_status: Some("SUCCESSFUL".into()),
+            validation_message: Some("first".into()),
+            ..JobUpdate::default()
+        },
+    )
+    .unwrap();
+    c.update_job(
+        &j.id,
+        &JobUpdate {
+            validation_status: Some("FAILED".into()),
+            validation_message: Some("second".into()),
+            deletion_status: Some("SUCCESSFUL".into()),
+            ..JobUpdate::default()
+        },
+    )
+    .unwrap();
+    let back = c.job(&j.id).unwrap().unwrap();
+    assert_eq!(back.attempts, 2);
+    assert_eq!(back.native_ids, ["snap-1", "snap-2"]);
+    assert_eq!(back.bytes, Some(1 << 40));
+    assert_eq!(back.warning.as_deref(), Some("shrank"));
+    assert_eq!(back.created_resource_arn.as_deref(), Some("arn:vol-9"));
+    assert_eq!(
+        (
+            back.validation_status.as_deref(),
+            back.validation_message.as_deref()
+        ),
+        (Some("SUCCESSFUL"), Some("first")),
+        "a validation result is recorded once"
+    );
+    assert_eq!(back.deletion_status.as_deref(), Some("SUCCESSFUL"));
+    assert!(c
+        .update_job("job-none", &JobUpdate::default())
+        .unwrap_err()
+        .to_string()
+        .contains("no job job-none"));
+}
+
+fn lifecycle_and_copy_jobs_are_made_once_and_only_for_points_they_can_act_on(c: &mut dyn Catalog) {
+    let now = at("2026-12-06T00:00:00Z");
+    let id = c.add_recovery_point(&point("main", "snap-1")).unwrap();
+    let delete = NewJob {
+        recovery_point_id: Some(id.clone()),
+        ..job(JobKind::Delete, "dir:/data")
+    };
+    let first = c.create_job(&delete, now).unwrap().expect("created");
+    assert!(
+        c.create_job(&delete, now).unwrap().is_none(),
+        "one unfinished per point"
+    );
+    for s in [JobState::Running, JobState::Failed] {
+        c.transition_job(&first.id, s, now, None).unwrap();
+    }
+    // an expired point is retried only once its retry is due, or by hand
+    c.change_point(
+        &id,
+        &PointChange::Expired {
+            reason: "AccessDenied".into(),
+            retry_at: Some(at("2026-12-07T00:00:00Z")),
+        },
+    )
+    .unwrap();
+    let mut tomorrow = delete.clone();
+    tomorrow.windows.scheduled_at = at("2026-12-07T00:00:00Z");
+    assert!(
+        c.create_job(&tomorrow, now).unwrap().is_none(),
+        "not due yet"
+    );
+    assert_eq!(c.retry_due(now).unwrap().len(), 0);
+    let due = at("2026-12-07T00:00:00Z");
+    assert_eq!(c.retry_due(due).unwrap()[0].id, id);
+    let retry = c.create_job(&tomorrow, due).unwrap().expect("due");
+    assert_eq!(
+        c.retry_due(due).unwrap().len(),
+        0,
+        "the retry job clears the retry date"
+    );
+    assert_eq!(retry.job.recovery_point_id.as_deref(), Some(id.as_str()));
+    // no job for a point that is gone
+    let missing = NewJob {
+        recovery_point_id: Some("rp-none".into()),
+        ..job(JobKind::Delete, "dir:/data")
+    };
+    assert!(c.create_job(&missing, now).unwrap().is_none());
+    // cold only while warm; copies only of completed, warm points, once per vault and rule
+    let warm = c.add_recovery_point(&point("main", "snap-2")).unwrap();
+    let cold = NewJob {
+        recovery_point_id: Some(warm.clone()),
+        ..job(JobKind::Cold, "dir:/data")
+    };
+    let copy = NewJob {
+        source_recovery_point_id: Some(warm.clone()),
+        vault: "dr".into(),
+        ..job(JobKind::Copy, "dir:/data")
+    };
+    assert!(c.create_job(&copy, now).unwrap().is_some());
+    assert!(
+        c.create_job(&copy, now).unwrap().is_none(),
+        "one copy per vault"
+    );
+    let cold_job = c.create_job(&cold, now).unwrap().expect("warm point");
+    for s in [JobState::Running, JobState::Completed] {
+        c.transition_job(&cold_job.id, s, now, None).unwrap();
+    }
+    c.change_point(
+        &warm,
+        &PointChange::Cold {
+            native_id: Some("snap-2-archived".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        c.recovery_point(&warm).unwrap().unwrap().point.native_id,
+        "snap-2-archived"
+    );
+    assert!(c.create_job(&cold, now).unwrap().is_none(), "already cold");
+    let mut second_copy = copy.clone();
+    second_copy.vault = "dr-2".into();
+    assert!(
+        c.create_job(&second_copy, now).unwrap().is_none(),
+        "cold points are not copied"
+    );
+    // prunes: one per vault and day
+    let prune = job(JobKind::Prune, "vault:main");
+    assert!(c.create_job(&prune, now).unwrap().is_some());
+    assert!(c.create_job(&prune, now).unwrap().is_none());
+}
+
+fn due_points_come_once_by_their_earliest_date_and_changes_stick(c: &mut dyn Catalog) {
+    let mut due = point("main", "due");
+    due.delete_at = Some(at("2027-01-01T00:00:00Z"));
+    due.cold_at = Some(at("2026-12-15T00:00:00Z"));
+    let mut cold = point("main", "cold");
+    cold.cold_at = Some(at("2026-12-20T00:00:00Z"));
+    let mut later = point("main", "later");
+    later.delete_at = Some(at("2028-01-01T00:00:00Z"));
+    let mut ids = Vec::new();
+    for p in [&due, &cold, &later, &point("main", "never")] {
+        ids.push(c.add_recovery_point(p).unwrap());
+    }
+    let found = |c: &dyn Catalog| -> Vec<String> {
+        c.due_points(at("2027-06-01T00:00:00Z"))
+            .unwrap()
+            .into_iter()
+            .map(|p| p.point.native_id)
+            .collect()
+    };
+    assert_eq!(found(c), ["due", "cold"]);
+    c.change_point(
+        &ids[1],
+        &PointChange::StaysWarm {
+            reason: "not EBS".into(),
+        },
+    )
+    .unwrap();
+    let stays = c.recovery_point(&ids[1]).unwrap().unwrap();
+    assert_eq!(
+        (stays.point.cold_at, stays.status_message.as_deref()),
+        (None, Some("not EBS"))
+    );
+    assert_eq!(found(c), ["due"]);
+    let gone = at("2027-01-01T00:00:05Z");
+    c.change_point(
+        &ids[0],
+        &PointChange::Deleted {
+            at: gone,
+            by: DeletedBy::Lifecycle,
+        },
+    )
+    .unwrap();
+    let deleted = c.recovery_point(&ids[0]).unwrap().unwrap();
+    assert_eq!(deleted.status, PointStatus::Deleted);
+    assert_eq!(deleted.deleted_by, Some(DeletedBy::Lifecycle));
+    assert!(found(c).is_empty());
+    // an expiry does not bring a deleted point back
+    assert!(c
+        .change_point(
+            &ids[0],
+            &PointChange::Expired {
+                reason: "x".into(),
+                retry_at: None
+            }
+        )
+        .is_err());
+    assert!(c
+        .change_point("rp-none", &PointChange::StaysWarm { reason: "x".into() })
+        .unwrap_err()
+        .to_string()
+        .contains("no live recovery point rp-none"));
+}
+
+fn approved_deletions_are_remembered_while_their_points_live(c: &mut dyn Catalog) {
+    let a = c.add_recovery_point(&point("main", "a")).unwrap();
+    let b = c.add_recovery_point(&point("main", "b")).unwrap();
+    let now = at("2026-12-06T00:00:00Z");
+    c.approve_deletions(&[a.clone(), b.clone()], now).unwrap();
+    c.approve_deletions(std::slice::from_ref(&a), now).unwrap();
+    assert_eq!(
+        c.approved_deletions().unwrap(),
+        [a.clone(), b.clone()].into()
+    );
+    c.change_point(
+        &b,
+        &PointChange::Deleted {
+            at: now,
+            by: DeletedBy::Retention,
+        },
+    )
+    .unwrap();
+    assert_eq!(c.approved_deletions().unwrap(), [a].into());
+}
+
+fn the_tick_cursor_only_moves_forward(c: &mut dyn Catalog) {
+    assert_eq!(c.tick_cursor().unwrap(), None);
+    c.advance_tick_cursor(at("2026-12-05T03:00:00Z")).unwrap();
+    c.advance_tick_cursor(at("2026-12-04T03:00:00Z")).unwrap();
+    assert_eq!(c.tick_cursor().unwrap(), Some(at("2026-12-05T03:00:00Z")));
+    c.advance_tick_cursor(at("2026-12-05T04:00:00.5Z")).unwrap();
+    assert_eq!(c.tick_cursor().unwrap(), Some(at("2026-12-05T04:00:00.5Z")));
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test]
+            fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let mut c = crate::catalog::SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
+                super::$name(&mut c);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $name() {
+                let target = crate::pg::PgTarget {
+                    conn_str: crate::pg_test::database(),
+                    schema: "coffer".into(),
+                };
+                let mut c = crate::catalog::PgCatalog::open(&target).unwrap();
+                super::$name(&mut c);
+            })*
+        }
+    };
+}
+
+suite!(
+    points_are_counted_per_vault_and_forgotten_with_their_vault,
+    a_point_keeps_every_field_and_a_job_records_one_point,
+    a_run_makes_one_job_per_resource_and_jobs_move_by_the_state_machine,
+    a_job_update_records_results_and_the_first_validation_stays,
+    lifecycle_and_copy_jobs_are_made_once_and_only_for_points_they_can_act_on,
+    due_points_come_once_by_their_earliest_date_and_changes_stick,
+    approved_deletions_are_remembered_while_their_points_live,
+    the_tick_cursor_only_moves_forward,
+);

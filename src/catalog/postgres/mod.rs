@@ -1,0 +1,554 @@
+//! The PostgreSQL catalog: every operation of [`Catalog`] with the meaning the SQLite catalog
+//! gives it, for a team sharing one database. Writes that must not race (creating a job,
+//! moving one, recording a point once per job) lock the rows they decide on (`FOR UPDATE`)
+//! inside one transaction; unique indexes make racing creators agree. Text is ordered by
+//! byte (`COLLATE "C"`) as SQLite orders it; times are kept to the microsecond.
+
+mod rows;
+mod schema;
+
+use super::columns::{JOB_COLUMNS, LIVE_POINT_COLUMNS, POINT_COLUMNS};
+use super::{
+    Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange,
+    PointFilter, RecoveryPoint, VaultPoints,
+};
+use crate::jobs::live::LivePoints;
+use crate::jobs::{DeletedBy, History, JobKind, JobState, PointStatus, StorageClass};
+use crate::pg::{PgConnection, PgFail, PgTarget};
+use chrono::{DateTime, Utc};
+use postgres::types::Json;
+use rows::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+/// The PostgreSQL catalog.
+pub struct PgCatalog {
+    conn: PgConnection,
+}
+
+impl PgCatalog {
+    /// Connects to `target` and brings the catalog's tables up to date.
+    pub fn open(target: &PgTarget) -> Result<PgCatalog, CatalogError> {
+        let conn = PgConnection::open(target).map_err(|message| CatalogError {
+            path: PathBuf::from("postgres"),
+            message,
+        })?;
+        let catalog = PgCatalog { conn };
+        catalog
+            .conn
+            .migrate(schema::COMPONENT, schema::MIGRATIONS)
+            .map_err(|m| catalog.err(m))?;
+        Ok(catalog)
+    }
+
+    fn err(&self, message: String) -> CatalogError {
+        CatalogError {
+            path: PathBuf::from(&self.conn.place),
+            message,
+        }
+    }
+
+    fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut postgres::Client) -> Result<R, PgFail> + Send + 'static,
+    ) -> Result<R, CatalogError> {
+        self.conn.call(f).map_err(|m| CatalogError {
+            path: PathBuf::from("postgres"),
+            message: m,
+        })
+    }
+}
+
+/// Whether a delete, cold or copy job may be created for its point now, as
+/// `SqliteCatalog`'s rule says; the point's row is locked until the transaction ends.
+fn point_allows(
+    tx: &mut postgres::Transaction<'_>,
+    job: &NewJob,
+    at: DateTime<Utc>,
+) -> Result<bool, PgFail> {
+    if let (JobKind::Copy, Some(source)) = (job.kind, &job.source_recovery_point_id) {
+        let row = tx.query_opt(
+            "SELECT status, storage_class FROM recovery_points WHERE id = $1 FOR UPDATE",
+            &[source],
+        )?;
+        return Ok(row.is_some_and(|r| {
+            r.get::<_, &str>(0) == PointStatus::Completed.as_str()
+                && r.get::<_, &str>(1) == StorageClass::Warm.as_str()
+        }));
+    }
+    let (JobKind::Delete | JobKind::Cold, Some(point)) = (job.kind, &job.recovery_point_id) else {
+        return Ok(true);
+    };
+    let Some(row) = tx.query_opt(
+        "SELECT status, storage_class, retry_at FROM recovery_points WHERE id = $1 FOR UPDATE",
+        &[point],
+    )?
+    else {
+        return Ok(false);
+    };
+    let (status, class, retry_at): (String, String, Option<DateTime<Utc>>) =
+        (row.get(0), row.get(1), row.get(2));
+    let manual = job.options.deleted_by == Some(DeletedBy::Manual);
+    Ok(match (job.kind, status.as_str()) {
+        (JobKind::Delete, "COMPLETED") => true,
+        (JobKind::Delete, "EXPIRED") => manual || retry_at.is_some_and(|r| r <= at),
+        (JobKind::Cold, "COMPLETED") => class == StorageClass::Warm.as_str(),
+        _ => false,
+    })
+}
+
+fn points(rows: Vec<postgres::Row>) -> Result<Vec<RecoveryPoint>, PgFail> {
+    rows.iter().map(point_row).collect()
+}
+
+impl Catalog for PgCatalog {
+    fn vault_points(&self) -> Result<BTreeMap<String, VaultPoints>, CatalogError> {
+        self.call(|c| {
+            let rows = c.query(
+                "SELECT vault, COUNT(*), MAX(COALESCE(completed_at, created_at)) FROM recovery_points
+                 WHERE status != 'DELETED' GROUP BY vault",
+                &[],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| {
+                    let n: i64 = r.get(1);
+                    (
+                        r.get::<_, String>(0),
+                        VaultPoints {
+                            count: n.max(0) as u64,
+                            newest: r.get(2),
+                        },
+                    )
+                })
+                .collect())
+        })
+    }
+
+    fn vault_live_count(&self, vault: &str) -> Result<u64, CatalogError> {
+        let vault = vault.to_string();
+        self.call(move |c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT COUNT(*) FROM recovery_points WHERE vault = $1 AND status IN ('COMPLETED', 'EXPIRED')",
+                    &[&vault],
+                )?
+                .get(0);
+            Ok(n.max(0) as u64)
+        })
+    }
+
+    fn forget_vault_points(
+        &mut self,
+        vault: &str,
+        at: DateTime<Utc>,
+        by: DeletedBy,
+    ) -> Result<u64, CatalogError> {
+        let vault = vault.to_string();
+        self.call(move |c| {
+            Ok(c.execute(
+                "UPDATE recovery_points SET status = 'DELETED', deleted_at = $2, deleted_by = $3
+                 WHERE vault = $1 AND status != 'DELETED'",
+                &[&vault, &at, &by.as_str()],
+            )?)
+        })
+    }
+
+    fn add_recovery_point(&mut self, p: &NewRecoveryPoint) -> Result<String, CatalogError> {
+        let p = p.clone();
+        self.call(move |c| {
+            let id = format!("rp-{}", uuid::Uuid::new_v4().simple());
+            let inserted = c.query_opt(
+                &format!(
+                    "INSERT INTO recovery_points ({POINT_COLUMNS}) VALUES ($1, 'COMPLETED', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'WARM', NULL, NULL, NULL, $18)
+                     ON CONFLICT (job_id) WHERE job_id IS NOT NULL DO NOTHING RETURNING id"
+                ),
+                &[
+                    &id,
+                    &p.vault,
+                    &p.native_id,
+                    &p.resource_arn,
+                    &p.resource_type,
+                    &Json(&p.resource),
+                    &p.plan,
+                    &p.rule,
+                    &p.job_id,
+                    &p.created_at,
+                    &p.completed_at,
+                    &p.size_bytes.map(|b| b as i64),
+                    &p.encrypted,
+                    &p.kms_key,
+                    &p.cold_at,
+                    &p.delete_at,
+                    &Json(&p.tags),
+                    &p.source_recovery_point_id,
+                ],
+            )?;
+            if inserted.is_some() {
+                return Ok(id);
+            }
+            // the job already has its point: that one is the answer
+            Ok(c.query_one(
+                "SELECT id FROM recovery_points WHERE job_id = $1",
+                &[&p.job_id],
+            )?
+            .get(0))
+        })
+    }
+
+    fn recovery_point(&self, id: &str) -> Result<Option<RecoveryPoint>, CatalogError> {
+        let id = id.to_string();
+        self.call(move |c| {
+            c.query_opt(
+                &format!("SELECT {POINT_COLUMNS} FROM recovery_points WHERE id = $1"),
+                &[&id],
+            )?
+            .as_ref()
+            .map(point_row)
+            .transpose()
+        })
+    }
+
+    fn due_points(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        self.call(move |c| {
+            // one index range scan per date; a point due by both comes once, at its earlier
+            points(c.query(
+                &format!(
+                    "SELECT {POINT_COLUMNS} FROM (
+                        SELECT DISTINCT ON (id) * FROM (
+                            SELECT *, delete_at AS due FROM recovery_points
+                             WHERE status = 'COMPLETED' AND delete_at IS NOT NULL AND delete_at <= $1
+                            UNION ALL
+                            SELECT *, cold_at AS due FROM recovery_points
+                             WHERE status = 'COMPLETED' AND cold_at IS NOT NULL AND cold_at <= $1
+                               AND storage_class = 'WARM'
+                        ) d ORDER BY id, due
+                     ) p ORDER BY due, id COLLATE \"C\""
+                ),
+                &[&now],
+            )?)
+        })
+    }
+
+    fn retry_due(&self, now: DateTime<Utc>) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        self.call(move |c| {
+            points(c.query(
+                &format!(
+                    "SELECT {POINT_COLUMNS} FROM recovery_points
+                     WHERE status = 'EXPIRED' AND retry_at IS NOT NULL AND retry_at <= $1
+                     ORDER BY retry_at, id COLLATE \"C\""
+                ),
+                &[&now],
+            )?)
+        })
+    }
+
+    fn recovery_points(&self, filter: &PointFilter) -> Result<Vec<RecoveryPoint>, CatalogError> {
+        let f = filter.clone();
+        self.call(move |c| {
+            points(c.query(
+                &format!(
+                    "SELECT {POINT_COLUMNS} FROM recovery_points
+                     WHERE ($1::text IS NULL OR vault = $1) AND ($2::text IS NULL OR resource_arn = $2)
+                       AND ($3::text IS NULL OR status = $3) AND ($4::text IS NULL OR rule = $4)
+                     ORDER BY created_at DESC, resource_arn COLLATE \"C\", id COLLATE \"C\""
+                ),
+                &[
+                    &f.vault,
+                    &f.resource_arn,
+                    &f.status.map(PointStatus::as_str),
+                    &f.rule,
+                ],
+            )?)
+        })
+    }
+
+    fn live_points(&self, filter: &PointFilter, into: &mut LivePoints) -> Result<(), CatalogError> {
+        let f = filter.clone();
+        let rows = self.call(move |c| {
+            Ok(c.query(
+                &format!(
+                    "SELECT {LIVE_POINT_COLUMNS} FROM recovery_points
+                     WHERE status = 'COMPLETED' AND ($1::text IS NULL OR vault = $1)
+                       AND ($2::text IS NULL OR resource_arn = $2) AND ($3::text IS NULL OR rule = $3)"
+                ),
+                &[&f.vault, &f.resource_arn, &f.rule],
+            )?)
+        })?;
+        for r in &rows {
+            live_point_row(r, into).map_err(|e| self.err(e.0))?;
+        }
+        Ok(())
+    }
+
+    fn change_point(&mut self, id: &str, change: &PointChange) -> Result<(), CatalogError> {
+        let (id, change) = (id.to_string(), change.clone());
+        let quoted = id.clone();
+        let n = self.call(move |c| {
+            Ok(match &change {
+                PointChange::Deleted { at, by } => c.execute(
+                    "UPDATE recovery_points SET status = 'DELETED', deleted_at = $2, deleted_by = $3,
+                     retry_at = NULL WHERE id = $1",
+                    &[&id, at, &by.as_str()],
+                )?,
+                PointChange::Expired { reason, retry_at } => c.execute(
+                    "UPDATE recovery_points SET status = 'EXPIRED', status_message = $2, retry_at = $3
+                     WHERE id = $1 AND status != 'DELETED'",
+                    &[&id, reason, retry_at],
+                )?,
+                PointChange::Cold { native_id } => c.execute(
+                    "UPDATE recovery_points SET storage_class = 'COLD', native_id = COALESCE($2, native_id)
+                     WHERE id = $1",
+                    &[&id, native_id],
+                )?,
+                PointChange::StaysWarm { reason } => c.execute(
+                    "UPDATE recovery_points SET cold_at = NULL, status_message = $2 WHERE id = $1",
+                    &[&id, reason],
+                )?,
+            })
+        })?;
+        if n == 0 {
+            return Err(self.err(format!("no live recovery point {quoted}")));
+        }
+        Ok(())
+    }
+
+    fn approve_deletions(&mut self, ids: &[String], at: DateTime<Utc>) -> Result<(), CatalogError> {
+        let ids = ids.to_vec();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO approved_deletions (point_id, approved_at)
+                 SELECT unnest($1::text[]), $2 ON CONFLICT (point_id) DO NOTHING",
+                &[&ids, &at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn approved_deletions(&self) -> Result<BTreeSet<String>, CatalogError> {
+        self.call(|c| {
+            Ok(c.query(
+                "SELECT a.point_id FROM approved_deletions a
+                 JOIN recovery_points p ON p.id = a.point_id WHERE p.status != 'DELETED'",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
+    }
+
+    fn create_job(
+        &mut self,
+        job: &NewJob,
+        at: DateTime<Utc>,
+    ) -> Result<Option<JobRecord>, CatalogError> {
+        let job = job.clone();
+        self.call(move |c| {
+            let id = format!("job-{}", uuid::Uuid::new_v4().simple());
+            let mut tx = c.transaction()?;
+            if !point_allows(&mut tx, &job, at)? {
+                return Ok(None);
+            }
+            let inserted = tx.execute(
+                "INSERT INTO jobs (id, kind, plan, rule, resource_arn, vault, scheduled_at, start_by, complete_by, state, options, created_at, updated_at, recovery_point_id, source_recovery_point_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11, $12, $13)
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &id,
+                    &job.kind.as_str(),
+                    &job.plan,
+                    &job.rule,
+                    &job.resource_arn,
+                    &job.vault,
+                    &job.windows.scheduled_at,
+                    &job.windows.start_by,
+                    &job.windows.complete_by,
+                    &Json(&job.options),
+                    &at,
+                    &job.recovery_point_id,
+                    &job.source_recovery_point_id,
+                ],
+            )?;
+            if inserted == 0 {
+                return Ok(None);
+            }
+            if let (JobKind::Delete, Some(point)) = (job.kind, &job.recovery_point_id) {
+                // the retry this job is becomes due again only if it fails
+                tx.execute(
+                    "UPDATE recovery_points SET retry_at = NULL WHERE id = $1",
+                    &[point],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO job_transitions (job_id, seq, state, at) VALUES ($1, 0, 'CREATED', $2)",
+                &[&id, &at],
+            )?;
+            tx.commit()?;
+            Ok(Some(JobRecord {
+                id,
+                job,
+                history: History::created(at),
+                attempts: 0,
+                error: None,
+                bytes: None,
+                native_ids: Vec::new(),
+                warning: None,
+                created_resource_arn: None,
+                validation_status: None,
+                validation_message: None,
+                deletion_status: None,
+            }))
+        })
+    }
+
+    fn transition_job(
+        &mut self,
+        id: &str,
+        to: JobState,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<JobRecord, CatalogError> {
+        let (id, error) = (id.to_string(), error.map(str::to_string));
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            // the job's row is locked first, so two workers cannot both move it
+            let Some(mut job) = load_job(&mut tx, &id, true)? else {
+                return Err(PgFail(format!("no job {id}")));
+            };
+            job.history
+                .advance(to, at)
+                .map_err(|t| PgFail(format!("job {id}: {t}")))?;
+            let seq = job.history.transitions.len() - 1;
+            let at = job.history.transitions[seq].1;
+            tx.execute(
+                "INSERT INTO job_transitions (job_id, seq, state, at) VALUES ($1, $2, $3, $4)",
+                &[&id, &(seq as i32), &to.as_str(), &at],
+            )?;
+            tx.execute(
+                "UPDATE jobs SET state = $2, updated_at = $3, error = COALESCE($4, error) WHERE id = $1",
+                &[&id, &to.as_str(), &at, &error],
+            )?;
+            tx.commit()?;
+            if let Some(msg) = error {
+                job.error = Some(msg);
+            }
+            Ok(job)
+        })
+    }
+
+    fn update_job(&mut self, id: &str, u: &JobUpdate) -> Result<(), CatalogError> {
+        let (id, u) = (id.to_string(), u.clone());
+        let quoted = id.clone();
+        let n = self.call(move |c| {
+            Ok(c.execute(
+                "UPDATE jobs SET native_ids = COALESCE($2, native_ids), bytes = COALESCE($3, bytes),
+                 recovery_point_id = COALESCE($4, recovery_point_id), attempts = COALESCE($5, attempts),
+                 warning = COALESCE($6, warning), error = COALESCE($7, error),
+                 created_resource_arn = COALESCE($8, created_resource_arn),
+                 validation_message = CASE WHEN validation_status IS NULL THEN COALESCE($10, validation_message) ELSE validation_message END,
+                 validation_status = COALESCE(validation_status, $9),
+                 deletion_status = COALESCE($11, deletion_status) WHERE id = $1",
+                &[
+                    &id,
+                    &u.native_ids.as_ref().map(Json),
+                    &u.bytes.map(|b| b as i64),
+                    &u.recovery_point_id,
+                    &u.attempts.map(|a| a as i32),
+                    &u.warning,
+                    &u.error,
+                    &u.created_resource_arn,
+                    &u.validation_status,
+                    &u.validation_message,
+                    &u.deletion_status,
+                ],
+            )?)
+        })?;
+        if n == 0 {
+            return Err(self.err(format!("no job {quoted}")));
+        }
+        Ok(())
+    }
+
+    fn job(&self, id: &str) -> Result<Option<JobRecord>, CatalogError> {
+        let id = id.to_string();
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            let job = load_job(&mut tx, &id, false)?;
+            tx.commit()?;
+            Ok(job)
+        })
+    }
+
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, CatalogError> {
+        let f = filter.clone();
+        self.call(move |c| {
+            let terminal: Vec<&str> = JobState::ALL
+                .into_iter()
+                .filter(|s| s.is_terminal())
+                .map(JobState::as_str)
+                .collect();
+            let columns = JOB_COLUMNS
+                .split(", ")
+                .map(|c| format!("j.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // one query, as on SQLite: a job's row once per transition, folded here
+            let rows = c.query(
+                &format!(
+                    "SELECT {columns}, t.state, t.at FROM jobs j
+                     LEFT JOIN job_transitions t ON t.job_id = j.id
+                     WHERE ($1::text IS NULL OR j.state = $1) AND ($2::timestamptz IS NULL OR j.scheduled_at >= $2)
+                       AND ($3::text IS NULL OR j.kind = $3) AND (NOT $4 OR j.state <> ALL($5))
+                     ORDER BY j.scheduled_at DESC, j.resource_arn COLLATE \"C\", j.id COLLATE \"C\", t.seq"
+                ),
+                &[
+                    &f.state.map(JobState::as_str),
+                    &f.since,
+                    &f.kind.map(JobKind::as_str),
+                    &f.unfinished,
+                    &terminal,
+                ],
+            )?;
+            let n = JOB_COLUMNS.split(", ").count();
+            let mut out: Vec<JobRecord> = Vec::new();
+            for r in &rows {
+                let id: &str = r.get(0);
+                if out.last().is_none_or(|j| j.id != id) {
+                    out.push(job_row(r)?);
+                }
+                let (Some(state), Some(at)) = (
+                    r.get::<_, Option<&str>>(n),
+                    r.get::<_, Option<DateTime<Utc>>>(n + 1),
+                ) else {
+                    continue;
+                };
+                let transition = (parse_state(state)?, at);
+                if let Some(job) = out.last_mut() {
+                    job.history.transitions.push(transition);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError> {
+        self.call(|c| {
+            Ok(
+                c.query_opt("SELECT value FROM scheduler WHERE key = 'tick_cursor'", &[])?
+                    .map(|r| r.get(0)),
+            )
+        })
+    }
+
+    fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO scheduler (key, value) VALUES ('tick_cursor', $1)
+                 ON CONFLICT (key) DO UPDATE SET value = GREATEST(scheduler.value, EXCLUDED.value)",
+                &[&to],
+            )?;
+            Ok(())
+        })
+    }
+}
