@@ -16,7 +16,8 @@ pub struct PgTarget {
 
 type Task = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
 
-/// A connection to PostgreSQL, served by its own thread.
+/// A connection to PostgreSQL, served by its own thread; clones share it.
+#[derive(Clone)]
 pub struct PgConnection {
     tasks: mpsc::Sender<Task>,
     /// What to say in errors: the database and schema, never the password.

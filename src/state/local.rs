@@ -65,6 +65,9 @@ pub enum BackendError {
     Lock { path: PathBuf, source: io::Error },
     #[error("{0}")]
     Unlock(String),
+    /// The PostgreSQL backend's database refused or failed a request.
+    #[error("{0}")]
+    Database(String),
 }
 
 /// The state directory and its files.
@@ -186,59 +189,7 @@ impl LocalBackend {
                 })
             }
         };
-        let Some(journal) = journal else {
-            return Ok(state.map(|state| Loaded {
-                state,
-                replayed_journal: false,
-            }));
-        };
-        let begin = journal
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .and_then(|l| serde_json::from_str::<JournalEntry>(l).ok());
-        let Some(JournalEntry::Begin {
-            lineage,
-            base_serial,
-            ..
-        }) = begin
-        else {
-            if journal.trim().is_empty() {
-                return Ok(state.map(|state| Loaded {
-                    state,
-                    replayed_journal: false,
-                }));
-            }
-            return Err(BackendError::Journal {
-                path: jpath,
-                source: JournalError::Corrupt {
-                    line: 1,
-                    reason: "the first entry is not `begin`".into(),
-                },
-            });
-        };
-        let mut state = match state {
-            Some(s) => s,
-            None => State::new(lineage.clone()),
-        };
-        // A journal already folded into the state (the process died after writing the state
-        // but before removing the journal) is stale; the next write removes it.
-        if lineage == state.lineage && base_serial < state.serial {
-            return Ok(Some(Loaded {
-                state,
-                replayed_journal: true,
-            }));
-        }
-        let applied = replay(&mut state, &journal).map_err(|source| BackendError::Journal {
-            path: jpath,
-            source,
-        })?;
-        if applied > 0 {
-            state.serial += 1;
-        }
-        Ok(Some(Loaded {
-            state,
-            replayed_journal: true,
-        }))
+        with_journal(state, journal.as_deref(), &jpath)
     }
 
     fn ensure_dir(&self) -> Result<(), BackendError> {
@@ -476,6 +427,69 @@ impl LocalBackend {
         sync_dir(&self.dir);
         Ok(journal)
     }
+}
+
+/// The state as an interrupted apply left it: `state` (none before the first apply) with
+/// `journal` (the apply journal's text, named `jpath` in errors) replayed on top, unless the
+/// journal was already folded in.
+pub(super) fn with_journal(
+    state: Option<State>,
+    journal: Option<&str>,
+    jpath: &Path,
+) -> Result<Option<Loaded>, BackendError> {
+    let Some(journal) = journal else {
+        return Ok(state.map(|state| Loaded {
+            state,
+            replayed_journal: false,
+        }));
+    };
+    let begin = journal
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<JournalEntry>(l).ok());
+    let Some(JournalEntry::Begin {
+        lineage,
+        base_serial,
+        ..
+    }) = begin
+    else {
+        if journal.trim().is_empty() {
+            return Ok(state.map(|state| Loaded {
+                state,
+                replayed_journal: false,
+            }));
+        }
+        return Err(BackendError::Journal {
+            path: jpath.to_path_buf(),
+            source: JournalError::Corrupt {
+                line: 1,
+                reason: "the first entry is not `begin`".into(),
+            },
+        });
+    };
+    let mut state = match state {
+        Some(s) => s,
+        None => State::new(lineage.clone()),
+    };
+    // A journal already folded into the state (the process died after writing the state
+    // but before removing the journal) is stale; the next write removes it.
+    if lineage == state.lineage && base_serial < state.serial {
+        return Ok(Some(Loaded {
+            state,
+            replayed_journal: true,
+        }));
+    }
+    let applied = replay(&mut state, journal).map_err(|source| BackendError::Journal {
+        path: jpath.to_path_buf(),
+        source,
+    })?;
+    if applied > 0 {
+        state.serial += 1;
+    }
+    Ok(Some(Loaded {
+        state,
+        replayed_journal: true,
+    }))
 }
 
 fn read_lock_info(file: &mut File) -> Option<LockInfo> {
