@@ -7,7 +7,8 @@ pub mod finish;
 
 use crate::catalog::Catalog;
 use crate::plan::{Operation, Plan, Step};
-use crate::state::local::{BackendError, Journal};
+use crate::state::backend::Journal;
+use crate::state::local::BackendError;
 use crate::state::{JournalEntry, State, StateObject};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,11 +6,10 @@ use super::discovery;
 use super::plan::*;
 use super::Exit;
 use crate::apply::{self, Event, LocalEffects};
-use crate::catalog::Catalog;
 use crate::jobs::DeletedBy;
 use crate::plan::{Mode, Operation, Plan};
 use crate::render::{self, Style};
-use crate::state::local::LocalBackend;
+use crate::state::backend::Backend;
 use crate::state::State;
 use chrono::Utc;
 use std::io::{BufRead, IsTerminal, Write};
@@ -55,7 +54,7 @@ pub(super) fn verb(op: Operation) -> (&'static str, &'static str) {
 /// and marks the points the old one held DELETED: their data is gone.
 pub(super) fn recreate_missing_repositories(
     ctx: &Ctx,
-    backend: &LocalBackend,
+    backend: &Backend,
     state: &State,
     out: &mut impl Write,
 ) -> Result<(), CmdError> {
@@ -125,7 +124,7 @@ pub fn apply(
     lock_args: &LockArgs,
 ) -> Result<Exit, CmdError> {
     let (config, loaded) = ctx.load(vars)?;
-    let backend = ctx.backend(Some(&config));
+    let backend = ctx.backend(Some(&config))?;
     let guard = lock(
         ctx,
         &backend,
@@ -290,7 +289,7 @@ pub fn apply(
             &mut journal,
             &mut apply::Environment {
                 effects: &mut effects,
-                catalog: &catalog,
+                catalog: &*catalog,
                 clock: &Utc::now,
                 interrupted: &interrupted,
             },
@@ -311,9 +310,9 @@ pub fn apply(
     let report = report.map_err(|e| e.to_string())?;
     match apply::finish::finish(&plan, &mut state, &report) {
         apply::finish::Finish::Write => backend.write(&guard, &state).map_err(|e| e.to_string())?,
-        apply::finish::Finish::Unchanged => {
-            let _ = std::fs::remove_file(backend.journal_path());
-        }
+        apply::finish::Finish::Unchanged => backend
+            .discard_journal(&guard, &state)
+            .map_err(|e| e.to_string())?,
     }
     drop(guard);
     let summary = format!(

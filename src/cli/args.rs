@@ -258,8 +258,15 @@ pub enum Command {
         #[arg(value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
-    /// Write a commented starter configuration into an empty directory
-    Init,
+    /// Write a commented starter configuration into an empty directory; with
+    /// `-migrate-state`, copy the local state and catalog into the configured backend
+    Init {
+        /// Copy `.coffer`'s state and catalog into the backend the configuration names
+        /// (Terraform's spelling, `-migrate-state`, works too); refused when that backend
+        /// already holds state
+        #[arg(long = "migrate-state")]
+        migrate_state: bool,
+    },
     /// Print coffer's version and the file formats it reads and writes
     Version {
         /// Print JSON
@@ -559,6 +566,13 @@ pub enum StateCommand {
         /// e.g. vault.default or plan.monthly.rule.first-saturday
         address: String,
     },
+    /// List the stored versions of the state, newest first (the postgres backend keeps every
+    /// version; the local one its current state and one backup)
+    History {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Parses `10s`, `5m`, `1h`, `250ms` or a plain number of seconds.
@@ -606,6 +620,7 @@ pub fn normalize_args(
         "diff",
         "chdir",
         "format",
+        "migrate-state",
     ];
     let mut out = Vec::new();
     let mut after_separator = false;

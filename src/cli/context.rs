@@ -2,9 +2,11 @@
 //! configuration (printing its diagnostics), and opening the state backend and catalog.
 
 use super::args::{Cli, VarArgs};
-use crate::catalog::SqliteCatalog;
-use crate::config::{self, model::Backend, model::Config, Loaded};
+use crate::catalog::Catalog;
+use crate::config::{self, model::Backend as ConfigBackend, model::Config, Loaded};
 use crate::diag::{self, Diagnostic};
+use crate::pg::PgTarget;
+use crate::state::backend::Backend;
 use crate::state::local::LocalBackend;
 use crate::workspace;
 use std::io::IsTerminal;
@@ -103,17 +105,33 @@ impl Ctx {
         Ok(config::load(input))
     }
 
-    pub fn backend(&self, config: Option<&Config>) -> LocalBackend {
-        let path = match config.map(|c| &c.backend) {
-            Some(Backend::Local { path }) => path.clone(),
-            None => ".coffer".to_string(),
-        };
-        LocalBackend::new(workspace::normalize(&workspace::resolve(&self.dir, &path)))
+    pub fn backend(&self, config: Option<&Config>) -> Result<Backend, CmdError> {
+        match config.map(|c| &c.backend) {
+            Some(ConfigBackend::Postgres { conn_str, schema }) => {
+                let conn_str = match conn_str {
+                    Some(c) => c.clone(),
+                    None => conn_str_from_env(&|k| std::env::var(k).ok())?,
+                };
+                Backend::postgres(PgTarget {
+                    conn_str,
+                    schema: schema.clone(),
+                })
+                .map_err(|e| e.to_string())
+            }
+            Some(ConfigBackend::Local { path }) => Ok(self.local_backend(path)),
+            None => Ok(self.local_backend(".coffer")),
+        }
+    }
+
+    fn local_backend(&self, path: &str) -> Backend {
+        Backend::Local(LocalBackend::new(workspace::normalize(
+            &workspace::resolve(&self.dir, path),
+        )))
     }
 
     /// The backend when no configuration is needed (show, state): from the configuration if
     /// it loads, else the default `.coffer`.
-    pub fn backend_best_effort(&self) -> LocalBackend {
+    pub fn backend_best_effort(&self) -> Result<Backend, CmdError> {
         let config = self
             .load_raw(&VarArgs::default())
             .ok()
@@ -121,14 +139,52 @@ impl Ctx {
         self.backend(config.as_ref())
     }
 
-    pub fn catalog_read_only(&self, backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
-        SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
+    pub fn catalog_read_only(&self, backend: &Backend) -> Result<Box<dyn Catalog>, CmdError> {
+        backend.catalog_read_only().map_err(|e| e.to_string())
     }
 
     /// The backend's catalog for writing (created and migrated if needed).
-    pub fn catalog(&self, backend: &LocalBackend) -> Result<SqliteCatalog, CmdError> {
-        SqliteCatalog::open(&backend.dir().join("catalog.db")).map_err(|e| e.to_string())
+    pub fn catalog(&self, backend: &Backend) -> Result<Box<dyn Catalog>, CmdError> {
+        backend.catalog().map_err(|e| e.to_string())
     }
+
+    /// [`Ctx::catalog`] in a `RefCell`, as the job executor shares it.
+    pub fn catalog_cell(
+        &self,
+        backend: &Backend,
+    ) -> Result<Box<std::cell::RefCell<dyn Catalog>>, CmdError> {
+        backend.catalog_cell().map_err(|e| e.to_string())
+    }
+}
+
+/// A connection string for a `backend "postgres"` block without `conn_str`:
+/// `COFFER_PG_CONN_STR`, else libpq's `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD` and
+/// `PGDATABASE`.
+pub fn conn_str_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<String, CmdError> {
+    if let Some(c) = env("COFFER_PG_CONN_STR").filter(|c| !c.is_empty()) {
+        return Ok(c);
+    }
+    let parts: Vec<String> = [
+        ("PGHOST", "host"),
+        ("PGPORT", "port"),
+        ("PGUSER", "user"),
+        ("PGPASSWORD", "password"),
+        ("PGDATABASE", "dbname"),
+    ]
+    .iter()
+    .filter_map(|(var, key)| {
+        env(var)
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("{key}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'")))
+    })
+    .collect();
+    if parts.is_empty() {
+        return Err(
+            "the `postgres` backend names no database: set `conn_str` in its block, COFFER_PG_CONN_STR, or libpq's PGHOST/PGDATABASE (and PGUSER, PGPASSWORD)"
+                .into(),
+        );
+    }
+    Ok(parts.join(" "))
 }
 
 /// The async runtime for the commands that call AWS or run jobs: two workers, as the machines

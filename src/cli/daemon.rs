@@ -5,7 +5,6 @@ use super::context::{runtime, CmdError, Ctx};
 use super::runner::*;
 use super::schedule::rfc3339;
 use super::Exit;
-use crate::catalog::Catalog;
 use crate::jobs::{JobKind, RuleInfo};
 use crate::runner::Clock;
 use chrono::{DateTime, Utc};

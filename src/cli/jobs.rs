@@ -4,7 +4,7 @@
 use super::context::{CmdError, Ctx};
 use super::schedule::instant;
 use super::Exit;
-use crate::catalog::{Catalog, JobFilter};
+use crate::catalog::JobFilter;
 use crate::jobs::{JobKind, JobState};
 use crate::render::jobs::{job_detail, job_json, jobs_table};
 
@@ -38,7 +38,7 @@ pub fn jobs_list(
         })
         .transpose()?;
     let since = since.as_deref().map(|t| instant("since", t)).transpose()?;
-    let backend = ctx.backend_best_effort();
+    let backend = ctx.backend_best_effort()?;
     let catalog = ctx.catalog_read_only(&backend)?;
     let jobs = catalog
         .jobs(&JobFilter {
@@ -59,7 +59,7 @@ pub fn jobs_list(
 }
 
 pub fn jobs_show(ctx: &Ctx, id: &str, json_out: bool) -> Result<Exit, CmdError> {
-    let backend = ctx.backend_best_effort();
+    let backend = ctx.backend_best_effort()?;
     let catalog = ctx.catalog_read_only(&backend)?;
     let job = catalog
         .job(id)

@@ -313,9 +313,15 @@ pub fn run(cli: Cli) -> Exit {
         Command::Show { file, json } => show::show(&ctx, file, json),
         Command::State(StateCommand::List) => state::state_list(&ctx),
         Command::State(StateCommand::Show { address }) => state::state_show(&ctx, &address),
+        Command::State(StateCommand::History { json }) => state::state_history(&ctx, json),
         Command::ForceUnlock { id } => force_unlock::force_unlock(&ctx, &id),
         Command::Fmt { check, diff, paths } => fmt::fmt(&ctx, check, diff, paths),
-        Command::Init => init::init(&ctx),
+        Command::Init {
+            migrate_state: false,
+        } => init::init(&ctx),
+        Command::Init {
+            migrate_state: true,
+        } => init::migrate_state(&ctx),
         Command::Version { json } => version::version(json),
         Command::Completions { shell } => completions::completions(shell),
     };

@@ -6,7 +6,6 @@ use super::args::{LockArgs, PlanFormat, VarArgs};
 use super::context::{CmdError, Ctx};
 use super::discovery;
 use super::Exit;
-use crate::catalog::Catalog;
 use crate::config::model::Config;
 use crate::diag::Diagnostic;
 use crate::inventory::Inventory;
@@ -14,7 +13,7 @@ use crate::objects;
 use crate::plan::InventorySource;
 use crate::plan::{self, Mode, Plan, PlanError, PlanInput};
 use crate::render::{self, Style};
-use crate::state::local::{LocalBackend, StateLock};
+use crate::state::backend::{Backend, Lock};
 use crate::state::State;
 use chrono::Utc;
 use std::io::Write;
@@ -32,10 +31,10 @@ pub struct PlanOptions {
 
 pub(super) fn lock(
     ctx: &Ctx,
-    backend: &LocalBackend,
+    backend: &Backend,
     operation: &str,
     args: &LockArgs,
-) -> Result<StateLock, CmdError> {
+) -> Result<Lock, CmdError> {
     backend
         .lock(operation, args.lock_timeout, |holder| {
             if !args.lock_timeout.is_zero() {
@@ -117,7 +116,7 @@ pub(super) fn compute(
     ctx: &Ctx,
     config: &Config,
     loaded: &crate::config::Loaded,
-    backend: &LocalBackend,
+    backend: &Backend,
     state: Option<&State>,
     mode: Mode,
     inventory: Option<&(Inventory, InventorySource)>,
@@ -160,7 +159,7 @@ pub(super) fn write_plan_file(path: &std::path::Path, plan: &Plan) -> Result<(),
 
 pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
     let (config, loaded) = ctx.load(&opts.vars)?;
-    let backend = ctx.backend(Some(&config));
+    let backend = ctx.backend(Some(&config))?;
     let guard = lock(ctx, &backend, "plan", &opts.lock)?;
     let state = backend.read().map_err(|e| e.to_string())?;
     let state = state.as_ref().map(|s| &s.state);

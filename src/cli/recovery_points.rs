@@ -6,7 +6,7 @@ use super::args::VarArgs;
 use super::context::{CmdError, Ctx};
 use super::runner::*;
 use super::Exit;
-use crate::catalog::{Catalog, NewJob, PointFilter, RecoveryPoint};
+use crate::catalog::{NewJob, PointFilter, RecoveryPoint};
 use crate::jobs::lifecycle::{self, Policies};
 use crate::jobs::{DeletedBy, JobKind, JobOptions, PointStatus, Windows};
 use crate::render::jobs::{point_json, points_table, PointView};
@@ -28,7 +28,7 @@ pub struct ListArgs {
 
 /// The applied policies (locks, holds, rules), and the inventory recorded at the last apply.
 fn applied(ctx: &Ctx) -> Result<(Policies, Option<crate::inventory::Inventory>), CmdError> {
-    let backend = ctx.backend_best_effort();
+    let backend = ctx.backend_best_effort()?;
     let Some(state) = backend.read().map_err(|e| e.to_string())?.map(|l| l.state) else {
         return Ok((Policies::default(), None));
     };
@@ -37,7 +37,7 @@ fn applied(ctx: &Ctx) -> Result<(Policies, Option<crate::inventory::Inventory>),
 }
 
 pub fn points_list(ctx: &Ctx, args: ListArgs) -> Result<Exit, CmdError> {
-    let backend = ctx.backend_best_effort();
+    let backend = ctx.backend_best_effort()?;
     let catalog = ctx.catalog_read_only(&backend)?;
     let (policies, inventory) = applied(ctx)?;
     if let Some(h) = &args.hold {

@@ -7,7 +7,6 @@ use super::args::VarArgs;
 use super::context::{interruptible, CmdError, Ctx};
 use super::Exit;
 use crate::app::restore;
-use crate::catalog::Catalog;
 use crate::render::jobs::size;
 use crate::repository::{self};
 use chrono::Utc;
@@ -28,7 +27,7 @@ pub struct Options {
 /// The applied vault's repository and its key.
 pub(super) fn vault_repository(
     ctx: &Ctx,
-    backend: &crate::state::local::LocalBackend,
+    backend: &crate::state::backend::Backend,
     vault: &str,
 ) -> Result<(repository::Location, String), CmdError> {
     vault_repositories(ctx, backend, vault).map(|(warm, _, key)| (warm, key))
@@ -37,7 +36,7 @@ pub(super) fn vault_repository(
 /// The applied vault's repository, its cold repository if it has one, and their key.
 pub(super) fn vault_repositories(
     ctx: &Ctx,
-    backend: &crate::state::local::LocalBackend,
+    backend: &crate::state::backend::Backend,
     vault: &str,
 ) -> Result<(repository::Location, Option<repository::Location>, String), CmdError> {
     let state = backend
@@ -64,7 +63,7 @@ pub fn start(
     vars: &VarArgs,
 ) -> Result<Exit, CmdError> {
     let (config, _) = ctx.load(vars)?;
-    let backend = ctx.backend(Some(&config));
+    let backend = ctx.backend(Some(&config))?;
     let point = ctx
         .catalog_read_only(&backend)?
         .recovery_point(&opts.recovery_point)
@@ -118,8 +117,8 @@ pub fn start(
     let _lock = super::runner::runner_lock(ctx, &backend, "restore start", lock_timeout)?;
     let stop = interruptible()?;
     let mut catalog = ctx.catalog(&backend)?;
-    restore::end_interrupted(&mut catalog, Utc::now()).map_err(|e| e.to_string())?;
-    let job = restore::begin(&mut catalog, &point, &resource.arn, Utc::now())?;
+    restore::end_interrupted(&mut *catalog, Utc::now()).map_err(|e| e.to_string())?;
+    let job = restore::begin(&mut *catalog, &point, &resource.arn, Utc::now())?;
     crate::failpoint::abort_at("restore-running");
     ctx.waiting(&format!(
         "Restoring {} into {} (job {})...",
@@ -139,7 +138,7 @@ pub fn start(
         },
         &stop,
     );
-    let ended = restore::finish(&mut catalog, &job, &point, &target, &outcome, Utc::now())
+    let ended = restore::finish(&mut *catalog, &job, &point, &target, &outcome, Utc::now())
         .map_err(|e| e.to_string())?;
     match outcome {
         restore::Outcome::Failed(e) => Err(e),

@@ -8,7 +8,7 @@ use super::context::{CmdError, Ctx};
 use super::restore::Options;
 use super::runner::*;
 use super::Exit;
-use crate::catalog::{Catalog, NewJob, RecoveryPoint};
+use crate::catalog::{NewJob, RecoveryPoint};
 use crate::inventory::ResourceType;
 use crate::jobs::{restore_metadata, JobKind, JobOptions, PointStatus, Windows};
 use chrono::Utc;

@@ -7,12 +7,11 @@ use super::context::{runtime, CmdError, Ctx};
 use super::json::{RestoreTestJson, TestRestoreJson, TestRunJson};
 use super::runner::*;
 use super::Exit;
-use crate::catalog::{Catalog, JobFilter, JobRecord};
+use crate::catalog::{JobFilter, JobRecord};
 use crate::jobs::restore_test::{parse_label, SUCCESSFUL};
 use crate::jobs::JobKind;
 use crate::runner::execute::Executor;
 use crate::runner::{Clock, Event};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 fn restore_json(j: &JobRecord) -> TestRestoreJson {
@@ -85,7 +84,7 @@ pub fn start(
     };
     let targets = super::discovery::targets(&s.config)?;
     let _lock = runner_lock(ctx, &s.backend, "restore-test start", lock_timeout)?;
-    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
+    let catalog = ctx.catalog_cell(&s.backend)?;
     let stop = super::context::interruptible()?;
     let reporter = Reporter::for_output(ctx, json_out);
     let clock = Clock::system();
@@ -95,7 +94,7 @@ pub fn start(
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
             provider: &providers,
-            catalog: &catalog,
+            catalog: &*catalog,
             inventory: &s.inventory,
             settings: &settings,
             clock,
@@ -121,7 +120,7 @@ pub fn start(
 }
 
 pub fn list(ctx: &Ctx, json_out: bool, runs: usize) -> Result<Exit, CmdError> {
-    let backend = ctx.backend_best_effort();
+    let backend = ctx.backend_best_effort()?;
     let catalog = ctx.catalog_read_only(&backend)?;
     let jobs = catalog
         .jobs(&JobFilter {

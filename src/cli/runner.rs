@@ -18,9 +18,8 @@ use crate::repository::VaultRepository;
 use crate::runner::cycle::{tick, TickReport};
 use crate::runner::execute::Executor;
 use crate::runner::{Clock, Event, Settings};
-use crate::state::local::{LocalBackend, StateLock};
+use crate::state::backend::{Backend, Lock};
 use chrono::{DateTime, Utc};
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
@@ -28,7 +27,7 @@ use std::sync::atomic::AtomicBool;
 /// What was applied, what exists now, and where jobs are recorded.
 pub(super) struct Session {
     pub(super) config: Config,
-    pub(super) backend: LocalBackend,
+    pub(super) backend: Backend,
     pub(super) rules: Vec<RuleInfo>,
     pub(super) coverage: Coverage,
     pub(super) inventory: Inventory,
@@ -63,7 +62,6 @@ impl Session {
         ctx: &Ctx,
         id: &str,
     ) -> Result<crate::catalog::RecoveryPoint, CmdError> {
-        use crate::catalog::Catalog;
         ctx.catalog_read_only(&self.backend)?
             .recovery_point(id)
             .map_err(|e| e.to_string())?
@@ -75,7 +73,7 @@ impl Session {
 
 pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
     let (config, _) = ctx.load(vars)?;
-    let backend = ctx.backend(Some(&config));
+    let backend = ctx.backend(Some(&config))?;
     let Some(state) = backend.read().map_err(|e| e.to_string())?.map(|l| l.state) else {
         return Err(
             "nothing has been applied yet: run `coffer apply` first (jobs follow the applied configuration)"
@@ -122,10 +120,10 @@ pub(super) fn settings(args: &RunnerArgs) -> Settings {
 
 pub(super) fn runner_lock(
     ctx: &Ctx,
-    backend: &LocalBackend,
+    backend: &Backend,
     op: &str,
     lock_timeout: std::time::Duration,
-) -> Result<StateLock, CmdError> {
+) -> Result<Lock, CmdError> {
     backend
         .runner_lock(op, lock_timeout, |holder| {
             if !lock_timeout.is_zero() {
@@ -425,7 +423,7 @@ pub(super) fn one_tick(
     stop: &AtomicBool,
     reporter: &Reporter,
 ) -> Result<TickReport, CmdError> {
-    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
+    let catalog = ctx.catalog_cell(&s.backend)?;
     let targets = discovery::targets(&s.config)?;
     let rt = runtime()?;
     rt.block_on(async {
@@ -433,7 +431,7 @@ pub(super) fn one_tick(
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
             provider: &providers,
-            catalog: &catalog,
+            catalog: &*catalog,
             inventory: &s.inventory,
             settings,
             clock,
@@ -467,12 +465,11 @@ pub(super) fn run_on_demand(
     job: crate::catalog::NewJob,
     refuse: impl FnOnce(&dyn Fn(crate::inventory::ResourceType) -> bool) -> Result<(), String>,
 ) -> Result<JobRecord, CmdError> {
-    use crate::catalog::Catalog;
     use crate::providers::Provider;
     let targets = discovery::targets(&s.config)?;
     let _lock = runner_lock(ctx, &s.backend, how.op, how.lock_timeout)?;
     let clock = Clock::system();
-    let catalog = RefCell::new(ctx.catalog(&s.backend)?);
+    let catalog = ctx.catalog_cell(&s.backend)?;
     let stop = super::context::interruptible()?;
     let reporter = Reporter::for_output(ctx, how.json_out);
     let ended = runtime()?.block_on(async {
@@ -486,7 +483,7 @@ pub(super) fn run_on_demand(
         let report = |e: Event| reporter.event(&e);
         let exec = Executor {
             provider: &providers,
-            catalog: &catalog,
+            catalog: &*catalog,
             inventory: &s.inventory,
             settings: &how.settings,
             clock,

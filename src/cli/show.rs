@@ -8,7 +8,7 @@ use crate::state::State;
 use std::path::PathBuf;
 
 pub(super) fn read_state(ctx: &Ctx) -> Result<Option<State>, CmdError> {
-    let backend = ctx.backend_best_effort();
+    let backend = ctx.backend_best_effort()?;
     Ok(backend.read().map_err(|e| e.to_string())?.map(|l| l.state))
 }
 

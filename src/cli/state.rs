@@ -1,4 +1,5 @@
-//! `coffer state list` and `coffer state show ADDR`: the objects in recorded state.
+//! `coffer state list`, `coffer state show ADDR` and `coffer state history`: the objects in
+//! recorded state, and its stored versions.
 
 use super::context::{CmdError, Ctx};
 use super::show::*;
@@ -48,6 +49,38 @@ pub fn state_show(ctx: &Ctx, address: &str) -> Result<Exit, CmdError> {
     if !o.depends_on.is_empty() {
         let deps: Vec<String> = o.depends_on.iter().map(ToString::to_string).collect();
         println!("# depends on {}", deps.join(", "));
+    }
+    Ok(Exit::Success)
+}
+
+pub fn state_history(ctx: &Ctx, json: bool) -> Result<Exit, CmdError> {
+    let backend = ctx.backend_best_effort()?;
+    let versions = backend.history().map_err(|e| e.to_string())?;
+    if json {
+        super::json::print(&versions);
+        return Ok(Exit::Success);
+    }
+    if versions.is_empty() {
+        println!(
+            "No state stored in {} yet: nothing has been applied.",
+            backend.describe()
+        );
+        return Ok(Exit::Success);
+    }
+    println!(
+        "{:>7}  {:<20}  {:<36}  WRITTEN BY",
+        "SERIAL", "WRITTEN AT", "LINEAGE"
+    );
+    for v in &versions {
+        println!(
+            "{:>7}  {:<20}  {:<36}  {}{}",
+            v.serial,
+            v.written_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            v.lineage,
+            v.written_by,
+            if v.current { "  (current)" } else { "" }
+        );
     }
     Ok(Exit::Success)
 }

@@ -16,7 +16,7 @@ pub fn vault_check(
     vars: &VarArgs,
 ) -> Result<Exit, CmdError> {
     let (config, _) = ctx.load(vars)?;
-    let backend = ctx.backend(Some(&config));
+    let backend = ctx.backend(Some(&config))?;
     let (location, password) = vault_repository(ctx, &backend, name)?;
     let checked = match repository::check(&location, &password, read_data_subset) {
         Ok(c) => c,

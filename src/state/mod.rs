@@ -2,6 +2,7 @@
 //! local directory backend with atomic writes, lock and journal ([`local`]), and the
 //! PostgreSQL backend with leased locks, fenced writes and every version kept ([`postgres`]).
 
+pub mod backend;
 pub mod local;
 pub mod postgres;
 

@@ -19,6 +19,7 @@ mod kms_vault;
 mod lifecycle_aws;
 mod lifecycle_files;
 mod moto;
+mod postgres;
 mod properties;
 mod restore_interrupted;
 mod restore_tests;

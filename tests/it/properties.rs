@@ -135,7 +135,9 @@ fn plan_and_apply(backend: &LocalBackend, text: &str) -> (usize, State) {
     })
     .unwrap();
     let mut state = state.unwrap_or_else(|| State::new("prop"));
-    let mut journal = backend.begin_journal(&lock, &state, Utc::now()).unwrap();
+    let mut journal = coffer::state::backend::Journal::Local(
+        backend.begin_journal(&lock, &state, Utc::now()).unwrap(),
+    );
     let catalog = SqliteCatalog::open_read_only(&backend.dir().join("catalog.db")).unwrap();
     let mut effects = RecordsOnly;
     let interrupted = AtomicBool::new(false);

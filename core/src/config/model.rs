@@ -31,6 +31,49 @@ pub struct Config {
 pub enum Backend {
     /// A directory on this machine (default `.coffer`, relative to the configuration).
     Local { path: String },
+    /// A PostgreSQL database shared by a team: `conn_str` (else `COFFER_PG_CONN_STR`, else
+    /// libpq's `PG*` variables) and the schema its tables live in (default `coffer`).
+    Postgres {
+        conn_str: Option<String>,
+        schema: String,
+    },
+}
+
+/// A PostgreSQL connection string with its password replaced by `****`, in either form
+/// (`postgres://user:password@host/db` or `host=… password=…`), for anything shown or stored.
+pub fn redact_conn_str(conn: &str) -> String {
+    if let Some(rest) = conn
+        .strip_prefix("postgres://")
+        .or_else(|| conn.strip_prefix("postgresql://"))
+    {
+        let scheme = &conn[..conn.len() - rest.len()];
+        let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+        if let Some((userinfo, host)) = authority.rsplit_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}{user}:****@{host}{tail}");
+            }
+        }
+        return conn.to_string();
+    }
+    let mut out = Vec::new();
+    let mut words = conn.split_whitespace();
+    while let Some(w) = words.next() {
+        match w.split_once('=') {
+            Some(("password", v)) => {
+                // a quoted value may hold spaces: skip to its closing quote
+                if v.starts_with('\'') && !(v.len() > 1 && v.ends_with('\'')) {
+                    for more in words.by_ref() {
+                        if more.ends_with('\'') {
+                            break;
+                        }
+                    }
+                }
+                out.push("password=****".to_string());
+            }
+            _ => out.push(w.to_string()),
+        }
+    }
+    out.join(" ")
 }
 
 impl Default for Backend {

@@ -222,6 +222,11 @@ pub fn config_json(config: &Config) -> Value {
     let attrs = |a: &Address| objects.get(a).cloned().unwrap_or(Value::Null);
     let backend = match &config.backend {
         crate::config::model::Backend::Local { path } => json!({ "type": "local", "path": path }),
+        crate::config::model::Backend::Postgres { conn_str, schema } => json!({
+            "type": "postgres",
+            "conn_str": conn_str.as_deref().map(crate::config::model::redact_conn_str),
+            "schema": schema,
+        }),
     };
     let providers: Vec<Value> = config
         .providers

@@ -552,3 +552,128 @@ impl Catalog for PgCatalog {
         })
     }
 }
+
+/// Everything a catalog holds, as `init -migrate-state` copies it from one backend to
+/// another: ids, states, histories and dates kept.
+pub struct CatalogDump {
+    pub points: Vec<RecoveryPoint>,
+    /// When each EXPIRED point's failed deletion is tried again.
+    pub retry_at: BTreeMap<String, DateTime<Utc>>,
+    pub jobs: Vec<JobRecord>,
+    pub approved: BTreeMap<String, DateTime<Utc>>,
+    pub tick_cursor: Option<DateTime<Utc>>,
+}
+
+impl PgCatalog {
+    /// Whether the catalog holds no point and no job.
+    pub fn is_empty(&self) -> Result<bool, CatalogError> {
+        self.call(|c| {
+            Ok(c.query_one(
+                "SELECT NOT EXISTS (SELECT 1 FROM recovery_points) AND NOT EXISTS (SELECT 1 FROM jobs)",
+                &[],
+            )?
+            .get(0))
+        })
+    }
+
+    /// Writes `dump` into this (empty) catalog in one transaction.
+    pub fn import(&mut self, dump: CatalogDump) -> Result<(), CatalogError> {
+        self.call(move |c| {
+            let mut tx = c.transaction()?;
+            for p in &dump.points {
+                let n = &p.point;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO recovery_points ({POINT_COLUMNS}, retry_at) VALUES
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+                    ),
+                    &[
+                        &p.id,
+                        &p.status.as_str(),
+                        &n.vault,
+                        &n.native_id,
+                        &n.resource_arn,
+                        &n.resource_type,
+                        &Json(&n.resource),
+                        &n.plan,
+                        &n.rule,
+                        &n.job_id,
+                        &n.created_at,
+                        &n.completed_at,
+                        &n.size_bytes.map(|b| b as i64),
+                        &n.encrypted,
+                        &n.kms_key,
+                        &n.cold_at,
+                        &n.delete_at,
+                        &Json(&n.tags),
+                        &p.storage_class.as_str(),
+                        &p.deleted_at,
+                        &p.deleted_by.map(DeletedBy::as_str),
+                        &p.status_message,
+                        &n.source_recovery_point_id,
+                        &dump.retry_at.get(&p.id),
+                    ],
+                )?;
+            }
+            for j in &dump.jobs {
+                let first = j.history.transitions.first().map(|t| t.1);
+                let last = j.history.transitions.last().map(|t| t.1);
+                let (Some(created), Some(updated)) = (first, last) else {
+                    return Err(PgFail(format!("job {} has no history", j.id)));
+                };
+                tx.execute(
+                    &format!(
+                        "INSERT INTO jobs ({JOB_COLUMNS}, state, created_at, updated_at) VALUES
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+                    ),
+                    &[
+                        &j.id,
+                        &j.job.kind.as_str(),
+                        &j.job.plan,
+                        &j.job.rule,
+                        &j.job.resource_arn,
+                        &j.job.vault,
+                        &j.job.windows.scheduled_at,
+                        &j.job.windows.start_by,
+                        &j.job.windows.complete_by,
+                        &(j.attempts as i32),
+                        &j.error,
+                        &j.bytes.map(|b| b as i64),
+                        &Json(&j.native_ids),
+                        &Json(&j.job.options),
+                        &j.job.recovery_point_id,
+                        &j.warning,
+                        &j.job.source_recovery_point_id,
+                        &j.created_resource_arn,
+                        &j.validation_status,
+                        &j.validation_message,
+                        &j.deletion_status,
+                        &j.state().as_str(),
+                        &created,
+                        &updated,
+                    ],
+                )?;
+                for (seq, (state, at)) in j.history.transitions.iter().enumerate() {
+                    tx.execute(
+                        "INSERT INTO job_transitions (job_id, seq, state, at) VALUES ($1, $2, $3, $4)",
+                        &[&j.id, &(seq as i32), &state.as_str(), at],
+                    )?;
+                }
+            }
+            for (id, at) in &dump.approved {
+                tx.execute(
+                    "INSERT INTO approved_deletions (point_id, approved_at) VALUES ($1, $2)",
+                    &[id, at],
+                )?;
+            }
+            if let Some(cursor) = dump.tick_cursor {
+                tx.execute(
+                    "INSERT INTO scheduler (key, value) VALUES ('tick_cursor', $1)",
+                    &[&cursor],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}

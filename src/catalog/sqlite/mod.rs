@@ -88,6 +88,42 @@ impl SqliteCatalog {
 }
 
 impl SqliteCatalog {
+    /// Everything this catalog holds, for `init -migrate-state`.
+    pub fn dump(&self) -> Result<crate::catalog::CatalogDump, CatalogError> {
+        let points = self.recovery_points(&PointFilter::default())?;
+        let jobs = self.jobs(&JobFilter::default())?;
+        let tick_cursor = self.tick_cursor()?;
+        let Some(conn) = &self.conn else {
+            return Ok(crate::catalog::CatalogDump {
+                points,
+                retry_at: BTreeMap::new(),
+                jobs,
+                approved: BTreeMap::new(),
+                tick_cursor,
+            });
+        };
+        let e = |e: rusqlite::Error| Self::err(&self.path, e);
+        let pairs = |sql: &str| -> Result<BTreeMap<String, DateTime<Utc>>, CatalogError> {
+            let mut stmt = conn.prepare(sql).map_err(e)?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(e)?;
+            let mut out = BTreeMap::new();
+            for row in rows {
+                let (id, at) = row.map_err(e)?;
+                out.insert(id, parse_ts(&at).map_err(e)?);
+            }
+            Ok(out)
+        };
+        Ok(crate::catalog::CatalogDump {
+            points,
+            retry_at: pairs("SELECT id, retry_at FROM recovery_points WHERE retry_at IS NOT NULL")?,
+            jobs,
+            approved: pairs("SELECT point_id, approved_at FROM approved_deletions")?,
+            tick_cursor,
+        })
+    }
+
     fn writable(&mut self) -> Result<(&mut Connection, PathBuf), CatalogError> {
         let path = self.path.clone();
         match self.conn.as_mut() {

@@ -441,3 +441,52 @@ fn restore_tests_lower_with_their_selections_and_checks() {
         "{m:?}"
     );
 }
+
+/// Issue 15: a team's backend in PostgreSQL; its password is never shown.
+#[test]
+fn a_postgres_backend_names_its_database_and_schema() {
+    let c = config("coffer {\n  backend \"postgres\" {\n    conn_str = \"postgres://coffer:s3cret@db.internal/backups\"\n    schema = \"team_a\"\n  }\n}\n");
+    assert_eq!(
+        c.backend,
+        Backend::Postgres {
+            conn_str: Some("postgres://coffer:s3cret@db.internal/backups".into()),
+            schema: "team_a".into(),
+        }
+    );
+    let c = config("coffer {\n  backend \"postgres\" {}\n}\n");
+    assert_eq!(
+        c.backend,
+        Backend::Postgres {
+            conn_str: None,
+            schema: "coffer".into()
+        }
+    );
+    let m = messages("coffer {\n  backend \"postgres\" { schema = \"Team-A\" }\n}\n");
+    assert!(
+        m.contains(&"schema `Team-A` is not a plain PostgreSQL name".to_string()),
+        "{m:?}"
+    );
+    let m = messages("coffer {\n  backend \"postgre\" {}\n}\n");
+    assert!(
+        m.contains(&"unsupported backend `postgre`".to_string()),
+        "{m:?}"
+    );
+}
+
+#[test]
+fn connection_strings_lose_their_password_when_shown() {
+    use crate::config::model::redact_conn_str as r;
+    assert_eq!(
+        r("postgres://coffer:s3cret@db:5432/b?sslmode=require"),
+        "postgres://coffer:****@db:5432/b?sslmode=require"
+    );
+    assert_eq!(r("postgresql://coffer@db/b"), "postgresql://coffer@db/b");
+    assert_eq!(
+        r("host=db user=coffer password=s3cret dbname=b"),
+        "host=db user=coffer password=**** dbname=b"
+    );
+    assert_eq!(
+        r("host=db password='a b c' dbname=b"),
+        "host=db password=**** dbname=b"
+    );
+}

@@ -1,0 +1,278 @@
+//! The PostgreSQL backend through the binary, against a real, throwaway PostgreSQL: apply,
+//! backups and restores with state and catalog in the database and nothing in `.coffer`;
+//! two workspaces sharing one database see one state; a second apply waits for the first,
+//! naming who holds the lock; a dead holder's lock ends with its lease; the password of a
+//! connection string never appears in output.
+
+use crate::support::{coffer, run, workspace};
+use serde_json::Value;
+use std::path::Path;
+
+#[path = "../../src/pg_test.rs"]
+#[allow(dead_code)]
+mod pg_test;
+
+/// A configuration on the database `conn` whose vault and directory are under `shared`, so
+/// that every workspace made from it describes the same things.
+fn config(conn: &str, shared: &Path) -> String {
+    let shared = shared.display();
+    format!(
+        r#"
+coffer {{
+  backend "postgres" {{
+    conn_str = "{conn}"
+    schema   = "team"
+  }}
+}}
+
+vault "main" {{
+  storage = "file://{shared}/vaults/main"
+}}
+
+plan "daily" {{
+  rule "nightly" {{
+    schedule     = "cron(0 3 * * ? *)"
+    start_window = "1h"
+    target_vault = vault.main
+  }}
+}}
+
+selection "dirs" {{
+  plan      = plan.daily
+  resources = ["dir:*"]
+}}
+
+directory "docs" {{
+  path = "{shared}/data/docs"
+}}
+"#
+    )
+}
+
+/// A directory with the data a configuration of [`config`] backs up.
+fn shared() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("a.txt"), "alpha").unwrap();
+    dir
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let r = run(coffer(dir).args(args));
+    assert_eq!(r.code, 0, "coffer {args:?}\n{}\n{}", r.stdout, r.stderr);
+    r.stdout
+}
+
+#[test]
+fn state_and_catalog_live_in_postgres_and_a_second_workspace_sees_them() {
+    let (conn, data) = (pg_test::database(), shared());
+    let dir = workspace(&config(&conn, data.path()));
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let report: Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["run", "--at", "2026-12-05T03:10:00Z", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(report["jobs"][0]["state"], "COMPLETED", "{report:#}");
+    let point = report["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // nothing of state or catalog on this machine
+    for f in ["state.json", "catalog.db"] {
+        assert!(!dir.path().join(".coffer").join(f).exists(), "{f}");
+    }
+    // another checkout of the same configuration (a CI runner, a colleague) sees it all
+    let other = workspace(&config(&conn, data.path()));
+    let plan = run(coffer(other.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(plan.code, 0, "no changes: {}\n{}", plan.stdout, plan.stderr);
+    let points: Value =
+        serde_json::from_str(&ok(other.path(), &["recovery-points", "list", "--json"])).unwrap();
+    assert_eq!(points[0]["id"], point.as_str());
+    let history: Value =
+        serde_json::from_str(&ok(other.path(), &["state", "history", "--json"])).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history:#}");
+    assert_eq!(history[0]["current"], true);
+    // a restore through the first workspace is a job both see
+    let target = dir.path().join("restored");
+    ok(
+        dir.path(),
+        &[
+            "restore",
+            "start",
+            "--recovery-point",
+            &point,
+            "--target",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(target.join("a.txt")).unwrap(),
+        "alpha"
+    );
+    let jobs: Value = serde_json::from_str(&ok(
+        other.path(),
+        &["jobs", "list", "--kind", "restore", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(jobs.as_array().unwrap().len(), 1, "{jobs:#}");
+}
+
+#[test]
+fn a_second_apply_waits_for_the_lock_naming_its_holder_and_force_unlock_breaks_it() {
+    let (conn, data) = (pg_test::database(), shared());
+    let dir = workspace(&config(&conn, data.path()));
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    // a holder that is gone without releasing: its lock row is there until its lease ends
+    let mut client = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
+    client
+        .execute(
+            "INSERT INTO team.state_locks (workspace, name, lock_id, info, expires_at)
+             VALUES ('default', 'state', 'lock-1', $1, now() + interval '1 hour')",
+            &[&postgres::types::Json(serde_json::json!({
+                "id": "lock-1", "operation": "apply", "pid": 4242, "host": "ci-runner-7",
+                "user": "alice", "created_at": "2026-12-01T10:00:00Z", "version": "0.1.0"
+            }))],
+        )
+        .unwrap();
+    let r = run(coffer(dir.path()).args(["apply", "--auto-approve", "--lock-timeout", "1s"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("locked by another coffer")
+            && r.stderr.contains("ci-runner-7")
+            && r.stderr.contains("alice")
+            && r.stderr.contains("coffer force-unlock lock-1"),
+        "{}",
+        r.stderr
+    );
+    ok(dir.path(), &["force-unlock", "lock-1"]);
+    ok(
+        dir.path(),
+        &["apply", "--auto-approve", "--lock-timeout", "1s"],
+    );
+    // a lease that ended frees the lock by itself
+    client
+        .execute(
+            "INSERT INTO team.state_locks (workspace, name, lock_id, info, expires_at)
+             VALUES ('default', 'state', 'lock-2', $1, now() - interval '1 second')",
+            &[&postgres::types::Json(serde_json::json!({
+                "id": "lock-2", "operation": "apply", "pid": 1, "host": "gone",
+                "user": "bob", "created_at": "2026-12-01T10:00:00Z", "version": "0.1.0"
+            }))],
+        )
+        .unwrap();
+    ok(
+        dir.path(),
+        &["apply", "--auto-approve", "--lock-timeout", "1s"],
+    );
+}
+
+#[test]
+fn two_applies_at_once_from_two_processes_leave_one_valid_state() {
+    let (conn, data) = (pg_test::database(), shared());
+    let a = workspace(&config(&conn, data.path()));
+    let b = workspace(&config(&conn, data.path()));
+    let spawn = |d: &Path| {
+        coffer(d)
+            .args(["apply", "--auto-approve", "--lock-timeout", "60s"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (pa, pb) = (spawn(a.path()), spawn(b.path()));
+    let (oa, ob) = (
+        pa.wait_with_output().unwrap(),
+        pb.wait_with_output().unwrap(),
+    );
+    for o in [&oa, &ob] {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let history: Value =
+        serde_json::from_str(&ok(a.path(), &["state", "history", "--json"])).unwrap();
+    // the first made everything; the second found nothing left to do
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history:#}");
+    let plan = run(coffer(b.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+}
+
+#[test]
+fn a_connection_string_password_is_never_shown() {
+    let (conn, data) = (pg_test::database(), shared());
+    let with_password = format!("{conn} password=hunter2-secret");
+    let dir = workspace(&config(&with_password, data.path()));
+    for args in [
+        &["plan", "--json"][..],
+        &["apply", "--auto-approve"],
+        &["show", "--json"],
+        &["state", "history"],
+    ] {
+        let r = run(coffer(dir.path()).args(args));
+        assert!(
+            !r.stdout.contains("hunter2") && !r.stderr.contains("hunter2"),
+            "{args:?} showed the password:\n{}\n{}",
+            r.stdout,
+            r.stderr
+        );
+    }
+    // a wrong database is named, the password still not
+    let wrong = workspace(&config(
+        "host=/nonexistent dbname=x password=hunter2-secret",
+        data.path(),
+    ));
+    let r = run(coffer(wrong.path()).args(["plan"]));
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cannot connect") && !r.stderr.contains("hunter2"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `coffer init -migrate-state` (Terraform's spelling): a local workspace with points and jobs
+/// moves into PostgreSQL whole, and a backend that holds state is refused.
+#[test]
+fn init_migrate_state_copies_the_local_state_and_catalog_into_postgres() {
+    let (conn, data) = (pg_test::database(), shared());
+    let text = config(&conn, data.path());
+    let local_text = text.replace(
+        &text[text.find("coffer {").unwrap()..text.find("vault \"main\"").unwrap()],
+        "",
+    );
+    let dir = workspace(&local_text);
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    ok(dir.path(), &["run", "--at", "2026-12-05T03:10:00Z"]);
+    let before_points = ok(dir.path(), &["recovery-points", "list", "--json"]);
+    let before_jobs = ok(dir.path(), &["jobs", "list", "--json"]);
+    assert!(before_points.contains("rp-"), "{before_points}");
+
+    std::fs::write(dir.path().join("main.hcl"), &text).unwrap();
+    let out = ok(dir.path(), &["init", "-migrate-state"]);
+    assert!(
+        out.contains("1 recovery points, 1 jobs") && out.contains("PostgreSQL (schema team)"),
+        "{out}"
+    );
+    assert_eq!(
+        ok(dir.path(), &["recovery-points", "list", "--json"]),
+        before_points
+    );
+    assert_eq!(ok(dir.path(), &["jobs", "list", "--json"]), before_jobs);
+    let plan = run(coffer(dir.path()).args(["plan", "--detailed-exitcode"]));
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    // the next tick carries on from the migrated scheduler cursor and catalog
+    let report: Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["run", "--at", "2026-12-06T03:10:00Z", "--json"],
+    ))
+    .unwrap();
+    assert_eq!(report["jobs"].as_array().unwrap().len(), 1, "{report:#}");
+
+    let again = run(coffer(dir.path()).args(["init", "--migrate-state"]));
+    assert_eq!(again.code, 1);
+    assert!(
+        again.stderr.contains("already holds state"),
+        "{}",
+        again.stderr
+    );
+}
