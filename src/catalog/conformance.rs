@@ -504,3 +504,78 @@ suite!(
     approved_deletions_are_remembered_while_their_points_live,
     the_tick_cursor_only_moves_forward,
 );
+
+/// Issue 15: workers claim jobs; a claim is exclusive while its lease lives, every change
+/// to a claimed job checks the claim, and a worker that lost its job cannot touch it.
+#[test]
+fn workers_claim_jobs_once_and_a_lost_claim_cannot_touch_its_job() {
+    use std::time::Duration;
+    let target = crate::pg::PgTarget {
+        conn_str: crate::pg_test::database(),
+        schema: "coffer".into(),
+    };
+    let mut a = crate::catalog::PgCatalog::open(&target).unwrap();
+    let mut b = crate::catalog::PgCatalog::open(&target).unwrap();
+    let t0 = at("2026-12-05T03:00:01Z");
+    let ids: Vec<String> = ["arn:vol-1", "arn:vol-2"]
+        .iter()
+        .map(|r| {
+            a.create_job(&job(JobKind::Backup, r), t0)
+                .unwrap()
+                .unwrap()
+                .id
+        })
+        .collect();
+    let lease = Duration::from_secs(30);
+    let mine = a.claim_jobs(&ids[..1], "worker-a", lease).unwrap();
+    assert_eq!(mine, ids[..1]);
+    let theirs = b.claim_jobs(&ids, "worker-b", lease).unwrap();
+    assert_eq!(theirs, ids[1..], "a live claim is not taken");
+    // claiming again keeps what one holds
+    assert_eq!(a.claim_jobs(&ids, "worker-a", lease).unwrap(), ids[..1]);
+    assert!(a.renew_claims(lease).unwrap().is_empty());
+    a.transition_job(&ids[0], JobState::Pending, t0, None)
+        .unwrap();
+    // a's lease ends (it stalled); b claims the job and moves it on
+    let id = ids[0].clone();
+    let conn = crate::pg::PgConnection::open(&target).unwrap();
+    conn.call(move |c| {
+        c.execute(
+            "UPDATE jobs SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        b.claim_jobs(&ids[..1], "worker-b", lease).unwrap(),
+        ids[..1]
+    );
+    b.transition_job(&ids[0], JobState::Running, t0, None)
+        .unwrap();
+    // a finds out, and nothing it does reaches the job
+    assert_eq!(a.renew_claims(lease).unwrap(), ids[..1]);
+    let e = a
+        .transition_job(&ids[0], JobState::Failed, t0, Some("stale"))
+        .unwrap_err();
+    assert!(e.to_string().contains("no longer this worker's"), "{e}");
+    let e = a
+        .update_job(
+            &ids[0],
+            &JobUpdate {
+                error: Some("stale".into()),
+                ..JobUpdate::default()
+            },
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("no longer this worker's"), "{e}");
+    let done = b
+        .transition_job(&ids[0], JobState::Completed, t0, None)
+        .unwrap();
+    assert_eq!(done.error, None);
+    // a finished job is claimed by no one
+    assert!(a
+        .claim_jobs(&ids[..1], "worker-a", lease)
+        .unwrap()
+        .is_empty());
+}

@@ -91,6 +91,26 @@ pub trait Catalog {
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError>;
     /// Moves the scheduler cursor forward (never back).
     fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError>;
+    /// Claims for `worker`, for `lease`, those of the unfinished jobs `ids` that no other
+    /// worker holds a live claim on; returns the ids claimed. From then on every change this
+    /// catalog makes to a claimed job checks the claim is still this one's (a worker whose
+    /// lease ended and whose job another worker claimed cannot touch it), and the claim ends
+    /// with the job. A catalog that one runner uses at a time (SQLite, under the runner
+    /// lock) claims everything it is given.
+    fn claim_jobs(
+        &mut self,
+        ids: &[String],
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Vec<String>, CatalogError> {
+        let _ = (worker, lease);
+        Ok(ids.to_vec())
+    }
+    /// Renews the leases of this catalog's claims; returns the jobs whose claim was lost.
+    fn renew_claims(&self, lease: std::time::Duration) -> Result<Vec<String>, CatalogError> {
+        let _ = lease;
+        Ok(Vec::new())
+    }
 }
 
 /// The catalog's columns, in the order both backends read them.

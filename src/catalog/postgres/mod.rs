@@ -24,6 +24,8 @@ use std::path::PathBuf;
 /// The PostgreSQL catalog.
 pub struct PgCatalog {
     conn: PgConnection,
+    /// The claims this catalog's worker holds: job id → claim token.
+    claims: std::sync::Arc<std::sync::Mutex<BTreeMap<String, String>>>,
 }
 
 impl PgCatalog {
@@ -33,7 +35,10 @@ impl PgCatalog {
             path: PathBuf::from("postgres"),
             message,
         })?;
-        let catalog = PgCatalog { conn };
+        let catalog = PgCatalog {
+            conn,
+            claims: Default::default(),
+        };
         catalog
             .conn
             .migrate(schema::COMPONENT, schema::MIGRATIONS)
@@ -46,6 +51,11 @@ impl PgCatalog {
             path: PathBuf::from(&self.conn.place),
             message,
         }
+    }
+
+    /// The token of this catalog's claim on job `id`, if it holds one.
+    fn token(&self, id: &str) -> Option<String> {
+        self.claims.lock().ok()?.get(id).cloned()
     }
 
     fn call<R: Send + 'static>(
@@ -410,12 +420,23 @@ impl Catalog for PgCatalog {
         error: Option<&str>,
     ) -> Result<JobRecord, CatalogError> {
         let (id, error) = (id.to_string(), error.map(str::to_string));
-        self.call(move |c| {
+        let token = self.token(&id);
+        let job = self.call(move |c| {
             let mut tx = c.transaction()?;
             // the job's row is locked first, so two workers cannot both move it
             let Some(mut job) = load_job(&mut tx, &id, true)? else {
                 return Err(PgFail(format!("no job {id}")));
             };
+            if let Some(token) = &token {
+                let held: Option<String> = tx
+                    .query_one("SELECT claim_token FROM jobs WHERE id = $1", &[&id])?
+                    .get(0);
+                if held.as_deref() != Some(token.as_str()) {
+                    return Err(PgFail(format!(
+                        "job {id} is no longer this worker's: its lease ended and another worker claimed it"
+                    )));
+                }
+            }
             job.history
                 .advance(to, at)
                 .map_err(|t| PgFail(format!("job {id}: {t}")))?;
@@ -429,17 +450,31 @@ impl Catalog for PgCatalog {
                 "UPDATE jobs SET state = $2, updated_at = $3, error = COALESCE($4, error) WHERE id = $1",
                 &[&id, &to.as_str(), &at, &error],
             )?;
+            if to.is_terminal() {
+                // the claim ends with the job
+                tx.execute(
+                    "UPDATE jobs SET claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL WHERE id = $1",
+                    &[&id],
+                )?;
+            }
             tx.commit()?;
             if let Some(msg) = error {
                 job.error = Some(msg);
             }
             Ok(job)
-        })
+        })?;
+        if to.is_terminal() {
+            if let Ok(mut claims) = self.claims.lock() {
+                claims.remove(&job.id);
+            }
+        }
+        Ok(job)
     }
 
     fn update_job(&mut self, id: &str, u: &JobUpdate) -> Result<(), CatalogError> {
         let (id, u) = (id.to_string(), u.clone());
         let quoted = id.clone();
+        let token = self.token(&id);
         let n = self.call(move |c| {
             Ok(c.execute(
                 "UPDATE jobs SET native_ids = COALESCE($2, native_ids), bytes = COALESCE($3, bytes),
@@ -448,7 +483,8 @@ impl Catalog for PgCatalog {
                  created_resource_arn = COALESCE($8, created_resource_arn),
                  validation_message = CASE WHEN validation_status IS NULL THEN COALESCE($10, validation_message) ELSE validation_message END,
                  validation_status = COALESCE(validation_status, $9),
-                 deletion_status = COALESCE($11, deletion_status) WHERE id = $1",
+                 deletion_status = COALESCE($11, deletion_status)
+                 WHERE id = $1 AND ($12::text IS NULL OR claim_token = $12)",
                 &[
                     &id,
                     &u.native_ids.as_ref().map(Json),
@@ -461,11 +497,17 @@ impl Catalog for PgCatalog {
                     &u.validation_status,
                     &u.validation_message,
                     &u.deletion_status,
+                    &token,
                 ],
             )?)
         })?;
         if n == 0 {
-            return Err(self.err(format!("no job {quoted}")));
+            return Err(self.err(match self.token(&quoted) {
+                Some(_) => format!(
+                    "job {quoted} is no longer this worker's: its lease ended and another worker claimed it"
+                ),
+                None => format!("no job {quoted}"),
+            }));
         }
         Ok(())
     }
@@ -530,6 +572,94 @@ impl Catalog for PgCatalog {
             }
             Ok(out)
         })
+    }
+
+    fn claim_jobs(
+        &mut self,
+        ids: &[String],
+        worker: &str,
+        lease: std::time::Duration,
+    ) -> Result<Vec<String>, CatalogError> {
+        let lost = self.renew_claims(lease)?;
+        let held: Vec<String> = {
+            let claims = self
+                .claims
+                .lock()
+                .map_err(|_| self.err("claims poisoned".into()))?;
+            ids.iter()
+                .filter(|id| claims.contains_key(*id) && !lost.contains(id))
+                .cloned()
+                .collect()
+        };
+        let wanted: Vec<String> = ids
+            .iter()
+            .filter(|id| !held.contains(id))
+            .cloned()
+            .collect();
+        let (worker, secs) = (worker.to_string(), lease.as_secs_f64());
+        let terminal: Vec<&'static str> = JobState::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .map(JobState::as_str)
+            .collect();
+        let new: Vec<(String, String)> = self.call(move |c| {
+            let rows = c.query(
+                "WITH c AS (
+                    SELECT id FROM jobs
+                     WHERE id = ANY($1) AND state <> ALL($4)
+                       AND (claim_token IS NULL OR lease_expires_at < now())
+                     ORDER BY scheduled_at, id
+                     FOR UPDATE SKIP LOCKED
+                 )
+                 UPDATE jobs j SET claimed_by = $2, claim_token = gen_random_uuid()::text,
+                        lease_expires_at = now() + make_interval(secs => $3)
+                   FROM c WHERE j.id = c.id
+                 RETURNING j.id, j.claim_token",
+                &[&wanted, &worker, &secs, &terminal],
+            )?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        })?;
+        let mut claims = self
+            .claims
+            .lock()
+            .map_err(|_| self.err("claims poisoned".into()))?;
+        let mut out = held;
+        for (id, token) in new {
+            claims.insert(id.clone(), token);
+            out.push(id);
+        }
+        Ok(out)
+    }
+
+    fn renew_claims(&self, lease: std::time::Duration) -> Result<Vec<String>, CatalogError> {
+        let held: Vec<(String, String)> = match self.claims.lock() {
+            Ok(c) => c.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Err(_) => return Err(self.err("claims poisoned".into())),
+        };
+        if held.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ids, tokens): (Vec<String>, Vec<String>) = held.iter().cloned().unzip();
+        let secs = lease.as_secs_f64();
+        let renewed: Vec<String> = self.call(move |c| {
+            Ok(c.query(
+                "UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3)
+                   FROM unnest($1::text[], $2::text[]) AS h(id, token)
+                  WHERE j.id = h.id AND j.claim_token = h.token
+                 RETURNING j.id",
+                &[&ids, &tokens, &secs],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+        })?;
+        // a lost claim stays known, so that this catalog's later changes to that job are
+        // refused rather than made unchecked
+        Ok(held
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| !renewed.contains(id))
+            .collect())
     }
 
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError> {

@@ -94,4 +94,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         point_id     text PRIMARY KEY,
         approved_at  timestamptz NOT NULL
     );",
+    // 2: workers' claims on jobs (issue 15): who holds a job, the claim's token that every
+    // change to the job checks, and until when the claim lives unless renewed
+    "ALTER TABLE jobs ADD COLUMN claimed_by text;
+    ALTER TABLE jobs ADD COLUMN claim_token text;
+    ALTER TABLE jobs ADD COLUMN lease_expires_at timestamptz;",
 ];
