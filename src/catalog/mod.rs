@@ -111,7 +111,15 @@ pub trait Catalog {
         let _ = lease;
         Ok(Vec::new())
     }
+    /// Hands back every claim this catalog holds on an unfinished job, so that any worker
+    /// may claim it at once.
+    fn release_claims(&mut self) -> Result<(), CatalogError> {
+        Ok(())
+    }
 }
+
+/// What a change to a job says when the worker making it lost its claim on the job.
+pub const LOST_CLAIM: &str = "is no longer this worker's";
 
 /// The catalog's columns, in the order both backends read them.
 pub(crate) mod columns {

@@ -208,6 +208,18 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// Run jobs as one of any number of workers sharing a PostgreSQL backend: tick, claim
+    /// runnable jobs of every kind, hold a lease on each while running it, and hand back what
+    /// is unfinished at the end of each tick; SIGINT and SIGTERM stop
+    Worker {
+        /// This worker's name (default: HOST-PID)
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        #[command(flatten)]
+        runner: RunnerArgs,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
     /// Back up one resource now, outside any schedule
     #[command(subcommand)]
     Backup(BackupCommand),

@@ -1,4 +1,5 @@
-//! `coffer daemon`: ticks forever, sleeping until the next run; SIGHUP reloads, SIGINT and SIGTERM stop.
+//! `coffer daemon` and `coffer worker`: tick forever, sleeping until the next run (a worker
+//! also runs what it can claim of the shared queue); SIGHUP reloads, SIGINT and SIGTERM stop.
 
 use super::args::{RunnerArgs, VarArgs};
 use super::context::{runtime, CmdError, Ctx};
@@ -46,18 +47,62 @@ pub(super) fn next_run(rules: &[RuleInfo], now: DateTime<Utc>) -> Option<DateTim
         .min()
 }
 
-pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdError> {
+/// `coffer worker`: the daemon's loop as one of several workers on a PostgreSQL backend.
+pub fn worker(
+    ctx: &Ctx,
+    args: &RunnerArgs,
+    vars: &VarArgs,
+    name: Option<String>,
+) -> Result<Exit, CmdError> {
+    let name = name.unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            gethostname::gethostname().to_string_lossy(),
+            std::process::id()
+        )
+    });
+    daemon(ctx, args, vars, Some(Worker { name }))
+}
+
+/// What makes a daemon a worker.
+pub struct Worker {
+    name: String,
+}
+
+/// How long a worker's claim on a job lives unless renewed.
+const WORKER_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+pub fn daemon(
+    ctx: &Ctx,
+    args: &RunnerArgs,
+    vars: &VarArgs,
+    worker: Option<Worker>,
+) -> Result<Exit, CmdError> {
     let reporter = Reporter::Log;
     let signals = Arc::new(Signals::default());
     let rt = runtime()?;
     rt.spawn(listen(signals.clone()));
-    let settings = settings(args);
+    let mut settings = settings(args);
     let mut s = session(ctx, vars)?;
+    let what = if worker.is_some() { "worker" } else { "daemon" };
+    if let Some(w) = &worker {
+        if !matches!(s.backend, crate::state::backend::Backend::Postgres { .. }) {
+            return Err(
+                "`coffer worker` runs jobs with other workers through a shared PostgreSQL backend; this configuration keeps state and catalog locally (`coffer { backend \"postgres\" { … } }` shares them), or run `coffer daemon`"
+                    .into(),
+            );
+        }
+        settings.worker = Some(crate::runner::WorkerSettings {
+            name: w.name.clone(),
+            lease: WORKER_LEASE,
+            end_interrupted_restores: false,
+        });
+    }
     say!(
         reporter,
         info,
         format!(
-            "coffer daemon started (pid {}), {} rule{}",
+            "coffer {what} started (pid {}), {} rule{}",
             std::process::id(),
             s.rules.len(),
             if s.rules.len() == 1 { "" } else { "s" }
@@ -71,7 +116,22 @@ pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdE
             lock_timeout: std::time::Duration::from_secs(600),
             ..args.clone()
         };
-        let tick_result =
+        let tick_result = if worker.is_some() {
+            // a worker holds no runner lock; it only tries for it, to know whether it may end
+            // file restores that a dead coffer left (a running `restore start` holds it)
+            let lock = runner_lock(ctx, &s.backend, "worker", std::time::Duration::ZERO).ok();
+            if let Some(w) = settings.worker.as_mut() {
+                w.end_interrupted_restores = lock.is_some();
+            }
+            one_tick(
+                ctx,
+                &s,
+                Clock::system(),
+                &settings,
+                &signals.stop,
+                &reporter,
+            )
+        } else {
             runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout).and_then(|_lock| {
                 one_tick(
                     ctx,
@@ -81,7 +141,8 @@ pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdE
                     &signals.stop,
                     &reporter,
                 )
-            });
+            })
+        };
         match tick_result {
             Ok(r) => {
                 say!(
@@ -212,7 +273,7 @@ pub fn daemon(ctx: &Ctx, args: &RunnerArgs, vars: &VarArgs) -> Result<Exit, CmdE
     say!(
         reporter,
         info,
-        "coffer daemon stopped; unfinished jobs will be resumed by the next run".to_string(),
+        format!("coffer {what} stopped; unfinished jobs will be resumed by the next run"),
         event = "stopped",
     );
     Ok(Exit::Success)

@@ -82,7 +82,7 @@ pub fn main() -> ExitCode {
 
 /// Runs one parsed command.
 pub fn run(cli: Cli) -> Exit {
-    let default_level = if matches!(cli.command, Command::Daemon { .. }) {
+    let default_level = if matches!(cli.command, Command::Daemon { .. } | Command::Worker { .. }) {
         args::LogLevel::Info
     } else {
         args::LogLevel::Warn
@@ -212,7 +212,12 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         } => run::run(&ctx, at, json, &r, &vars),
-        Command::Daemon { runner: r, vars } => daemon::daemon(&ctx, &r, &vars),
+        Command::Daemon { runner: r, vars } => daemon::daemon(&ctx, &r, &vars, None),
+        Command::Worker {
+            name,
+            runner: r,
+            vars,
+        } => daemon::worker(&ctx, &r, &vars, name),
         Command::Backup(BackupCommand::Start {
             resource,
             vault,

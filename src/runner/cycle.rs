@@ -115,7 +115,14 @@ pub async fn tick<E: Provider>(
         .advance_tick_cursor(now)
         .map_err(|e| e.to_string())?;
 
-    report.interrupted = end_interrupted_restores(exec)?;
+    if exec
+        .settings
+        .worker
+        .as_ref()
+        .is_none_or(|w| w.end_interrupted_restores)
+    {
+        report.interrupted = end_interrupted_restores(exec)?;
+    }
     let unfinished: Vec<JobRecord> = exec
         .catalog
         .borrow()

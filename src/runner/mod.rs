@@ -58,6 +58,21 @@ pub struct Settings {
     pub allow_mass_deletion: bool,
     /// Copies running at once into one destination region per service (AWS's quota: 20).
     pub max_concurrent_copies: usize,
+    /// Set when this runner is one of several `coffer worker`s sharing a PostgreSQL catalog:
+    /// it runs only the jobs it claims, under this name, and does not end file-level restores
+    /// another process may be running.
+    pub worker: Option<WorkerSettings>,
+}
+
+/// How a worker holds the jobs it claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    pub name: String,
+    /// How long a claim lives unless renewed (30 s); it is renewed every third of that.
+    pub lease: std::time::Duration,
+    /// Whether this tick may end file-level restores a dead coffer left (the worker holds the
+    /// runner lock, so no `restore start` is running).
+    pub end_interrupted_restores: bool,
 }
 
 impl Default for Settings {
@@ -71,6 +86,7 @@ impl Default for Settings {
             delete_retry_for: std::time::Duration::from_secs(600),
             allow_mass_deletion: false,
             max_concurrent_copies: 20,
+            worker: None,
         }
     }
 }

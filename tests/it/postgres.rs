@@ -276,3 +276,93 @@ fn init_migrate_state_copies_the_local_state_and_catalog_into_postgres() {
         again.stderr
     );
 }
+
+/// Issue 15: three `coffer worker`s on one database run a tick's backups between them, each
+/// job once, one snapshot per job; SIGTERM stops them.
+#[test]
+fn three_workers_run_each_job_once() {
+    let (conn, data) = (pg_test::database(), shared());
+    let n = 12;
+    let mut text = config(&conn, data.path()).replace(
+        "schedule     = \"cron(0 3 * * ? *)\"",
+        // due within the last hour whenever the test runs, so the workers' first tick finds it
+        "schedule     = \"cron(0 * * * ? *)\"\n    allow_more_frequent_than_12h = true",
+    );
+    for i in 0..n {
+        let d = data.path().join(format!("data/d{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("f.txt"), format!("file {i}")).unwrap();
+        text.push_str(&format!(
+            "\ndirectory \"d{i}\" {{\n  path = \"{}\"\n}}\n",
+            d.display()
+        ));
+    }
+    let dir = workspace(&text);
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let workers: Vec<std::process::Child> = (0..3)
+        .map(|i| {
+            coffer(dir.path())
+                .args([
+                    "worker",
+                    "--name",
+                    &format!("w{i}"),
+                    "--poll-interval",
+                    "1s",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let jobs = loop {
+        let jobs: Value = serde_json::from_str(&ok(
+            dir.path(),
+            &["jobs", "list", "--kind", "backup", "--json"],
+        ))
+        .unwrap();
+        let jobs = jobs.as_array().unwrap().clone();
+        let done = jobs.iter().filter(|j| j["state"] == "COMPLETED").count();
+        if done == n + 1 || std::time::Instant::now() > deadline {
+            break jobs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let mut logs = String::new();
+    for mut w in workers {
+        // SAFETY: the child's pid is a live process this test started
+        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+        let status = w.wait().unwrap();
+        let mut err = String::new();
+        use std::io::Read;
+        w.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        assert!(status.success(), "{err}");
+        logs.push_str(&err);
+    }
+    assert_eq!(
+        jobs.len(),
+        n + 1,
+        "one job per directory and run: {jobs:#?}\n{logs}"
+    );
+    assert!(
+        jobs.iter().all(|j| j["state"] == "COMPLETED"),
+        "{jobs:#?}\n{logs}"
+    );
+    // one snapshot per job, none twice
+    let snapshots = crate::files::vault_snapshots(data.path());
+    assert_eq!(snapshots.len(), n + 1, "{logs}");
+    let mut by_job: Vec<String> = snapshots
+        .iter()
+        .flat_map(|s| {
+            s.tags
+                .iter()
+                .filter(|t| t.starts_with("coffer:job="))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    by_job.sort();
+    by_job.dedup();
+    assert_eq!(by_job.len(), n + 1);
+}

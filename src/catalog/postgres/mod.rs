@@ -433,7 +433,8 @@ impl Catalog for PgCatalog {
                     .get(0);
                 if held.as_deref() != Some(token.as_str()) {
                     return Err(PgFail(format!(
-                        "job {id} is no longer this worker's: its lease ended and another worker claimed it"
+                        "job {id} {}: its lease ended and another worker claimed it",
+                        super::LOST_CLAIM
                     )));
                 }
             }
@@ -504,7 +505,8 @@ impl Catalog for PgCatalog {
         if n == 0 {
             return Err(self.err(match self.token(&quoted) {
                 Some(_) => format!(
-                    "job {quoted} is no longer this worker's: its lease ended and another worker claimed it"
+                    "job {quoted} {}: its lease ended and another worker claimed it",
+                    super::LOST_CLAIM
                 ),
                 None => format!("no job {quoted}"),
             }));
@@ -660,6 +662,26 @@ impl Catalog for PgCatalog {
             .map(|(id, _)| id)
             .filter(|id| !renewed.contains(id))
             .collect())
+    }
+
+    fn release_claims(&mut self) -> Result<(), CatalogError> {
+        let held: Vec<(String, String)> = match self.claims.lock() {
+            Ok(mut c) => std::mem::take(&mut *c).into_iter().collect(),
+            Err(_) => return Err(self.err("claims poisoned".into())),
+        };
+        if held.is_empty() {
+            return Ok(());
+        }
+        let (ids, tokens): (Vec<String>, Vec<String>) = held.into_iter().unzip();
+        self.call(move |c| {
+            c.execute(
+                "UPDATE jobs j SET claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+                   FROM unnest($1::text[], $2::text[]) AS h(id, token)
+                  WHERE j.id = h.id AND j.claim_token = h.token",
+                &[&ids, &tokens],
+            )?;
+            Ok(())
+        })
     }
 
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError> {

@@ -221,8 +221,61 @@ impl<'a, E: Provider> Executor<'a, E> {
         }
     }
 
-    /// Runs every given job to an end (or, when stopping, leaves it for resumption).
+    /// Runs every given job to an end (or, when stopping, leaves it for resumption). A worker
+    /// runs only those it claims, renewing its claims while they run.
     pub async fn run_all(
+        &self,
+        jobs: Vec<JobRecord>,
+        refused: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let Some(worker) = &self.settings.worker else {
+            return self.run_unclaimed(jobs, refused).await;
+        };
+        let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        let claimed = self
+            .catalog
+            .borrow_mut()
+            .claim_jobs(&ids, &worker.name, worker.lease)
+            .map_err(|e| e.to_string())?;
+        let jobs: Vec<JobRecord> = jobs
+            .into_iter()
+            .filter(|j| claimed.contains(&j.id))
+            .collect();
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let renew = async {
+            loop {
+                tokio::time::sleep(worker.lease / 3).await;
+                match self.catalog.borrow().renew_claims(worker.lease) {
+                    Ok(lost) => {
+                        for id in lost {
+                            (self.report)(Event::Warning(format!(
+                                "job {id} was claimed by another worker after this one's lease ended; this worker leaves it"
+                            )));
+                        }
+                    }
+                    Err(e) => (self.report)(Event::Warning(format!(
+                        "cannot renew this worker's claims: {e}"
+                    ))),
+                }
+            }
+        };
+        let ran = tokio::select! {
+            r = self.run_unclaimed(jobs, refused) => r,
+            () = renew => Ok(()),
+        };
+        // what is left unfinished (stopping, or waiting on AWS) is handed back for the next
+        // tick of any worker
+        let released = self
+            .catalog
+            .borrow_mut()
+            .release_claims()
+            .map_err(|e| e.to_string());
+        ran.and(released)
+    }
+
+    async fn run_unclaimed(
         &self,
         jobs: Vec<JobRecord>,
         refused: &BTreeMap<String, String>,
@@ -259,7 +312,15 @@ impl<'a, E: Provider> Executor<'a, E> {
         let runs = queues.into_values().map(|mut queue| async move {
             queue.sort_by_key(|j| j.job.windows.scheduled_at);
             for job in queue {
-                self.run_job(job, refused, global, services).await?;
+                match self.run_job(job, refused, global, services).await {
+                    // another worker has the job now: this one leaves it and goes on
+                    Err(e) if e.contains(crate::catalog::LOST_CLAIM) => {
+                        (self.report)(Event::Warning(e));
+                    }
+                    r => {
+                        r?;
+                    }
+                }
             }
             Ok::<(), String>(())
         });
