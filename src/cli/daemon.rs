@@ -95,7 +95,6 @@ pub fn daemon(
         settings.worker = Some(crate::runner::WorkerSettings {
             name: w.name.clone(),
             lease: WORKER_LEASE,
-            end_interrupted_restores: false,
         });
     }
     say!(
@@ -117,11 +116,23 @@ pub fn daemon(
             ..args.clone()
         };
         let tick_result = if worker.is_some() {
-            // a worker holds no runner lock; it only tries for it, to know whether it may end
-            // file restores that a dead coffer left (a running `restore start` holds it)
-            let lock = runner_lock(ctx, &s.backend, "worker", std::time::Duration::ZERO).ok();
-            if let Some(w) = settings.worker.as_mut() {
-                w.end_interrupted_restores = lock.is_some();
+            // A worker holds no runner lock while it ticks. It only tries for it, briefly: a
+            // running `restore start` holds it, so with the lock no file restore is running
+            // and those a dead coffer left may be ended.
+            if let Ok(_lock) = runner_lock(ctx, &s.backend, "worker", std::time::Duration::ZERO) {
+                let ended = ctx.catalog(&s.backend).and_then(|mut c| {
+                    crate::app::restore::end_interrupted(&mut *c, Utc::now())
+                        .map_err(|e| e.to_string())
+                });
+                if let Err(e) = ended {
+                    say!(
+                        reporter,
+                        error,
+                        format!("cannot end interrupted restores: {e}"),
+                        event = "restore_interrupted_failed",
+                        error = e.as_str(),
+                    );
+                }
             }
             one_tick(
                 ctx,

@@ -133,7 +133,7 @@ pub(super) fn restore<S: IndexedFull>(
         match item {
             Later::HardLink(first, path) => {
                 if dest.overwrite {
-                    make_room(path, false)?;
+                    make_room(path, Room::Other)?;
                 }
                 std::fs::hard_link(first, path).map_err(|e| {
                     format!("cannot link {} to {}: {e}", path.display(), first.display())
@@ -178,7 +178,12 @@ fn plan<S: IndexedFull>(
             dest.root.to_path_buf()
         };
         if dest.overwrite {
-            make_room(&path, node.is_dir())?;
+            let room = match node.node_type {
+                NodeType::Dir => Room::Dir,
+                NodeType::File => Room::File,
+                _ => Room::Other,
+            };
+            make_room(&path, room)?;
         }
         match &node.node_type {
             NodeType::Dir => {
@@ -290,16 +295,28 @@ fn plan<S: IndexedFull>(
     Ok(plan)
 }
 
-/// Clears the way for an entry of the snapshot at `path` when overwriting: anything but a
-/// directory where a directory goes, and anything but a regular file elsewhere (a symlink
-/// would be followed), is removed. A directory is never removed where a file goes.
-fn make_room(path: &Path, for_dir: bool) -> Result<(), String> {
+/// What an entry of the snapshot needs at its path when overwriting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Room {
+    /// A directory: an existing one is kept.
+    Dir,
+    /// A regular file: an existing regular file is rewritten in place.
+    File,
+    /// A symlink, a special file or a hard link: it must be made anew.
+    Other,
+}
+
+/// Clears the way for an entry of the snapshot at `path` when overwriting: what is there and
+/// cannot stay (anything but a directory where a directory goes; anything but a regular file
+/// where a regular file goes, as a symlink would be written through) is removed. A directory
+/// is never removed where something else goes.
+fn make_room(path: &Path, room: Room) -> Result<(), String> {
     let Ok(existing) = std::fs::symlink_metadata(path) else {
         return Ok(());
     };
     let kind = existing.file_type();
     if kind.is_dir() {
-        return if for_dir {
+        return if room == Room::Dir {
             Ok(())
         } else {
             Err(format!(
@@ -308,7 +325,7 @@ fn make_room(path: &Path, for_dir: bool) -> Result<(), String> {
             ))
         };
     }
-    if for_dir || !kind.is_file() {
+    if room != Room::File || !kind.is_file() {
         std::fs::remove_file(path)
             .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
     }
@@ -752,6 +769,8 @@ mod tests {
         std::fs::create_dir_all(src.join("sub")).unwrap();
         std::fs::write(src.join("sub/a.txt"), b"the recovery point's a").unwrap();
         std::fs::write(src.join("b.bin"), noise(3 << 20, 2)).unwrap();
+        std::os::unix::fs::symlink("b.bin", src.join("ln")).unwrap();
+        std::fs::hard_link(src.join("b.bin"), src.join("hard")).unwrap();
         let (location, snapshot) = backed_up(dir.path(), &src);
         let target = dir.path().join("restored");
         std::fs::create_dir_all(target.join("sub")).unwrap();
@@ -760,6 +779,9 @@ mod tests {
         std::os::unix::fs::symlink(&outside, target.join("sub/a.txt")).unwrap();
         std::fs::write(target.join("b.bin"), b"longer than nothing, shorter than b").unwrap();
         std::fs::write(target.join("extra"), b"not in the point").unwrap();
+        // regular files where the point has a symlink and a second name of a hard link
+        std::fs::write(target.join("ln"), b"a file, not a link").unwrap();
+        std::fs::write(target.join("hard"), b"a file of its own").unwrap();
 
         let refused =
             crate::repository::restore(&location, "pw", &snapshot, &src, None, &target, false);

@@ -115,12 +115,7 @@ pub async fn tick<E: Provider>(
         .advance_tick_cursor(now)
         .map_err(|e| e.to_string())?;
 
-    if exec
-        .settings
-        .worker
-        .as_ref()
-        .is_none_or(|w| w.end_interrupted_restores)
-    {
+    if exec.settings.worker.is_none() {
         report.interrupted = end_interrupted_restores(exec)?;
     }
     let unfinished: Vec<JobRecord> = exec
@@ -150,6 +145,27 @@ pub async fn tick<E: Provider>(
             ..JobFilter::default()
         })
         .map_err(|e| e.to_string())?;
+    // A file-level restore is run by the process that started it (`restore start`, or the
+    // restore test that made it); under the runner lock a tick ends those a dead coffer left,
+    // and a worker, which ticks beside them, leaves them alone.
+    let restores = if exec.settings.worker.is_some() {
+        let catalog = exec.catalog.borrow();
+        let mut aws = Vec::new();
+        for j in restores {
+            let point = match &j.job.recovery_point_id {
+                Some(p) => catalog.recovery_point(p).map_err(|e| e.to_string())?,
+                None => None,
+            };
+            if point
+                .is_some_and(|p| !super::execute::restore::is_file_level(&p.point.resource_type))
+            {
+                aws.push(j);
+            }
+        }
+        aws
+    } else {
+        restores
+    };
     if !restores.is_empty() {
         let ids: Vec<String> = restores.iter().map(|j| j.id.clone()).collect();
         exec.run_all(restores, &BTreeMap::new()).await?;

@@ -59,8 +59,9 @@ pub struct Settings {
     /// Copies running at once into one destination region per service (AWS's quota: 20).
     pub max_concurrent_copies: usize,
     /// Set when this runner is one of several `coffer worker`s sharing a PostgreSQL catalog:
-    /// it runs only the jobs it claims, under this name, and does not end file-level restores
-    /// another process may be running.
+    /// it runs only the jobs it claims, under this name, and leaves file-level restores another
+    /// process may be running alone (the worker ends those a dead coffer left, under the
+    /// runner lock, between ticks).
     pub worker: Option<WorkerSettings>,
 }
 
@@ -70,9 +71,6 @@ pub struct WorkerSettings {
     pub name: String,
     /// How long a claim lives unless renewed (30 s); it is renewed every third of that.
     pub lease: std::time::Duration,
-    /// Whether this tick may end file-level restores a dead coffer left (the worker holds the
-    /// runner lock, so no `restore start` is running).
-    pub end_interrupted_restores: bool,
 }
 
 impl Default for Settings {

@@ -366,3 +366,101 @@ fn three_workers_run_each_job_once() {
     by_job.dedup();
     assert_eq!(by_job.len(), n + 1);
 }
+
+/// Issue 15: a worker leaves alone a file restore that a live `restore start` (holding the
+/// runner lock) is running, and ends one whose process is gone once the lock is free.
+#[test]
+fn a_worker_leaves_a_running_file_restore_to_its_process_and_ends_an_orphaned_one() {
+    use coffer::catalog::Catalog;
+    let (conn, data) = (pg_test::database(), shared());
+    let dir = workspace(&config(&conn, data.path()));
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let report: Value = serde_json::from_str(&ok(
+        dir.path(),
+        &["run", "--at", "2026-12-05T03:10:00Z", "--json"],
+    ))
+    .unwrap();
+    let point = report["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let target = coffer::pg::PgTarget {
+        conn_str: conn.clone(),
+        schema: "team".into(),
+    };
+    let mut catalog = coffer::catalog::PgCatalog::open(&target).unwrap();
+    let now = chrono::Utc::now();
+    let job = catalog
+        .create_job(
+            &coffer::catalog::NewJob {
+                kind: coffer::jobs::JobKind::Restore,
+                plan: None,
+                rule: None,
+                resource_arn: format!("dir:{}/data/docs", data.path().display()),
+                vault: "main".into(),
+                windows: coffer::jobs::Windows::on_demand(now),
+                options: Default::default(),
+                recovery_point_id: Some(point),
+                source_recovery_point_id: None,
+            },
+            now,
+        )
+        .unwrap()
+        .unwrap();
+    for s in [
+        coffer::jobs::JobState::Pending,
+        coffer::jobs::JobState::Running,
+    ] {
+        catalog.transition_job(&job.id, s, now, None).unwrap();
+    }
+    // the `restore start` running it holds the runner lock
+    let mut client = postgres::Client::connect(&conn, postgres::NoTls).unwrap();
+    client
+        .execute(
+            "INSERT INTO team.state_locks (workspace, name, lock_id, info, expires_at)
+             VALUES ('default', 'runner', 'restore-1', $1, now() + interval '1 hour')",
+            &[&postgres::types::Json(serde_json::json!({
+                "id": "restore-1", "operation": "restore start", "pid": 4242, "host": "laptop",
+                "user": "alice", "created_at": "2026-12-01T10:00:00Z", "version": "0.1.0"
+            }))],
+        )
+        .unwrap();
+    let tick_once = || {
+        let mut w = coffer(dir.path())
+            .args(["worker", "--name", "w", "--poll-interval", "1s"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut err = std::io::BufReader::new(w.stderr.take().unwrap());
+        let mut log = String::new();
+        loop {
+            use std::io::BufRead;
+            let mut line = String::new();
+            if err.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            log.push_str(&line);
+            if line.contains("tick done") || line.contains("tick failed") {
+                break;
+            }
+        }
+        // SAFETY: the child's pid is a live process this test started
+        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+        w.wait().unwrap();
+        log
+    };
+    let log = tick_once();
+    let state = |c: &coffer::catalog::PgCatalog| c.job(&job.id).unwrap().unwrap().state();
+    assert_eq!(state(&catalog), coffer::jobs::JobState::Running, "{log}");
+    // its process died: once its lock is gone, the next worker tick ends the job
+    client
+        .execute(
+            "DELETE FROM team.state_locks WHERE lock_id = 'restore-1'",
+            &[],
+        )
+        .unwrap();
+    let log = tick_once();
+    let ended = catalog.job(&job.id).unwrap().unwrap();
+    assert_eq!(ended.state(), coffer::jobs::JobState::Failed, "{log}");
+}
