@@ -12,7 +12,7 @@ pub use crate::jobs::record::{
     JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange, PointFilter,
     RecoveryPoint, VaultPoints,
 };
-pub use postgres::{CatalogDump, PgCatalog};
+pub use postgres::{CatalogDump, PgCatalog, WorkerRecord};
 pub use sqlite::SqliteCatalog;
 
 use crate::jobs::live::LivePoints;

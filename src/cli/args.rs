@@ -220,6 +220,9 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// The workers that run jobs from the shared backend
+    #[command(subcommand)]
+    Workers(WorkersCommand),
     /// Back up one resource now, outside any schedule
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -567,6 +570,17 @@ fn parse_point_status(s: &str) -> Result<crate::jobs::PointStatus, String> {
     crate::jobs::PointStatus::parse(s).ok_or_else(|| {
         format!("`{s}` is not a recovery point status: use COMPLETED, DELETED or EXPIRED")
     })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkersCommand {
+    /// Every worker seen: name, host, version, when it started, its last heartbeat, and how
+    /// many jobs it holds
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

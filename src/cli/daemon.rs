@@ -69,6 +69,21 @@ pub struct Worker {
     name: String,
 }
 
+/// Records worker `name` in the shared backend: as started, or beating again.
+fn heartbeat(
+    backend: &crate::state::backend::Backend,
+    name: &str,
+    started: bool,
+) -> Result<(), CmdError> {
+    let crate::state::backend::Backend::Postgres { target, .. } = backend else {
+        return Ok(());
+    };
+    let host = gethostname::gethostname().to_string_lossy().into_owned();
+    crate::catalog::PgCatalog::open(target)
+        .and_then(|c| c.worker_heartbeat(name, &host, std::process::id(), started))
+        .map_err(|e| e.to_string())
+}
+
 /// How long a worker's claim on a job lives unless renewed.
 const WORKER_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -96,6 +111,7 @@ pub fn daemon(
             name: w.name.clone(),
             lease: WORKER_LEASE,
         });
+        heartbeat(&s.backend, &w.name, true)?;
     }
     say!(
         reporter,
@@ -115,6 +131,17 @@ pub fn daemon(
             lock_timeout: std::time::Duration::from_secs(600),
             ..args.clone()
         };
+        if let Some(w) = &worker {
+            if let Err(e) = heartbeat(&s.backend, &w.name, false) {
+                say!(
+                    reporter,
+                    warn,
+                    format!("cannot record this worker's heartbeat: {e}"),
+                    event = "heartbeat_failed",
+                    error = e.as_str()
+                );
+            }
+        }
         let tick_result = if worker.is_some() {
             // A worker holds no runner lock while it ticks. It only tries for it, briefly: a
             // running `restore start` holds it, so with the lock no file restore is running

@@ -201,5 +201,13 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "schedule",
             schemars::schema_for!(Vec<super::schedule::RuleJson>),
         ),
+        (
+            "workers",
+            schemars::schema_for!(Vec<crate::catalog::WorkerRecord>),
+        ),
+        (
+            "state-history",
+            schemars::schema_for!(Vec<crate::state::postgres::StateVersion>),
+        ),
     ]
 }

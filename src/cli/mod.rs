@@ -34,10 +34,11 @@ mod state;
 mod validate;
 mod vault;
 mod version;
+mod workers;
 
 use args::{
     BackupCommand, Cli, Command, CopyCommand, JobsCommand, RecoveryPointsCommand, RestoreCommand,
-    RestoreTestCommand, StateCommand, VaultCommand,
+    RestoreTestCommand, StateCommand, VaultCommand, WorkersCommand,
 };
 use clap::Parser;
 use std::process::ExitCode;
@@ -218,6 +219,7 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         } => daemon::worker(&ctx, &r, &vars, name),
+        Command::Workers(WorkersCommand::List { json }) => workers::list(&ctx, json),
         Command::Backup(BackupCommand::Start {
             resource,
             vault,

@@ -111,11 +111,12 @@ impl PgJournal {
 }
 
 /// One stored version of the state (`coffer state history`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct StateVersion {
     pub lineage: String,
     pub serial: i64,
-    /// RFC 3339, on the database's clock.
+    /// RFC 3339, on the database's clock (the file's time for the local backend).
+    #[schemars(with = "String")]
     pub written_at: DateTime<Utc>,
     pub written_by: String,
     /// Whether this is the current state.

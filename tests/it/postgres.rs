@@ -365,6 +365,22 @@ fn three_workers_run_each_job_once() {
     by_job.sort();
     by_job.dedup();
     assert_eq!(by_job.len(), n + 1);
+    // every worker was seen, and none holds a job now
+    let workers: Value =
+        serde_json::from_str(&ok(dir.path(), &["workers", "list", "--json"])).unwrap();
+    let mut names: Vec<&str> = workers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["w0", "w1", "w2"], "{workers:#}");
+    assert!(workers
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["jobs_held"] == 0));
 }
 
 /// Issue 15: a worker leaves alone a file restore that a live `restore start` (holding the

@@ -26,6 +26,8 @@ pub struct PgCatalog {
     conn: PgConnection,
     /// The claims this catalog's worker holds: job id → claim token.
     claims: std::sync::Arc<std::sync::Mutex<BTreeMap<String, String>>>,
+    /// The worker that claims through this catalog, whose heartbeat renewing claims records.
+    worker: std::sync::Mutex<Option<String>>,
 }
 
 impl PgCatalog {
@@ -38,6 +40,7 @@ impl PgCatalog {
         let catalog = PgCatalog {
             conn,
             claims: Default::default(),
+            worker: Default::default(),
         };
         catalog
             .conn
@@ -582,6 +585,9 @@ impl Catalog for PgCatalog {
         worker: &str,
         lease: std::time::Duration,
     ) -> Result<Vec<String>, CatalogError> {
+        if let Ok(mut w) = self.worker.lock() {
+            *w = Some(worker.to_string());
+        }
         let lost = self.renew_claims(lease)?;
         let held: Vec<String> = {
             let claims = self
@@ -643,7 +649,14 @@ impl Catalog for PgCatalog {
         }
         let (ids, tokens): (Vec<String>, Vec<String>) = held.iter().cloned().unzip();
         let secs = lease.as_secs_f64();
+        let worker = self.worker.lock().ok().and_then(|w| w.clone());
         let renewed: Vec<String> = self.call(move |c| {
+            if let Some(w) = &worker {
+                c.execute(
+                    "UPDATE workers SET heartbeat_at = now() WHERE name = $1",
+                    &[w],
+                )?;
+            }
             Ok(c.query(
                 "UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $3)
                    FROM unnest($1::text[], $2::text[]) AS h(id, token)
@@ -826,6 +839,76 @@ impl PgCatalog {
             }
             tx.commit()?;
             Ok(())
+        })
+    }
+}
+
+/// A worker as `coffer workers list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct WorkerRecord {
+    pub name: String,
+    pub host: String,
+    pub pid: i32,
+    pub version: String,
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339, on the database's clock.
+    pub last_heartbeat: String,
+    /// Jobs it holds a live claim on.
+    pub jobs_held: i64,
+}
+
+impl PgCatalog {
+    /// Records that worker `name` (on `host`, process `pid`) started now, or beats again.
+    pub fn worker_heartbeat(
+        &self,
+        name: &str,
+        host: &str,
+        pid: u32,
+        started: bool,
+    ) -> Result<(), CatalogError> {
+        let (name, host, pid) = (name.to_string(), host.to_string(), pid as i32);
+        let version = crate::VERSION.to_string();
+        self.call(move |c| {
+            if started {
+                c.execute(
+                    "INSERT INTO workers (name, host, pid, version, started_at, heartbeat_at)
+                     VALUES ($1, $2, $3, $4, now(), now())
+                     ON CONFLICT (name) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid,
+                        version = EXCLUDED.version, started_at = now(), heartbeat_at = now()",
+                    &[&name, &host, &pid, &version],
+                )?;
+            } else {
+                c.execute(
+                    "UPDATE workers SET heartbeat_at = now() WHERE name = $1",
+                    &[&name],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every worker seen, most recently heard from first.
+    pub fn workers(&self) -> Result<Vec<WorkerRecord>, CatalogError> {
+        self.call(|c| {
+            let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            Ok(c.query(
+                "SELECT w.name, w.host, w.pid, w.version, w.started_at, w.heartbeat_at,
+                        (SELECT COUNT(*) FROM jobs j WHERE j.claimed_by = w.name AND j.lease_expires_at > now())
+                   FROM workers w ORDER BY w.heartbeat_at DESC, w.name",
+                &[],
+            )?
+            .iter()
+            .map(|r| WorkerRecord {
+                name: r.get(0),
+                host: r.get(1),
+                pid: r.get(2),
+                version: r.get(3),
+                started_at: rfc(r.get(4)),
+                last_heartbeat: rfc(r.get(5)),
+                jobs_held: r.get(6),
+            })
+            .collect())
         })
     }
 }

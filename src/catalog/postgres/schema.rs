@@ -99,4 +99,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN claimed_by text;
     ALTER TABLE jobs ADD COLUMN claim_token text;
     ALTER TABLE jobs ADD COLUMN lease_expires_at timestamptz;",
+    // 3: the workers seen, with their heartbeat (`coffer workers list`)
+    "CREATE TABLE workers (
+        name          text PRIMARY KEY,
+        host          text NOT NULL,
+        pid           integer NOT NULL,
+        version       text NOT NULL,
+        started_at    timestamptz NOT NULL,
+        heartbeat_at  timestamptz NOT NULL
+    );
+    CREATE INDEX jobs_by_claim ON jobs (claimed_by) WHERE claimed_by IS NOT NULL;",
 ];
