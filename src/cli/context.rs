@@ -208,3 +208,46 @@ pub fn interruptible() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>, 
         .map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
     Ok(stop)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_postgres_backend_without_conn_str_reads_coffers_variable_then_libpqs() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(
+            conn_str_from_env(&env(&[
+                ("COFFER_PG_CONN_STR", "host=db"),
+                ("PGHOST", "other")
+            ])),
+            Ok("host=db".to_string())
+        );
+        assert_eq!(
+            conn_str_from_env(&env(&[
+                ("PGHOST", "/run/postgresql"),
+                ("PGUSER", "coffer"),
+                ("PGPASSWORD", "it's \\ secret"),
+                ("PGDATABASE", "backups"),
+            ])),
+            Ok(
+                "host='/run/postgresql' user='coffer' password='it\\'s \\\\ secret' dbname='backups'"
+                    .to_string()
+            )
+        );
+        let parsed: postgres::Config = conn_str_from_env(&env(&[("PGPASSWORD", "it's \\ secret")]))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(parsed.get_password(), Some("it's \\ secret".as_bytes()));
+        assert!(conn_str_from_env(&env(&[]))
+            .unwrap_err()
+            .contains("names no database"));
+    }
+}

@@ -166,11 +166,9 @@ impl Backend {
     /// Every stored version of the state, newest first: PostgreSQL keeps them all, the local
     /// backend its current state and one backup (`state.json.backup`).
     pub fn history(&self) -> Result<Vec<StateVersion>, BackendError> {
-        let Backend::Local(b) = self else {
-            let Backend::Postgres { state, .. } = self else {
-                unreachable!()
-            };
-            return state.history();
+        let b = match self {
+            Backend::Postgres { state, .. } => return state.history(),
+            Backend::Local(b) => b,
         };
         let mut out = Vec::new();
         for (path, current) in [(b.state_path(), true), (b.backup_path(), false)] {
