@@ -578,4 +578,25 @@ fn workers_claim_jobs_once_and_a_lost_claim_cannot_touch_its_job() {
         .claim_jobs(&ids[..1], "worker-a", lease)
         .unwrap()
         .is_empty());
+    // one job per resource at a time, across workers: b holds vol-2's backup, so a cannot
+    // claim vol-2's next job, and b can
+    let mut next = job(JobKind::Backup, "arn:vol-2");
+    next.windows.scheduled_at = at("2026-12-06T03:00:00Z");
+    let second = a.create_job(&next, t0).unwrap().unwrap().id;
+    assert!(a
+        .claim_jobs(std::slice::from_ref(&second), "worker-a", lease)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        b.claim_jobs(std::slice::from_ref(&second), "worker-b", lease)
+            .unwrap(),
+        std::slice::from_ref(&second)
+    );
+    b.release_claims().unwrap();
+    // b handed both back: vol-2 is free for a
+    assert_eq!(
+        a.claim_jobs(std::slice::from_ref(&second), "worker-a", lease)
+            .unwrap(),
+        [second]
+    );
 }

@@ -611,11 +611,24 @@ impl Catalog for PgCatalog {
             .map(JobState::as_str)
             .collect();
         let new: Vec<(String, String)> = self.call(move |c| {
-            let rows = c.query(
+            let mut tx = c.transaction()?;
+            // claims are made one at a time across workers (they take milliseconds), so that
+            // the check for another worker's job on the same resource cannot race
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':coffer:claim'))",
+                &[],
+            )?;
+            let rows = tx.query(
                 "WITH c AS (
                     SELECT id FROM jobs
                      WHERE id = ANY($1) AND state <> ALL($4)
                        AND (claim_token IS NULL OR lease_expires_at < now())
+                       -- one job per resource at a time, across workers
+                       AND NOT EXISTS (
+                           SELECT 1 FROM jobs o
+                            WHERE o.resource_arn = jobs.resource_arn AND o.id <> jobs.id
+                              AND o.claim_token IS NOT NULL AND o.lease_expires_at > now()
+                              AND o.claimed_by IS DISTINCT FROM $2)
                      ORDER BY scheduled_at, id
                      FOR UPDATE SKIP LOCKED
                  )
@@ -625,7 +638,9 @@ impl Catalog for PgCatalog {
                  RETURNING j.id, j.claim_token",
                 &[&wanted, &worker, &secs, &terminal],
             )?;
-            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+            let claimed = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            tx.commit()?;
+            Ok(claimed)
         })?;
         let mut claims = self
             .claims
