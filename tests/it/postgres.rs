@@ -493,3 +493,56 @@ fn a_worker_leaves_a_running_file_restore_to_its_process_and_ends_an_orphaned_on
     let ended = catalog.job(&job.id).unwrap().unwrap();
     assert_eq!(ended.state(), coffer::jobs::JobState::Failed, "{log}");
 }
+
+/// Issue 15: a worker that dies mid-job (the process aborts right after its backup was made,
+/// as kill -9 would end it) keeps its claim until the lease ends; then another worker claims
+/// the job and adopts the backup the dead one made, so it is not made twice.
+#[test]
+fn a_worker_that_dies_mid_job_has_it_finished_by_another_after_the_lease() {
+    let (conn, data) = (pg_test::database(), shared());
+    let text = config(&conn, data.path()).replace(
+        "schedule     = \"cron(0 3 * * ? *)\"",
+        "schedule     = \"cron(0 * * * ? *)\"\n    allow_more_frequent_than_12h = true",
+    );
+    let dir = workspace(&text);
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let dead = coffer(dir.path())
+        .args(["worker", "--name", "doomed", "--poll-interval", "1s"])
+        .env("COFFER_FAILPOINT", "after-backup-request")
+        .output()
+        .unwrap();
+    assert!(!dead.status.success(), "the fail point ends the worker");
+    let held: Value =
+        serde_json::from_str(&ok(dir.path(), &["workers", "list", "--json"])).unwrap();
+    assert_eq!(held[0]["jobs_held"], 1, "{held:#}");
+    let started = std::time::Instant::now();
+    let mut rescuer = coffer(dir.path())
+        .args(["worker", "--name", "rescuer", "--poll-interval", "1s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = started + std::time::Duration::from_secs(90);
+    let jobs = loop {
+        let jobs: Value = serde_json::from_str(&ok(
+            dir.path(),
+            &["jobs", "list", "--kind", "backup", "--json"],
+        ))
+        .unwrap();
+        let jobs = jobs.as_array().unwrap().clone();
+        if jobs.iter().all(|j| j["state"] == "COMPLETED") || std::time::Instant::now() > deadline {
+            break jobs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    // SAFETY: the child's pid is a live process this test started
+    unsafe { libc::kill(rescuer.id() as i32, libc::SIGTERM) };
+    rescuer.wait().unwrap();
+    assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:#?}");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(20),
+        "the job waited for the dead worker's lease to end"
+    );
+    let snapshots = crate::files::vault_snapshots(data.path());
+    assert_eq!(snapshots.len(), jobs.len(), "adopted, not made twice");
+}
