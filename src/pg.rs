@@ -198,6 +198,42 @@ impl PgConnection {
     }
 }
 
+/// The channel on which a created job is announced (`NOTIFY`), as a hint to idle workers.
+pub const JOBS_CHANNEL: &str = "coffer_jobs";
+
+/// Listens on `target` for [`JOBS_CHANNEL`] on a connection of its own and calls `wake` for
+/// each announcement about `target`'s schema, on a thread that reconnects (every 5 s) when
+/// the connection is lost. Only a hint: polling is what guarantees progress.
+pub fn listen_for_jobs(target: &PgTarget, wake: impl Fn() + Send + 'static) -> Result<(), String> {
+    let config: postgres::Config = target
+        .conn_str
+        .parse()
+        .map_err(|e| format!("the PostgreSQL connection string does not parse: {e}"))?;
+    let schema = identifier(&target.schema)?.to_string();
+    std::thread::Builder::new()
+        .name("coffer-listen".into())
+        .spawn(move || loop {
+            if let Ok(mut client) = config.connect(postgres::NoTls) {
+                if client
+                    .batch_execute(&format!("LISTEN {JOBS_CHANNEL}"))
+                    .is_ok()
+                {
+                    use postgres::fallible_iterator::FallibleIterator;
+                    let mut notes = client.notifications();
+                    let mut iter = notes.blocking_iter();
+                    while let Ok(Some(n)) = iter.next() {
+                        if n.payload() == schema {
+                            wake();
+                        }
+                    }
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        })
+        .map_err(|e| format!("cannot start the PostgreSQL listener: {e}"))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,6 +112,12 @@ pub fn daemon(
             lease: WORKER_LEASE,
         });
         heartbeat(&s.backend, &w.name, true)?;
+        // idle, a worker sleeps until its next run or poll; a job created meanwhile (by
+        // another worker's tick, `restore start --no-wait`, a restore test) wakes it at once
+        if let crate::state::backend::Backend::Postgres { target, .. } = &s.backend {
+            let signals = signals.clone();
+            crate::pg::listen_for_jobs(target, move || signals.wake.notify_one())?;
+        }
     }
     say!(
         reporter,

@@ -546,3 +546,63 @@ fn a_worker_that_dies_mid_job_has_it_finished_by_another_after_the_lease() {
     let snapshots = crate::files::vault_snapshots(data.path());
     assert_eq!(snapshots.len(), jobs.len(), "adopted, not made twice");
 }
+
+/// Issue 15: an idle worker sleeps until its next run, and a job created meanwhile wakes it
+/// at once (LISTEN/NOTIFY); without the wake-up it would sleep for hours.
+#[test]
+fn a_job_created_while_a_worker_sleeps_wakes_it() {
+    use coffer::catalog::Catalog;
+    let (conn, data) = (pg_test::database(), shared());
+    let dir = workspace(&config(&conn, data.path()));
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let mut w = coffer(dir.path())
+        .args(["worker", "--name", "sleeper", "--poll-interval", "1h"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(w.stderr.take().unwrap());
+    loop {
+        use std::io::BufRead;
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "the worker ended");
+        if line.contains("sleeping until") {
+            break;
+        }
+    }
+    let target = coffer::pg::PgTarget {
+        conn_str: conn.clone(),
+        schema: "team".into(),
+    };
+    let mut catalog = coffer::catalog::PgCatalog::open(&target).unwrap();
+    let now = chrono::Utc::now();
+    let job = catalog
+        .create_job(
+            &coffer::catalog::NewJob {
+                kind: coffer::jobs::JobKind::Backup,
+                plan: None,
+                rule: None,
+                resource_arn: format!("dir:{}/data/docs", data.path().display()),
+                vault: "main".into(),
+                windows: coffer::jobs::Windows::on_demand(now),
+                options: Default::default(),
+                recovery_point_id: None,
+                source_recovery_point_id: None,
+            },
+            now,
+        )
+        .unwrap()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let state = loop {
+        let s = catalog.job(&job.id).unwrap().unwrap().state();
+        if s == coffer::jobs::JobState::Completed || std::time::Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // SAFETY: the child's pid is a live process this test started
+    unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+    w.wait().unwrap();
+    assert_eq!(state, coffer::jobs::JobState::Completed);
+}

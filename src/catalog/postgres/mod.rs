@@ -397,6 +397,11 @@ impl Catalog for PgCatalog {
                 "INSERT INTO job_transitions (job_id, seq, state, at) VALUES ($1, 0, 'CREATED', $2)",
                 &[&id, &at],
             )?;
+            // a hint for idle workers, delivered when the job is committed
+            tx.execute(
+                "SELECT pg_notify($1, current_schema())",
+                &[&crate::pg::JOBS_CHANNEL],
+            )?;
             tx.commit()?;
             Ok(Some(JobRecord {
                 id,
