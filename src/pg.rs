@@ -90,9 +90,12 @@ impl PgConnection {
             let mut client = config
                 .connect(postgres::NoTls)
                 .map_err(|e| format!("cannot connect: {}", describe(&e)))?;
+            // CREATE SCHEMA IF NOT EXISTS races with itself (two first commands at once both
+            // find no schema and one fails on the catalog's unique index): one at a time
             client
                 .batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"
+                    "BEGIN; SELECT pg_advisory_xact_lock(hashtext('coffer:schema:{schema}'));
+                     CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT; SET search_path TO {schema}"
                 ))
                 .map_err(|e| format!("cannot use schema {schema}: {}", describe(&e)))?;
             Ok(client)
@@ -245,6 +248,28 @@ mod tests {
         for bad in ["", "Coffer", "2x", "a-b", "x; DROP TABLE y"] {
             assert!(identifier(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Found by CI: two first commands at once both created the schema, and one failed.
+    #[test]
+    fn many_first_connections_at_once_share_one_new_schema() {
+        let conn_str = crate::pg_test::database();
+        let opened: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    s.spawn(|| {
+                        let target = PgTarget {
+                            conn_str: conn_str.clone(),
+                            schema: "racing".into(),
+                        };
+                        PgConnection::open(&target)
+                            .and_then(|c| c.migrate("test", &["CREATE TABLE t (x int)"]))
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(opened.iter().all(Result::is_ok), "{opened:?}");
     }
 
     #[test]
