@@ -75,11 +75,11 @@ fn heartbeat(
     name: &str,
     started: bool,
 ) -> Result<(), CmdError> {
-    let crate::state::backend::Backend::Postgres { target, .. } = backend else {
+    let Some(catalog) = backend.pg_catalog() else {
         return Ok(());
     };
     let host = gethostname::gethostname().to_string_lossy().into_owned();
-    crate::catalog::PgCatalog::open(target)
+    catalog
         .and_then(|c| c.worker_heartbeat(name, &host, std::process::id(), started))
         .map_err(|e| e.to_string())
 }

@@ -33,7 +33,7 @@ pub fn init(ctx: &Ctx) -> Result<Exit, CmdError> {
 }
 
 pub fn migrate_state(ctx: &Ctx) -> Result<Exit, CmdError> {
-    use crate::catalog::{PgCatalog, SqliteCatalog};
+    use crate::catalog::SqliteCatalog;
     use crate::state::backend::Backend;
     use crate::state::local::LocalBackend;
     let (config, _) = ctx.load(&super::args::VarArgs::default())?;
@@ -52,7 +52,10 @@ pub fn migrate_state(ctx: &Ctx) -> Result<Exit, CmdError> {
             target.describe()
         ));
     }
-    let mut catalog = PgCatalog::open(pg).map_err(|e| e.to_string())?;
+    let mut catalog = target
+        .pg_catalog()
+        .ok_or("not a PostgreSQL backend")?
+        .map_err(|e| e.to_string())?;
     if !catalog.is_empty().map_err(|e| e.to_string())? {
         return Err(format!(
             "{} holds a catalog but no state: an earlier `init -migrate-state` stopped half-way. Drop schema {}'s tables (DROP SCHEMA {} CASCADE) and run it again",

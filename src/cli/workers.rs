@@ -3,16 +3,15 @@
 
 use super::context::{CmdError, Ctx};
 use super::Exit;
-use crate::catalog::PgCatalog;
 use crate::state::backend::Backend;
 
 pub fn list(ctx: &Ctx, json: bool) -> Result<Exit, CmdError> {
     let backend = ctx.backend_best_effort()?;
-    let workers = match &backend {
-        Backend::Postgres { target, .. } => PgCatalog::open(target)
+    let workers = match backend.pg_catalog() {
+        Some(catalog) => catalog
             .and_then(|c| c.workers())
             .map_err(|e| e.to_string())?,
-        Backend::Local(_) => Vec::new(),
+        None => Vec::new(),
     };
     if json {
         super::json::print(&workers);

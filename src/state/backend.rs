@@ -13,7 +13,13 @@ use std::time::Duration;
 /// Where state and catalog are kept.
 pub enum Backend {
     Local(LocalBackend),
-    Postgres { state: PgState, target: PgTarget },
+    Postgres {
+        state: PgState,
+        target: PgTarget,
+        /// The one connection state and catalogs share, its catalog tables migrated once.
+        conn: PgConnection,
+        catalog_migrated: std::sync::OnceLock<()>,
+    },
 }
 
 /// A held state or runner lock.
@@ -63,9 +69,32 @@ impl Backend {
     pub fn postgres(target: PgTarget) -> Result<Backend, BackendError> {
         let conn = PgConnection::open(&target).map_err(BackendError::Database)?;
         Ok(Backend::Postgres {
-            state: PgState::open(conn, "default")?,
+            state: PgState::open(conn.clone(), "default")?,
             target,
+            conn,
+            catalog_migrated: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The PostgreSQL catalog over this backend's connection, its tables migrated on first
+    /// use; `None` for the local backend.
+    pub fn pg_catalog(&self) -> Option<Result<PgCatalog, CatalogError>> {
+        let Backend::Postgres {
+            conn,
+            catalog_migrated,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let catalog = PgCatalog::over(conn.clone());
+        if catalog_migrated.get().is_none() {
+            if let Err(e) = catalog.migrate() {
+                return Some(Err(e));
+            }
+            let _ = catalog_migrated.set(());
+        }
+        Some(Ok(catalog))
     }
 
     /// What to call this backend in messages.
@@ -197,7 +226,16 @@ impl Backend {
     pub fn catalog(&self) -> Result<Box<dyn Catalog>, CatalogError> {
         Ok(match self {
             Backend::Local(b) => Box::new(SqliteCatalog::open(&b.dir().join("catalog.db"))?),
-            Backend::Postgres { target, .. } => Box::new(PgCatalog::open(target)?),
+            Backend::Postgres { .. } => Box::new(self.pg()?),
+        })
+    }
+
+    fn pg(&self) -> Result<PgCatalog, CatalogError> {
+        self.pg_catalog().unwrap_or_else(|| {
+            Err(CatalogError {
+                path: "postgres".into(),
+                message: "the local backend has no PostgreSQL catalog".into(),
+            })
         })
     }
 
@@ -207,9 +245,7 @@ impl Backend {
             Backend::Local(b) => Box::new(std::cell::RefCell::new(SqliteCatalog::open(
                 &b.dir().join("catalog.db"),
             )?)),
-            Backend::Postgres { target, .. } => {
-                Box::new(std::cell::RefCell::new(PgCatalog::open(target)?))
-            }
+            Backend::Postgres { .. } => Box::new(std::cell::RefCell::new(self.pg()?)),
         })
     }
 
@@ -220,7 +256,7 @@ impl Backend {
             Backend::Local(b) => {
                 Box::new(SqliteCatalog::open_read_only(&b.dir().join("catalog.db"))?)
             }
-            Backend::Postgres { target, .. } => Box::new(PgCatalog::open(target)?),
+            Backend::Postgres { .. } => Box::new(self.pg()?),
         })
     }
 }

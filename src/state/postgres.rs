@@ -123,6 +123,11 @@ pub struct StateVersion {
     pub current: bool,
 }
 
+/// The holder recorded in the first column of a `state_locks` row.
+fn holder(row: postgres::Row) -> LockInfo {
+    row.get::<_, postgres::types::Json<LockInfo>>(0).0
+}
+
 fn failed(what: &str) -> impl Fn(String) -> BackendError + '_ {
     move |e| BackendError::Database(format!("cannot {what}: {e}"))
 }
@@ -221,7 +226,7 @@ impl PgState {
                         "SELECT info FROM state_locks WHERE workspace = $1 AND name = $2",
                         &[&ws, &name],
                     )?;
-                    Ok(Some(row.map(|r| r.get::<_, postgres::types::Json<LockInfo>>(0).0)))
+                    Ok(Some(row.map(holder)))
                 })
                 .map_err(failed("take the lock"))?;
             let Some(holder) = holder else {
@@ -301,7 +306,7 @@ impl PgState {
                     "SELECT info FROM state_locks WHERE workspace = $1 AND name = 'state' AND expires_at > now()",
                     &[&ws],
                 )?
-                .map(|r| r.get::<_, postgres::types::Json<LockInfo>>(0).0))
+                .map(holder))
             })
             .ok()
             .flatten()
@@ -319,13 +324,13 @@ impl PgState {
                         "DELETE FROM state_locks WHERE workspace = $1 AND name = 'state' AND lock_id = $2 RETURNING info",
                         &[&ws, &id],
                     )?
-                    .map(|r| r.get::<_, postgres::types::Json<LockInfo>>(0).0);
+                    .map(holder);
                 let current = c
                     .query_opt(
                         "SELECT info FROM state_locks WHERE workspace = $1 AND name = 'state' AND expires_at > now()",
                         &[&ws],
                     )?
-                    .map(|r| r.get::<_, postgres::types::Json<LockInfo>>(0).0);
+                    .map(holder);
                 Ok((removed, current))
             })
             .map_err(failed("unlock the state"))?;

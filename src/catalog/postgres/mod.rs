@@ -37,16 +37,26 @@ impl PgCatalog {
             path: PathBuf::from("postgres"),
             message,
         })?;
-        let catalog = PgCatalog {
+        let catalog = PgCatalog::over(conn);
+        catalog.migrate()?;
+        Ok(catalog)
+    }
+
+    /// The catalog on an open connection whose tables [`PgCatalog::migrate`] brought up to
+    /// date (a backend migrates once and opens its catalogs over its one connection).
+    pub fn over(conn: PgConnection) -> PgCatalog {
+        PgCatalog {
             conn,
             claims: Default::default(),
             worker: Default::default(),
-        };
-        catalog
-            .conn
+        }
+    }
+
+    /// Brings the catalog's tables up to date.
+    pub fn migrate(&self) -> Result<(), CatalogError> {
+        self.conn
             .migrate(schema::COMPONENT, schema::MIGRATIONS)
-            .map_err(|m| catalog.err(m))?;
-        Ok(catalog)
+            .map_err(|m| self.err(m))
     }
 
     fn err(&self, message: String) -> CatalogError {
