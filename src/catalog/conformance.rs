@@ -505,17 +505,34 @@ suite!(
     the_tick_cursor_only_moves_forward,
 );
 
+/// Asks to claim `ids` with no limit but the lease.
+fn claim(c: &mut PgCatalog, ids: &[String], worker: &str) -> Vec<String> {
+    let wanted: Vec<ClaimRequest> = ids.iter().map(|id| ClaimRequest::unlimited(id)).collect();
+    c.claim_jobs(
+        &wanted,
+        worker,
+        std::time::Duration::from_secs(30),
+        &ClaimLimits::NONE,
+    )
+    .unwrap()
+}
+
+fn pg_catalog() -> (crate::pg::PgTarget, PgCatalog, PgCatalog) {
+    let target = crate::pg::PgTarget {
+        conn_str: crate::pg_test::database(),
+        schema: "coffer".into(),
+    };
+    let a = PgCatalog::open(&target).unwrap();
+    let b = PgCatalog::open(&target).unwrap();
+    (target, a, b)
+}
+
 /// Issue 15: workers claim jobs; a claim is exclusive while its lease lives, every change
 /// to a claimed job checks the claim, and a worker that lost its job cannot touch it.
 #[test]
 fn workers_claim_jobs_once_and_a_lost_claim_cannot_touch_its_job() {
     use std::time::Duration;
-    let target = crate::pg::PgTarget {
-        conn_str: crate::pg_test::database(),
-        schema: "coffer".into(),
-    };
-    let mut a = crate::catalog::PgCatalog::open(&target).unwrap();
-    let mut b = crate::catalog::PgCatalog::open(&target).unwrap();
+    let (target, mut a, mut b) = pg_catalog();
     let t0 = at("2026-12-05T03:00:01Z");
     let ids: Vec<String> = ["arn:vol-1", "arn:vol-2"]
         .iter()
@@ -527,12 +544,14 @@ fn workers_claim_jobs_once_and_a_lost_claim_cannot_touch_its_job() {
         })
         .collect();
     let lease = Duration::from_secs(30);
-    let mine = a.claim_jobs(&ids[..1], "worker-a", lease).unwrap();
-    assert_eq!(mine, ids[..1]);
-    let theirs = b.claim_jobs(&ids, "worker-b", lease).unwrap();
-    assert_eq!(theirs, ids[1..], "a live claim is not taken");
+    assert_eq!(claim(&mut a, &ids[..1], "worker-a"), ids[..1]);
+    assert_eq!(
+        claim(&mut b, &ids, "worker-b"),
+        ids[1..],
+        "a live claim is not taken"
+    );
     // claiming again keeps what one holds
-    assert_eq!(a.claim_jobs(&ids, "worker-a", lease).unwrap(), ids[..1]);
+    assert_eq!(claim(&mut a, &ids, "worker-a"), ids[..1]);
     assert!(a.renew_claims(lease).unwrap().is_empty());
     a.transition_job(&ids[0], JobState::Pending, t0, None)
         .unwrap();
@@ -547,10 +566,7 @@ fn workers_claim_jobs_once_and_a_lost_claim_cannot_touch_its_job() {
         Ok(())
     })
     .unwrap();
-    assert_eq!(
-        b.claim_jobs(&ids[..1], "worker-b", lease).unwrap(),
-        ids[..1]
-    );
+    assert_eq!(claim(&mut b, &ids[..1], "worker-b"), ids[..1]);
     b.transition_job(&ids[0], JobState::Running, t0, None)
         .unwrap();
     // a finds out, and nothing it does reaches the job
@@ -574,29 +590,98 @@ fn workers_claim_jobs_once_and_a_lost_claim_cannot_touch_its_job() {
         .unwrap();
     assert_eq!(done.error, None);
     // a finished job is claimed by no one
-    assert!(a
-        .claim_jobs(&ids[..1], "worker-a", lease)
-        .unwrap()
-        .is_empty());
-    // one job per resource at a time, across workers: b holds vol-2's backup, so a cannot
-    // claim vol-2's next job, and b can
+    assert!(claim(&mut a, &ids[..1], "worker-a").is_empty());
+    // one job per resource at a time, across workers: b holds vol-2's backup, so neither a
+    // nor b takes vol-2's next job while that one is unfinished
     let mut next = job(JobKind::Backup, "arn:vol-2");
     next.windows.scheduled_at = at("2026-12-06T03:00:00Z");
     let second = a.create_job(&next, t0).unwrap().unwrap().id;
-    assert!(a
-        .claim_jobs(std::slice::from_ref(&second), "worker-a", lease)
+    let second = std::slice::from_ref(&second);
+    assert!(claim(&mut a, second, "worker-a").is_empty());
+    assert!(claim(&mut b, second, "worker-b").is_empty());
+    b.release_claims().unwrap();
+    // b handed vol-2's first job back: vol-2 is free for a
+    assert_eq!(claim(&mut a, second, "worker-a"), second);
+}
+
+/// Issue 15: limits hold across workers, counted in the database: jobs per service, copies
+/// per destination region, and no more new claims than the worker has room for.
+#[test]
+fn limits_hold_across_workers_per_service_and_per_copy_destination() {
+    let (target, mut a, mut b) = pg_catalog();
+    let mut maker = PgCatalog::open(&target).unwrap();
+    let t0 = at("2026-12-05T03:00:01Z");
+    let mut new = |resource: &str, minute: u32| {
+        let mut j = job(JobKind::Backup, resource);
+        j.windows.scheduled_at = at(&format!("2026-12-05T03:{minute:02}:00Z"));
+        maker.create_job(&j, t0).unwrap().unwrap().id
+    };
+    let ec2: Vec<String> = (0..3).map(|i| new(&format!("arn:vol-{i}"), i)).collect();
+    let rds = new("arn:db-1", 10);
+    let copies: Vec<String> = (0..2)
+        .map(|i| new(&format!("arn:copy-{i}"), 20 + i))
+        .collect();
+    let req = |id: &String, service: Option<&str>, slot: Option<&str>| ClaimRequest {
+        id: id.clone(),
+        service: service.map(str::to_string),
+        copy_slot: slot.map(str::to_string),
+    };
+    let limits = ClaimLimits {
+        jobs: 10,
+        per_service: 2,
+        copies_per_slot: 1,
+    };
+    let lease = std::time::Duration::from_secs(30);
+    let ec2_reqs: Vec<ClaimRequest> = ec2.iter().map(|id| req(id, Some("ec2"), None)).collect();
+    // a takes two EC2 jobs of three: the service's limit
+    assert_eq!(
+        a.claim_jobs(&ec2_reqs, "worker-a", lease, &limits).unwrap(),
+        ec2[..2]
+    );
+    // b may not take the third, since the limit counts a's claims too; RDS is free
+    let mut asked = ec2_reqs[2..].to_vec();
+    asked.push(req(&rds, Some("rds"), None));
+    assert_eq!(
+        b.claim_jobs(&asked, "worker-b", lease, &limits).unwrap(),
+        [rds]
+    );
+    // one of a's EC2 jobs ends: its slot is free for b
+    a.transition_job(&ec2[0], JobState::Failed, t0, Some("done"))
+        .unwrap();
+    assert_eq!(
+        b.claim_jobs(&ec2_reqs[2..], "worker-b", lease, &limits)
+            .unwrap(),
+        ec2[2..]
+    );
+    // copies into one destination region: one at a time across workers, the oldest first
+    let copy_reqs: Vec<ClaimRequest> = copies
+        .iter()
+        .map(|id| req(id, None, Some("copies:ec2:eu-west-1")))
+        .collect();
+    assert_eq!(
+        a.claim_jobs(&copy_reqs, "worker-a", lease, &limits)
+            .unwrap(),
+        copies[..1]
+    );
+    assert!(b
+        .claim_jobs(&copy_reqs[1..], "worker-b", lease, &limits)
         .unwrap()
         .is_empty());
+    // into another region it goes
+    let elsewhere = [req(&copies[1], None, Some("copies:ec2:us-east-1"))];
     assert_eq!(
-        b.claim_jobs(std::slice::from_ref(&second), "worker-b", lease)
+        b.claim_jobs(&elsewhere, "worker-b", lease, &limits)
             .unwrap(),
-        std::slice::from_ref(&second)
+        copies[1..]
     );
-    b.release_claims().unwrap();
-    // b handed both back: vol-2 is free for a
+    // a worker takes no more new jobs than it has room for
+    let more: Vec<String> = (0..3)
+        .map(|i| new(&format!("arn:fs-{i}"), 30 + i))
+        .collect();
+    let more_reqs: Vec<ClaimRequest> = more.iter().map(|id| ClaimRequest::unlimited(id)).collect();
+    let one = ClaimLimits { jobs: 1, ..limits };
     assert_eq!(
-        a.claim_jobs(std::slice::from_ref(&second), "worker-a", lease)
-            .unwrap(),
-        [second]
+        b.claim_jobs(&more_reqs, "worker-b", lease, &one).unwrap(),
+        more[..1]
     );
 }

@@ -91,20 +91,25 @@ pub trait Catalog {
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError>;
     /// Moves the scheduler cursor forward (never back).
     fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError>;
-    /// Claims for `worker`, for `lease`, those of the unfinished jobs `ids` that no other
-    /// worker holds a live claim on; returns the ids claimed. From then on every change this
-    /// catalog makes to a claimed job checks the claim is still this one's (a worker whose
-    /// lease ended and whose job another worker claimed cannot touch it), and the claim ends
-    /// with the job. A catalog that one runner uses at a time (SQLite, under the runner
-    /// lock) claims everything it is given.
+    /// Claims for `worker`, for `lease`, up to `limits.jobs` of the unfinished jobs `wanted`
+    /// (oldest run first) that no worker holds a live claim on, taking no job of a resource
+    /// any worker holds an unfinished claimed job of, and none that would put more than
+    /// `limits.per_service` claimed jobs on its service or `limits.copies_per_slot` copies
+    /// into its destination region, counting every worker's claims; returns the ids claimed
+    /// (with those of `wanted` it already held). From then on every change this catalog
+    /// makes to a claimed job checks the claim is still this one's (a worker whose lease
+    /// ended and whose job another worker claimed cannot touch it), and the claim ends with
+    /// the job. A catalog that one runner uses at a time (SQLite, under the runner lock)
+    /// claims everything it is given.
     fn claim_jobs(
         &mut self,
-        ids: &[String],
+        wanted: &[ClaimRequest],
         worker: &str,
         lease: std::time::Duration,
+        limits: &ClaimLimits,
     ) -> Result<Vec<String>, CatalogError> {
-        let _ = (worker, lease);
-        Ok(ids.to_vec())
+        let _ = (worker, lease, limits);
+        Ok(wanted.iter().map(|w| w.id.clone()).collect())
     }
     /// Renews the leases of this catalog's claims; returns the jobs whose claim was lost.
     fn renew_claims(&self, lease: std::time::Duration) -> Result<Vec<String>, CatalogError> {
@@ -116,6 +121,47 @@ pub trait Catalog {
     fn release_claims(&mut self) -> Result<(), CatalogError> {
         Ok(())
     }
+}
+
+/// A job a worker asks to claim, with what it counts against while claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimRequest {
+    pub id: String,
+    /// The service the job's work runs against (`ec2`, `rds`): jobs per service.
+    pub service: Option<String>,
+    /// For a copy, its service and destination region: copies per destination region.
+    pub copy_slot: Option<String>,
+}
+
+impl ClaimRequest {
+    /// A job that counts against no limit but the worker's own.
+    pub fn unlimited(id: &str) -> ClaimRequest {
+        ClaimRequest {
+            id: id.to_string(),
+            service: None,
+            copy_slot: None,
+        }
+    }
+}
+
+/// How much one claim may take, counted across every worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLimits {
+    /// New jobs to claim at most (the claiming worker's free room).
+    pub jobs: usize,
+    /// Claimed unfinished jobs on one service at most, across workers.
+    pub per_service: usize,
+    /// Claimed unfinished copies into one destination region of one service, across workers.
+    pub copies_per_slot: usize,
+}
+
+impl ClaimLimits {
+    /// No limit: everything asked for may be claimed.
+    pub const NONE: ClaimLimits = ClaimLimits {
+        jobs: usize::MAX,
+        per_service: usize::MAX,
+        copies_per_slot: usize::MAX,
+    };
 }
 
 /// What a change to a job says when the worker making it lost its claim on the job.

@@ -215,6 +215,10 @@ pub enum Command {
         /// This worker's name (default: HOST-PID)
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// On SIGTERM or SIGINT, how long to let held jobs finish before handing back the
+        /// rest for other workers and leaving (e.g. 30s, 2m)
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_wait)]
+        shutdown_timeout: Duration,
         #[command(flatten)]
         runner: RunnerArgs,
         #[command(flatten)]

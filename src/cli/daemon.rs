@@ -53,6 +53,7 @@ pub fn worker(
     args: &RunnerArgs,
     vars: &VarArgs,
     name: Option<String>,
+    shutdown_timeout: std::time::Duration,
 ) -> Result<Exit, CmdError> {
     let name = name.unwrap_or_else(|| {
         format!(
@@ -61,12 +62,72 @@ pub fn worker(
             std::process::id()
         )
     });
-    daemon(ctx, args, vars, Some(Worker { name }))
+    daemon(
+        ctx,
+        args,
+        vars,
+        Some(Worker {
+            name,
+            shutdown_timeout,
+        }),
+    )
 }
 
 /// What makes a daemon a worker.
 pub struct Worker {
     name: String,
+    /// How long held jobs may take to finish once told to stop.
+    shutdown_timeout: std::time::Duration,
+}
+
+/// Once `stop` is set, gives the worker's held jobs `timeout` to finish; if the worker is
+/// still running then, hands back every claim it holds (from a connection of its own, so
+/// that a job blocked on its main connection does not hold it up) and ends the process.
+fn shutdown_watchdog(
+    target: crate::pg::PgTarget,
+    name: String,
+    stop: Arc<AtomicBool>,
+    timeout: std::time::Duration,
+) {
+    std::thread::spawn(move || {
+        const GLANCE: std::time::Duration = std::time::Duration::from_millis(100);
+        while !stop.load(Ordering::SeqCst) {
+            std::thread::sleep(GLANCE);
+        }
+        std::thread::sleep(timeout);
+        // the main thread did not leave in time: what it holds goes back to the queue
+        let reporter = Reporter::Log;
+        let freed = crate::pg::PgConnection::open(&target)
+            .map_err(|e| e.to_string())
+            .and_then(|conn| {
+                crate::catalog::PgCatalog::over(conn)
+                    .hand_back(&name)
+                    .map_err(|e| e.to_string())
+            });
+        match freed {
+            Ok(ids) => say!(
+                reporter,
+                warn,
+                format!(
+                    "coffer worker {name} stopped after its shutdown timeout of {}s; handed back {} unfinished job{} for other workers: {}",
+                    timeout.as_secs(),
+                    ids.len(),
+                    if ids.len() == 1 { "" } else { "s" },
+                    ids.join(", ")
+                ),
+                event = "handed_back",
+                jobs = ids.len(),
+            ),
+            Err(e) => say!(
+                reporter,
+                error,
+                format!("coffer worker {name} stopped after its shutdown timeout and could not hand back its jobs (they are freed when their leases end): {e}"),
+                event = "hand_back_failed",
+                error = e.as_str(),
+            ),
+        }
+        std::process::exit(0);
+    });
 }
 
 /// Records worker `name` in the shared backend: as started, or beating again.
@@ -112,6 +173,14 @@ pub fn daemon(
             lease: WORKER_LEASE,
         });
         heartbeat(&s.backend, &w.name, true)?;
+        if let crate::state::backend::Backend::Postgres { target, .. } = &s.backend {
+            shutdown_watchdog(
+                target.clone(),
+                w.name.clone(),
+                signals.stop.clone(),
+                w.shutdown_timeout,
+            );
+        }
         // idle, a worker sleeps until its next run or poll; a job created meanwhile (by
         // another worker's tick, `restore start --no-wait`, a restore test) wakes it at once
         if let crate::state::backend::Backend::Postgres { target, .. } = &s.backend {

@@ -216,9 +216,10 @@ pub fn run(cli: Cli) -> Exit {
         Command::Daemon { runner: r, vars } => daemon::daemon(&ctx, &r, &vars, None),
         Command::Worker {
             name,
+            shutdown_timeout,
             runner: r,
             vars,
-        } => daemon::worker(&ctx, &r, &vars, name),
+        } => daemon::worker(&ctx, &r, &vars, name, shutdown_timeout),
         Command::Workers(WorkersCommand::List { json }) => workers::list(&ctx, json),
         Command::Backup(BackupCommand::Start {
             resource,

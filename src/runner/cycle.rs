@@ -131,8 +131,7 @@ pub async fn tick<E: Provider>(
         .iter()
         .filter(|j| j.history.transitions.first().is_some_and(|t| t.1 < now))
         .count();
-    let ids: Vec<String> = unfinished.iter().map(|j| j.id.clone()).collect();
-    run_jobs(exec, unfinished).await?;
+    let ids = run_jobs(exec, unfinished).await?;
     report.jobs = reload(exec, &ids)?;
 
     // restores of AWS points left unfinished (`restore start --no-wait`, or a coffer that died)
@@ -167,8 +166,7 @@ pub async fn tick<E: Provider>(
         restores
     };
     if !restores.is_empty() {
-        let ids: Vec<String> = restores.iter().map(|j| j.id.clone()).collect();
-        exec.run_all(restores, &BTreeMap::new()).await?;
+        let ids = exec.run_all(restores, &BTreeMap::new()).await?;
         report.jobs.extend(reload(exec, &ids)?);
     }
 
@@ -184,8 +182,7 @@ pub async fn tick<E: Provider>(
         })
         .map_err(|e| e.to_string())?;
     if !copies.is_empty() {
-        let ids: Vec<String> = copies.iter().map(|j| j.id.clone()).collect();
-        exec.run_all(copies, &BTreeMap::new()).await?;
+        let ids = exec.run_all(copies, &BTreeMap::new()).await?;
         report.jobs.extend(reload(exec, &ids)?);
     }
 
@@ -239,8 +236,7 @@ pub async fn tick<E: Provider>(
     }
     let mut deleted = Vec::new();
     if !deletions.is_empty() {
-        let ids: Vec<String> = deletions.iter().map(|j| j.id.clone()).collect();
-        exec.run_all(deletions, &BTreeMap::new()).await?;
+        let ids = exec.run_all(deletions, &BTreeMap::new()).await?;
         deleted = reload(exec, &ids)?;
         report.jobs.extend(deleted.iter().cloned());
     }
@@ -264,8 +260,7 @@ pub async fn tick<E: Provider>(
         })
         .map_err(|e| e.to_string())?;
     if !prunes.is_empty() {
-        let ids: Vec<String> = prunes.iter().map(|j| j.id.clone()).collect();
-        exec.run_all(prunes, &BTreeMap::new()).await?;
+        let ids = exec.run_all(prunes, &BTreeMap::new()).await?;
         report.jobs.extend(reload(exec, &ids)?);
     }
 
@@ -289,11 +284,12 @@ pub async fn tick<E: Provider>(
     Ok(report)
 }
 
-/// Preflight checks (quotas, keys) for the backups about to start, then executes every job.
+/// Preflight checks (quotas, keys) for the backups about to start, then executes every job;
+/// returns the ids of those run (a worker's: those it claimed).
 pub async fn run_jobs<E: Provider>(
     exec: &Executor<'_, E>,
     jobs: Vec<JobRecord>,
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
     let starting: Vec<&crate::inventory::Resource> = jobs
         .iter()
         .filter(|j| j.job.kind == JobKind::Backup && j.state() != JobState::Running)

@@ -9,8 +9,8 @@ mod schema;
 
 use super::columns::{JOB_COLUMNS, LIVE_POINT_COLUMNS, POINT_COLUMNS};
 use super::{
-    Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange,
-    PointFilter, RecoveryPoint, VaultPoints,
+    Catalog, CatalogError, ClaimLimits, ClaimRequest, JobFilter, JobRecord, JobUpdate, NewJob,
+    NewRecoveryPoint, PointChange, PointFilter, RecoveryPoint, VaultPoints,
 };
 use crate::jobs::live::LivePoints;
 use crate::jobs::{DeletedBy, History, JobKind, JobState, PointStatus, StorageClass};
@@ -596,9 +596,10 @@ impl Catalog for PgCatalog {
 
     fn claim_jobs(
         &mut self,
-        ids: &[String],
+        wanted: &[ClaimRequest],
         worker: &str,
         lease: std::time::Duration,
+        limits: &ClaimLimits,
     ) -> Result<Vec<String>, CatalogError> {
         if let Ok(mut w) = self.worker.lock() {
             *w = Some(worker.to_string());
@@ -609,17 +610,21 @@ impl Catalog for PgCatalog {
                 .claims
                 .lock()
                 .map_err(|_| self.err("claims poisoned".into()))?;
-            ids.iter()
-                .filter(|id| claims.contains_key(*id) && !lost.contains(id))
-                .cloned()
+            wanted
+                .iter()
+                .filter(|w| claims.contains_key(&w.id) && !lost.contains(&w.id))
+                .map(|w| w.id.clone())
                 .collect()
         };
-        let wanted: Vec<String> = ids
+        let asked: BTreeMap<String, ClaimRequest> = wanted
             .iter()
-            .filter(|id| !held.contains(id))
-            .cloned()
+            .filter(|w| !held.contains(&w.id))
+            .map(|w| (w.id.clone(), w.clone()))
             .collect();
-        let (worker, secs) = (worker.to_string(), lease.as_secs_f64());
+        if asked.is_empty() || limits.jobs == 0 {
+            return Ok(held);
+        }
+        let (worker, secs, limits) = (worker.to_string(), lease.as_secs_f64(), *limits);
         let terminal: Vec<&'static str> = JobState::ALL
             .into_iter()
             .filter(|s| s.is_terminal())
@@ -628,30 +633,91 @@ impl Catalog for PgCatalog {
         let new: Vec<(String, String)> = self.call(move |c| {
             let mut tx = c.transaction()?;
             // claims are made one at a time across workers (they take milliseconds), so that
-            // the check for another worker's job on the same resource cannot race
+            // what the limits count cannot change under a claim
             tx.execute(
                 "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':coffer:claim'))",
                 &[],
             )?;
+            let ids: Vec<&String> = asked.keys().collect();
+            // what every worker holds now: claimed unfinished jobs with a live lease
+            let live = "claim_token IS NOT NULL AND lease_expires_at > now() AND state <> ALL($1)";
+            let mut per_service: BTreeMap<String, usize> = BTreeMap::new();
+            let mut per_slot: BTreeMap<String, usize> = BTreeMap::new();
+            for r in tx.query(
+                &format!(
+                    "SELECT claim_service, claim_copy_slot, count(*) FROM jobs WHERE {live}
+                      GROUP BY claim_service, claim_copy_slot"
+                ),
+                &[&terminal],
+            )? {
+                let n = usize::try_from(r.get::<_, i64>(2)).unwrap_or(usize::MAX);
+                if let Some(s) = r.get::<_, Option<String>>(0) {
+                    *per_service.entry(s).or_default() += n;
+                }
+                if let Some(s) = r.get::<_, Option<String>>(1) {
+                    *per_slot.entry(s).or_default() += n;
+                }
+            }
+            let mut busy: BTreeSet<String> = tx
+                .query(
+                    &format!(
+                        "SELECT DISTINCT resource_arn FROM jobs WHERE {live}
+                           AND resource_arn IN (SELECT resource_arn FROM jobs WHERE id = ANY($2))"
+                    ),
+                    &[&terminal, &ids],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let candidates = tx.query(
+                "SELECT id, resource_arn FROM jobs
+                  WHERE id = ANY($2) AND state <> ALL($1)
+                    AND (claim_token IS NULL OR lease_expires_at < now())
+                  ORDER BY scheduled_at, id
+                  FOR UPDATE SKIP LOCKED",
+                &[&terminal, &ids],
+            )?;
+            let mut chosen: Vec<&ClaimRequest> = Vec::new();
+            for r in &candidates {
+                if chosen.len() >= limits.jobs {
+                    break;
+                }
+                let (id, resource): (String, String) = (r.get(0), r.get(1));
+                let Some(req) = asked.get(&id) else { continue };
+                // one job per resource at a time, across workers
+                if busy.contains(&resource) {
+                    continue;
+                }
+                let service_full = req.service.as_ref().is_some_and(|s| {
+                    per_service.get(s).copied().unwrap_or(0) >= limits.per_service
+                });
+                let slot_full = req.copy_slot.as_ref().is_some_and(|s| {
+                    per_slot.get(s).copied().unwrap_or(0) >= limits.copies_per_slot
+                });
+                if service_full || slot_full {
+                    continue;
+                }
+                busy.insert(resource);
+                if let Some(s) = &req.service {
+                    *per_service.entry(s.clone()).or_default() += 1;
+                }
+                if let Some(s) = &req.copy_slot {
+                    *per_slot.entry(s.clone()).or_default() += 1;
+                }
+                chosen.push(req);
+            }
+            let chosen_ids: Vec<&String> = chosen.iter().map(|r| &r.id).collect();
+            let services: Vec<Option<&String>> =
+                chosen.iter().map(|r| r.service.as_ref()).collect();
+            let slots: Vec<Option<&String>> = chosen.iter().map(|r| r.copy_slot.as_ref()).collect();
             let rows = tx.query(
-                "WITH c AS (
-                    SELECT id FROM jobs
-                     WHERE id = ANY($1) AND state <> ALL($4)
-                       AND (claim_token IS NULL OR lease_expires_at < now())
-                       -- one job per resource at a time, across workers
-                       AND NOT EXISTS (
-                           SELECT 1 FROM jobs o
-                            WHERE o.resource_arn = jobs.resource_arn AND o.id <> jobs.id
-                              AND o.claim_token IS NOT NULL AND o.lease_expires_at > now()
-                              AND o.claimed_by IS DISTINCT FROM $2)
-                     ORDER BY scheduled_at, id
-                     FOR UPDATE SKIP LOCKED
-                 )
-                 UPDATE jobs j SET claimed_by = $2, claim_token = gen_random_uuid()::text,
-                        lease_expires_at = now() + make_interval(secs => $3)
-                   FROM c WHERE j.id = c.id
+                "UPDATE jobs j SET claimed_by = $4, claim_token = gen_random_uuid()::text,
+                        lease_expires_at = now() + make_interval(secs => $5),
+                        claim_service = c.service, claim_copy_slot = c.slot
+                   FROM unnest($1::text[], $2::text[], $3::text[]) AS c(id, service, slot)
+                  WHERE j.id = c.id
                  RETURNING j.id, j.claim_token",
-                &[&wanted, &worker, &secs, &terminal],
+                &[&chosen_ids, &services, &slots, &worker, &secs],
             )?;
             let claimed = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
             tx.commit()?;
@@ -889,6 +955,24 @@ pub struct WorkerRecord {
 }
 
 impl PgCatalog {
+    /// Hands back every claim worker `name` holds, whichever connection made it: a worker
+    /// leaving after its shutdown timeout frees its jobs for the others at once, and what
+    /// its own connection would still write about them is refused. Returns the jobs freed.
+    pub fn hand_back(&self, name: &str) -> Result<Vec<String>, CatalogError> {
+        let name = name.to_string();
+        self.call(move |c| {
+            Ok(c.query(
+                "UPDATE jobs SET claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+                  WHERE claimed_by = $1 AND claim_token IS NOT NULL
+                 RETURNING id",
+                &[&name],
+            )?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
+        })
+    }
+
     /// Records that worker `name` (on `host`, process `pid`) started now, or beats again.
     pub fn worker_heartbeat(
         &self,

@@ -109,4 +109,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         heartbeat_at  timestamptz NOT NULL
     );
     CREATE INDEX jobs_by_claim ON jobs (claimed_by) WHERE claimed_by IS NOT NULL;",
+    // 4: what a claimed job counts against, so that limits hold across workers: its service
+    // (jobs per service) and, for a copy, its destination region's copy slots
+    "ALTER TABLE jobs ADD COLUMN claim_service text;
+    ALTER TABLE jobs ADD COLUMN claim_copy_slot text;
+    CREATE INDEX jobs_by_live_claim ON jobs (lease_expires_at) WHERE claim_token IS NOT NULL;",
 ];

@@ -9,7 +9,9 @@
 //! completes creates its copy jobs.
 
 use super::{Clock, Event, Settings};
-use crate::catalog::{Catalog, JobRecord, JobUpdate, NewRecoveryPoint, PointFilter};
+use crate::catalog::{
+    Catalog, ClaimLimits, ClaimRequest, JobRecord, JobUpdate, NewRecoveryPoint, PointFilter,
+};
 use crate::failpoint;
 use crate::inventory::{Inventory, Resource};
 use crate::jobs::{forced_transition, JobKind, JobState};
@@ -221,28 +223,20 @@ impl<'a, E: Provider> Executor<'a, E> {
         }
     }
 
-    /// Runs every given job to an end (or, when stopping, leaves it for resumption). A worker
-    /// runs only those it claims, renewing its claims while they run.
+    /// Runs every given job to an end (or, when stopping, leaves it for resumption), and
+    /// returns the ids of those it ran. A worker runs only those it claims, renewing its
+    /// claims while they run.
     pub async fn run_all(
         &self,
         jobs: Vec<JobRecord>,
         refused: &BTreeMap<String, String>,
-    ) -> Result<(), String> {
+    ) -> Result<Vec<String>, String> {
         let Some(worker) = &self.settings.worker else {
-            return self.run_unclaimed(jobs, refused).await;
+            let ids = jobs.iter().map(|j| j.id.clone()).collect();
+            return self.run_unclaimed(jobs, refused).await.map(|()| ids);
         };
-        let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
-        let claimed = self
-            .catalog
-            .borrow_mut()
-            .claim_jobs(&ids, &worker.name, worker.lease)
-            .map_err(|e| e.to_string())?;
-        let jobs: Vec<JobRecord> = jobs
-            .into_iter()
-            .filter(|j| claimed.contains(&j.id))
-            .collect();
         if jobs.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let renew = async {
             loop {
@@ -262,8 +256,8 @@ impl<'a, E: Provider> Executor<'a, E> {
             }
         };
         let ran = tokio::select! {
-            r = self.run_unclaimed(jobs, refused) => r,
-            () = renew => Ok(()),
+            r = self.run_claiming(jobs, refused, worker) => r,
+            () = renew => Ok(Vec::new()),
         };
         // what is left unfinished (stopping, or waiting on AWS) is handed back for the next
         // tick of any worker
@@ -272,7 +266,108 @@ impl<'a, E: Provider> Executor<'a, E> {
             .borrow_mut()
             .release_claims()
             .map_err(|e| e.to_string());
-        ran.and(released)
+        released.and(ran)
+    }
+
+    /// What a job counts against while a worker holds it: its service for backups, copies
+    /// and deletions (as [`Executor::run_unclaimed`] limits them), and a copy's destination.
+    fn claim_request(&self, job: &JobRecord) -> Result<ClaimRequest, String> {
+        let mut req = ClaimRequest::unlimited(&job.id);
+        if matches!(
+            job.job.kind,
+            JobKind::Backup | JobKind::Delete | JobKind::Copy
+        ) {
+            if let Some(r) = self.inventory.get(&job.job.resource_arn) {
+                req.service = Some(self.provider.service(r).to_string());
+            }
+        }
+        if job.job.kind == JobKind::Copy {
+            if let Some(r) = self.copied_resource(job)? {
+                req.copy_slot = Some(copy::copy_slot(self.provider, &r, &job.job.vault));
+            }
+        }
+        Ok(req)
+    }
+
+    /// A worker's way through `jobs`: it claims as many as it has room for (the database
+    /// holds the limits across workers), runs them, and claims more as each ends, until
+    /// none is left that it can claim. Returns the ids it ran.
+    async fn run_claiming(
+        &self,
+        jobs: Vec<JobRecord>,
+        refused: &BTreeMap<String, String>,
+        worker: &super::WorkerSettings,
+    ) -> Result<Vec<String>, String> {
+        use futures_util::stream::{FuturesUnordered, StreamExt};
+        /// How soon a worker with room asks again for jobs that others' claims kept from it.
+        const RECLAIM: std::time::Duration = std::time::Duration::from_secs(1);
+        let mut wanted = jobs
+            .iter()
+            .map(|j| self.claim_request(j))
+            .collect::<Result<Vec<_>, String>>()?;
+        let room = self.settings.concurrency.max(1);
+        let limits = ClaimLimits {
+            jobs: room,
+            per_service: self.settings.per_service.max(1),
+            copies_per_slot: self.settings.max_concurrent_copies.max(1),
+        };
+        // the database enforces the limits; these only bound this worker's own work
+        let global = Semaphore::new(room);
+        let services = BTreeMap::new();
+        let (global, services) = (&global, &services);
+        let mut running = FuturesUnordered::new();
+        let mut ran = Vec::new();
+        let mut first_error = None;
+        loop {
+            let free = room.saturating_sub(running.len());
+            if !self.stop.load(Ordering::SeqCst) && free > 0 && !wanted.is_empty() {
+                let claimed = self
+                    .catalog
+                    .borrow_mut()
+                    .claim_jobs(
+                        &wanted,
+                        &worker.name,
+                        worker.lease,
+                        &ClaimLimits {
+                            jobs: free,
+                            ..limits
+                        },
+                    )
+                    .map_err(|e| e.to_string())?;
+                wanted.retain(|w| !claimed.contains(&w.id));
+                for id in claimed {
+                    // the job as it is now: another worker may have moved it on since it
+                    // was read
+                    let Some(job) = self.catalog.borrow().job(&id).map_err(Self::catalog_err)?
+                    else {
+                        continue;
+                    };
+                    ran.push(id);
+                    running.push(self.run_job(job, refused, global, services));
+                }
+            }
+            if running.is_empty() {
+                break;
+            }
+            let ended = tokio::select! {
+                r = running.next() => r,
+                () = tokio::time::sleep(RECLAIM), if !wanted.is_empty() && running.len() < room => None,
+            };
+            match ended {
+                // another worker has the job now: this one leaves it and goes on
+                Some(Err(e)) if e.contains(crate::catalog::LOST_CLAIM) => {
+                    (self.report)(Event::Warning(e));
+                }
+                Some(Err(e)) => {
+                    first_error.get_or_insert(e);
+                }
+                _ => {}
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(ran),
+        }
     }
 
     async fn run_unclaimed(
