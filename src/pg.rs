@@ -14,7 +14,8 @@ pub struct PgTarget {
     pub schema: String,
 }
 
-type Task = Box<dyn FnOnce(&mut Option<postgres::Client>) + Send>;
+/// A request run on the connection's thread: the client, or why there is none just now.
+type Task = Box<dyn FnOnce(&mut Result<postgres::Client, String>) + Send>;
 
 /// A connection to PostgreSQL, served by its own thread; clones share it.
 #[derive(Clone)]
@@ -106,7 +107,7 @@ impl PgConnection {
                 let mut client = match connect() {
                     Ok(c) => {
                         let _ = ready.send(Ok(()));
-                        Some(c)
+                        Ok(c)
                     }
                     Err(e) => {
                         let _ = ready.send(Err(e));
@@ -114,8 +115,12 @@ impl PgConnection {
                     }
                 };
                 for task in queue {
-                    if client.as_ref().is_none_or(|c| c.is_closed()) {
-                        client = connect().ok();
+                    // a lost connection (a restarted server, a network cut) is opened again
+                    // before the next request, and tried again at each request until it opens
+                    if client.as_ref().map_or(true, |c| c.is_closed()) {
+                        client = connect().map_err(|e| {
+                            format!("the connection was lost and cannot be opened again yet ({e})")
+                        });
                     }
                     task(&mut client);
                 }
@@ -136,8 +141,8 @@ impl PgConnection {
         let (reply, answer) = mpsc::channel();
         let task: Task = Box::new(move |client| {
             let out = match client.as_mut() {
-                Some(c) => f(c).map_err(|e| e.0),
-                None => Err("the connection was lost and cannot be opened again".into()),
+                Ok(c) => f(c).map_err(|e| e.0),
+                Err(why) => Err(why.clone()),
             };
             let _ = reply.send(out);
         });
@@ -248,6 +253,26 @@ mod tests {
         for bad in ["", "Coffer", "2x", "a-b", "x; DROP TABLE y"] {
             assert!(identifier(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Issue 15: a server that restarts cuts every connection; the statement in flight fails
+    /// and says so, and the next one connects again.
+    #[test]
+    fn a_connection_cut_by_a_server_restart_is_opened_again() {
+        let cluster = crate::pg_test::Cluster::private();
+        let target = PgTarget {
+            conn_str: cluster.database(),
+            schema: "coffer".into(),
+        };
+        let conn = PgConnection::open(&target).unwrap();
+        let one = || conn.call(|c| Ok(c.query_one("SELECT 1", &[])?.get::<_, i32>(0)));
+        assert_eq!(one(), Ok(1));
+        cluster.restart(std::time::Duration::from_millis(200));
+        // the client learns of the cut on its first statement
+        if let Err(e) = one() {
+            assert!(e.contains("PostgreSQL database"), "{e}");
+        }
+        assert_eq!(one(), Ok(1));
     }
 
     /// Found by CI: two first commands at once both created the schema, and one failed.

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 const BIN_DIRS: &[&str] = &["/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin"];
 
 static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
-static DIR: OnceLock<(PathBuf, PathBuf, bool)> = OnceLock::new();
+static SHARED: OnceLock<Cluster> = OnceLock::new();
 
 /// A connection string to a new, empty database of its own.
 pub fn database() -> String {
@@ -22,13 +22,17 @@ pub fn database() -> String {
         Ok(conn) => conn.clone(),
         Err(e) => panic!("{e}"),
     };
+    create_database(&admin)
+}
+
+fn create_database(admin: &str) -> String {
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+    let mut client = postgres::Client::connect(admin, postgres::NoTls)
         .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL ({admin}): {e}"));
     client
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
-    with_dbname(&admin, &name)
+    with_dbname(admin, &name)
 }
 
 fn with_dbname(conn: &str, name: &str) -> String {
@@ -102,62 +106,138 @@ fn start() -> Result<String, String> {
     if let Ok(conn) = std::env::var("COFFER_TEST_PG") {
         return Ok(conn);
     }
-    let bin = bin_dir()?;
-    let owner = postgres_user()?;
-    // short: a Unix socket's path has a limit of about 107 bytes
-    let dir = PathBuf::from(format!(
-        "/tmp/coffer-pg-{}-{}",
-        std::process::id(),
-        &uuid::Uuid::new_v4().simple().to_string()[..6]
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    if let Some((uid, gid)) = owner {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-            .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
-    }
-    let data = dir.join("data");
-    let mut initdb = command(&bin, "initdb", owner.is_some());
-    initdb.arg("-D").arg(&data).args([
-        "-U",
-        "coffer",
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--locale=C",
-        "--no-sync",
-    ]);
-    run(initdb, "initdb")?;
-    let mut pg_ctl = command(&bin, "pg_ctl", owner.is_some());
-    pg_ctl
-        .arg("-D")
-        .arg(&data)
-        .arg("-l")
-        .arg(dir.join("log"))
-        .args(["-w", "start", "-o"])
-        .arg(format!(
-            "-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-            dir.display()
-        ));
-    run(pg_ctl, "pg_ctl start")?;
-    let _ = DIR.set((bin, dir.clone(), owner.is_some()));
-    // SAFETY: `stop` is an `extern "C"` function that lives as long as the process
-    unsafe { libc::atexit(stop) };
-    Ok(format!(
-        "host={} user=coffer dbname=postgres",
-        dir.display()
-    ))
+    let cluster = Cluster::start()?;
+    let conn = cluster.admin();
+    let _ = SHARED.set(cluster);
+    // SAFETY: `stop_shared` is an `extern "C"` function that lives as long as the process
+    unsafe { libc::atexit(stop_shared) };
+    Ok(conn)
 }
 
-/// Stops the test server and removes its directory as the process exits.
-extern "C" fn stop() {
-    if let Some((bin, dir, as_postgres)) = DIR.get() {
-        let mut pg_ctl = command(bin, "pg_ctl", *as_postgres);
+/// Stops the shared test server and removes its directory as the process exits.
+extern "C" fn stop_shared() {
+    if let Some(c) = SHARED.get() {
+        c.stop();
+    }
+}
+
+/// A throwaway PostgreSQL cluster in a directory of its own.
+pub struct Cluster {
+    bin: PathBuf,
+    dir: PathBuf,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    /// A cluster of its own for a test that stops or restarts its server, which the shared
+    /// one's other tests must not see; stopped and removed when dropped.
+    pub fn private() -> PrivateCluster {
+        match Cluster::start() {
+            Ok(c) => PrivateCluster(c),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn start() -> Result<Cluster, String> {
+        let bin = bin_dir()?;
+        let owner = postgres_user()?;
+        // short: a Unix socket's path has a limit of about 107 bytes
+        let dir = PathBuf::from(format!(
+            "/tmp/coffer-pg-{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..6]
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot give {} to postgres: {e}", dir.display()))?;
+        }
+        let cluster = Cluster {
+            bin,
+            dir,
+            as_postgres: owner.is_some(),
+        };
+        let mut initdb = cluster.tool("initdb");
+        initdb.arg("-D").arg(cluster.data()).args([
+            "-U",
+            "coffer",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
+        run(initdb, "initdb")?;
+        cluster.pg_ctl_start()?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn tool(&self, name: &str) -> Command {
+        command(&self.bin, name, self.as_postgres)
+    }
+
+    fn pg_ctl_start(&self) -> Result<(), String> {
+        let mut pg_ctl = self.tool("pg_ctl");
         pg_ctl
             .arg("-D")
-            .arg(dir.join("data"))
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.join("log"))
+            .args(["-w", "start", "-o"])
+            .arg(format!(
+                "-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                self.dir.display()
+            ));
+        run(pg_ctl, "pg_ctl start")
+    }
+
+    /// A connection string to the cluster's `postgres` database.
+    fn admin(&self) -> String {
+        format!("host={} user=coffer dbname=postgres", self.dir.display())
+    }
+
+    fn stop(&self) {
+        let mut pg_ctl = self.tool("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(self.data())
             .args(["-m", "immediate", "stop"]);
         let _ = pg_ctl.output();
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A cluster one test owns (see [`Cluster::private`]).
+pub struct PrivateCluster(Cluster);
+
+impl PrivateCluster {
+    /// A connection string to a new, empty database of its own.
+    pub fn database(&self) -> String {
+        create_database(&self.0.admin())
+    }
+
+    /// Stops the server as a crash would (`immediate`: no checkpoint, every connection cut),
+    /// waits `down`, and starts it again on the same data.
+    pub fn restart(&self, down: std::time::Duration) {
+        let mut pg_ctl = self.0.tool("pg_ctl");
+        pg_ctl
+            .arg("-D")
+            .arg(self.0.data())
+            .args(["-m", "immediate", "-w", "stop"]);
+        run(pg_ctl, "pg_ctl stop").unwrap_or_else(|e| panic!("{e}"));
+        std::thread::sleep(down);
+        self.0.pg_ctl_start().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }

@@ -256,6 +256,7 @@ pub fn daemon(
                 )
             })
         };
+        let tick_failed = tick_result.is_err();
         match tick_result {
             Ok(r) => {
                 say!(
@@ -320,19 +321,22 @@ pub fn daemon(
         }
         let now = Utc::now();
         let next = next_run(&s.rules, now);
-        // jobs still running in AWS are looked at again after a poll interval
-        let unfinished = ctx
-            .catalog(&s.backend)
-            .and_then(|c| {
-                c.jobs(&crate::catalog::JobFilter {
-                    kind: Some(JobKind::Backup),
-                    unfinished: true,
-                    ..Default::default()
+        // jobs still running in AWS are looked at again after a poll interval, and so is
+        // everything after a tick that failed (the database or a network was away) or when
+        // the catalog cannot say: waiting for the next scheduled run could take a day
+        let unfinished = tick_failed
+            || ctx
+                .catalog(&s.backend)
+                .and_then(|c| {
+                    c.jobs(&crate::catalog::JobFilter {
+                        kind: Some(JobKind::Backup),
+                        unfinished: true,
+                        ..Default::default()
+                    })
+                    .map_err(|e| e.to_string())
                 })
-                .map_err(|e| e.to_string())
-            })
-            .map(|j| !j.is_empty())
-            .unwrap_or(false);
+                .map(|j| !j.is_empty())
+                .unwrap_or(true);
         let mut wait = next.map_or(std::time::Duration::from_secs(3600), |n| {
             (n - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1)
         });

@@ -606,3 +606,195 @@ fn a_job_created_while_a_worker_sleeps_wakes_it() {
     w.wait().unwrap();
     assert_eq!(state, coffer::jobs::JobState::Completed);
 }
+
+/// What a worker of [`three_workers_over_moto_run_a_thousand_backups_once_through_a_kill_and_a_restart`]
+/// is started with.
+fn aws_worker(dir: &Path, name: &str) -> std::process::Child {
+    let mut c = coffer(dir);
+    crate::moto::aws_env(&mut c)
+        .args([
+            "worker",
+            "--name",
+            name,
+            "--poll-interval",
+            "1s",
+            "--max-jobs-per-service",
+            "30",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+/// The last lines of every worker's log in `dir`.
+fn worker_logs(dir: &Path) -> String {
+    (0..3)
+        .map(|i| {
+            let log = std::fs::read_to_string(dir.join(format!("w{i}.log"))).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            format!(
+                "w{i}:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The backup jobs as `jobs list` has them, or nothing while the database is restarting.
+fn backup_jobs(dir: &Path) -> Option<Vec<Value>> {
+    let r = run(coffer(dir).args(["jobs", "list", "--kind", "backup", "--json"]));
+    (r.code == 0).then(|| serde_json::from_str::<Vec<Value>>(&r.stdout).unwrap())
+}
+
+/// Issue 15: three workers over moto run a thousand backup jobs between them. One is killed
+/// with SIGKILL mid-run and PostgreSQL is restarted under the other two mid-tick: the
+/// survivors reconnect, finish the dead worker's jobs after its lease, and every job
+/// completes once, with one snapshot, none made twice.
+#[test]
+fn three_workers_over_moto_run_a_thousand_backups_once_through_a_kill_and_a_restart() {
+    const N: usize = 1000;
+    // a region of this test's own: nothing else looks at its volumes and snapshots
+    let region = "us-gov-west-1";
+    let cluster = pg_test::Cluster::private();
+    let conn = cluster.database();
+    let rt = crate::moto::runtime();
+    let ec2 = aws_sdk_ec2::Client::new(&rt.block_on(crate::moto::sdk(region)));
+    rt.block_on(async {
+        for chunk in (0..N).collect::<Vec<_>>().chunks(50) {
+            let made = chunk
+                .iter()
+                .map(|_| crate::moto::volume(&ec2, region, &[("Backup", "scale")]));
+            futures_util::future::join_all(made).await;
+        }
+    });
+    // a daily run that was due two minutes ago: the workers' first tick finds it, and the
+    // next is a day away
+    let due = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let text = format!(
+        r#"
+coffer {{
+  backend "postgres" {{
+    conn_str = "{conn}"
+    schema   = "team"
+  }}
+}}
+
+provider "aws" {{
+  region = "{region}"
+}}
+
+vault "main" {{}}
+
+plan "daily" {{
+  rule "nightly" {{
+    schedule          = "cron({} {} * * ? *)"
+    start_window      = "1h"
+    completion_window = "4h"
+    target_vault      = vault.main
+  }}
+}}
+
+selection "scale" {{
+  plan    = plan.daily
+  any_tag = {{ Backup = ["scale"] }}
+}}
+"#,
+        chrono::Timelike::minute(&due),
+        chrono::Timelike::hour(&due),
+    );
+    let dir = workspace(&text);
+    let mut apply = coffer(dir.path());
+    let r = run(crate::moto::aws_env(&mut apply).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let started = std::time::Instant::now();
+    let mut workers: Vec<std::process::Child> = (0..3)
+        .map(|i| aws_worker(dir.path(), &format!("w{i}")))
+        .collect();
+    let completed = |jobs: &[Value]| jobs.iter().filter(|j| j["state"] == "COMPLETED").count();
+    let wait_for = |done: usize| loop {
+        if let Some(jobs) = backup_jobs(dir.path()) {
+            if completed(&jobs) >= done {
+                return;
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(300),
+            "fewer than {done} jobs completed in 5 minutes\n{}",
+            worker_logs(dir.path())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // w0 dies mid-run, as a lost machine would
+    wait_for(N / 5);
+    workers[0].kill().unwrap();
+    workers[0].wait().unwrap();
+    // and the database goes away under the other two for a second
+    wait_for(N / 2);
+    cluster.restart(std::time::Duration::from_secs(1));
+    let jobs = loop {
+        let jobs = backup_jobs(dir.path()).unwrap_or_default();
+        if (jobs.len() >= N && completed(&jobs) == jobs.len())
+            || started.elapsed() > std::time::Duration::from_secs(300)
+        {
+            break jobs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    for mut w in workers.drain(1..) {
+        // SAFETY: the child's pid is a live process this test started
+        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+        let status = w.wait().unwrap();
+        assert!(status.success(), "{}", worker_logs(dir.path()));
+    }
+    let logs = worker_logs(dir.path());
+    assert_eq!(jobs.len(), N, "one job per volume\n{logs}");
+    assert_eq!(completed(&jobs), N, "{logs}");
+    let mut resources: Vec<&str> = jobs
+        .iter()
+        .map(|j| j["resource_arn"].as_str().unwrap())
+        .collect();
+    resources.sort();
+    resources.dedup();
+    assert_eq!(resources.len(), N);
+    // one snapshot per job, none twice, even for the jobs the dead worker had started
+    let snapshots = rt.block_on(async {
+        let mut all = Vec::new();
+        let mut pages = ec2
+            .describe_snapshots()
+            .owner_ids("self")
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("tag-key")
+                    .values("coffer:job")
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            all.extend(page.expect("DescribeSnapshots").snapshots().to_vec());
+        }
+        all
+    });
+    let mut by_job: Vec<String> = snapshots
+        .iter()
+        .filter_map(|s| crate::moto::ec2_tag(s.tags(), "coffer:job").map(str::to_string))
+        .collect();
+    by_job.sort();
+    let made = by_job.len();
+    by_job.dedup();
+    assert_eq!(made, by_job.len(), "a job made two snapshots");
+    assert_eq!(made, N, "one snapshot per job");
+    let full: String = (1..3)
+        .map(|i| std::fs::read_to_string(dir.path().join(format!("w{i}.log"))).unwrap())
+        .collect();
+    assert!(
+        full.contains("tick failed") || full.contains("cannot"),
+        "the restart was seen by the workers:\n{logs}"
+    );
+    eprintln!(
+        "{N} jobs through 3 workers, a kill and a restart in {:?}",
+        started.elapsed()
+    );
+}
