@@ -142,7 +142,7 @@ fn one_tick(template: &Path) -> (f64, f64, usize) {
         .unwrap();
     runtime.block_on(async {
         let exec = Executor {
-            provider: &InstantEngine,
+            provider: &InstantEngine::default(),
             catalog: &catalog,
             inventory: &inventory,
             settings: &settings,

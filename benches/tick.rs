@@ -67,7 +67,7 @@ fn one_tick() -> (f64, f64, usize) {
     let (cpu0, t0) = (cpu_seconds(), Instant::now());
     let report = runtime.block_on(async {
         let exec = Executor {
-            provider: &InstantEngine,
+            provider: &InstantEngine::default(),
             catalog: &catalog,
             inventory: &inventory,
             settings: &settings,

@@ -1,4 +1,4 @@
-//! Test-only fail points (after-backup-request, before-copies, after-copy-request,
+//! Test-only fail points (after-backup-request, backup-running-pause, before-copies, after-copy-request,
 //! after-restore-request, restore-test-before-validation, after-delete-request,
 //! after-deregister-image, prune-locked, restore-running, restore-pause, apply-after-step-N):
 //! `COFFER_FAILPOINT=NAME` makes the process stop at the named step,

@@ -8,9 +8,22 @@ use coffer::providers::{
     CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
 };
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
-/// An engine whose snapshots are complete as soon as they are asked for.
-pub struct InstantEngine;
+/// An engine whose snapshots are complete as soon as they are asked for; it counts the
+/// backups asked for per job, so that a benchmark can prove none was asked for twice.
+#[derive(Default)]
+pub struct InstantEngine {
+    starts: Mutex<BTreeMap<String, u32>>,
+}
+
+impl InstantEngine {
+    /// How many backups each job asked for.
+    #[allow(dead_code)]
+    pub fn starts(&self) -> BTreeMap<String, u32> {
+        self.starts.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
 
 impl Provider for InstantEngine {
     fn supports(&self, t: ResourceType) -> bool {
@@ -29,9 +42,12 @@ impl Provider for InstantEngine {
         &self,
         r: &Resource,
         _: &str,
-        _: &str,
+        job_id: &str,
         _: &BTreeMap<String, String>,
     ) -> Result<String, ProviderError> {
+        if let Ok(mut s) = self.starts.lock() {
+            *s.entry(job_id.to_string()).or_default() += 1;
+        }
         Ok(format!("snap-{}", &r.arn[r.arn.len() - 8..]))
     }
     async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, ProviderError> {

@@ -515,6 +515,7 @@ fn claim(c: &mut PgCatalog, ids: &[String], worker: &str) -> Vec<String> {
         &ClaimLimits::NONE,
     )
     .unwrap()
+    .claimed
 }
 
 fn pg_catalog() -> (crate::pg::PgTarget, PgCatalog, PgCatalog) {
@@ -635,22 +636,38 @@ fn limits_hold_across_workers_per_service_and_per_copy_destination() {
     let ec2_reqs: Vec<ClaimRequest> = ec2.iter().map(|id| req(id, Some("ec2"), None)).collect();
     // a takes two EC2 jobs of three: the service's limit
     assert_eq!(
-        a.claim_jobs(&ec2_reqs, "worker-a", lease, &limits).unwrap(),
+        a.claim_jobs(&ec2_reqs, "worker-a", lease, &limits)
+            .unwrap()
+            .claimed,
         ec2[..2]
     );
     // b may not take the third, since the limit counts a's claims too; RDS is free
     let mut asked = ec2_reqs[2..].to_vec();
     asked.push(req(&rds, Some("rds"), None));
     assert_eq!(
-        b.claim_jobs(&asked, "worker-b", lease, &limits).unwrap(),
+        b.claim_jobs(&asked, "worker-b", lease, &limits)
+            .unwrap()
+            .claimed,
         [rds]
     );
-    // one of a's EC2 jobs ends: its slot is free for b
+    // one of a's EC2 jobs ends: its slot is free for b, and a claim asking for the ended
+    // job says it ended, so that it is not asked for again
     a.transition_job(&ec2[0], JobState::Failed, t0, Some("done"))
         .unwrap();
+    let again = b
+        .claim_jobs(&ec2_reqs[..1], "worker-b", lease, &limits)
+        .unwrap();
+    assert_eq!(
+        again,
+        Claimed {
+            claimed: Vec::new(),
+            ended: ec2[..1].to_vec()
+        }
+    );
     assert_eq!(
         b.claim_jobs(&ec2_reqs[2..], "worker-b", lease, &limits)
-            .unwrap(),
+            .unwrap()
+            .claimed,
         ec2[2..]
     );
     // copies into one destination region: one at a time across workers, the oldest first
@@ -660,18 +677,21 @@ fn limits_hold_across_workers_per_service_and_per_copy_destination() {
         .collect();
     assert_eq!(
         a.claim_jobs(&copy_reqs, "worker-a", lease, &limits)
-            .unwrap(),
+            .unwrap()
+            .claimed,
         copies[..1]
     );
     assert!(b
         .claim_jobs(&copy_reqs[1..], "worker-b", lease, &limits)
         .unwrap()
+        .claimed
         .is_empty());
     // into another region it goes
     let elsewhere = [req(&copies[1], None, Some("copies:ec2:us-east-1"))];
     assert_eq!(
         b.claim_jobs(&elsewhere, "worker-b", lease, &limits)
-            .unwrap(),
+            .unwrap()
+            .claimed,
         copies[1..]
     );
     // a worker takes no more new jobs than it has room for
@@ -681,7 +701,9 @@ fn limits_hold_across_workers_per_service_and_per_copy_destination() {
     let more_reqs: Vec<ClaimRequest> = more.iter().map(|id| ClaimRequest::unlimited(id)).collect();
     let one = ClaimLimits { jobs: 1, ..limits };
     assert_eq!(
-        b.claim_jobs(&more_reqs, "worker-b", lease, &one).unwrap(),
+        b.claim_jobs(&more_reqs, "worker-b", lease, &one)
+            .unwrap()
+            .claimed,
         more[..1]
     );
 }

@@ -92,24 +92,28 @@ pub trait Catalog {
     /// Moves the scheduler cursor forward (never back).
     fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError>;
     /// Claims for `worker`, for `lease`, up to `limits.jobs` of the unfinished jobs `wanted`
-    /// (oldest run first) that no worker holds a live claim on, taking no job of a resource
-    /// any worker holds an unfinished claimed job of, and none that would put more than
-    /// `limits.per_service` claimed jobs on its service or `limits.copies_per_slot` copies
-    /// into its destination region, counting every worker's claims; returns the ids claimed
-    /// (with those of `wanted` it already held). From then on every change this catalog
-    /// makes to a claimed job checks the claim is still this one's (a worker whose lease
-    /// ended and whose job another worker claimed cannot touch it), and the claim ends with
-    /// the job. A catalog that one runner uses at a time (SQLite, under the runner lock)
-    /// claims everything it is given.
+    /// (given oldest run first) that no worker holds a live claim on, taking no job of a
+    /// resource any worker holds an unfinished claimed job of, and none that would put more
+    /// than `limits.per_service` claimed jobs on its service or `limits.copies_per_slot`
+    /// copies into its destination region, counting every worker's claims. Returns the ids
+    /// claimed (with those of `wanted` it already held) and those of `wanted` that have ended
+    /// and need not be asked for again. From then on every change this catalog makes to a
+    /// claimed job checks the claim is still this one's (a worker whose lease ended and whose
+    /// job another worker claimed cannot touch it), and the claim ends with the job. A catalog
+    /// that one runner uses at a time (SQLite, under the runner lock) claims everything it is
+    /// given.
     fn claim_jobs(
         &mut self,
         wanted: &[ClaimRequest],
         worker: &str,
         lease: std::time::Duration,
         limits: &ClaimLimits,
-    ) -> Result<Vec<String>, CatalogError> {
+    ) -> Result<Claimed, CatalogError> {
         let _ = (worker, lease, limits);
-        Ok(wanted.iter().map(|w| w.id.clone()).collect())
+        Ok(Claimed {
+            claimed: wanted.iter().map(|w| w.id.clone()).collect(),
+            ended: Vec::new(),
+        })
     }
     /// Renews the leases of this catalog's claims; returns the jobs whose claim was lost.
     fn renew_claims(&self, lease: std::time::Duration) -> Result<Vec<String>, CatalogError> {
@@ -142,6 +146,15 @@ impl ClaimRequest {
             copy_slot: None,
         }
     }
+}
+
+/// What a claim took.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Claimed {
+    /// The jobs now this worker's.
+    pub claimed: Vec<String>,
+    /// Jobs asked for that ended meanwhile (another worker finished them).
+    pub ended: Vec<String>,
 }
 
 /// How much one claim may take, counted across every worker.

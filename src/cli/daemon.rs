@@ -105,19 +105,34 @@ fn shutdown_watchdog(
                     .map_err(|e| e.to_string())
             });
         match freed {
-            Ok(ids) => say!(
-                reporter,
-                warn,
-                format!(
-                    "coffer worker {name} stopped after its shutdown timeout of {}s; handed back {} unfinished job{} for other workers: {}",
-                    timeout.as_secs(),
-                    ids.len(),
-                    if ids.len() == 1 { "" } else { "s" },
-                    ids.join(", ")
-                ),
-                event = "handed_back",
-                jobs = ids.len(),
-            ),
+            Ok((ids, kept)) => {
+                let kept_text = if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} job{} whose request to AWS may still be on its way {} freed when {} lease ends: {}",
+                        kept.len(),
+                        if kept.len() == 1 { "" } else { "s" },
+                        if kept.len() == 1 { "is" } else { "are" },
+                        if kept.len() == 1 { "its" } else { "their" },
+                        kept.join(", ")
+                    )
+                };
+                say!(
+                    reporter,
+                    warn,
+                    format!(
+                        "coffer worker {name} stopped after its shutdown timeout of {}s; handed back {} unfinished job{} for other workers{}{kept_text}",
+                        timeout.as_secs(),
+                        ids.len(),
+                        if ids.len() == 1 { "" } else { "s" },
+                        if ids.is_empty() { String::new() } else { format!(": {}", ids.join(", ")) },
+                    ),
+                    event = "handed_back",
+                    jobs = ids.len(),
+                    kept = kept.len(),
+                )
+            }
             Err(e) => say!(
                 reporter,
                 error,

@@ -783,8 +783,26 @@ selection "scale" {{
         .collect();
     by_job.sort();
     let made = by_job.len();
+    let twice: Vec<String> = by_job
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0].clone())
+        .collect();
     by_job.dedup();
-    assert_eq!(made, by_job.len(), "a job made two snapshots");
+    let said: String = (0..3)
+        .flat_map(|i| {
+            let log = std::fs::read_to_string(dir.path().join(format!("w{i}.log"))).unwrap();
+            log.lines()
+                .filter(|l| twice.iter().any(|j| l.contains(j.as_str())))
+                .map(|l| format!("w{i}: {}\n", &l[..l.len().min(600)]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        made,
+        by_job.len(),
+        "jobs that made two snapshots: {twice:?}\n{said}"
+    );
     assert_eq!(made, N, "one snapshot per job");
     let full: String = (1..3)
         .map(|i| std::fs::read_to_string(dir.path().join(format!("w{i}.log"))).unwrap())
@@ -796,5 +814,106 @@ selection "scale" {{
     eprintln!(
         "{N} jobs through 3 workers, a kill and a restart in {:?}",
         started.elapsed()
+    );
+}
+
+/// Issue 15: told to stop, a worker whose job does not finish within `--shutdown-timeout`
+/// hands the job back and leaves; another worker takes it at once, without waiting for a
+/// lease to end, and finishes the backup the first one started (one snapshot).
+#[test]
+fn a_stopped_worker_hands_back_what_it_holds_after_its_shutdown_timeout() {
+    let (conn, data) = (pg_test::database(), shared());
+    let text = config(&conn, data.path()).replace(
+        "schedule     = \"cron(0 3 * * ? *)\"",
+        "schedule     = \"cron(0 * * * ? *)\"\n    allow_more_frequent_than_12h = true",
+    );
+    let dir = workspace(&text);
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let mut stuck = coffer(dir.path())
+        .args([
+            "worker",
+            "--name",
+            "stuck",
+            "--poll-interval",
+            "1s",
+            "--shutdown-timeout",
+            "2s",
+        ])
+        .env("COFFER_FAILPOINT", "backup-running-pause")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(stuck.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        use std::io::BufRead;
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the worker ended\n{log}"
+        );
+        log.push_str(&line);
+        if line.contains("fail point backup-running-pause reached") {
+            break;
+        }
+    }
+    let held: Value =
+        serde_json::from_str(&ok(dir.path(), &["workers", "list", "--json"])).unwrap();
+    assert_eq!(held[0]["jobs_held"], 1, "{held:#}");
+    let asked = std::time::Instant::now();
+    // SAFETY: the child's pid is a live process this test started
+    unsafe { libc::kill(stuck.id() as i32, libc::SIGTERM) };
+    let status = stuck.wait().unwrap();
+    let waited = asked.elapsed();
+    use std::io::Read;
+    err.read_to_string(&mut log).unwrap();
+    assert!(status.success(), "{log}");
+    assert!(
+        waited >= std::time::Duration::from_secs(2) && waited < std::time::Duration::from_secs(15),
+        "left after its shutdown timeout, not before: {waited:?}\n{log}"
+    );
+    assert!(
+        log.contains("handed back 1 unfinished job for other workers"),
+        "{log}"
+    );
+    let held: Value =
+        serde_json::from_str(&ok(dir.path(), &["workers", "list", "--json"])).unwrap();
+    assert_eq!(held[0]["jobs_held"], 0, "{held:#}");
+    // the job is free now: another worker finishes it well inside the 30 s a lease lasts
+    let mut next = coffer(dir.path())
+        .args(["worker", "--name", "next", "--poll-interval", "1s"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let jobs = loop {
+        let jobs: Value = serde_json::from_str(&ok(
+            dir.path(),
+            &["jobs", "list", "--kind", "backup", "--json"],
+        ))
+        .unwrap();
+        let jobs = jobs.as_array().unwrap().clone();
+        if jobs.iter().all(|j| j["state"] == "COMPLETED")
+            || started.elapsed() > std::time::Duration::from_secs(60)
+        {
+            break jobs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // SAFETY: the child's pid is a live process this test started
+    unsafe { libc::kill(next.id() as i32, libc::SIGTERM) };
+    next.wait().unwrap();
+    assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:#?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "taken at once, not after the lease: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        crate::files::vault_snapshots(data.path()).len(),
+        jobs.len(),
+        "the backup the first worker started was finished, not made again"
     );
 }

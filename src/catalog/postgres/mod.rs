@@ -9,8 +9,8 @@ mod schema;
 
 use super::columns::{JOB_COLUMNS, LIVE_POINT_COLUMNS, POINT_COLUMNS};
 use super::{
-    Catalog, CatalogError, ClaimLimits, ClaimRequest, JobFilter, JobRecord, JobUpdate, NewJob,
-    NewRecoveryPoint, PointChange, PointFilter, RecoveryPoint, VaultPoints,
+    Catalog, CatalogError, ClaimLimits, ClaimRequest, Claimed, JobFilter, JobRecord, JobUpdate,
+    NewJob, NewRecoveryPoint, PointChange, PointFilter, RecoveryPoint, VaultPoints,
 };
 use crate::jobs::live::LivePoints;
 use crate::jobs::{DeletedBy, History, JobKind, JobState, PointStatus, StorageClass};
@@ -600,7 +600,11 @@ impl Catalog for PgCatalog {
         worker: &str,
         lease: std::time::Duration,
         limits: &ClaimLimits,
-    ) -> Result<Vec<String>, CatalogError> {
+    ) -> Result<Claimed, CatalogError> {
+        /// Jobs looked at by a claim's first statement, per job it may take, and at most by
+        /// one statement: a claim reads a few rows at the head of the queue, not the queue.
+        const PER_JOB: usize = 4;
+        const MOST: usize = 512;
         if let Ok(mut w) = self.worker.lock() {
             *w = Some(worker.to_string());
         }
@@ -616,13 +620,16 @@ impl Catalog for PgCatalog {
                 .map(|w| w.id.clone())
                 .collect()
         };
-        let asked: BTreeMap<String, ClaimRequest> = wanted
+        let asked: Vec<ClaimRequest> = wanted
             .iter()
             .filter(|w| !held.contains(&w.id))
-            .map(|w| (w.id.clone(), w.clone()))
+            .cloned()
             .collect();
         if asked.is_empty() || limits.jobs == 0 {
-            return Ok(held);
+            return Ok(Claimed {
+                claimed: held,
+                ended: Vec::new(),
+            });
         }
         let (worker, secs, limits) = (worker.to_string(), lease.as_secs_f64(), *limits);
         let terminal: Vec<&'static str> = JobState::ALL
@@ -630,7 +637,7 @@ impl Catalog for PgCatalog {
             .filter(|s| s.is_terminal())
             .map(JobState::as_str)
             .collect();
-        let new: Vec<(String, String)> = self.call(move |c| {
+        let (new, ended): (Vec<(String, String)>, Vec<String>) = self.call(move |c| {
             let mut tx = c.transaction()?;
             // claims are made one at a time across workers (they take milliseconds), so that
             // what the limits count cannot change under a claim
@@ -638,74 +645,103 @@ impl Catalog for PgCatalog {
                 "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':coffer:claim'))",
                 &[],
             )?;
-            let ids: Vec<&String> = asked.keys().collect();
-            // what every worker holds now: claimed unfinished jobs with a live lease
-            let live = "claim_token IS NOT NULL AND lease_expires_at > now() AND state <> ALL($1)";
+            // what every worker holds now: claimed jobs with a live lease (a claim ends with
+            // its job, so these are unfinished)
             let mut per_service: BTreeMap<String, usize> = BTreeMap::new();
             let mut per_slot: BTreeMap<String, usize> = BTreeMap::new();
+            let mut busy: BTreeSet<String> = BTreeSet::new();
             for r in tx.query(
-                &format!(
-                    "SELECT claim_service, claim_copy_slot, count(*) FROM jobs WHERE {live}
-                      GROUP BY claim_service, claim_copy_slot"
-                ),
+                "SELECT resource_arn, claim_service, claim_copy_slot FROM jobs
+                  WHERE claim_token IS NOT NULL AND lease_expires_at > now() AND state <> ALL($1)",
                 &[&terminal],
             )? {
-                let n = usize::try_from(r.get::<_, i64>(2)).unwrap_or(usize::MAX);
-                if let Some(s) = r.get::<_, Option<String>>(0) {
-                    *per_service.entry(s).or_default() += n;
-                }
+                busy.insert(r.get(0));
                 if let Some(s) = r.get::<_, Option<String>>(1) {
-                    *per_slot.entry(s).or_default() += n;
+                    *per_service.entry(s).or_default() += 1;
+                }
+                if let Some(s) = r.get::<_, Option<String>>(2) {
+                    *per_slot.entry(s).or_default() += 1;
                 }
             }
-            let mut busy: BTreeSet<String> = tx
+            let mut chosen: Vec<&ClaimRequest> = Vec::new();
+            let mut ended: Vec<String> = Vec::new();
+            // the head of the queue first, then ever larger pieces of what follows
+            let mut rest: &[ClaimRequest] = &asked;
+            let mut size = limits.jobs.saturating_mul(PER_JOB).clamp(32, MOST);
+            while !rest.is_empty() && chosen.len() < limits.jobs {
+                let (chunk, after) = rest.split_at(size.min(rest.len()));
+                rest = after;
+                size = (size * 2).min(MOST);
+                let ids: Vec<&String> = chunk.iter().map(|r| &r.id).collect();
+                let by_id: BTreeMap<&String, &ClaimRequest> =
+                    chunk.iter().map(|r| (&r.id, r)).collect();
+                // a join on the ids asked for reads those rows by their key, whatever the
+                // queue's length
+                let rows = tx.query(
+                    "SELECT j.id, j.resource_arn, j.state <> ALL($2),
+                            j.claim_token IS NULL OR j.lease_expires_at < now()
+                       FROM unnest($1::text[]) AS w(id) JOIN jobs j ON j.id = w.id
+                      ORDER BY j.scheduled_at, j.id",
+                    &[&ids, &terminal],
+                )?;
+                let open: BTreeSet<String> = rows
+                    .iter()
+                    .filter(|r| r.get::<_, bool>(2))
+                    .map(|r| r.get(0))
+                    .collect();
+                // finished (or gone) jobs are said so, and not asked for again
+                ended.extend(
+                    ids.iter()
+                        .filter(|id| !open.contains(**id))
+                        .map(|id| id.to_string()),
+                );
+                for r in rows
+                    .iter()
+                    .filter(|r| r.get::<_, bool>(2) && r.get::<_, bool>(3))
+                {
+                    if chosen.len() >= limits.jobs {
+                        break;
+                    }
+                    let (id, resource): (String, String) = (r.get(0), r.get(1));
+                    let Some(req) = by_id.get(&id) else { continue };
+                    // one job per resource at a time, across workers
+                    if busy.contains(&resource) {
+                        continue;
+                    }
+                    let service_full = req.service.as_ref().is_some_and(|s| {
+                        per_service.get(s).copied().unwrap_or(0) >= limits.per_service
+                    });
+                    let slot_full = req.copy_slot.as_ref().is_some_and(|s| {
+                        per_slot.get(s).copied().unwrap_or(0) >= limits.copies_per_slot
+                    });
+                    if service_full || slot_full {
+                        continue;
+                    }
+                    busy.insert(resource);
+                    if let Some(s) = &req.service {
+                        *per_service.entry(s.clone()).or_default() += 1;
+                    }
+                    if let Some(s) = &req.copy_slot {
+                        *per_slot.entry(s.clone()).or_default() += 1;
+                    }
+                    chosen.push(req);
+                }
+            }
+            // the chosen rows, locked and checked again as they are taken: a row another
+            // transaction is changing is skipped, not waited for
+            let chosen_ids: Vec<&String> = chosen.iter().map(|r| &r.id).collect();
+            let locked: BTreeSet<String> = tx
                 .query(
-                    &format!(
-                        "SELECT DISTINCT resource_arn FROM jobs WHERE {live}
-                           AND resource_arn IN (SELECT resource_arn FROM jobs WHERE id = ANY($2))"
-                    ),
-                    &[&terminal, &ids],
+                    "SELECT id FROM jobs
+                      WHERE id = ANY($1) AND state <> ALL($2)
+                        AND (claim_token IS NULL OR lease_expires_at < now())
+                      FOR UPDATE SKIP LOCKED",
+                    &[&chosen_ids, &terminal],
                 )?
                 .iter()
                 .map(|r| r.get(0))
                 .collect();
-            let candidates = tx.query(
-                "SELECT id, resource_arn FROM jobs
-                  WHERE id = ANY($2) AND state <> ALL($1)
-                    AND (claim_token IS NULL OR lease_expires_at < now())
-                  ORDER BY scheduled_at, id
-                  FOR UPDATE SKIP LOCKED",
-                &[&terminal, &ids],
-            )?;
-            let mut chosen: Vec<&ClaimRequest> = Vec::new();
-            for r in &candidates {
-                if chosen.len() >= limits.jobs {
-                    break;
-                }
-                let (id, resource): (String, String) = (r.get(0), r.get(1));
-                let Some(req) = asked.get(&id) else { continue };
-                // one job per resource at a time, across workers
-                if busy.contains(&resource) {
-                    continue;
-                }
-                let service_full = req.service.as_ref().is_some_and(|s| {
-                    per_service.get(s).copied().unwrap_or(0) >= limits.per_service
-                });
-                let slot_full = req.copy_slot.as_ref().is_some_and(|s| {
-                    per_slot.get(s).copied().unwrap_or(0) >= limits.copies_per_slot
-                });
-                if service_full || slot_full {
-                    continue;
-                }
-                busy.insert(resource);
-                if let Some(s) = &req.service {
-                    *per_service.entry(s.clone()).or_default() += 1;
-                }
-                if let Some(s) = &req.copy_slot {
-                    *per_slot.entry(s.clone()).or_default() += 1;
-                }
-                chosen.push(req);
-            }
+            chosen.retain(|r| locked.contains(&r.id));
             let chosen_ids: Vec<&String> = chosen.iter().map(|r| &r.id).collect();
             let services: Vec<Option<&String>> =
                 chosen.iter().map(|r| r.service.as_ref()).collect();
@@ -721,7 +757,7 @@ impl Catalog for PgCatalog {
             )?;
             let claimed = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
             tx.commit()?;
-            Ok(claimed)
+            Ok((claimed, ended))
         })?;
         let mut claims = self
             .claims
@@ -732,7 +768,10 @@ impl Catalog for PgCatalog {
             claims.insert(id.clone(), token);
             out.push(id);
         }
-        Ok(out)
+        Ok(Claimed {
+            claimed: out,
+            ended,
+        })
     }
 
     fn renew_claims(&self, lease: std::time::Duration) -> Result<Vec<String>, CatalogError> {
@@ -955,21 +994,38 @@ pub struct WorkerRecord {
 }
 
 impl PgCatalog {
-    /// Hands back every claim worker `name` holds, whichever connection made it: a worker
-    /// leaving after its shutdown timeout frees its jobs for the others at once, and what
-    /// its own connection would still write about them is refused. Returns the jobs freed.
-    pub fn hand_back(&self, name: &str) -> Result<Vec<String>, CatalogError> {
+    /// Hands back the claims worker `name` holds, whichever connection made them, so that a
+    /// worker leaving after its shutdown timeout frees its jobs for the others at once (what
+    /// its own connection would still write about them is refused). A RUNNING job that has
+    /// not recorded what it asked for is kept until its lease ends: its request may still be
+    /// on its way to AWS, and a worker taking the job at once could miss what it makes and
+    /// ask again. Returns the jobs freed and the jobs kept.
+    pub fn hand_back(&self, name: &str) -> Result<(Vec<String>, Vec<String>), CatalogError> {
         let name = name.to_string();
         self.call(move |c| {
-            Ok(c.query(
-                "UPDATE jobs SET claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
-                  WHERE claimed_by = $1 AND claim_token IS NOT NULL
-                 RETURNING id",
-                &[&name],
-            )?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+            let mut tx = c.transaction()?;
+            let freed = tx
+                .query(
+                    "UPDATE jobs SET claimed_by = NULL, claim_token = NULL, lease_expires_at = NULL
+                      WHERE claimed_by = $1 AND claim_token IS NOT NULL
+                        AND NOT (state = 'RUNNING' AND native_ids = '[]'::jsonb)
+                     RETURNING id",
+                    &[&name],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let kept = tx
+                .query(
+                    "SELECT id FROM jobs WHERE claimed_by = $1 AND claim_token IS NOT NULL
+                      ORDER BY id",
+                    &[&name],
+                )?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            tx.commit()?;
+            Ok((freed, kept))
         })
     }
 

@@ -200,10 +200,19 @@ impl<'a, E: Provider> Executor<'a, E> {
         let id = &job.id;
         let tags = backup_tags(job);
         let from = copy_source(source);
+        // as with backups: a try that failed on a lost answer may have made the copy, so
+        // every later try first looks for it by the job's tag
+        let tried = std::cell::Cell::new(false);
         let (asked, calls) = self
-            .retrying(job.job.windows.complete_by, || {
+            .retrying(job.job.windows.complete_by, || async {
+                if tried.replace(true) {
+                    if let Some(made) = self.provider.find(resource, &job.job.vault, id).await? {
+                        return Ok(made);
+                    }
+                }
                 self.provider
                     .copy(resource, &from, &job.job.vault, id, &tags)
+                    .await
             })
             .await;
         let attempts = Some(job.attempts + calls);

@@ -301,6 +301,11 @@ impl<'a, E: Provider> Executor<'a, E> {
         use futures_util::stream::{FuturesUnordered, StreamExt};
         /// How soon a worker with room asks again for jobs that others' claims kept from it.
         const RECLAIM: std::time::Duration = std::time::Duration::from_secs(1);
+        // oldest run first, as the claims take them
+        let mut jobs = jobs;
+        jobs.sort_by(|a, b| {
+            (a.job.windows.scheduled_at, &a.id).cmp(&(b.job.windows.scheduled_at, &b.id))
+        });
         let mut wanted = jobs
             .iter()
             .map(|j| self.claim_request(j))
@@ -320,27 +325,42 @@ impl<'a, E: Provider> Executor<'a, E> {
         let mut first_error = None;
         loop {
             let free = room.saturating_sub(running.len());
-            if !self.stop.load(Ordering::SeqCst) && free > 0 && !wanted.is_empty() {
-                let claimed = self
-                    .catalog
-                    .borrow_mut()
-                    .claim_jobs(
-                        &wanted,
-                        &worker.name,
-                        worker.lease,
-                        &ClaimLimits {
-                            jobs: free,
-                            ..limits
-                        },
-                    )
-                    .map_err(|e| e.to_string())?;
-                wanted.retain(|w| !claimed.contains(&w.id));
-                for id in claimed {
+            // claims are taken in batches (when idle, or half the room is free), since each
+            // is a transaction that every worker's claims wait for
+            let worth = running.is_empty() || free * 2 >= room;
+            if !self.stop.load(Ordering::SeqCst) && worth && free > 0 && !wanted.is_empty() {
+                let claimed = self.catalog.borrow_mut().claim_jobs(
+                    &wanted,
+                    &worker.name,
+                    worker.lease,
+                    &ClaimLimits {
+                        jobs: free,
+                        ..limits
+                    },
+                );
+                let claimed = match claimed {
+                    Ok(c) => c,
+                    // the jobs already running are seen to their end, not dropped mid-call
+                    // (a backup asked for and not yet recorded would be made again)
+                    Err(e) => {
+                        first_error.get_or_insert(e.to_string());
+                        wanted.clear();
+                        continue;
+                    }
+                };
+                let done: std::collections::BTreeSet<&String> =
+                    claimed.claimed.iter().chain(&claimed.ended).collect();
+                wanted.retain(|w| !done.contains(&w.id));
+                for id in claimed.claimed {
                     // the job as it is now: another worker may have moved it on since it
                     // was read
-                    let Some(job) = self.catalog.borrow().job(&id).map_err(Self::catalog_err)?
-                    else {
-                        continue;
+                    let job = match self.catalog.borrow().job(&id) {
+                        Ok(Some(job)) => job,
+                        Ok(None) => continue,
+                        Err(e) => {
+                            first_error.get_or_insert(e.to_string());
+                            continue;
+                        }
                     };
                     ran.push(id);
                     running.push(self.run_job(job, refused, global, services));
@@ -544,9 +564,20 @@ impl<'a, E: Provider> Executor<'a, E> {
         let id = &job.id;
         let tags = backup_tags(job);
         let w = job.job.windows;
+        // A try that failed on a lost connection or a timeout may still have made the backup
+        // (CreateSnapshot takes no idempotency token): every later try first looks for it by
+        // the job's tag and adopts it, so that no backup is made twice.
+        let tried = std::cell::Cell::new(false);
         let (started, calls) = self
-            .retrying(w.start_by.max(self.clock.now()), || {
-                self.provider.start(resource, &job.job.vault, id, &tags)
+            .retrying(w.start_by.max(self.clock.now()), || async {
+                if tried.replace(true) {
+                    if let Some(made) = self.provider.find(resource, &job.job.vault, id).await? {
+                        return Ok(made);
+                    }
+                }
+                self.provider
+                    .start(resource, &job.job.vault, id, &tags)
+                    .await
             })
             .await;
         let attempts = Some(job.attempts + calls);
@@ -575,6 +606,8 @@ impl<'a, E: Provider> Executor<'a, E> {
             Ok(n) => {
                 failpoint::abort_at("after-backup-request");
                 self.started(JobKind::Backup, id, resource, &n, attempts, false)?;
+                // a backup that takes long: the job is held, RUNNING, its backup recorded
+                failpoint::pause_at("backup-running-pause");
                 Ok(Some(n))
             }
         }

@@ -38,6 +38,11 @@ pub(super) struct Fake {
     pub(super) restores: RefCell<Vec<BTreeMap<String, String>>>,
     /// What `restored` answers, last first; when empty, ready.
     pub(super) restorings: RefCell<Vec<crate::providers::Restoring>>,
+    /// Backups `start` makes whose answer is then lost (a transient error, as a cut
+    /// connection or a timeout gives), before it answers normally.
+    pub(super) lost_answers: Cell<u32>,
+    /// What `start` made, which `find` finds by the job's tag.
+    pub(super) made: RefCell<Option<String>>,
 }
 
 impl Provider for Fake {
@@ -51,7 +56,7 @@ impl Provider for Fake {
         Preflight::default()
     }
     async fn find(&self, _: &Resource, _: &str, _: &str) -> Result<Option<String>, ProviderError> {
-        Ok(self.existing.clone())
+        Ok(self.existing.clone().or_else(|| self.made.borrow().clone()))
     }
     async fn start(
         &self,
@@ -65,7 +70,15 @@ impl Provider for Fake {
             return Err(e);
         }
         self.started.set(self.started.get() + 1);
-        Ok(format!("snap-{}", self.started.get()))
+        let made = format!("snap-{}", self.started.get());
+        *self.made.borrow_mut() = Some(made.clone());
+        if self.lost_answers.get() > 0 {
+            self.lost_answers.set(self.lost_answers.get() - 1);
+            return Err(ProviderError::transient(
+                "ec2:CreateSnapshot: connection reset before the answer",
+            ));
+        }
+        Ok(made)
     }
     async fn poll(&self, _: &Resource, _: &str, id: &str) -> Result<Progress, ProviderError> {
         let left = self.pending_polls.get();
@@ -338,6 +351,21 @@ async fn transient_errors_are_retried_and_counted() {
     let (job, _, _dir) = run_one(&engine, 60, 600, false).await;
     assert_eq!(job.state(), JobState::Completed);
     assert_eq!(job.attempts, 3);
+}
+
+/// Found by the 1,000-job worker test: a backup whose answer was lost (the request reached
+/// AWS, the connection did not bring the answer back) is looked for by its tag before the
+/// retry asks again, and adopted: one snapshot, not two.
+#[tokio::test]
+async fn a_backup_whose_answer_was_lost_is_adopted_by_the_retry_not_made_again() {
+    let engine = Fake {
+        lost_answers: Cell::new(1),
+        ..Fake::default()
+    };
+    let (job, _, _dir) = run_one(&engine, 60, 600, false).await;
+    assert_eq!(job.state(), JobState::Completed);
+    assert_eq!(engine.started.get(), 1, "asked for once");
+    assert_eq!(job.native_ids, ["snap-1"]);
 }
 
 #[tokio::test]
