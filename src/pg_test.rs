@@ -106,7 +106,7 @@ fn start() -> Result<String, String> {
     if let Ok(conn) = std::env::var("COFFER_TEST_PG") {
         return Ok(conn);
     }
-    let cluster = Cluster::start()?;
+    let cluster = Cluster::start(false)?;
     let conn = cluster.admin();
     let _ = SHARED.set(cluster);
     // SAFETY: `stop_shared` is an `extern "C"` function that lives as long as the process
@@ -126,19 +126,23 @@ pub struct Cluster {
     bin: PathBuf,
     dir: PathBuf,
     as_postgres: bool,
+    /// Whether a commit is in the WAL before it returns (`synchronous_commit`). The shared
+    /// cluster does without, for speed; a cluster a test crashes must not lose commits, as a
+    /// production server does not.
+    durable: bool,
 }
 
 impl Cluster {
     /// A cluster of its own for a test that stops or restarts its server, which the shared
     /// one's other tests must not see; stopped and removed when dropped.
     pub fn private() -> PrivateCluster {
-        match Cluster::start() {
+        match Cluster::start(true) {
             Ok(c) => PrivateCluster(c),
             Err(e) => panic!("{e}"),
         }
     }
 
-    fn start() -> Result<Cluster, String> {
+    fn start(durable: bool) -> Result<Cluster, String> {
         let bin = bin_dir()?;
         let owner = postgres_user()?;
         // short: a Unix socket's path has a limit of about 107 bytes
@@ -157,6 +161,7 @@ impl Cluster {
             bin,
             dir,
             as_postgres: owner.is_some(),
+            durable,
         };
         let mut initdb = cluster.tool("initdb");
         initdb.arg("-D").arg(cluster.data()).args([
@@ -191,8 +196,9 @@ impl Cluster {
             .arg(self.dir.join("log"))
             .args(["-w", "start", "-o"])
             .arg(format!(
-                "-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-                self.dir.display()
+                "-c listen_addresses='' -k {} -c fsync=off -c synchronous_commit={} -c full_page_writes=off -c max_connections=300",
+                self.dir.display(),
+                if self.durable { "on" } else { "off" }
             ));
         run(pg_ctl, "pg_ctl start")
     }
@@ -223,7 +229,8 @@ impl PrivateCluster {
     }
 
     /// Stops the server as a crash would (`immediate`: no checkpoint, every connection cut),
-    /// waits `down`, and starts it again on the same data.
+    /// waits `down`, and starts it again on the same data. Every commit survives it (the
+    /// cluster commits synchronously; fsync only guards against the machine's crash).
     pub fn restart(&self, down: std::time::Duration) {
         let mut pg_ctl = self.0.tool("pg_ctl");
         pg_ctl

@@ -789,15 +789,39 @@ selection "scale" {{
         .map(|w| w[0].clone())
         .collect();
     by_job.dedup();
+    // what the workers said about those jobs' volumes, and when the snapshots were made
+    let volumes: Vec<String> = snapshots
+        .iter()
+        .filter(|s| {
+            crate::moto::ec2_tag(s.tags(), "coffer:job")
+                .is_some_and(|j| twice.iter().any(|t| t == j))
+        })
+        .map(|s| {
+            format!(
+                "{} of {} at {:?}",
+                s.snapshot_id().unwrap_or_default(),
+                s.volume_id().unwrap_or_default(),
+                s.start_time()
+            )
+        })
+        .collect();
     let said: String = (0..3)
         .flat_map(|i| {
             let log = std::fs::read_to_string(dir.path().join(format!("w{i}.log"))).unwrap();
             log.lines()
-                .filter(|l| twice.iter().any(|j| l.contains(j.as_str())))
-                .map(|l| format!("w{i}: {}\n", &l[..l.len().min(600)]))
+                .filter(|l| {
+                    twice.iter().any(|j| l.contains(j.as_str()))
+                        || volumes
+                            .iter()
+                            .any(|v| v.split(' ').nth(2).is_some_and(|vol| l.contains(vol)))
+                        || l.contains("WARN")
+                        || l.contains("ERROR")
+                })
+                .map(|l| format!("w{i}: {}\n", &l[..l.len().min(400)]))
                 .collect::<Vec<_>>()
         })
         .collect();
+    let said = format!("{volumes:#?}\n{said}");
     assert_eq!(
         made,
         by_job.len(),
