@@ -227,6 +227,10 @@ pub enum Command {
     /// The workers that run jobs from the shared backend
     #[command(subcommand)]
     Workers(WorkersCommand),
+    /// Reports of backup, copy and restore jobs (AWS Backup's job report fields) over a
+    /// window: the jobs that ended in it and those still active
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Back up one resource now, outside any schedule
     #[command(subcommand)]
     Backup(BackupCommand),
@@ -585,6 +589,42 @@ pub enum WorkersCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The window and format every report takes.
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The window's start, RFC 3339 (default: 24 hours before --until)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// The window's end, RFC 3339 (default: now)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+    /// text (a table for people), json, csv or markdown
+    #[arg(long, value_name = "FORMAT", default_value = "text")]
+    pub format: ReportFormat,
+    /// Write the report to FILE (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+    Markdown,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Backup jobs (schema/report-jobs.schema.json)
+    Jobs(ReportArgs),
+    /// Copy jobs (schema/report-jobs.schema.json)
+    Copies(ReportArgs),
+    /// Restore jobs, with what they created and a restore test's validation
+    /// (schema/report-jobs.schema.json)
+    Restores(ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]

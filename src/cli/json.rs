@@ -181,6 +181,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
     vec![
         ("job", schemars::schema_for!(JobJson)),
         ("jobs", schemars::schema_for!(Vec<JobJson>)),
+        (
+            "report-jobs",
+            schemars::schema_for!(Vec<crate::render::report::JobReportRow>),
+        ),
         ("recovery-points", schemars::schema_for!(Vec<PointJson>)),
         ("tick", schemars::schema_for!(TickJson)),
         ("restore", schemars::schema_for!(RestoreJson)),

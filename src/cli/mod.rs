@@ -24,6 +24,7 @@ mod inventory;
 mod jobs;
 mod plan;
 mod recovery_points;
+mod report;
 mod restore;
 mod restore_aws;
 mod restore_test;
@@ -221,6 +222,7 @@ pub fn run(cli: Cli) -> Exit {
             vars,
         } => daemon::worker(&ctx, &r, &vars, name, shutdown_timeout),
         Command::Workers(WorkersCommand::List { json }) => workers::list(&ctx, json),
+        Command::Report(r) => report::report(&ctx, r),
         Command::Backup(BackupCommand::Start {
             resource,
             vault,

@@ -252,3 +252,53 @@ fn jobs_and_recovery_points_as_people_and_scripts_read_them() {
         r.stderr
     );
 }
+
+/// Issue 16: `coffer report jobs` over the seeded catalog, in each format, for the day of
+/// 5 December: the completed, failed and expired backups that ended that day, in AWS Backup's
+/// job report fields. JSON validates against schema/report-jobs.schema.json (in schemas.rs's
+/// committed schemas), and `--output` writes the same text to a file.
+#[test]
+fn job_reports_in_every_format() {
+    let dir = workspace(BASIC);
+    seed(dir.path());
+    let day = [
+        "--since",
+        "2026-12-05T00:00:00Z",
+        "--until",
+        "2026-12-06T00:00:00Z",
+    ];
+    for format in ["text", "markdown", "csv", "json"] {
+        let mut args = vec!["report", "jobs", "--format", format];
+        args.extend(day);
+        insta::assert_snapshot!(format!("report_jobs_{format}"), output(dir.path(), &args));
+    }
+    // nothing was copied or restored that day
+    let mut args = vec!["report", "copies"];
+    args.extend(day);
+    assert_eq!(
+        output(dir.path(), &args),
+        "Copy jobs from 2026-12-05T00:00:00Z to 2026-12-06T00:00:00Z: no jobs\n"
+    );
+    let file = dir.path().join("jobs.csv");
+    let mut args = vec!["report", "jobs", "--format", "csv", "--output"];
+    args.push(file.to_str().unwrap());
+    args.extend(day);
+    assert_eq!(output(dir.path(), &args), "");
+    let mut stdout = vec!["report", "jobs", "--format", "csv"];
+    stdout.extend(day);
+    assert_eq!(
+        stable(&std::fs::read_to_string(&file).unwrap()),
+        output(dir.path(), &stdout)
+    );
+    // an empty window is refused, saying why
+    let r = run(coffer(dir.path()).args([
+        "report",
+        "jobs",
+        "--since",
+        "2026-12-06T00:00:00Z",
+        "--until",
+        "2026-12-05T00:00:00Z",
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("is not before --until"), "{}", r.stderr);
+}

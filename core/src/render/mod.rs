@@ -1,10 +1,12 @@
 //! Rendering for people and machines: plans as Terraform-style text ([`text`]), pull-request
 //! markdown ([`markdown`]) and JSON, built from the same serializable [`Plan`](crate::plan::Plan);
-//! and jobs and recovery points as tables and JSON ([`jobs`]). Rendering is pure.
+//! jobs and recovery points as tables and JSON ([`jobs`]); job reports in four formats
+//! ([`report`]). Rendering is pure.
 
 pub mod forecast;
 pub mod jobs;
 pub mod markdown;
+pub mod report;
 pub mod text;
 
 pub use markdown::render_markdown;
