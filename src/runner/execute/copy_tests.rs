@@ -236,6 +236,23 @@ async fn a_copy_an_earlier_attempt_asked_for_is_adopted_not_made_again() {
     assert_eq!(job.native_ids, ["snap-found"]);
 }
 
+/// As with backups: a copy whose answer was lost is looked for by its tag before the retry
+/// asks again, and adopted.
+#[tokio::test(start_paused = true)]
+async fn a_copy_whose_answer_was_lost_is_adopted_by_the_retry_not_made_again() {
+    let s = setup();
+    let engine = Fake {
+        lost_answers: std::cell::Cell::new(1),
+        ..Fake::default()
+    };
+    let job = s.copy_job(chrono::Duration::hours(2)).unwrap();
+    s.run(&engine, vec![job.clone()]).await;
+    let job = s.job(&job.id);
+    assert_eq!(job.state(), JobState::Completed);
+    assert_eq!(engine.copies.borrow().len(), 1, "asked for once");
+    assert_eq!(job.native_ids, ["copy-1"]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_copy_not_finished_in_its_window_fails_and_what_it_made_is_deleted() {
     let s = setup();

@@ -38,10 +38,10 @@ pub(super) struct Fake {
     pub(super) restores: RefCell<Vec<BTreeMap<String, String>>>,
     /// What `restored` answers, last first; when empty, ready.
     pub(super) restorings: RefCell<Vec<crate::providers::Restoring>>,
-    /// Backups `start` makes whose answer is then lost (a transient error, as a cut
-    /// connection or a timeout gives), before it answers normally.
+    /// Backups `start` (or copies `copy`) makes whose answer is then lost (a transient
+    /// error, as a cut connection or a timeout gives), before it answers normally.
     pub(super) lost_answers: Cell<u32>,
-    /// What `start` made, which `find` finds by the job's tag.
+    /// What `start` or `copy` made, which `find` finds by the job's tag.
     pub(super) made: RefCell<Option<String>>,
 }
 
@@ -107,7 +107,15 @@ impl Provider for Fake {
     ) -> Result<String, ProviderError> {
         let mut copies = self.copies.borrow_mut();
         copies.push((source.native_id.into(), vault.into(), tags.clone()));
-        Ok(format!("copy-{}", copies.len()))
+        let made = format!("copy-{}", copies.len());
+        if self.lost_answers.get() > 0 {
+            self.lost_answers.set(self.lost_answers.get() - 1);
+            *self.made.borrow_mut() = Some(made);
+            return Err(ProviderError::transient(
+                "ec2:CopySnapshot: connection reset before the answer",
+            ));
+        }
+        Ok(made)
     }
     async fn restore(
         &self,
