@@ -10,8 +10,6 @@
 use chrono::{DateTime, Utc};
 use coffer::address::Address;
 use coffer::catalog::SqliteCatalog;
-use coffer::coverage::{Coverage, Protection};
-use coffer::inventory::{Inventory, Resource, ResourceType};
 use coffer::jobs::{JobOptions, RuleInfo};
 use coffer::runner::execute::Executor;
 use coffer::runner::{cycle, Clock, Settings};
@@ -23,24 +21,12 @@ const JOBS: usize = 1000;
 
 #[path = "support/instant.rs"]
 mod instant;
-use instant::{cpu_seconds, InstantEngine};
+use instant::{cpu_seconds, ebs_volumes, InstantEngine};
 
 fn one_tick() -> (f64, f64, usize) {
     let dir = tempfile::tempdir().unwrap();
     let catalog = RefCell::new(SqliteCatalog::open(&dir.path().join("catalog.db")).unwrap());
-    let mut coverage = Coverage::new();
-    let resources: Vec<Resource> = (0..JOBS)
-        .map(|i| {
-            let arn = format!("arn:aws:ec2:us-east-1:111122223333:volume/vol-{i:017x}");
-            coverage.entry(arn.clone()).or_default().push(Protection {
-                selection: "selection.all".parse().unwrap(),
-                plan: "plan.daily".parse().unwrap(),
-            });
-            Resource::new(arn, ResourceType::EbsVolume, "us-east-1", "111122223333")
-                .with_tags(&[("Backup", "daily")])
-        })
-        .collect();
-    let inventory = Inventory::new(resources);
+    let (inventory, coverage) = ebs_volumes(JOBS);
     let rules = vec![RuleInfo {
         address: "plan.daily.rule.nightly".parse::<Address>().unwrap(),
         plan: "plan.daily".parse().unwrap(),

@@ -12,8 +12,8 @@
 use chrono::{DateTime, Utc};
 use coffer::address::Address;
 use coffer::catalog::{Catalog, JobFilter, PgCatalog, PointFilter, SqliteCatalog};
-use coffer::coverage::{Coverage, Protection};
-use coffer::inventory::{Inventory, Resource, ResourceType};
+use coffer::coverage::Coverage;
+use coffer::inventory::Inventory;
 use coffer::jobs::{JobKind, JobOptions, JobState, RuleInfo};
 use coffer::runner::execute::Executor;
 use coffer::runner::{cycle, Clock, Settings, WorkerSettings};
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 #[path = "support/instant.rs"]
 mod instant;
-use instant::{cpu_seconds, InstantEngine};
+use instant::{cpu_seconds, ebs_volumes, InstantEngine};
 
 #[path = "../src/pg_test.rs"]
 #[allow(dead_code)]
@@ -43,20 +43,9 @@ struct World {
 }
 
 fn world() -> World {
-    let mut coverage = Coverage::new();
-    let resources: Vec<Resource> = (0..JOBS)
-        .map(|i| {
-            let arn = format!("arn:aws:ec2:us-east-1:111122223333:volume/vol-{i:017x}");
-            coverage.entry(arn.clone()).or_default().push(Protection {
-                selection: "selection.all".parse().unwrap(),
-                plan: "plan.daily".parse().unwrap(),
-            });
-            Resource::new(arn, ResourceType::EbsVolume, "us-east-1", "111122223333")
-                .with_tags(&[("Backup", "daily")])
-        })
-        .collect();
+    let (inventory, coverage) = ebs_volumes(JOBS);
     World {
-        inventory: Inventory::new(resources),
+        inventory,
         coverage,
         rules: vec![RuleInfo {
             address: "plan.daily.rule.nightly".parse::<Address>().unwrap(),

@@ -3,7 +3,8 @@
 //! work beyond the API calls, and the process's CPU time.
 
 use chrono::{DateTime, Utc};
-use coffer::inventory::{Resource, ResourceType};
+use coffer::coverage::{Coverage, Protection};
+use coffer::inventory::{Inventory, Resource, ResourceType};
 use coffer::providers::{
     CopySource, Deletion, Finished, ForeignSnapshot, Preflight, Progress, Provider, ProviderError,
 };
@@ -106,4 +107,23 @@ pub fn cpu_seconds() -> f64 {
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
     let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 / 1e6;
     t(u.ru_utime) + t(u.ru_stime)
+}
+
+/// `n` EBS volumes in us-east-1 tagged `Backup = daily`, each covered by `selection.all` of
+/// `plan.daily`.
+#[allow(dead_code)]
+pub fn ebs_volumes(n: usize) -> (Inventory, Coverage) {
+    let mut coverage = Coverage::new();
+    let resources: Vec<Resource> = (0..n)
+        .map(|i| {
+            let arn = format!("arn:aws:ec2:us-east-1:111122223333:volume/vol-{i:017x}");
+            coverage.entry(arn.clone()).or_default().push(Protection {
+                selection: "selection.all".parse().unwrap(),
+                plan: "plan.daily".parse().unwrap(),
+            });
+            Resource::new(arn, ResourceType::EbsVolume, "us-east-1", "111122223333")
+                .with_tags(&[("Backup", "daily")])
+        })
+        .collect();
+    (Inventory::new(resources), coverage)
 }

@@ -232,6 +232,16 @@ pub fn daemon(
                 );
             }
         }
+        let tick = || {
+            one_tick(
+                ctx,
+                &s,
+                Clock::system(),
+                &settings,
+                &signals.stop,
+                &reporter,
+            )
+        };
         let tick_result = if worker.is_some() {
             // A worker holds no runner lock while it ticks. It only tries for it, briefly: a
             // running `restore start` holds it, so with the lock no file restore is running
@@ -251,25 +261,9 @@ pub fn daemon(
                     );
                 }
             }
-            one_tick(
-                ctx,
-                &s,
-                Clock::system(),
-                &settings,
-                &signals.stop,
-                &reporter,
-            )
+            tick()
         } else {
-            runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout).and_then(|_lock| {
-                one_tick(
-                    ctx,
-                    &s,
-                    Clock::system(),
-                    &settings,
-                    &signals.stop,
-                    &reporter,
-                )
-            })
+            runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout).and_then(|_lock| tick())
         };
         let tick_failed = tick_result.is_err();
         match tick_result {

@@ -64,6 +64,27 @@ fn ok(dir: &Path, args: &[&str]) -> String {
     r.stdout
 }
 
+/// Sends a worker SIGTERM and waits for it to leave.
+fn stop(w: &mut std::process::Child) -> std::process::ExitStatus {
+    // SAFETY: the child's pid is a live process this test started
+    unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+    w.wait().unwrap()
+}
+
+/// The backup jobs, once every one is COMPLETED or `deadline` has passed.
+fn backups_once_completed(dir: &Path, deadline: std::time::Instant) -> Vec<Value> {
+    loop {
+        let jobs: Value =
+            serde_json::from_str(&ok(dir, &["jobs", "list", "--kind", "backup", "--json"]))
+                .unwrap();
+        let jobs = jobs.as_array().unwrap().clone();
+        if jobs.iter().all(|j| j["state"] == "COMPLETED") || std::time::Instant::now() > deadline {
+            return jobs;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 #[test]
 fn state_and_catalog_live_in_postgres_and_a_second_workspace_sees_them() {
     let (conn, data) = (pg_test::database(), shared());
@@ -332,9 +353,7 @@ fn three_workers_run_each_job_once() {
     };
     let mut logs = String::new();
     for mut w in workers {
-        // SAFETY: the child's pid is a live process this test started
-        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
-        let status = w.wait().unwrap();
+        let status = stop(&mut w);
         let mut err = String::new();
         use std::io::Read;
         w.stderr.take().unwrap().read_to_string(&mut err).unwrap();
@@ -474,9 +493,7 @@ fn a_worker_leaves_a_running_file_restore_to_its_process_and_ends_an_orphaned_on
                 break;
             }
         }
-        // SAFETY: the child's pid is a live process this test started
-        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
-        w.wait().unwrap();
+        stop(&mut w);
         log
     };
     let log = tick_once();
@@ -522,22 +539,8 @@ fn a_worker_that_dies_mid_job_has_it_finished_by_another_after_the_lease() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = started + std::time::Duration::from_secs(90);
-    let jobs = loop {
-        let jobs: Value = serde_json::from_str(&ok(
-            dir.path(),
-            &["jobs", "list", "--kind", "backup", "--json"],
-        ))
-        .unwrap();
-        let jobs = jobs.as_array().unwrap().clone();
-        if jobs.iter().all(|j| j["state"] == "COMPLETED") || std::time::Instant::now() > deadline {
-            break jobs;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(500));
-    };
-    // SAFETY: the child's pid is a live process this test started
-    unsafe { libc::kill(rescuer.id() as i32, libc::SIGTERM) };
-    rescuer.wait().unwrap();
+    let jobs = backups_once_completed(dir.path(), started + std::time::Duration::from_secs(90));
+    stop(&mut rescuer);
     assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:#?}");
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(20),
@@ -601,9 +604,7 @@ fn a_job_created_while_a_worker_sleeps_wakes_it() {
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     };
-    // SAFETY: the child's pid is a live process this test started
-    unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
-    w.wait().unwrap();
+    stop(&mut w);
     assert_eq!(state, coffer::jobs::JobState::Completed);
 }
 
@@ -743,9 +744,7 @@ selection "scale" {{
         std::thread::sleep(std::time::Duration::from_millis(500));
     };
     for mut w in workers.drain(1..) {
-        // SAFETY: the child's pid is a live process this test started
-        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
-        let status = w.wait().unwrap();
+        let status = stop(&mut w);
         assert!(status.success(), "{}", worker_logs(dir.path()));
     }
     let logs = worker_logs(dir.path());
@@ -886,9 +885,7 @@ fn a_stopped_worker_hands_back_what_it_holds_after_its_shutdown_timeout() {
         serde_json::from_str(&ok(dir.path(), &["workers", "list", "--json"])).unwrap();
     assert_eq!(held[0]["jobs_held"], 1, "{held:#}");
     let asked = std::time::Instant::now();
-    // SAFETY: the child's pid is a live process this test started
-    unsafe { libc::kill(stuck.id() as i32, libc::SIGTERM) };
-    let status = stuck.wait().unwrap();
+    let status = stop(&mut stuck);
     let waited = asked.elapsed();
     use std::io::Read;
     err.read_to_string(&mut log).unwrap();
@@ -912,23 +909,8 @@ fn a_stopped_worker_hands_back_what_it_holds_after_its_shutdown_timeout() {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    let jobs = loop {
-        let jobs: Value = serde_json::from_str(&ok(
-            dir.path(),
-            &["jobs", "list", "--kind", "backup", "--json"],
-        ))
-        .unwrap();
-        let jobs = jobs.as_array().unwrap().clone();
-        if jobs.iter().all(|j| j["state"] == "COMPLETED")
-            || started.elapsed() > std::time::Duration::from_secs(60)
-        {
-            break jobs;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    };
-    // SAFETY: the child's pid is a live process this test started
-    unsafe { libc::kill(next.id() as i32, libc::SIGTERM) };
-    next.wait().unwrap();
+    let jobs = backups_once_completed(dir.path(), started + std::time::Duration::from_secs(60));
+    stop(&mut next);
     assert!(jobs.iter().all(|j| j["state"] == "COMPLETED"), "{jobs:#?}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
