@@ -608,18 +608,28 @@ impl Catalog for PgCatalog {
         if let Ok(mut w) = self.worker.lock() {
             *w = Some(worker.to_string());
         }
-        let lost = self.renew_claims(lease)?;
-        let held: Vec<String> = {
+        let in_hand: Vec<String> = {
             let claims = self
                 .claims
                 .lock()
                 .map_err(|_| self.err("claims poisoned".into()))?;
             wanted
                 .iter()
-                .filter(|w| claims.contains_key(&w.id) && !lost.contains(&w.id))
+                .filter(|w| claims.contains_key(&w.id))
                 .map(|w| w.id.clone())
                 .collect()
         };
+        // whether those are still this catalog's: asked of the database only when some are,
+        // not on every claim of a worker's loop (its renewals run beside it)
+        let lost = if in_hand.is_empty() {
+            Vec::new()
+        } else {
+            self.renew_claims(lease)?
+        };
+        let held: Vec<String> = in_hand
+            .into_iter()
+            .filter(|id| !lost.contains(id))
+            .collect();
         let asked: Vec<ClaimRequest> = wanted
             .iter()
             .filter(|w| !held.contains(&w.id))
