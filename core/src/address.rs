@@ -1,5 +1,5 @@
 //! Addresses of configuration objects (`vault.x`, `plan.y`, `plan.y.rule.z`, `selection.s`,
-//! `directory.d`, `legal_hold.h`, `restore_test.t`): parsing, printing and the canonical order used everywhere.
+//! `directory.d`, `legal_hold.h`, `restore_test.t`, `framework.f`): parsing, printing and the canonical order used everywhere.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -16,6 +16,7 @@ pub enum Kind {
     Directory,
     LegalHold,
     RestoreTest,
+    Framework,
 }
 
 impl Kind {
@@ -29,6 +30,7 @@ impl Kind {
             Kind::Directory => "directory",
             Kind::LegalHold => "legal_hold",
             Kind::RestoreTest => "restore_test",
+            Kind::Framework => "framework",
         }
     }
 }
@@ -44,6 +46,7 @@ pub enum Address {
     Directory(String),
     LegalHold(String),
     RestoreTest(String),
+    Framework(String),
 }
 
 impl Address {
@@ -56,6 +59,7 @@ impl Address {
             Address::Directory(_) => Kind::Directory,
             Address::LegalHold(_) => Kind::LegalHold,
             Address::RestoreTest(_) => Kind::RestoreTest,
+            Address::Framework(_) => Kind::Framework,
         }
     }
 
@@ -67,7 +71,8 @@ impl Address {
             | Address::Selection(n)
             | Address::Directory(n)
             | Address::LegalHold(n)
-            | Address::RestoreTest(n) => n,
+            | Address::RestoreTest(n)
+            | Address::Framework(n) => n,
             Address::Rule { rule, .. } => rule,
         }
     }
@@ -92,7 +97,7 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME, legal_hold.NAME or restore_test.NAME)")]
+#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME, legal_hold.NAME, restore_test.NAME or framework.NAME)")]
 pub struct AddressParseError {
     pub input: String,
 }
@@ -114,6 +119,7 @@ impl FromStr for Address {
             "directory" => Ok(Address::Directory(rest.to_string())),
             "legal_hold" => Ok(Address::LegalHold(rest.to_string())),
             "restore_test" => Ok(Address::RestoreTest(rest.to_string())),
+            "framework" => Ok(Address::Framework(rest.to_string())),
             "plan" => match rest.split_once(".rule.") {
                 Some((plan, rule)) if !plan.is_empty() && !rule.is_empty() => Ok(Address::Rule {
                     plan: plan.to_string(),

@@ -12,6 +12,7 @@
 
 pub mod address;
 pub mod config;
+pub mod controls;
 pub mod coverage;
 pub mod diag;
 pub mod graph;

@@ -37,6 +37,7 @@ impl Value {
                 crate::address::Kind::Directory => "directory reference",
                 crate::address::Kind::LegalHold => "legal_hold reference",
                 crate::address::Kind::RestoreTest => "restore_test reference",
+                crate::address::Kind::Framework => "framework reference",
             },
         }
     }

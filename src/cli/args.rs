@@ -228,7 +228,7 @@ pub enum Command {
     #[command(subcommand)]
     Workers(WorkersCommand),
     /// Reports of backup, copy and restore jobs (AWS Backup's job report fields) over a
-    /// window: the jobs that ended in it and those still active
+    /// window, and of compliance with the applied frameworks' controls
     #[command(subcommand)]
     Report(ReportCommand),
     /// Back up one resource now, outside any schedule
@@ -625,6 +625,25 @@ pub enum ReportCommand {
     /// Restore jobs, with what they created and a restore test's validation
     /// (schema/report-jobs.schema.json)
     Restores(ReportArgs),
+    /// Every resource under every applied framework's controls, compliant or not and why
+    /// (schema/report-resources.schema.json); exits 4 when any is non-compliant
+    Resources(ComplianceArgs),
+    /// Every applied framework's controls, compliant or not, with counts of resources
+    /// (schema/report-controls.schema.json); exits 4 when any control is non-compliant
+    Controls(ComplianceArgs),
+}
+
+/// What compliance reports take: controls are evaluated at one instant, `--until` (default
+/// now), over the resources discovered now (or, with `--refresh=false`, those recorded at the
+/// last apply).
+#[derive(Debug, Args, Clone)]
+pub struct ComplianceArgs {
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub refresh: RefreshArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Subcommand)]

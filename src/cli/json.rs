@@ -185,6 +185,14 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "report-jobs",
             schemars::schema_for!(Vec<crate::render::report::JobReportRow>),
         ),
+        (
+            "report-controls",
+            schemars::schema_for!(Vec<crate::render::compliance::ControlRow>),
+        ),
+        (
+            "report-resources",
+            schemars::schema_for!(Vec<crate::render::compliance::ResourceRow>),
+        ),
         ("recovery-points", schemars::schema_for!(Vec<PointJson>)),
         ("tick", schemars::schema_for!(TickJson)),
         ("restore", schemars::schema_for!(RestoreJson)),

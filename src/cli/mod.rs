@@ -51,6 +51,8 @@ pub enum Exit {
     Error = 1,
     Changes = 2,
     NeedsFormatting = 3,
+    /// `report controls|resources`: a control is not met.
+    NonCompliant = 4,
     /// Stopped by Ctrl-C or SIGTERM before the work finished (128 + SIGINT, as shells report).
     Interrupted = 130,
 }

@@ -11,6 +11,7 @@ mod cron_reference;
 mod dynamodb;
 mod extreme_configs;
 mod files;
+mod golden_controls;
 mod golden_diagnostics;
 mod golden_jobs;
 mod golden_plans;

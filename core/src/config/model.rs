@@ -22,6 +22,7 @@ pub struct Config {
     pub efs_mounts: BTreeMap<String, EfsMount>,
     pub legal_holds: BTreeMap<String, LegalHold>,
     pub restore_tests: BTreeMap<String, RestoreTest>,
+    pub frameworks: BTreeMap<String, Framework>,
     /// Object dependencies found in expressions (including through locals), by address.
     pub dependencies: BTreeMap<Address, Vec<Address>>,
 }
@@ -358,6 +359,25 @@ pub struct RestoreTestSelection {
 pub struct Validate {
     pub command: Vec<String>,
     pub timeout: Duration,
+}
+
+/// A `framework` block: AWS Backup Audit Manager's framework, a named set of controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Framework {
+    pub name: String,
+    pub description: Option<String>,
+    /// At most one of each control.
+    pub controls: BTreeMap<crate::controls::ControlKind, Control>,
+    pub span: Span,
+}
+
+/// A framework's `control "NAME"` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Control {
+    pub params: crate::objects::attrs::ControlParams,
+    pub scope: crate::objects::attrs::ControlScope,
+    /// The block's label.
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -390,3 +390,167 @@ impl RestoreTestAttrs {
         (self.vaults.is_empty() || named(&self.vaults)) && !named(&self.exclude_vaults)
     }
 }
+
+/// A `framework` block as recorded: its controls by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FrameworkAttrs {
+    pub description: Option<String>,
+    pub controls: BTreeMap<crate::controls::ControlKind, ControlAttrs>,
+}
+
+/// One `control` block of a framework.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ControlAttrs {
+    #[serde(default)]
+    pub parameters: ControlParams,
+    #[serde(default)]
+    pub scope: ControlScope,
+}
+
+/// A control's parameters; each control takes the ones [`crate::controls::ControlKind::params`]
+/// lists, the rest stay empty. Durations are recorded as written.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ControlParams {
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub required_frequency: Option<Duration>,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub required_retention: Option<Duration>,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub min_retention: Option<Duration>,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_retention: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_age: Option<Duration>,
+    #[serde(
+        default,
+        with = "optional_duration_text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_restore_time: Option<Duration>,
+}
+
+impl ControlParams {
+    /// The duration parameter `name`, as given.
+    pub fn duration(&self, name: &str) -> Option<&Duration> {
+        match name {
+            "required_frequency" => self.required_frequency.as_ref(),
+            "required_retention" => self.required_retention.as_ref(),
+            "min_retention" => self.min_retention.as_ref(),
+            "max_retention" => self.max_retention.as_ref(),
+            "max_age" => self.max_age.as_ref(),
+            "max_restore_time" => self.max_restore_time.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Sets the duration parameter `name` (lowering, after checking the name).
+    pub fn set_duration(&mut self, name: &str, d: Duration) {
+        let slot = match name {
+            "required_frequency" => &mut self.required_frequency,
+            "required_retention" => &mut self.required_retention,
+            "min_retention" => &mut self.min_retention,
+            "max_retention" => &mut self.max_retention,
+            "max_age" => &mut self.max_age,
+            "max_restore_time" => &mut self.max_restore_time,
+            _ => return,
+        };
+        *slot = Some(d);
+    }
+
+    /// `name = value` for each parameter given, in AWS's report form (`controlParameters`).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in [
+            "required_frequency",
+            "required_retention",
+            "min_retention",
+            "max_retention",
+            "max_age",
+            "max_restore_time",
+        ] {
+            if let Some(d) = self.duration(name) {
+                out.push(format!("{name}={d}"));
+            }
+        }
+        if !self.regions.is_empty() {
+            out.push(format!("regions={}", self.regions.join(",")));
+        }
+        if !self.accounts.is_empty() {
+            out.push(format!("accounts={}", self.accounts.join(",")));
+        }
+        out
+    }
+}
+
+/// Which resources a control evaluates: all of them when empty; else those of the listed
+/// types, ARN patterns (`*` matches any text) and tags, every given criterion holding.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ControlScope {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_types: Vec<crate::inventory::ResourceType>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+impl ControlScope {
+    /// Whether the resource is in scope.
+    pub fn includes(&self, r: &crate::inventory::Resource) -> bool {
+        (self.resource_types.is_empty() || self.resource_types.contains(&r.resource_type))
+            && (self.resources.is_empty()
+                || self
+                    .resources
+                    .iter()
+                    .any(|p| crate::coverage::select::glob(p, &r.arn)))
+            && self
+                .tags
+                .iter()
+                .all(|(k, v)| r.tags.get(k).is_some_and(|x| x == v))
+    }
+
+    /// The scope in words, for reports (`controlScope`): `all resources` when empty.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.resource_types.is_empty() {
+            let t: Vec<&str> = self.resource_types.iter().map(|t| t.as_str()).collect();
+            parts.push(format!("types {}", t.join(",")));
+        }
+        if !self.resources.is_empty() {
+            parts.push(format!("resources {}", self.resources.join(",")));
+        }
+        if !self.tags.is_empty() {
+            let t: Vec<String> = self.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            parts.push(format!("tags {}", t.join(",")));
+        }
+        if parts.is_empty() {
+            "all resources".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+}

@@ -6,9 +6,10 @@
 pub mod attrs;
 
 pub use attrs::{
-    ColdStorageAttrs, CopyAttrs, DirectoryAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs,
-    LockAttrs, PlanAttrs, PruneAttrs, RestoreTestAttrs, RestoreTestSelectionAttrs, RuleAttrs,
-    SelectionAttrs, ValidateAttrs, VaultAttrs,
+    ColdStorageAttrs, ControlAttrs, ControlParams, ControlScope, CopyAttrs, DirectoryAttrs,
+    FrameworkAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs, LockAttrs, PlanAttrs, PruneAttrs,
+    RestoreTestAttrs, RestoreTestSelectionAttrs, RuleAttrs, SelectionAttrs, ValidateAttrs,
+    VaultAttrs,
 };
 
 use crate::address::{Address, Kind};
@@ -207,6 +208,25 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         };
         push(Address::RestoreTest(t.name.clone()), write(&attrs));
     }
+    for f in config.frameworks.values() {
+        let attrs = FrameworkAttrs {
+            description: f.description.clone(),
+            controls: f
+                .controls
+                .iter()
+                .map(|(k, c)| {
+                    (
+                        *k,
+                        ControlAttrs {
+                            parameters: c.params.clone(),
+                            scope: c.scope.clone(),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        push(Address::Framework(f.name.clone()), write(&attrs));
+    }
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
 }
@@ -276,6 +296,10 @@ pub fn config_json(config: &Config) -> Value {
     for name in config.restore_tests.keys() {
         restore_tests.insert(name.clone(), attrs(&Address::RestoreTest(name.clone())));
     }
+    let mut frameworks = Map::new();
+    for name in config.frameworks.keys() {
+        frameworks.insert(name.clone(), attrs(&Address::Framework(name.clone())));
+    }
     let efs_mounts: Map<String, Value> = config
         .efs_mounts
         .values()
@@ -296,6 +320,7 @@ pub fn config_json(config: &Config) -> Value {
         "directories": directories,
         "legal_holds": legal_holds,
         "restore_tests": restore_tests,
+        "frameworks": frameworks,
     })
 }
 
@@ -405,6 +430,18 @@ mod tests {
               resources = ["arn:aws:rds:*"]
               created_from = "2026-01-01"
             }
+            framework "prod" {
+              control "BACKUP_LAST_RECOVERY_POINT_CREATED" {
+                max_age = "24h"
+                scope {
+                  resource_types = ["EBS"]
+                  tags = { Env = "prod" }
+                }
+              }
+              control "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION" {
+                regions = ["eu-west-1"]
+              }
+            }
             "#,
         );
         fn round<T: serde::de::DeserializeOwned + Serialize>(o: &ObjectSpec) {
@@ -421,6 +458,7 @@ mod tests {
                 Kind::Directory => round::<DirectoryAttrs>(o),
                 Kind::LegalHold => round::<LegalHoldAttrs>(o),
                 Kind::RestoreTest => round::<RestoreTestAttrs>(o),
+                Kind::Framework => round::<FrameworkAttrs>(o),
             }
         }
         let r = objects.iter().find(|o| o.kind == Kind::Rule).unwrap();

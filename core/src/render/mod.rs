@@ -1,12 +1,15 @@
 //! Rendering for people and machines: plans as Terraform-style text ([`text`]), pull-request
 //! markdown ([`markdown`]) and JSON, built from the same serializable [`Plan`](crate::plan::Plan);
-//! jobs and recovery points as tables and JSON ([`jobs`]); job reports in four formats
-//! ([`report`]). Rendering is pure.
+//! jobs and recovery points as tables and JSON ([`jobs`]); job reports ([`report`]) and
+//! compliance reports ([`compliance`]) in four formats over shared [`table`]s. Rendering is
+//! pure.
 
+pub mod compliance;
 pub mod forecast;
 pub mod jobs;
 pub mod markdown;
 pub mod report;
+pub mod table;
 pub mod text;
 
 pub use markdown::render_markdown;

@@ -4,12 +4,12 @@
 //! request or wiki. Like AWS's reports, a window holds the jobs that ended in it and every
 //! job still active at its end. Pure: jobs, the window and nothing else.
 
+use super::table;
 use crate::jobs::record::JobRecord;
 use crate::jobs::{JobKind, JobState};
 use chrono::{DateTime, SecondsFormat, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// Which report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,25 +238,10 @@ fn cells(r: &JobReportRow) -> [String; 22] {
     ]
 }
 
-/// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
 /// The rows as CSV with a header line (every column, even with no rows).
 pub fn report_csv(rows: &[JobReportRow]) -> String {
-    let mut out = COLUMNS.join(",");
-    out.push_str("\r\n");
-    for r in rows {
-        let line: Vec<String> = cells(r).iter().map(|v| csv_field(v)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
-    }
-    out
+    let cells: Vec<[String; 22]> = rows.iter().map(cells).collect();
+    table::csv(&COLUMNS, &cells)
 }
 
 /// What a report is called in its title.
@@ -325,35 +310,8 @@ pub fn report_text(kind: ReportKind, rows: &[JobReportRow], window: Window) -> S
         return out;
     }
     let lines: Vec<[String; 7]> = rows.iter().map(person_columns).collect();
-    let mut widths: Vec<usize> = PERSON_HEADER.iter().map(|h| h.len()).collect();
-    for l in &lines {
-        for (w, c) in widths.iter_mut().zip(l.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut line = |cols: Vec<&str>| {
-        let last = cols.len() - 1;
-        let mut s = String::new();
-        for (i, c) in cols.iter().enumerate() {
-            if i == last {
-                s.push_str(c);
-            } else {
-                let _ = write!(s, "{c:<width$}  ", width = widths[i]);
-            }
-        }
-        out.push_str(s.trim_end());
-        out.push('\n');
-    };
-    line(PERSON_HEADER.to_vec());
-    for l in &lines {
-        line(l.iter().map(String::as_str).collect());
-    }
+    out.push_str(&table::text(&PERSON_HEADER, &lines));
     out
-}
-
-/// Markdown: `|` and line breaks inside a cell would end it.
-fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// The report as markdown: a heading with the window and tally, and a table of the columns
@@ -370,12 +328,8 @@ pub fn report_markdown(kind: ReportKind, rows: &[JobReportRow], window: Window) 
         return out;
     }
     out.push('\n');
-    let _ = writeln!(out, "| {} |", PERSON_HEADER.join(" | "));
-    let _ = writeln!(out, "|{}", "---|".repeat(PERSON_HEADER.len()));
-    for r in rows {
-        let cols: Vec<String> = person_columns(r).iter().map(|c| md_cell(c)).collect();
-        let _ = writeln!(out, "| {} |", cols.join(" | "));
-    }
+    let lines: Vec<[String; 7]> = rows.iter().map(person_columns).collect();
+    out.push_str(&table::markdown(&PERSON_HEADER, &lines));
     out
 }
 

@@ -79,6 +79,7 @@ impl<'s> Lowerer<'s> {
                             "efs_mount" => c.efs_mounts.push(decl),
                             "legal_hold" => c.legal_holds.push(decl),
                             "restore_test" => c.restore_tests.push(decl),
+                            "framework" => c.frameworks.push(decl),
                             _ => {
                                 let rules = self.collect_rules(file, block, &decl.name);
                                 c.plans.push(PlanDecl { decl, rules });
@@ -172,7 +173,7 @@ impl<'s> Lowerer<'s> {
         let name_span = span_of(file, label.span());
         let checked = matches!(
             keyword,
-            "vault" | "plan" | "rule" | "selection" | "directory" | "restore_test"
+            "vault" | "plan" | "rule" | "selection" | "directory" | "restore_test" | "framework"
         );
         if checked && !names::is_valid(keyword, &name) {
             self.push(

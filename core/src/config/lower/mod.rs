@@ -7,7 +7,7 @@
 //! holds the entry point and the lowering's shared state; `collect` gathers the blocks,
 //! `references` builds the dependency graph, `values` evaluates variables and locals,
 //! `attrs` reads typed attributes, one file per block kind (`backend`, `provider`,
-//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`, `restore_test`) lowers it, and `checks` checks
+//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`, `restore_test`, `framework`) lowers it, and `checks` checks
 //! across objects.
 
 use super::duration::Duration;
@@ -34,6 +34,7 @@ mod backend;
 mod checks;
 mod collect;
 mod directory;
+mod framework;
 mod legal_hold;
 mod plan_rule;
 mod provider;
@@ -139,6 +140,7 @@ struct Collected<'a> {
     efs_mounts: Vec<Decl<'a>>,
     legal_holds: Vec<Decl<'a>>,
     restore_tests: Vec<Decl<'a>>,
+    frameworks: Vec<Decl<'a>>,
 }
 
 const TOP_LEVEL: &[(&str, usize)] = &[
@@ -153,6 +155,7 @@ const TOP_LEVEL: &[(&str, usize)] = &[
     ("efs_mount", 1),
     ("legal_hold", 1),
     ("restore_test", 1),
+    ("framework", 1),
 ];
 
 /// Loads and lowers a configuration. Pure: all texts and values come from `input`.
@@ -322,6 +325,11 @@ impl<'s> Lowerer<'s> {
         for d in &collected.legal_holds {
             if let Some(h) = self.lower_legal_hold(d) {
                 config.legal_holds.insert(h.name.clone(), h);
+            }
+        }
+        for d in &collected.frameworks {
+            if let Some(f) = self.lower_framework(d) {
+                config.frameworks.insert(f.name.clone(), f);
             }
         }
         self.check_vault_locks(&config);

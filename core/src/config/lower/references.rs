@@ -16,7 +16,10 @@ impl<'s> Lowerer<'s> {
             RefTarget::Object(Address::Selection(n)) => declared.selections.contains(n),
             RefTarget::Object(Address::Directory(n)) => declared.directories.contains(n),
             RefTarget::Object(
-                Address::Rule { .. } | Address::LegalHold(_) | Address::RestoreTest(_),
+                Address::Rule { .. }
+                | Address::LegalHold(_)
+                | Address::RestoreTest(_)
+                | Address::Framework(_),
             ) => false,
         };
         let to_node = |t: RefTarget| match t {
@@ -99,6 +102,13 @@ impl<'s> Lowerer<'s> {
                 &mut g,
                 Node::Object(Address::RestoreTest(t.name.clone())),
                 &t.block.body,
+            );
+        }
+        for f in &c.frameworks {
+            add_body(
+                &mut g,
+                Node::Object(Address::Framework(f.name.clone())),
+                &f.block.body,
             );
         }
         g

@@ -490,3 +490,84 @@ fn connection_strings_lose_their_password_when_shown() {
         "host=db password=**** dbname=b"
     );
 }
+
+#[test]
+fn frameworks_lower_their_controls_with_parameters_and_scope() {
+    let c = config(
+        r#"
+        framework "prod" {
+          description = "what production must meet"
+          control "BACKUP_LAST_RECOVERY_POINT_CREATED" {
+            max_age = "36h"
+            scope {
+              resource_types = ["EBS", "RDS"]
+              resources      = ["arn:aws:ec2:*"]
+              tags           = { Env = "prod" }
+            }
+          }
+          control "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT" {
+            accounts = ["444455556666"]
+          }
+          control "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN" {}
+        }
+        "#,
+    );
+    let f = &c.frameworks["prod"];
+    assert_eq!(f.description.as_deref(), Some("what production must meet"));
+    assert_eq!(f.controls.len(), 3);
+    let rpo = &f.controls[&crate::controls::ControlKind::LastRecoveryPointCreated];
+    assert_eq!(rpo.params.max_age.as_ref().unwrap().minutes(), 36 * 60);
+    assert_eq!(rpo.scope.resource_types.len(), 2);
+    assert_eq!(rpo.scope.tags["Env"], "prod");
+    let xa = &f.controls[&crate::controls::ControlKind::ProtectedByCrossAccount];
+    assert_eq!(xa.params.accounts, ["444455556666"]);
+}
+
+#[test]
+fn framework_mistakes_point_at_the_control() {
+    let m = messages(
+        r#"
+        framework "f" {
+          control "BACKUP_LAST_RECOVERY_POINT_CREATD" {}
+          control "BACKUP_LAST_RECOVERY_POINT_CREATED" {
+            max_age   = "90d"
+            max_agee  = "1d"
+          }
+          control "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_VAULT_LOCK" {
+            min_retention = "90d"
+            max_retention = "30d"
+            scope { resource_types = ["S3"] }
+          }
+          control "BACKUP_RESOURCES_PROTECTED_BY_CROSS_REGION" { regions = ["mars-1"] }
+          control "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT" { accounts = ["12"] }
+          control "BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT" {}
+        }
+        framework "empty" {}
+        "#,
+    );
+    let expect = [
+        "`BACKUP_LAST_RECOVERY_POINT_CREATD` is not a control coffer evaluates",
+        "max_age must be 1h to 31d, not 90d",
+        "max_retention (30d) is less than min_retention (90d)",
+        "`S3` is not a resource type",
+        "`mars-1` is not an AWS region name",
+        "`12` is not an AWS account id",
+        "control `BACKUP_RESOURCES_PROTECTED_BY_CROSS_ACCOUNT` appears more than once in framework `f`",
+        "framework `empty` has no control",
+    ];
+    for e in expect {
+        assert!(m.iter().any(|x| x == e), "missing {e:?} in {m:#?}");
+    }
+    assert!(m.iter().any(|x| x.contains("max_agee")), "{m:#?}");
+    let l = lower(
+        r#"
+        framework "f" {
+          control "BACKUP_LAST_RECOVERY_POINT_CREATD" {}
+        }
+        "#,
+    );
+    assert_eq!(
+        l.diagnostics[0].help.as_deref(),
+        Some("did you mean `BACKUP_LAST_RECOVERY_POINT_CREATED`?")
+    );
+}
