@@ -71,6 +71,9 @@ impl Provider for InstantEngine {
     ) -> Result<String, ProviderError> {
         Ok(format!("{}-in-{vault}", source.native_id))
     }
+    async fn exists(&self, _: &Resource, _: &str, _: &str) -> Result<bool, ProviderError> {
+        Ok(true)
+    }
     async fn discard(&self, _: &Resource, _: &str, _: &str) -> Result<(), ProviderError> {
         Ok(())
     }

@@ -5,6 +5,7 @@
 pub mod args;
 mod context;
 mod discovery;
+mod drift;
 pub mod json;
 mod logging;
 mod runner;

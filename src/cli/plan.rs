@@ -165,7 +165,7 @@ pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
     let state = state.as_ref().map(|s| &s.state);
     let refresh = opts.refresh && opts.mode != Mode::Destroy;
     let inventory = discovery::for_plan(ctx, &config, state, refresh)?;
-    let plan = compute(
+    let mut plan = compute(
         ctx,
         &config,
         &loaded,
@@ -174,6 +174,10 @@ pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
         opts.mode,
         inventory.as_ref(),
     )?;
+    if opts.mode != Mode::Destroy {
+        let catalog = ctx.catalog_read_only(&backend)?;
+        plan = plan.with_drift(super::drift::find(ctx, &config, state, &*catalog, refresh)?);
+    }
     drop(guard);
 
     let mut stdout = std::io::stdout().lock();
@@ -207,9 +211,11 @@ pub fn plan(ctx: &Ctx, opts: PlanOptions) -> Result<Exit, CmdError> {
         }
     }
     let _ = stdout.flush();
-    Ok(if opts.detailed_exitcode && plan.has_changes() {
-        Exit::Changes
-    } else {
-        Exit::Success
-    })
+    Ok(
+        if opts.detailed_exitcode && (plan.has_changes() || plan.has_drift()) {
+            Exit::Changes
+        } else {
+            Exit::Success
+        },
+    )
 }

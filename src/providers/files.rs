@@ -727,6 +727,31 @@ impl Provider for FileBackups {
             .await
     }
 
+    /// In the vault's repository, or its cold one.
+    async fn exists(
+        &self,
+        _: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<bool, ProviderError> {
+        let id = native_id.to_string();
+        let cold = self.opened.cold(vault)?;
+        self.opened
+            .with(vault, move |open| {
+                let cold = cold
+                    .map(|(location, password)| open_cold(&location, &password))
+                    .transpose()?;
+                for repo in std::iter::once(&open.repo).chain(cold.as_ref()) {
+                    let snaps = repo.get_all_snapshots().map_err(failed)?;
+                    if snaps.iter().any(|s| full_id(s) == id) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })
+            .await
+    }
+
     async fn delete(
         &self,
         _: &Resource,

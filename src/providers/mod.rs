@@ -304,6 +304,14 @@ pub trait Provider {
         let _ = (r, source, vault);
         Ok(())
     }
+    /// Whether a recovery point's native object `native_id` in `vault` still exists (a
+    /// snapshot, image, DB snapshot, backup or repository snapshot), for the plan's drift.
+    async fn exists(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<bool, ProviderError>;
     /// Deletes what an aborted job half-made.
     async fn discard(
         &self,

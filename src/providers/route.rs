@@ -180,6 +180,19 @@ impl<A: Provider, B: Provider> Provider for ByResourceType<A, B> {
         }
     }
 
+    async fn exists(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<bool, ProviderError> {
+        if self.first(r) {
+            self.0.exists(r, vault, native_id).await
+        } else {
+            self.1.exists(r, vault, native_id).await
+        }
+    }
+
     async fn discard(
         &self,
         r: &Resource,

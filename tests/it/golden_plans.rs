@@ -395,3 +395,42 @@ selection "everything-web" {
     assert_eq!(p.summary.protection_gained, 5);
     assert_eq!(p.summary.protection_lost, 2);
 }
+
+/// Issue 16: the Drift section as reviewers read it, in text and markdown, when nothing else
+/// changes: a point whose snapshot is gone, a missing repository, and a failing resource.
+#[test]
+fn drift_in_text_and_markdown() {
+    use coffer::plan::drift::{BrokenRepository, Drift, FailingResource, MissingPoint};
+    let state = state_of(BEFORE);
+    let drift = Drift {
+        missing_points: vec![MissingPoint {
+            vault: "main".into(),
+            recovery_point_id: "rp-1".into(),
+            resource_arn: "arn:aws:ec2:eu-west-1:111122223333:volume/vol-1".into(),
+            native_id: "snap-0123".into(),
+        }],
+        repositories: vec![BrokenRepository {
+            vault: "dr".into(),
+            storage: "file:///srv/vaults/dr".into(),
+            problem: "no repository is there any more".into(),
+        }],
+        failing_resources: vec![FailingResource {
+            resource_arn: "dir:/srv/data".into(),
+            jobs: vec!["job-3".into(), "job-2".into(), "job-1".into()],
+            since: now() - chrono::Duration::days(3),
+            last_error: Some("permission denied | reading /srv/data/x\nmore".into()),
+        }],
+        unchecked: vec![
+            "some recovery points of vault.x could not be looked for: throttled".into(),
+        ],
+    };
+    let p = Plan::parse(
+        &plan(BEFORE, Some(&state), Mode::DriftOnly)
+            .with_drift(drift)
+            .to_json_text(),
+    )
+    .unwrap();
+    assert!(p.has_drift() && !p.has_changes());
+    insta::assert_snapshot!("drift_text", render_text(&p, Style::PLAIN));
+    insta::assert_snapshot!("drift_markdown", render_markdown(&p));
+}

@@ -576,3 +576,58 @@ fn a_mounted_efs_file_systems_points_thin_out_and_the_pruned_repository_checks_a
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(target.join("night-7.bin").exists());
 }
+
+/// Issue 16: a snapshot deleted behind coffer's back is drift: `coffer plan` (and
+/// `--drift-only`) list its point under Drift and `--detailed-exitcode` exits 2, where the
+/// same plan before the deletion exits 0. Tagged `Drift = yes`, apart from this file's other
+/// tests in the region.
+#[test]
+fn a_snapshot_deleted_out_of_band_is_drift_in_the_plan() {
+    let region = "eu-south-1";
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        volume(&ec2, region, &[("Drift", "yes")]).await;
+    });
+    let dir = workspace(&config(region).replace(r#"Backup = ["daily"]"#, r#"Drift = ["yes"]"#));
+    let r = run(coffer_aws(dir.path()).args(["apply", "--auto-approve"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (r, _) = tick(dir.path(), "2026-12-05T03:10:00Z");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let points = first_points(dir.path());
+    let point = of_type(&points, "EBS");
+    let snap = point["native_id"].as_str().unwrap().to_string();
+    let plan = |args: &[&str]| {
+        run(coffer_aws(dir.path())
+            .args(["plan", "-detailed-exitcode"])
+            .args(args))
+    };
+    let before = plan(&[]);
+    assert_eq!(before.code, 0, "{}\n{}", before.stdout, before.stderr);
+    assert!(!before.stdout.contains("Drift"), "{}", before.stdout);
+
+    runtime().block_on(async {
+        let ec2 = aws_sdk_ec2::Client::new(&sdk(region).await);
+        ec2.delete_snapshot()
+            .snapshot_id(&snap)
+            .send()
+            .await
+            .unwrap();
+    });
+    let after = plan(&["--json"]);
+    assert_eq!(after.code, 2, "{}", after.stderr);
+    let json: Value = serde_json::from_str(&after.stdout).unwrap();
+    let missing = json["drift"]["missing_points"].as_array().unwrap();
+    assert_eq!(missing.len(), 1, "{json:#}");
+    assert_eq!(missing[0]["native_id"], snap.as_str());
+    assert_eq!(missing[0]["recovery_point_id"], point["id"]);
+    crate::schemas::assert_valid("plan", &json);
+    let text = plan(&["--drift-only"]);
+    assert_eq!(text.code, 2, "{}", text.stderr);
+    assert!(
+        text.stdout
+            .contains("Drift: 1 thing changed behind coffer's back"),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains(&snap), "{}", text.stdout);
+}

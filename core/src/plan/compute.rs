@@ -229,6 +229,7 @@ pub fn compute(input: &PlanInput<'_>) -> Result<Plan, Vec<PlanError>> {
         }
     }
     Ok(Plan {
+        drift: Default::default(),
         format_version: PLAN_FORMAT_VERSION,
         coffer_version: crate::VERSION.to_string(),
         mode: input.mode,

@@ -5,6 +5,7 @@
 pub mod compute;
 pub mod copies;
 pub mod diff;
+pub mod drift;
 pub mod forecast;
 pub mod preview;
 
@@ -173,6 +174,9 @@ pub struct Plan {
     /// storage because of this change (plan files from before it have none).
     #[serde(default)]
     pub recovery_points: forecast::Forecast,
+    /// What changed in reality behind coffer's back (plan files from before it have none).
+    #[serde(default)]
+    pub drift: drift::Drift,
 }
 
 impl Plan {
@@ -184,6 +188,19 @@ impl Plan {
                 .as_ref()
                 .is_some_and(|c| !c.gained.is_empty() || !c.lost.is_empty())
             || !self.recovery_points.is_empty()
+    }
+
+    /// Whether reality drifted: a point's native object gone, a repository missing or
+    /// broken, a resource failing. Counted by `--detailed-exitcode`; apply changes nothing for
+    /// it.
+    pub fn has_drift(&self) -> bool {
+        !self.drift.is_empty()
+    }
+
+    /// The plan with the drift found outside the core (by looking at the cloud and disks).
+    pub fn with_drift(mut self, drift: drift::Drift) -> Plan {
+        self.drift = drift;
+        self
     }
 
     /// Parses a saved plan file.

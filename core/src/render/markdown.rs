@@ -25,7 +25,13 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
     let mut out = String::new();
     let s = &plan.summary;
     if s.is_empty() {
-        let _ = writeln!(out, "### coffer plan: no changes\n\n{}", summary_line(s));
+        let drifted = if plan.has_drift() { ", but drift" } else { "" };
+        let _ = writeln!(
+            out,
+            "### coffer plan: no changes{drifted}\n\n{}",
+            summary_line(s)
+        );
+        super::drift::markdown(&mut out, &plan.drift);
         return out;
     }
     let protection = if s.protection_gained > 0 || s.protection_lost > 0 {
@@ -110,6 +116,7 @@ pub fn render_markdown_within(plan: &Plan, limit: usize) -> String {
         }
     }
     super::forecast::markdown(&mut out, &plan.recovery_points);
+    super::drift::markdown(&mut out, &plan.drift);
     for n in &plan.notes {
         let _ = writeln!(out, "\n> **Note:** {n}");
     }

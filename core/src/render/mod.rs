@@ -5,6 +5,7 @@
 //! pure.
 
 pub mod compliance;
+pub mod drift;
 pub mod forecast;
 pub mod jobs;
 pub mod markdown;

@@ -48,6 +48,7 @@ pub fn render_text(plan: &Plan, style: Style) -> String {
         render_coverage(&mut out, c, style);
     }
     super::forecast::text(&mut out, &plan.recovery_points, style);
+    super::drift::text(&mut out, &plan.drift, style);
     for n in &plan.notes {
         let _ = writeln!(out, "{} {n}", style.bold("Note:"));
     }

@@ -394,6 +394,26 @@ impl Provider for Ec2Instances {
         Ok(())
     }
 
+    async fn exists(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<bool, ProviderError> {
+        let (c, region) = self.regions.home(r, vault)?;
+        match c.ec2.describe_images().image_ids(native_id).send().await {
+            Ok(out) => Ok(!out.images().is_empty()),
+            Err(e) => {
+                let e = classify(DESCRIBE_IMAGES, region, &e);
+                if is_not_found(&e, &["InvalidAMIID"]) {
+                    Ok(false)
+                } else {
+                    Err(fail(e))
+                }
+            }
+        }
+    }
+
     async fn delete(
         &self,
         r: &Resource,

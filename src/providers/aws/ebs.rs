@@ -354,6 +354,16 @@ impl Provider for EbsVolumes {
         Ok(())
     }
 
+    async fn exists(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<bool, ProviderError> {
+        let (c, region) = self.regions.home(r, vault)?;
+        Ok(describe_snapshot(c, region, native_id).await?.is_some())
+    }
+
     async fn delete(
         &self,
         r: &Resource,

@@ -373,6 +373,21 @@ impl<F: Flavor> Provider for RdsSnapshots<F> {
             .map_err(fail)
     }
 
+    async fn exists(
+        &self,
+        r: &Resource,
+        vault: &str,
+        native_id: &str,
+    ) -> Result<bool, ProviderError> {
+        let (c, region) = self.regions.home(r, vault)?;
+        let snapshot = arn_id(native_id, F::SNAPSHOT_MARKER);
+        match F::describe(c, region, snapshot).await {
+            Ok(s) => Ok(s.is_some()),
+            Err(e) if is_not_found(&e, &[F::NOT_FOUND]) => Ok(false),
+            Err(e) => Err(fail(e)),
+        }
+    }
+
     async fn delete(
         &self,
         r: &Resource,

@@ -155,6 +155,9 @@ impl Provider for Fake {
         self.discarded.borrow_mut().push(created.into());
         Ok(())
     }
+    async fn exists(&self, _: &Resource, _: &str, id: &str) -> Result<bool, ProviderError> {
+        Ok(!self.discarded.borrow().iter().any(|d| d == id))
+    }
     async fn discard(&self, _: &Resource, _: &str, id: &str) -> Result<(), ProviderError> {
         self.discarded.borrow_mut().push(id.into());
         Ok(())
