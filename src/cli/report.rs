@@ -39,7 +39,7 @@ pub fn report(ctx: &Ctx, command: ReportCommand) -> Result<Exit, CmdError> {
         ReportFormat::Csv => report_csv(&rows),
         ReportFormat::Json => json(&rows)?,
     };
-    write(&args, &text, &format!("{} jobs", rows.len()))?;
+    write(ctx, &args, &text, &format!("{} jobs", rows.len()))?;
     Ok(Exit::Success)
 }
 
@@ -50,11 +50,13 @@ fn json<T: serde::Serialize>(rows: &T) -> Result<String, CmdError> {
     Ok(t)
 }
 
-/// The report to standard output, or to `--output` atomically (saying what was written).
-fn write(args: &ReportArgs, text: &str, what: &str) -> Result<(), CmdError> {
+/// The report to standard output, or to `--output` atomically (saying what was written); a
+/// relative path is relative to the configuration directory (`-C`), as `plan --out` is.
+fn write(ctx: &Ctx, args: &ReportArgs, text: &str, what: &str) -> Result<(), CmdError> {
     match &args.output {
         None => print!("{text}"),
         Some(path) => {
+            let path = &ctx.dir.join(path);
             let tmp = std::path::PathBuf::from(format!("{}.tmp", path.display()));
             std::fs::write(&tmp, text)
                 .and_then(|()| std::fs::rename(&tmp, path))
@@ -153,7 +155,7 @@ fn compliance(ctx: &Ctx, which: Compliance, args: ComplianceArgs) -> Result<Exit
             (text, format!("{} resource results", rows.len()))
         }
     };
-    write(args, &text, &what)?;
+    write(ctx, args, &text, &what)?;
     let failing = results
         .iter()
         .filter(|c| c.status == controls::Status::NonCompliant)

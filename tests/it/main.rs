@@ -3,11 +3,13 @@
 //! through the built binary.
 
 mod aws;
+mod ci_examples;
 mod cli;
 mod copies_aws;
 mod copies_files;
 mod core_purity;
 mod cron_reference;
+mod drift;
 mod dynamodb;
 mod extreme_configs;
 mod files;
