@@ -1,22 +1,21 @@
 //! Finding drift for `coffer plan`: the applied vaults' repositories opened and their
-//! snapshots listed (the quick structure check), every COMPLETED recovery point's native
-//! object looked for through its type's provider (only when refreshing, as that calls AWS),
+//! snapshots listed once each (the quick structure check, and what file-level points are
+//! looked for among), every other COMPLETED recovery point's native object looked for
+//! through its type's provider (only when refreshing, as that calls AWS),
 //! and the catalog's backup jobs for resources that keep failing. What cannot be looked at is
 //! said, never taken as drift.
 
 use super::context::{CmdError, Ctx};
 use crate::catalog::{Catalog, JobFilter, PointFilter};
 use crate::config::model::Config;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, ResourceType};
 use crate::jobs::{JobKind, PointStatus};
 use crate::plan::drift::{self, BrokenRepository, Drift, MissingPoint};
-use crate::providers::files::FileBackups;
-use crate::providers::route::ByResourceType;
 use crate::providers::Provider;
 use crate::repository::{self, RepositoryError};
 use crate::state::State;
 use futures_util::StreamExt;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How many native objects are looked for at once.
 const CONCURRENCY: usize = 16;
@@ -44,6 +43,9 @@ pub fn find(
     let env = |k: &str| std::env::var(k).ok();
     let prepared = crate::app::session::prepare(state, &Inventory::default(), &ctx.dir, &env)?;
     let mut broken: BTreeSet<String> = BTreeSet::new();
+    // each repository opened and listed once (its cold one too): the quick structure check,
+    // and the snapshots its points are looked for among
+    let mut snapshots: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (vault, repo) in &prepared.repositories {
         let key = match repo.key() {
             Ok(k) => k,
@@ -55,26 +57,30 @@ pub fn find(
                 continue;
             }
         };
-        let problem = match repository::open(&repo.location, &key) {
-            Err(RepositoryError::Missing(_)) => Some("no repository is there any more".to_string()),
-            Err(RepositoryError::Failed(e)) => Some(e),
-            Ok(open) => open.get_all_snapshots().err().map(|e| e.to_string()),
-        };
-        if let Some(problem) = problem {
-            out.repositories.push(BrokenRepository {
-                vault: vault.clone(),
-                storage: repo.location.to_string(),
-                problem,
-            });
-            broken.insert(vault.clone());
+        let mut ids = BTreeSet::new();
+        let mut problem = None;
+        for location in std::iter::once(&repo.location).chain(repo.cold.as_ref()) {
+            match list(location, &key) {
+                Ok(found) => ids.extend(found),
+                Err(p) => {
+                    problem = Some((location.to_string(), p));
+                    break;
+                }
+            }
         }
-    }
-    if !refresh {
-        out.unchecked.push(
-            "whether recovery points' native objects still exist (--refresh=false calls no cloud)"
-                .into(),
-        );
-        return Ok(out);
+        match problem {
+            Some((storage, problem)) => {
+                out.repositories.push(BrokenRepository {
+                    vault: vault.clone(),
+                    storage,
+                    problem,
+                });
+                broken.insert(vault.clone());
+            }
+            None => {
+                snapshots.insert(vault.clone(), ids);
+            }
+        }
     }
     let points = catalog
         .recovery_points(&PointFilter {
@@ -82,21 +88,45 @@ pub fn find(
             ..PointFilter::default()
         })
         .map_err(|e| e.to_string())?;
-    let points: Vec<_> = points
-        .into_iter()
-        .filter(|p| !broken.contains(&p.point.vault))
-        .filter_map(|p| Some((p.source_resource()?, p)))
-        .collect();
+    let mut elsewhere = Vec::new();
+    for p in points {
+        let Some(r) = p.source_resource() else {
+            continue;
+        };
+        // file-level points live in their vault's repository, the others in AWS
+        let in_repository = matches!(
+            r.resource_type,
+            ResourceType::Directory | ResourceType::EfsFileSystem
+        );
+        if !in_repository {
+            elsewhere.push((r, p));
+        } else if broken.contains(&p.point.vault) {
+            continue;
+        } else if let Some(ids) = snapshots.get(&p.point.vault) {
+            if !ids.contains(&p.point.native_id) {
+                out.missing_points.push(missing(&p));
+            }
+        }
+    }
+    let points = elsewhere;
+    if !points.is_empty() && !refresh {
+        out.missing_points.sort();
+        let n = points.len();
+        out.unchecked.push(if n == 1 {
+            "whether the native object of 1 AWS recovery point still exists (--refresh=false calls no cloud)".to_string()
+        } else {
+            format!("whether the native objects of {n} AWS recovery points still exist (--refresh=false calls no cloud)")
+        });
+        return Ok(out);
+    }
     if points.is_empty() {
+        out.missing_points.sort();
         return Ok(out);
     }
     let targets = super::discovery::targets(config)?;
     let runtime = super::context::runtime()?;
     let results = runtime.block_on(async {
-        let provider = ByResourceType(
-            crate::providers::aws::providers(&targets, prepared.homes.clone()).await,
-            FileBackups::new(prepared.repositories.clone(), false),
-        );
+        let provider = crate::providers::aws::providers(&targets, prepared.homes.clone()).await;
         let provider = &provider;
         futures_util::stream::iter(points.iter())
             .map(|(r, p)| async move {
@@ -115,12 +145,7 @@ pub fn find(
     for (p, found) in results {
         match found {
             Some(Ok(true)) | None => {}
-            Some(Ok(false)) => out.missing_points.push(MissingPoint {
-                vault: p.point.vault.clone(),
-                recovery_point_id: p.id.clone(),
-                resource_arn: p.point.resource_arn.clone(),
-                native_id: p.point.native_id.clone(),
-            }),
+            Some(Ok(false)) => out.missing_points.push(missing(p)),
             Some(Err(e)) => {
                 if failed_vaults.insert(p.point.vault.clone()) {
                     out.unchecked.push(format!(
@@ -133,4 +158,27 @@ pub fn find(
     }
     out.missing_points.sort();
     Ok(out)
+}
+
+fn missing(p: &crate::catalog::RecoveryPoint) -> MissingPoint {
+    MissingPoint {
+        vault: p.point.vault.clone(),
+        recovery_point_id: p.id.clone(),
+        resource_arn: p.point.resource_arn.clone(),
+        native_id: p.point.native_id.clone(),
+    }
+}
+
+/// The full ids of a repository's snapshots, or what is wrong with it.
+fn list(location: &repository::Location, key: &str) -> Result<Vec<String>, String> {
+    let open = match repository::open(location, key) {
+        Err(RepositoryError::Missing(_)) => return Err("no repository is there any more".into()),
+        Err(RepositoryError::Failed(e)) => return Err(e),
+        Ok(open) => open,
+    };
+    let snaps = open.get_all_snapshots().map_err(|e| e.to_string())?;
+    Ok(snaps
+        .iter()
+        .map(|s| s.id.to_hex().as_str().to_string())
+        .collect())
 }

@@ -84,10 +84,11 @@ fn a_repository_snapshot_deleted_behind_coffers_back_is_drift() {
     let (_, md) = plan(dir.path(), &["--format", "markdown"]);
     assert!(md.contains("#### Drift"), "{md}");
     assert!(md.contains("is gone"), "{md}");
-    // with --refresh=false nothing is looked for, and the plan says so
-    let (_, text) = plan(dir.path(), &["--refresh=false"]);
+    // repositories are on this machine: --refresh=false, which calls no cloud, still looks
+    let (code, text) = plan(dir.path(), &["--refresh=false"]);
+    assert_eq!(code, 2, "{text}");
     assert!(
-        text.contains("drift not checked: whether recovery points' native objects still exist"),
+        text.contains("Recovery points whose native object is gone"),
         "{text}"
     );
 }

@@ -630,4 +630,14 @@ fn a_snapshot_deleted_out_of_band_is_drift_in_the_plan() {
         text.stdout
     );
     assert!(text.stdout.contains(&snap), "{}", text.stdout);
+    // without refreshing, AWS is not asked, and the plan says what it did not look at
+    let offline = plan(&["--refresh=false"]);
+    assert_eq!(offline.code, 0, "{}", offline.stdout);
+    assert!(
+        offline.stdout.contains(
+            "drift not checked: whether the native object of 1 AWS recovery point still exists"
+        ),
+        "{}",
+        offline.stdout
+    );
 }
