@@ -12,8 +12,8 @@
 //! [`repository`], [`aws`], [`providers`] (one per resource type), [`cli`]; and the use cases the CLI calls, in [`app`].
 
 pub use coffer_core::{
-    address, config, controls, coverage, diag, graph, inventory, jobs, objects, plan, render,
-    schedule, value, VERSION,
+    address, config, controls, coverage, diag, graph, inventory, jobs, metrics, objects, plan,
+    render, schedule, value, VERSION,
 };
 
 pub mod app;
@@ -28,5 +28,6 @@ mod pg_test;
 pub mod providers;
 pub mod repository;
 pub mod runner;
+pub mod serve;
 pub mod state;
 pub mod workspace;

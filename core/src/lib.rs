@@ -18,6 +18,7 @@ pub mod diag;
 pub mod graph;
 pub mod inventory;
 pub mod jobs;
+pub mod metrics;
 pub mod number;
 pub mod objects;
 pub mod plan;

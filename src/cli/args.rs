@@ -204,6 +204,8 @@ pub enum Command {
     /// Run ticks forever: sleep until the next rule run, tick, repeat (SIGHUP reloads, SIGINT/SIGTERM stop)
     Daemon {
         #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
         runner: RunnerArgs,
         #[command(flatten)]
         vars: VarArgs,
@@ -219,6 +221,8 @@ pub enum Command {
         /// rest for other workers and leaving (e.g. 30s, 2m)
         #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_wait)]
         shutdown_timeout: Duration,
+        #[command(flatten)]
+        serve: ServeArgs,
         #[command(flatten)]
         runner: RunnerArgs,
         #[command(flatten)]
@@ -332,6 +336,28 @@ impl LogLevel {
             LogLevel::Debug => "debug",
             LogLevel::Trace => "trace",
         }
+    }
+}
+
+/// What `--listen` serves: `/metrics`, `/healthz` and `/readyz`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Serve /metrics (Prometheus), /healthz and /readyz on ADDR: HOST:PORT, or :PORT or PORT
+    /// for loopback (127.0.0.1); the usual port is 9464. Nothing is served without it
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+impl ServeArgs {
+    /// The address to bind: a bare port, or `:PORT`, is on loopback.
+    pub fn address(&self) -> Option<String> {
+        let a = self.listen.as_deref()?.trim();
+        let port = a.strip_prefix(':').unwrap_or(a);
+        Some(if port.bytes().all(|b| b.is_ascii_digit()) {
+            format!("127.0.0.1:{port}")
+        } else {
+            a.to_string()
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! `coffer daemon` and `coffer worker`: tick forever, sleeping until the next run (a worker
 //! also runs what it can claim of the shared queue); SIGHUP reloads, SIGINT and SIGTERM stop.
 
-use super::args::{RunnerArgs, VarArgs};
+use super::args::{RunnerArgs, ServeArgs, VarArgs};
 use super::context::{runtime, CmdError, Ctx};
 use super::runner::*;
 use super::schedule::rfc3339;
@@ -52,6 +52,7 @@ pub fn worker(
     ctx: &Ctx,
     args: &RunnerArgs,
     vars: &VarArgs,
+    serve: &ServeArgs,
     name: Option<String>,
     shutdown_timeout: std::time::Duration,
 ) -> Result<Exit, CmdError> {
@@ -66,6 +67,7 @@ pub fn worker(
         ctx,
         args,
         vars,
+        serve,
         Some(Worker {
             name,
             shutdown_timeout,
@@ -167,6 +169,7 @@ pub fn daemon(
     ctx: &Ctx,
     args: &RunnerArgs,
     vars: &VarArgs,
+    serve: &ServeArgs,
     worker: Option<Worker>,
 ) -> Result<Exit, CmdError> {
     let reporter = Reporter::Log;
@@ -203,6 +206,18 @@ pub fn daemon(
             crate::pg::listen_for_jobs(target, move || signals.wake.notify_one())?;
         }
     }
+    let live = Arc::new(crate::serve::Liveness::default());
+    if let Some(addr) = serve.address() {
+        let bound = crate::serve::start(&addr, s.backend.spec(), live.clone())?;
+        say!(
+            reporter,
+            info,
+            format!("serving /metrics, /healthz and /readyz on http://{bound}"),
+            event = "listening",
+            address = bound.to_string().as_str(),
+        );
+    }
+    live.discovered(s.inventory.clone());
     say!(
         reporter,
         info,
@@ -217,6 +232,7 @@ pub fn daemon(
         rules = s.rules.len(),
     );
     loop {
+        live.busy(Utc::now());
         let tick_args = RunnerArgs {
             lock_timeout: std::time::Duration::from_secs(600),
             ..args.clone()
@@ -266,6 +282,7 @@ pub fn daemon(
             runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout).and_then(|_lock| tick())
         };
         let tick_failed = tick_result.is_err();
+        live.ticked(Utc::now(), !tick_failed);
         match tick_result {
             Ok(r) => {
                 say!(
@@ -353,6 +370,7 @@ pub fn daemon(
             wait = wait.min(settings.poll_interval);
         }
         let wake_at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+        live.sleeping(wake_at);
         let next_text = next.map(rfc3339);
         say!(
             reporter,
@@ -371,12 +389,14 @@ pub fn daemon(
         if signals.stop.load(Ordering::SeqCst) {
             break;
         }
+        live.busy(Utc::now());
         // read the applied configuration and discover again before every tick, so applied
         // changes and new resources take effect; SIGHUP does this at once
         let hup = signals.reload.swap(false, Ordering::SeqCst);
         match session(ctx, vars) {
             Ok(new) => {
                 s = new;
+                live.discovered(s.inventory.clone());
                 if hup {
                     say!(
                         reporter,

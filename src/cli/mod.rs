@@ -217,13 +217,18 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         } => run::run(&ctx, at, json, &r, &vars),
-        Command::Daemon { runner: r, vars } => daemon::daemon(&ctx, &r, &vars, None),
+        Command::Daemon {
+            serve,
+            runner: r,
+            vars,
+        } => daemon::daemon(&ctx, &r, &vars, &serve, None),
         Command::Worker {
             name,
             shutdown_timeout,
+            serve,
             runner: r,
             vars,
-        } => daemon::worker(&ctx, &r, &vars, name, shutdown_timeout),
+        } => daemon::worker(&ctx, &r, &vars, &serve, name, shutdown_timeout),
         Command::Workers(WorkersCommand::List { json }) => workers::list(&ctx, json),
         Command::Report(r) => report::report(&ctx, r),
         Command::Backup(BackupCommand::Start {

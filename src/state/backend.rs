@@ -64,7 +64,33 @@ fn mismatch() -> BackendError {
     BackendError::Unlock("a lock of one backend was used with another".into())
 }
 
+/// What opens a backend again, from another thread (a server's): the local directory or the
+/// PostgreSQL target.
+#[derive(Debug, Clone)]
+pub enum BackendSpec {
+    Local(LocalBackend),
+    Postgres(PgTarget),
+}
+
+impl BackendSpec {
+    /// A backend of its own, with its own connection.
+    pub fn open(&self) -> Result<Backend, BackendError> {
+        match self {
+            BackendSpec::Local(b) => Ok(Backend::Local(b.clone())),
+            BackendSpec::Postgres(t) => Backend::postgres(t.clone()),
+        }
+    }
+}
+
 impl Backend {
+    /// What opens this backend again.
+    pub fn spec(&self) -> BackendSpec {
+        match self {
+            Backend::Local(b) => BackendSpec::Local(b.clone()),
+            Backend::Postgres { target, .. } => BackendSpec::Postgres(target.clone()),
+        }
+    }
+
     /// The PostgreSQL backend at `target`, for the default workspace.
     pub fn postgres(target: PgTarget) -> Result<Backend, BackendError> {
         let conn = PgConnection::open(&target).map_err(BackendError::Database)?;

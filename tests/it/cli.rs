@@ -752,7 +752,7 @@ plan "p" {
 }
 
 /// Reads JSON log lines from the daemon's stderr until one has `event` == `want`.
-fn wait_for_event(
+pub(crate) fn wait_for_event(
     lines: &mut impl Iterator<Item = std::io::Result<String>>,
     want: &str,
     seen: &mut Vec<String>,

@@ -21,6 +21,7 @@ mod jobs;
 mod kms_vault;
 mod lifecycle_aws;
 mod lifecycle_files;
+mod metrics;
 mod moto;
 mod postgres;
 mod properties;
