@@ -1,5 +1,5 @@
 //! Addresses of configuration objects (`vault.x`, `plan.y`, `plan.y.rule.z`, `selection.s`,
-//! `directory.d`, `legal_hold.h`, `restore_test.t`, `framework.f`): parsing, printing and the canonical order used everywhere.
+//! `directory.d`, `legal_hold.h`, `restore_test.t`, `framework.f`, `notification.n`): parsing, printing and the canonical order used everywhere.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -17,6 +17,7 @@ pub enum Kind {
     LegalHold,
     RestoreTest,
     Framework,
+    Notification,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::LegalHold => "legal_hold",
             Kind::RestoreTest => "restore_test",
             Kind::Framework => "framework",
+            Kind::Notification => "notification",
         }
     }
 }
@@ -47,6 +49,7 @@ pub enum Address {
     LegalHold(String),
     RestoreTest(String),
     Framework(String),
+    Notification(String),
 }
 
 impl Address {
@@ -60,6 +63,7 @@ impl Address {
             Address::LegalHold(_) => Kind::LegalHold,
             Address::RestoreTest(_) => Kind::RestoreTest,
             Address::Framework(_) => Kind::Framework,
+            Address::Notification(_) => Kind::Notification,
         }
     }
 
@@ -72,7 +76,8 @@ impl Address {
             | Address::Directory(n)
             | Address::LegalHold(n)
             | Address::RestoreTest(n)
-            | Address::Framework(n) => n,
+            | Address::Framework(n)
+            | Address::Notification(n) => n,
             Address::Rule { rule, .. } => rule,
         }
     }
@@ -97,7 +102,7 @@ impl fmt::Display for Address {
 
 /// Why a string is not an address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME, legal_hold.NAME, restore_test.NAME or framework.NAME)")]
+#[error("`{input}` is not an object address (expected vault.NAME, plan.NAME, plan.NAME.rule.NAME, selection.NAME, directory.NAME, legal_hold.NAME, restore_test.NAME, framework.NAME or notification.NAME)")]
 pub struct AddressParseError {
     pub input: String,
 }
@@ -120,6 +125,7 @@ impl FromStr for Address {
             "legal_hold" => Ok(Address::LegalHold(rest.to_string())),
             "restore_test" => Ok(Address::RestoreTest(rest.to_string())),
             "framework" => Ok(Address::Framework(rest.to_string())),
+            "notification" => Ok(Address::Notification(rest.to_string())),
             "plan" => match rest.split_once(".rule.") {
                 Some((plan, rule)) if !plan.is_empty() && !rule.is_empty() => Ok(Address::Rule {
                     plan: plan.to_string(),

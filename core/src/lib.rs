@@ -19,6 +19,7 @@ pub mod graph;
 pub mod inventory;
 pub mod jobs;
 pub mod metrics;
+pub mod notify;
 pub mod number;
 pub mod objects;
 pub mod plan;

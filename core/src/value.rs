@@ -38,6 +38,7 @@ impl Value {
                 crate::address::Kind::LegalHold => "legal_hold reference",
                 crate::address::Kind::RestoreTest => "restore_test reference",
                 crate::address::Kind::Framework => "framework reference",
+                crate::address::Kind::Notification => "notification reference",
             },
         }
     }

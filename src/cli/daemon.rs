@@ -218,6 +218,10 @@ pub fn daemon(
         );
     }
     live.discovered(s.inventory.clone());
+    let notifier =
+        crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone());
+    live.notifications(notifier.counts.clone());
+    let mut controls = ControlWatch::default();
     say!(
         reporter,
         info,
@@ -256,6 +260,7 @@ pub fn daemon(
                 &settings,
                 &signals.stop,
                 &reporter,
+                Some(&notifier),
             )
         };
         let tick_result = if worker.is_some() {
@@ -282,6 +287,17 @@ pub fn daemon(
             runner_lock(ctx, &s.backend, "daemon", tick_args.lock_timeout).and_then(|_lock| tick())
         };
         let tick_failed = tick_result.is_err();
+        if notifier.wants(crate::notify::NotificationEvent::ControlNonCompliant) {
+            if let Err(e) = controls.check(ctx, &s, &notifier) {
+                say!(
+                    reporter,
+                    warn,
+                    format!("cannot evaluate the controls for notifications: {e}"),
+                    event = "controls_failed",
+                    error = e.as_str(),
+                );
+            }
+        }
         live.ticked(Utc::now(), !tick_failed);
         match tick_result {
             Ok(r) => {
@@ -299,6 +315,12 @@ pub fn daemon(
                     overlaps = r.overlaps.len(),
                 );
                 for t in &r.lifecycle.tripped {
+                    notifier.send(crate::notify::mass_deletion_blocked(
+                        &t.vault,
+                        t.deleting,
+                        t.live,
+                        Utc::now(),
+                    ));
                     say!(
                         reporter,
                         error,
@@ -397,6 +419,7 @@ pub fn daemon(
             Ok(new) => {
                 s = new;
                 live.discovered(s.inventory.clone());
+                notifier.set(s.notifications.clone());
                 if hup {
                     say!(
                         reporter,
@@ -422,5 +445,79 @@ pub fn daemon(
         format!("coffer {what} stopped; unfinished jobs will be resumed by the next run"),
         event = "stopped",
     );
+    notifier.finish(std::time::Duration::from_secs(10));
     Ok(Exit::Success)
+}
+
+/// The controls' last statuses, to notify when one becomes NON_COMPLIANT (and of those that
+/// are when the daemon starts).
+#[derive(Default)]
+struct ControlWatch {
+    last: std::collections::BTreeMap<(String, crate::controls::ControlKind), bool>,
+}
+
+impl ControlWatch {
+    fn check(
+        &mut self,
+        ctx: &Ctx,
+        s: &Session,
+        notifier: &crate::notify_delivery::Notifier,
+    ) -> Result<(), CmdError> {
+        let Some(state) = s
+            .backend
+            .read()
+            .map_err(|e| e.to_string())?
+            .map(|l| l.state)
+        else {
+            return Ok(());
+        };
+        let catalog = ctx.catalog_read_only(&s.backend)?;
+        let points = catalog
+            .recovery_points(&Default::default())
+            .map_err(|e| e.to_string())?;
+        let restores = catalog
+            .jobs(&crate::catalog::JobFilter {
+                kind: Some(JobKind::Restore),
+                ..Default::default()
+            })
+            .map_err(|e| e.to_string())?;
+        let objects: std::collections::BTreeMap<_, _> = state
+            .objects
+            .values()
+            .map(|o| (o.address.clone(), o.attributes.clone()))
+            .collect();
+        let accounts = crate::controls::vault_accounts(&s.config);
+        let now = Utc::now();
+        let results = crate::controls::evaluate(&crate::controls::Evidence {
+            objects: &objects,
+            inventory: &s.inventory,
+            points: &points,
+            restores: &restores,
+            vault_accounts: &accounts,
+            now,
+        });
+        for c in results {
+            let ok = c.status == crate::controls::Status::Compliant;
+            let was = self.last.insert((c.framework.clone(), c.control), ok);
+            if !ok && was != Some(false) {
+                let bad: Vec<_> = c
+                    .resources
+                    .iter()
+                    .filter(|r| r.status == crate::controls::Status::NonCompliant)
+                    .collect();
+                let first = bad
+                    .first()
+                    .map(|r| format!("{}: {}", r.arn, r.reason))
+                    .unwrap_or_default();
+                notifier.send(crate::notify::control_non_compliant(
+                    &c.framework,
+                    c.control.name(),
+                    bad.len(),
+                    &first,
+                    now,
+                ));
+            }
+        }
+        Ok(())
+    }
 }

@@ -193,6 +193,10 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             "report-resources",
             schemars::schema_for!(Vec<crate::render::compliance::ResourceRow>),
         ),
+        (
+            "notification",
+            schemars::schema_for!(crate::notify::Payload),
+        ),
         ("recovery-points", schemars::schema_for!(Vec<PointJson>)),
         ("tick", schemars::schema_for!(TickJson)),
         ("restore", schemars::schema_for!(RestoreJson)),

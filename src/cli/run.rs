@@ -21,8 +21,30 @@ pub fn run(
     let started = clock.now();
     let stop = interruptible()?;
     let reporter = Reporter::for_output(ctx, json_out);
-    let report = one_tick(ctx, &s, clock, &settings(args), &stop, &reporter)?;
+    let notifier = (!s.notifications.is_empty())
+        .then(|| crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone()));
+    let report = one_tick(
+        ctx,
+        &s,
+        clock,
+        &settings(args),
+        &stop,
+        &reporter,
+        notifier.as_ref(),
+    )?;
     reporter.finish();
+    if let Some(n) = notifier {
+        for t in &report.lifecycle.tripped {
+            n.send(crate::notify::mass_deletion_blocked(
+                &t.vault,
+                t.deleting,
+                t.live,
+                clock.now(),
+            ));
+        }
+        // what this tick raised is delivered before the command ends, within bounds
+        n.finish(std::time::Duration::from_secs(60));
+    }
     if json_out {
         super::json::print(&tick_json(&report, started));
     } else {

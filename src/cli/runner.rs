@@ -38,6 +38,8 @@ pub(super) struct Session {
     /// Where each applied vault's native points live.
     pub(super) homes: BTreeMap<String, crate::providers::aws::VaultHome>,
     pub(super) restore_tests: crate::runner::restore_test::RestoreTests,
+    /// The applied notifications.
+    pub(super) notifications: Vec<crate::notify_delivery::Subscription>,
 }
 
 impl Session {
@@ -81,6 +83,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         );
     };
     let inventory = discovery::refresh(ctx, &config)?;
+    let notifications = crate::notify_delivery::subscriptions(&state);
     let prepared =
         crate::app::session::prepare(&state, &inventory, &ctx.dir, &|k| std::env::var(k).ok())?;
     let crate::app::session::Prepared {
@@ -103,6 +106,7 @@ pub(super) fn session(ctx: &Ctx, vars: &VarArgs) -> Result<Session, CmdError> {
         policies,
         homes,
         restore_tests,
+        notifications,
     })
 }
 
@@ -422,13 +426,19 @@ pub(super) fn one_tick(
     settings: &Settings,
     stop: &AtomicBool,
     reporter: &Reporter,
+    notifier: Option<&crate::notify_delivery::Notifier>,
 ) -> Result<TickReport, CmdError> {
     let catalog = ctx.catalog_cell(&s.backend)?;
     let targets = discovery::targets(&s.config)?;
     let rt = runtime()?;
     rt.block_on(async {
         let providers = providers(s, &targets).await;
-        let report = |e: Event| reporter.event(&e);
+        let report = |e: Event| {
+            if let Some(n) = notifier {
+                n.on_event(&e);
+            }
+            reporter.event(&e)
+        };
         let exec = Executor {
             provider: &providers,
             catalog: &*catalog,

@@ -30,6 +30,8 @@ pub struct Process {
     pub last_tick_end: Option<DateTime<Utc>>,
     /// What the runner discovered last (else the inventory recorded at the last apply).
     pub inventory: Option<Arc<Inventory>>,
+    /// Notifications delivered and given up.
+    pub notifications: Option<(u64, u64)>,
 }
 
 /// The last text served and when it was made.
@@ -252,6 +254,22 @@ pub fn encode_all(f: &Figures, p: &Process) -> String {
             "coffer_last_tick_timestamp_seconds",
             "When this process's last tick ended (Unix time)",
             g,
+        );
+    }
+    if let Some((delivered, failed)) = p.notifications {
+        let d: Counter = Counter::default();
+        d.inc_by(delivered);
+        r.register(
+            "coffer_notifications_delivered",
+            "Notifications delivered",
+            d,
+        );
+        let f: Counter = Counter::default();
+        f.inc_by(failed);
+        r.register(
+            "coffer_notification_failures",
+            "Notifications given up after their retries",
+            f,
         );
     }
     let mut out = String::new();

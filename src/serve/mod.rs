@@ -31,6 +31,7 @@ struct Live {
     /// When the loop means to wake next, while it sleeps.
     wake_at: Option<DateTime<Utc>>,
     inventory: Option<Arc<Inventory>>,
+    notifications: Option<Arc<crate::notify_delivery::Counts>>,
 }
 
 impl Liveness {
@@ -69,6 +70,11 @@ impl Liveness {
     /// What the loop discovered last, for the controls `/metrics` reports.
     pub fn discovered(&self, inventory: Inventory) {
         self.with(|l| l.inventory = Some(Arc::new(inventory)));
+    }
+
+    /// The notifier's counts, for `/metrics`.
+    pub fn notifications(&self, counts: Arc<crate::notify_delivery::Counts>) {
+        self.with(|l| l.notifications = Some(counts));
     }
 
     fn snapshot(&self) -> Live {
@@ -200,6 +206,10 @@ impl From<Live> for metrics::Process {
             failed_ticks: l.failed_ticks,
             last_tick_end: l.last_tick_end,
             inventory: l.inventory,
+            notifications: l.notifications.map(|c| {
+                use std::sync::atomic::Ordering::Relaxed;
+                (c.delivered.load(Relaxed), c.failed.load(Relaxed))
+            }),
         }
     }
 }

@@ -23,6 +23,7 @@ mod lifecycle_aws;
 mod lifecycle_files;
 mod metrics;
 mod moto;
+mod notifications;
 mod postgres;
 mod properties;
 mod restore_interrupted;

@@ -23,6 +23,7 @@ pub struct Config {
     pub legal_holds: BTreeMap<String, LegalHold>,
     pub restore_tests: BTreeMap<String, RestoreTest>,
     pub frameworks: BTreeMap<String, Framework>,
+    pub notifications: BTreeMap<String, Notification>,
     /// Object dependencies found in expressions (including through locals), by address.
     pub dependencies: BTreeMap<Address, Vec<Address>>,
 }
@@ -359,6 +360,19 @@ pub struct RestoreTestSelection {
 pub struct Validate {
     pub command: Vec<String>,
     pub timeout: Duration,
+}
+
+/// A `notification` block: which events to deliver, where, and how many times to try again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub name: String,
+    pub events: Vec<crate::notify::NotificationEvent>,
+    pub webhook: Option<crate::objects::attrs::WebhookAttrs>,
+    /// A program and its arguments, given the payload on standard input.
+    pub command: Option<Vec<String>>,
+    /// Deliveries tried again after a failure (with backoff), default 3.
+    pub retries: u32,
+    pub span: Span,
 }
 
 /// A `framework` block: AWS Backup Audit Manager's framework, a named set of controls.

@@ -554,3 +554,25 @@ impl ControlScope {
         }
     }
 }
+
+/// A `notification` block as recorded: secrets are never here, only the names of the
+/// environment variables that hold them (`header_env`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationAttrs {
+    pub events: Vec<crate::notify::NotificationEvent>,
+    pub retries: u32,
+    pub webhook: Option<WebhookAttrs>,
+    pub command: Option<Vec<String>>,
+}
+
+/// A notification's `webhook` block: the payload is POSTed as JSON to `url`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookAttrs {
+    pub url: String,
+    /// Literal headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Headers whose values are read from these environment variables at delivery.
+    #[serde(default)]
+    pub header_env: BTreeMap<String, String>,
+}

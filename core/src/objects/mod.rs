@@ -7,9 +7,9 @@ pub mod attrs;
 
 pub use attrs::{
     ColdStorageAttrs, ControlAttrs, ControlParams, ControlScope, CopyAttrs, DirectoryAttrs,
-    FrameworkAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs, LockAttrs, PlanAttrs, PruneAttrs,
-    RestoreTestAttrs, RestoreTestSelectionAttrs, RuleAttrs, SelectionAttrs, ValidateAttrs,
-    VaultAttrs,
+    FrameworkAttrs, KeepAttrs, LegalHoldAttrs, LifecycleAttrs, LockAttrs, NotificationAttrs,
+    PlanAttrs, PruneAttrs, RestoreTestAttrs, RestoreTestSelectionAttrs, RuleAttrs, SelectionAttrs,
+    ValidateAttrs, VaultAttrs,
 };
 
 use crate::address::{Address, Kind};
@@ -227,6 +227,15 @@ pub fn desired(config: &Config) -> Vec<ObjectSpec> {
         };
         push(Address::Framework(f.name.clone()), write(&attrs));
     }
+    for n in config.notifications.values() {
+        let attrs = NotificationAttrs {
+            events: n.events.clone(),
+            retries: n.retries,
+            webhook: n.webhook.clone(),
+            command: n.command.clone(),
+        };
+        push(Address::Notification(n.name.clone()), write(&attrs));
+    }
     out.sort_by(|a, b| a.address.cmp(&b.address));
     out
 }
@@ -300,6 +309,10 @@ pub fn config_json(config: &Config) -> Value {
     for name in config.frameworks.keys() {
         frameworks.insert(name.clone(), attrs(&Address::Framework(name.clone())));
     }
+    let mut notifications = Map::new();
+    for name in config.notifications.keys() {
+        notifications.insert(name.clone(), attrs(&Address::Notification(name.clone())));
+    }
     let efs_mounts: Map<String, Value> = config
         .efs_mounts
         .values()
@@ -321,6 +334,7 @@ pub fn config_json(config: &Config) -> Value {
         "legal_holds": legal_holds,
         "restore_tests": restore_tests,
         "frameworks": frameworks,
+        "notifications": notifications,
     })
 }
 
@@ -442,6 +456,13 @@ mod tests {
                 regions = ["eu-west-1"]
               }
             }
+            notification "oncall" {
+              events = ["BACKUP_JOB_FAILED", "RESTORE_TEST_FAILED"]
+              webhook {
+                url        = "https://hooks.example.com/x"
+                header_env = { Authorization = "HOOK_TOKEN" }
+              }
+            }
             "#,
         );
         fn round<T: serde::de::DeserializeOwned + Serialize>(o: &ObjectSpec) {
@@ -459,6 +480,7 @@ mod tests {
                 Kind::LegalHold => round::<LegalHoldAttrs>(o),
                 Kind::RestoreTest => round::<RestoreTestAttrs>(o),
                 Kind::Framework => round::<FrameworkAttrs>(o),
+                Kind::Notification => round::<NotificationAttrs>(o),
             }
         }
         let r = objects.iter().find(|o| o.kind == Kind::Rule).unwrap();
@@ -469,6 +491,13 @@ mod tests {
         assert_eq!(lifecycle.floor(), 3);
         let keep = crate::jobs::retention::KeepPolicy::from(&lifecycle.keep.unwrap());
         assert_eq!((keep.daily, keep.within.unwrap().days()), (7, 14));
+        let n = objects
+            .iter()
+            .find(|o| o.kind == Kind::Notification)
+            .unwrap();
+        let n: NotificationAttrs = attrs::read(&n.address, &n.attributes).unwrap();
+        assert_eq!((n.retries, n.events.len()), (3, 2));
+        assert_eq!(n.webhook.unwrap().header_env["Authorization"], "HOOK_TOKEN");
         let h = objects.iter().find(|o| o.kind == Kind::LegalHold).unwrap();
         let hold: LegalHoldAttrs = attrs::read(&h.address, &h.attributes).unwrap();
         assert_eq!(hold.into_hold("audit").vaults, ["main"]);

@@ -80,6 +80,7 @@ impl<'s> Lowerer<'s> {
                             "legal_hold" => c.legal_holds.push(decl),
                             "restore_test" => c.restore_tests.push(decl),
                             "framework" => c.frameworks.push(decl),
+                            "notification" => c.notifications.push(decl),
                             _ => {
                                 let rules = self.collect_rules(file, block, &decl.name);
                                 c.plans.push(PlanDecl { decl, rules });
@@ -173,7 +174,14 @@ impl<'s> Lowerer<'s> {
         let name_span = span_of(file, label.span());
         let checked = matches!(
             keyword,
-            "vault" | "plan" | "rule" | "selection" | "directory" | "restore_test" | "framework"
+            "vault"
+                | "plan"
+                | "rule"
+                | "selection"
+                | "directory"
+                | "restore_test"
+                | "framework"
+                | "notification"
         );
         if checked && !names::is_valid(keyword, &name) {
             self.push(

@@ -7,7 +7,7 @@
 //! holds the entry point and the lowering's shared state; `collect` gathers the blocks,
 //! `references` builds the dependency graph, `values` evaluates variables and locals,
 //! `attrs` reads typed attributes, one file per block kind (`backend`, `provider`,
-//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`, `restore_test`, `framework`) lowers it, and `checks` checks
+//! `vault`, `plan_rule`, `selection`, `directory`, `legal_hold`, `restore_test`, `framework`, `notification`) lowers it, and `checks` checks
 //! across objects.
 
 use super::duration::Duration;
@@ -36,6 +36,7 @@ mod collect;
 mod directory;
 mod framework;
 mod legal_hold;
+mod notification;
 mod plan_rule;
 mod provider;
 mod references;
@@ -141,6 +142,7 @@ struct Collected<'a> {
     legal_holds: Vec<Decl<'a>>,
     restore_tests: Vec<Decl<'a>>,
     frameworks: Vec<Decl<'a>>,
+    notifications: Vec<Decl<'a>>,
 }
 
 const TOP_LEVEL: &[(&str, usize)] = &[
@@ -156,6 +158,7 @@ const TOP_LEVEL: &[(&str, usize)] = &[
     ("legal_hold", 1),
     ("restore_test", 1),
     ("framework", 1),
+    ("notification", 1),
 ];
 
 /// Loads and lowers a configuration. Pure: all texts and values come from `input`.
@@ -330,6 +333,11 @@ impl<'s> Lowerer<'s> {
         for d in &collected.frameworks {
             if let Some(f) = self.lower_framework(d) {
                 config.frameworks.insert(f.name.clone(), f);
+            }
+        }
+        for d in &collected.notifications {
+            if let Some(n) = self.lower_notification(d) {
+                config.notifications.insert(n.name.clone(), n);
             }
         }
         self.check_vault_locks(&config);

@@ -19,7 +19,8 @@ impl<'s> Lowerer<'s> {
                 Address::Rule { .. }
                 | Address::LegalHold(_)
                 | Address::RestoreTest(_)
-                | Address::Framework(_),
+                | Address::Framework(_)
+                | Address::Notification(_),
             ) => false,
         };
         let to_node = |t: RefTarget| match t {
@@ -109,6 +110,13 @@ impl<'s> Lowerer<'s> {
                 &mut g,
                 Node::Object(Address::Framework(f.name.clone())),
                 &f.block.body,
+            );
+        }
+        for n in &c.notifications {
+            add_body(
+                &mut g,
+                Node::Object(Address::Notification(n.name.clone())),
+                &n.block.body,
             );
         }
         g
