@@ -217,7 +217,10 @@ pub fn daemon(
             address = bound.to_string().as_str(),
         );
     }
-    live.discovered(s.inventory.clone());
+    live.discovered(
+        s.inventory.clone(),
+        crate::controls::vault_accounts(&s.config),
+    );
     let notifier =
         crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone());
     live.notifications(notifier.counts.clone());
@@ -418,7 +421,10 @@ pub fn daemon(
         match session(ctx, vars) {
             Ok(new) => {
                 s = new;
-                live.discovered(s.inventory.clone());
+                live.discovered(
+                    s.inventory.clone(),
+                    crate::controls::vault_accounts(&s.config),
+                );
                 notifier.set(s.notifications.clone());
                 if hup {
                     say!(

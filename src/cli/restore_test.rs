@@ -89,9 +89,15 @@ pub fn start(
     let reporter = Reporter::for_output(ctx, json_out);
     let clock = Clock::system();
     let settings = crate::runner::Settings::default();
+    let notifier = notifier(ctx, &s);
     let jobs = runtime()?.block_on(async {
         let providers = providers(&s, &targets).await;
-        let report = |e: Event| reporter.event(&e);
+        let report = |e: Event| {
+            if let Some(n) = &notifier {
+                n.on_event(&e);
+            }
+            reporter.event(&e)
+        };
         let exec = Executor {
             provider: &providers,
             catalog: &*catalog,
@@ -105,6 +111,9 @@ pub fn start(
         crate::runner::restore_test::run(&exec, &s.restore_tests, test, clock.now()).await
     })?;
     reporter.finish();
+    if let Some(n) = notifier {
+        n.finish(DELIVERY_WAIT);
+    }
     if json_out {
         super::json::print(&jobs.iter().map(restore_json).collect::<Vec<_>>());
     } else if jobs.is_empty() {

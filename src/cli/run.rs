@@ -21,8 +21,7 @@ pub fn run(
     let started = clock.now();
     let stop = interruptible()?;
     let reporter = Reporter::for_output(ctx, json_out);
-    let notifier = (!s.notifications.is_empty())
-        .then(|| crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone()));
+    let notifier = notifier(ctx, &s);
     let report = one_tick(
         ctx,
         &s,
@@ -43,7 +42,7 @@ pub fn run(
             ));
         }
         // what this tick raised is delivered before the command ends, within bounds
-        n.finish(std::time::Duration::from_secs(60));
+        n.finish(DELIVERY_WAIT);
     }
     if json_out {
         super::json::print(&tick_json(&report, started));

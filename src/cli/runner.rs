@@ -419,6 +419,15 @@ pub(super) async fn providers(
 }
 
 /// One tick, with everything loaded; returns the report.
+/// The notifier a command that runs jobs once uses, when notifications are applied.
+pub(super) fn notifier(ctx: &Ctx, s: &Session) -> Option<crate::notify_delivery::Notifier> {
+    (!s.notifications.is_empty())
+        .then(|| crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone()))
+}
+
+/// What a one-shot command raised is delivered before it ends, within a minute.
+pub(super) const DELIVERY_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 pub(super) fn one_tick(
     ctx: &Ctx,
     s: &Session,
@@ -482,6 +491,7 @@ pub(super) fn run_on_demand(
     let catalog = ctx.catalog_cell(&s.backend)?;
     let stop = super::context::interruptible()?;
     let reporter = Reporter::for_output(ctx, how.json_out);
+    let notifier = notifier(ctx, s);
     let ended = runtime()?.block_on(async {
         let providers = providers(s, &targets).await;
         refuse(&|t| providers.supports(t))?;
@@ -490,7 +500,12 @@ pub(super) fn run_on_demand(
             .create_job(&job, clock.now())
             .map_err(|e| e.to_string())?
             .ok_or(how.already)?;
-        let report = |e: Event| reporter.event(&e);
+        let report = |e: Event| {
+            if let Some(n) = &notifier {
+                n.on_event(&e);
+            }
+            reporter.event(&e)
+        };
         let exec = Executor {
             provider: &providers,
             catalog: &*catalog,
@@ -506,6 +521,9 @@ pub(super) fn run_on_demand(
         crate::runner::cycle::reload(&exec, &[id])
     })?;
     reporter.finish();
+    if let Some(n) = notifier {
+        n.finish(DELIVERY_WAIT);
+    }
     let job = ended
         .into_iter()
         .next()

@@ -30,6 +30,8 @@ pub struct Process {
     pub last_tick_end: Option<DateTime<Utc>>,
     /// What the runner discovered last (else the inventory recorded at the last apply).
     pub inventory: Option<Arc<Inventory>>,
+    /// Where vaults in other accounts are, for the cross-account control.
+    pub vault_accounts: Arc<BTreeMap<String, String>>,
     /// Notifications delivered and given up.
     pub notifications: Option<(u64, u64)>,
 }
@@ -89,7 +91,7 @@ fn read(spec: &BackendSpec, process: &Process, now: DateTime<Utc>) -> Result<Str
                 inventory,
                 points: &points,
                 restores: &restores,
-                vault_accounts: &BTreeMap::new(),
+                vault_accounts: &process.vault_accounts,
                 now,
             })
         }

@@ -12,6 +12,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -31,6 +32,7 @@ struct Live {
     /// When the loop means to wake next, while it sleeps.
     wake_at: Option<DateTime<Utc>>,
     inventory: Option<Arc<Inventory>>,
+    vault_accounts: Arc<BTreeMap<String, String>>,
     notifications: Option<Arc<crate::notify_delivery::Counts>>,
 }
 
@@ -67,9 +69,13 @@ impl Liveness {
         });
     }
 
-    /// What the loop discovered last, for the controls `/metrics` reports.
-    pub fn discovered(&self, inventory: Inventory) {
-        self.with(|l| l.inventory = Some(Arc::new(inventory)));
+    /// What the loop discovered last, and the accounts of vaults in other accounts (from
+    /// the configuration's providers), for the controls `/metrics` reports.
+    pub fn discovered(&self, inventory: Inventory, vault_accounts: BTreeMap<String, String>) {
+        self.with(|l| {
+            l.inventory = Some(Arc::new(inventory));
+            l.vault_accounts = Arc::new(vault_accounts);
+        });
     }
 
     /// The notifier's counts, for `/metrics`.
@@ -206,6 +212,7 @@ impl From<Live> for metrics::Process {
             failed_ticks: l.failed_ticks,
             last_tick_end: l.last_tick_end,
             inventory: l.inventory,
+            vault_accounts: l.vault_accounts,
             notifications: l.notifications.map(|c| {
                 use std::sync::atomic::Ordering::Relaxed;
                 (c.delivered.load(Relaxed), c.failed.load(Relaxed))

@@ -189,6 +189,20 @@ notification "script" {{
         })
         .collect();
     assert_eq!(events, ["BACKUP_JOB_STARTED", "BACKUP_JOB_COMPLETED"]);
+    // an on-demand backup notifies the same way
+    let docs = format!(
+        "dir:{}",
+        dir.path().join("docs").canonicalize().unwrap().display()
+    );
+    let r =
+        run(coffer(dir.path()).args(["backup", "start", "--resource", &docs, "--vault", "main"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines = std::fs::read_to_string(dir.path().join("notified.jsonl")).unwrap();
+    assert_eq!(
+        lines.lines().filter(|l| !l.is_empty()).count(),
+        4,
+        "{lines}"
+    );
 }
 
 #[test]
