@@ -5,7 +5,8 @@
 
 use crate::jobs::record::JobRecord;
 use crate::jobs::{restore_test, DeletedBy, JobKind, JobState};
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::render::rfc3339;
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -90,10 +91,6 @@ pub struct Payload {
     pub control: Option<String>,
     /// What happened, in a sentence.
     pub message: String,
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn about_job(

@@ -478,30 +478,16 @@ impl ControlWatch {
             return Ok(());
         };
         let catalog = ctx.catalog_read_only(&s.backend)?;
-        let points = catalog
-            .recovery_points(&Default::default())
-            .map_err(|e| e.to_string())?;
-        let restores = catalog
-            .jobs(&crate::catalog::JobFilter {
-                kind: Some(JobKind::Restore),
-                ..Default::default()
-            })
-            .map_err(|e| e.to_string())?;
-        let objects: std::collections::BTreeMap<_, _> = state
-            .objects
-            .values()
-            .map(|o| (o.address.clone(), o.attributes.clone()))
-            .collect();
-        let accounts = crate::controls::vault_accounts(&s.config);
+        let (points, restores) = crate::app::compliance::read(&*catalog)?;
         let now = Utc::now();
-        let results = crate::controls::evaluate(&crate::controls::Evidence {
-            objects: &objects,
-            inventory: &s.inventory,
-            points: &points,
-            restores: &restores,
-            vault_accounts: &accounts,
+        let results = crate::app::compliance::evaluate(
+            &state,
+            &s.inventory,
+            &points,
+            &restores,
+            &crate::controls::vault_accounts(&s.config),
             now,
-        });
+        );
         for c in results {
             let ok = c.status == crate::controls::Status::Compliant;
             let was = self.last.insert((c.framework.clone(), c.control), ok);

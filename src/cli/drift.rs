@@ -108,25 +108,32 @@ pub fn find(
             }
         }
     }
-    let points = elsewhere;
-    if !points.is_empty() && !refresh {
-        out.missing_points.sort();
-        let n = points.len();
+    if !elsewhere.is_empty() && refresh {
+        look_up_in_aws(config, &prepared.homes, &elsewhere, &mut out)?;
+    } else if !elsewhere.is_empty() {
+        let n = elsewhere.len();
         out.unchecked.push(if n == 1 {
             "whether the native object of 1 AWS recovery point still exists (--refresh=false calls no cloud)".to_string()
         } else {
             format!("whether the native objects of {n} AWS recovery points still exist (--refresh=false calls no cloud)")
         });
-        return Ok(out);
     }
-    if points.is_empty() {
-        out.missing_points.sort();
-        return Ok(out);
-    }
+    out.missing_points.sort();
+    Ok(out)
+}
+
+/// Looks for each AWS point's native object through its type's provider, some at once; a
+/// vault whose lookups fail is said to be unchecked, once.
+fn look_up_in_aws(
+    config: &Config,
+    homes: &BTreeMap<String, crate::providers::aws::VaultHome>,
+    points: &[(crate::inventory::Resource, crate::catalog::RecoveryPoint)],
+    out: &mut Drift,
+) -> Result<(), CmdError> {
     let targets = super::discovery::targets(config)?;
     let runtime = super::context::runtime()?;
     let results = runtime.block_on(async {
-        let provider = crate::providers::aws::providers(&targets, prepared.homes.clone()).await;
+        let provider = crate::providers::aws::providers(&targets, homes.clone()).await;
         let provider = &provider;
         futures_util::stream::iter(points.iter())
             .map(|(r, p)| async move {
@@ -156,8 +163,7 @@ pub fn find(
             }
         }
     }
-    out.missing_points.sort();
-    Ok(out)
+    Ok(())
 }
 
 fn missing(p: &crate::catalog::RecoveryPoint) -> MissingPoint {
@@ -177,8 +183,5 @@ fn list(location: &repository::Location, key: &str) -> Result<Vec<String>, Strin
         Ok(open) => open,
     };
     let snaps = open.get_all_snapshots().map_err(|e| e.to_string())?;
-    Ok(snaps
-        .iter()
-        .map(|s| s.id.to_hex().as_str().to_string())
-        .collect())
+    Ok(snaps.iter().map(crate::providers::files::full_id).collect())
 }

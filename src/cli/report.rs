@@ -102,30 +102,16 @@ fn compliance(ctx: &Ctx, which: Compliance, args: ComplianceArgs) -> Result<Exit
         }
     };
     let catalog = ctx.catalog_read_only(&backend)?;
-    let points = catalog
-        .recovery_points(&crate::catalog::PointFilter::default())
-        .map_err(|e| e.to_string())?;
-    let restores = catalog
-        .jobs(&JobFilter {
-            kind: Some(crate::jobs::JobKind::Restore),
-            ..JobFilter::default()
-        })
-        .map_err(|e| e.to_string())?;
+    let (points, restores) = crate::app::compliance::read(&*catalog)?;
     let (points, restores) = controls::as_of(&points, &restores, now);
-    let objects: std::collections::BTreeMap<_, _> = state
-        .objects
-        .values()
-        .map(|o| (o.address.clone(), o.attributes.clone()))
-        .collect();
-    let accounts = controls::vault_accounts(&config);
-    let results = controls::evaluate(&controls::Evidence {
-        objects: &objects,
-        inventory: &inventory,
-        points: &points,
-        restores: &restores,
-        vault_accounts: &accounts,
+    let results = crate::app::compliance::evaluate(
+        &state,
+        &inventory,
+        &points,
+        &restores,
+        &controls::vault_accounts(&config),
         now,
-    });
+    );
     if results.is_empty() && config.frameworks.is_empty() {
         eprintln!("Warning: no framework is configured, so no control is evaluated; add `framework \"NAME\" {{ control \"…\" {{}} }}` and run `coffer apply`.");
     } else if results.is_empty() {

@@ -7,7 +7,7 @@ use super::Exit;
 use crate::address::Address;
 use crate::config::model::Rule;
 use crate::schedule::describe::describe;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub struct Options {
@@ -48,9 +48,7 @@ pub(super) fn instant(flag: &str, text: &str) -> Result<DateTime<Utc>, CmdError>
         })
 }
 
-pub(super) fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+pub(super) use crate::render::rfc3339;
 
 pub fn schedule(ctx: &Ctx, opts: Options) -> Result<Exit, CmdError> {
     let (config, _) = ctx.load(&opts.vars)?;

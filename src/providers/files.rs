@@ -252,7 +252,7 @@ fn open_cold(location: &Location, password: &str) -> Result<OpenRepository, Prov
 }
 
 /// A snapshot's full id (its Display is restic's 8-character short form).
-fn full_id(snap: &SnapshotFile) -> String {
+pub(crate) fn full_id(snap: &SnapshotFile) -> String {
     snap.id.to_hex().as_str().to_string()
 }
 

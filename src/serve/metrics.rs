@@ -74,26 +74,16 @@ fn read(spec: &BackendSpec, process: &Process, now: DateTime<Utc>) -> Result<Str
     let state = backend.read().map_err(|e| e.to_string())?.map(|l| l.state);
     let controls = match &state {
         Some(state) => {
-            let objects: BTreeMap<_, _> = state
-                .objects
-                .values()
-                .map(|o| (o.address.clone(), o.attributes.clone()))
-                .collect();
             let recorded = state.inventory.clone().unwrap_or_default();
             let inventory = process.inventory.as_deref().unwrap_or(&recorded);
-            let restores: Vec<_> = jobs
-                .iter()
-                .filter(|j| j.job.kind == crate::jobs::JobKind::Restore)
-                .cloned()
-                .collect();
-            crate::controls::evaluate(&crate::controls::Evidence {
-                objects: &objects,
+            crate::app::compliance::evaluate(
+                state,
                 inventory,
-                points: &points,
-                restores: &restores,
-                vault_accounts: &process.vault_accounts,
+                &points,
+                &jobs,
+                &process.vault_accounts,
                 now,
-            })
+            )
         }
         None => Vec::new(),
     };

@@ -3,9 +3,9 @@
 //! a text table for people (with every non-compliant resource and why), CSV and JSON for
 //! tools, and markdown for a pull request or wiki. Pure.
 
-use super::table;
+use super::{rfc3339, table};
 use crate::controls::{ControlResult, Status};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -46,10 +46,6 @@ pub struct ResourceRow {
     /// The evidence, either way ("newest point is 31h old, the control allows 24h").
     pub reason: String,
     pub last_evaluation_time: String,
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 pub fn control_rows(results: &[ControlResult], now: DateTime<Utc>) -> Vec<ControlRow> {

@@ -2,13 +2,9 @@
 //! whose native object is gone, repositories missing or broken, resources whose last three
 //! backups failed), as text and as markdown, with what to do about each.
 
-use super::Style;
+use super::{minute, Style};
 use crate::plan::drift::{Drift, FAILURES_IN_A_ROW};
 use std::fmt::Write as _;
-
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn headline(d: &Drift) -> String {
     let n = d.count();
@@ -75,7 +71,7 @@ pub fn text(out: &mut String, d: &Drift, style: Style) {
                 "    {} {}  since {}: {}",
                 style.red("!"),
                 f.resource_arn,
-                time(f.since),
+                minute(f.since),
                 f.jobs.join(", ")
             );
             if let Some(e) = &f.last_error {
@@ -130,7 +126,7 @@ pub fn markdown(out: &mut String, d: &Drift) {
             out,
             "| ! | last {FAILURES_IN_A_ROW} backups failed | `{}` | since {}{last} |",
             cell(&f.resource_arn),
-            time(f.since)
+            minute(f.since)
         );
     }
 }

@@ -3,17 +3,13 @@
 //! oldest and newest creation time, the rules and resources, the first ten ids), as text and
 //! as a markdown table.
 
-use super::Style;
+use super::{minute, Style};
 use crate::plan::forecast::{Forecast, ForecastEntry};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// How many ids each vault's list shows.
 const SHOWN: usize = 10;
-
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn by_vault(entries: &[ForecastEntry]) -> BTreeMap<&str, Vec<&ForecastEntry>> {
     let mut out: BTreeMap<&str, Vec<&ForecastEntry>> = BTreeMap::new();
@@ -29,8 +25,8 @@ fn made(list: &[&ForecastEntry]) -> String {
     let newest = list.iter().map(|e| e.created_at).max();
     format!(
         "{} to {}",
-        oldest.map(time).unwrap_or_default(),
-        newest.map(time).unwrap_or_default()
+        oldest.map(minute).unwrap_or_default(),
+        newest.map(minute).unwrap_or_default()
     )
 }
 
@@ -78,7 +74,7 @@ pub fn text(out: &mut String, f: &Forecast, style: Style) {
                     out,
                     "      {}  made {}: {}",
                     e.id,
-                    time(e.created_at),
+                    minute(e.created_at),
                     e.reason
                 );
             }

@@ -16,6 +16,16 @@ pub mod text;
 pub use markdown::render_markdown;
 pub use text::{render_text, summary_line};
 
+/// A time in RFC 3339 to the second, as reports and notification payloads write it.
+pub fn rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A time to the minute, as plans show it: `2026-12-05 03:00 UTC`.
+pub fn minute(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// Colour choice for text output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Style {

@@ -4,10 +4,10 @@
 //! request or wiki. Like AWS's reports, a window holds the jobs that ended in it and every
 //! job still active at its end. Pure: jobs, the window and nothing else.
 
-use super::table;
+use super::{rfc3339, table};
 use crate::jobs::record::JobRecord;
 use crate::jobs::{JobKind, JobState};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -83,10 +83,6 @@ pub struct JobReportRow {
     /// A restore test's validation of what a restore created.
     pub validation_status: Option<String>,
     pub attempts: u32,
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The resource type an ARN names, as coffer's inventory spells it.
