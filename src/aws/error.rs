@@ -49,10 +49,23 @@ const TRANSIENT_CODES: &[&str] = &[
     "RequestThrottled",
     "TooManyRequestsException",
     "SnapshotCreationPerVolumeRateExceeded",
+    "ThrottledException",
+    "RequestThrottledException",
+    "EC2ThrottledException",
+    "ProvisionedThroughputExceededException",
+    "BandwidthLimitExceeded",
+    "PriorRequestNotComplete",
+    "SlowDown",
+    "RequestTimeout",
+    "RequestTimeoutException",
     "InternalError",
     "InternalFailure",
+    "InternalServerError",
     "ServiceUnavailable",
     "Unavailable",
+    // an answer that was cut short, or a 5xx with no code a client knows
+    "IncompleteResponse",
+    "ServerError",
     "InvalidDBInstanceState",
     "InvalidDBInstanceStateFault",
     "InvalidDBClusterStateFault",
@@ -152,10 +165,13 @@ pub struct Call {
 }
 
 /// Turns an SDK error into an [`AwsError`].
-pub fn classify<E, R>(call: Call, region: &str, err: &SdkError<E, R>) -> AwsError
+pub fn classify<E>(
+    call: Call,
+    region: &str,
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let text = DisplayErrorContext(err).to_string();
     let region = region.to_string();
@@ -172,8 +188,15 @@ where
         };
     }
     match err {
-        SdkError::ServiceError(_) => {
-            let code = err.code().unwrap_or("Unknown").to_string();
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            // a gateway's bare 502 or 503 carries no code; a 5xx is the server's trouble
+            let fallback = if status >= 500 {
+                "ServerError"
+            } else {
+                "Unknown"
+            };
+            let code = err.code().unwrap_or(fallback).to_string();
             let message = err.message().unwrap_or("").to_string();
             match code.as_str() {
                 "UnauthorizedOperation"
@@ -218,6 +241,14 @@ where
                 detail: text,
             }
         }
+        // the answer was cut short or could not be read: whether the call took effect is
+        // unknown, so it is tried again (after looking for what it made)
+        SdkError::ResponseError(_) => AwsError::Service {
+            api: call.api,
+            region,
+            code: "IncompleteResponse".into(),
+            message: text,
+        },
         _ => AwsError::Service {
             api: call.api,
             region,
@@ -267,6 +298,38 @@ mod tests {
             text.contains("Allow the IAM action `ec2:DescribeVolumes`"),
             "{text}"
         );
+    }
+
+    /// A 5xx with no code (a gateway's bare 502), each service's throttling code, and an
+    /// answer cut short are all "not now" (issue 17's fault proxy injects each).
+    #[test]
+    fn server_errors_without_a_code_throttling_and_cut_answers_are_transient() {
+        let bare = SdkError::service_error(
+            DescribeVolumesError::generic(ErrorMetadata::builder().build()),
+            Response::new(StatusCode::try_from(502).unwrap(), SdkBody::empty()),
+        );
+        assert!(classify(CALL, "us-east-1", &bare).is_transient());
+        for code in [
+            "SlowDown",
+            "ThrottlingException",
+            "Throttling",
+            "InternalServerError",
+        ] {
+            assert!(
+                classify(CALL, "us-east-1", &service_error(code, 400)).is_transient(),
+                "{code}"
+            );
+        }
+        let cut: SdkError<DescribeVolumesError, Response> = SdkError::response_error(
+            "unexpected end of body",
+            Response::new(StatusCode::try_from(200).unwrap(), SdkBody::empty()),
+        );
+        assert!(classify(CALL, "us-east-1", &cut).is_transient());
+        let unknown_4xx = SdkError::service_error(
+            DescribeVolumesError::generic(ErrorMetadata::builder().build()),
+            Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty()),
+        );
+        assert!(!classify(CALL, "us-east-1", &unknown_4xx).is_transient());
     }
 
     #[test]

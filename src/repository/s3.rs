@@ -14,6 +14,15 @@ use rustic_core::{
 };
 use std::future::Future;
 
+/// How many times one repository operation is tried before its error stands, on top of the
+/// SDK's own retries of each request (as restic's backends retry theirs): S3 throttles
+/// bursts of writes with SlowDown for longer than the SDK's five attempts, and the SDK's
+/// retry quota, shared by the process, runs dry under a long run of them.
+const TRIES: u32 = 8;
+/// The first pause between tries; it doubles, up to [`MAX_PAUSE`].
+const FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
+const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A repository in a bucket, under a key prefix.
 #[derive(Debug)]
 pub struct S3Backend {
@@ -50,6 +59,71 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     backend_error(what, DisplayErrorContext(e))
+}
+
+/// Why one try of an operation failed: for now (throttling, a server error, a lost or cut
+/// answer), or for good (no such key, access denied, a bad request).
+enum Failure {
+    Transient(String),
+    Permanent(String),
+}
+
+impl Failure {
+    fn of<E>(e: SdkError<E, aws_smithy_runtime_api::http::Response>) -> Failure
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        const FOR_NOW: &[&str] = &[
+            "SlowDown",
+            "Throttling",
+            "ThrottlingException",
+            "RequestTimeout",
+            "RequestTimeTooSkewed",
+            "InternalError",
+            "ServiceUnavailable",
+        ];
+        let transient = match &e {
+            SdkError::DispatchFailure(_)
+            | SdkError::TimeoutError(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(s) => {
+                e.code().is_some_and(|c| FOR_NOW.contains(&c)) || s.raw().status().is_server_error()
+            }
+            _ => false,
+        };
+        let text = DisplayErrorContext(e).to_string();
+        if transient {
+            Failure::Transient(text)
+        } else {
+            Failure::Permanent(text)
+        }
+    }
+}
+
+/// Tries `op` until it succeeds, fails for good, or has failed [`TRIES`] times for now,
+/// pausing between tries.
+async fn persist<T, F, Fut>(what: &str, mut op: F) -> RusticResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Failure>>,
+{
+    let mut pause = FIRST_PAUSE;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(Failure::Transient(e)) if tries < TRIES => {
+                tracing::debug!("{what}: {e}; trying again in {pause:?}");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+            Err(Failure::Transient(e)) => {
+                return Err(backend_error(format!("{what} (failed {tries} times)"), e))
+            }
+            Err(Failure::Permanent(e)) => return Err(backend_error(what.to_string(), e)),
+        }
+    }
 }
 
 /// Runs `fut` on `runtime` and waits for it from any thread.
@@ -181,30 +255,38 @@ impl S3Backend {
     ) -> RusticResult<()> {
         let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
         self.run(async move {
-            client
-                .put_object()
-                .bucket(bucket)
-                .key(key)
-                .set_storage_class(class)
-                .body(ByteStream::from(body))
-                .send()
-                .await
-                .map_err(|e| sdk_error(format!("cannot write {what}"), e))?;
-            Ok(())
+            // a repository file is named by its content: writing it again is harmless
+            persist(&format!("cannot write {what}"), || async {
+                client
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .set_storage_class(class.clone())
+                    .body(ByteStream::from(body.clone()))
+                    .send()
+                    .await
+                    .map_err(Failure::of)?;
+                Ok(())
+            })
+            .await
         })
     }
 
     fn delete(&self, key: String) -> RusticResult<()> {
         let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
         self.run(async move {
-            client
-                .delete_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
-                .await
-                .map_err(|e| sdk_error(format!("cannot delete {what}"), e))?;
-            Ok(())
+            // deleting what is gone answers success: asking again is harmless
+            persist(&format!("cannot delete {what}"), || async {
+                client
+                    .delete_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(Failure::of)?;
+                Ok(())
+            })
+            .await
         })
     }
 
@@ -216,47 +298,55 @@ impl S3Backend {
     fn list_objects(&self, prefix: String) -> RusticResult<Vec<(String, i64)>> {
         let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&prefix));
         self.run(async move {
-            let mut pages = client
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .into_paginator()
-                .send();
-            let mut out = Vec::new();
-            while let Some(page) = pages.next().await {
-                let page = match page {
-                    Ok(page) => page,
-                    // no bucket yet: no repository yet (apply creates both)
-                    Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Vec::new()),
-                    Err(e) => return Err(sdk_error(format!("cannot list {what}"), e)),
-                };
-                for object in page.contents() {
-                    if let Some(key) = object.key() {
-                        out.push((key.to_string(), object.size().unwrap_or_default()));
+            persist(&format!("cannot list {what}"), || async {
+                let mut pages = client
+                    .list_objects_v2()
+                    .bucket(&bucket)
+                    .prefix(&prefix)
+                    .into_paginator()
+                    .send();
+                let mut out = Vec::new();
+                while let Some(page) = pages.next().await {
+                    let page = match page {
+                        Ok(page) => page,
+                        // no bucket yet: no repository yet (apply creates both)
+                        Err(e) if e.code() == Some("NoSuchBucket") => return Ok(Vec::new()),
+                        Err(e) => return Err(Failure::of(e)),
+                    };
+                    for object in page.contents() {
+                        if let Some(key) = object.key() {
+                            out.push((key.to_string(), object.size().unwrap_or_default()));
+                        }
                     }
                 }
-            }
-            Ok(out)
+                Ok(out)
+            })
+            .await
         })
     }
 
     fn get(&self, key: String, range: Option<String>) -> RusticResult<Bytes> {
         let (client, bucket, what) = (self.client.clone(), self.bucket.clone(), self.url(&key));
         self.run(async move {
-            let answer = client
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .set_range(range)
-                .send()
-                .await
-                .map_err(|e| sdk_error(format!("cannot read {what}"), e))?;
-            let body = answer
-                .body
-                .collect()
-                .await
-                .map_err(|e| backend_error(format!("cannot read {what}"), e))?;
-            Ok(body.into_bytes())
+            persist(&format!("cannot read {what}"), || async {
+                let answer = client
+                    .get_object()
+                    .bucket(&bucket)
+                    .key(&key)
+                    .set_range(range.clone())
+                    .send()
+                    .await
+                    .map_err(Failure::of)?;
+                // a body cut short once its headers arrived (a connection dropped
+                // mid-download), which the SDK does not retry: the read is asked again
+                let body = answer
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| Failure::Transient(e.to_string()))?;
+                Ok(body.into_bytes())
+            })
+            .await
         })
     }
 

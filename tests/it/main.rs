@@ -12,6 +12,7 @@ mod cron_reference;
 mod drift;
 mod dynamodb;
 mod extreme_configs;
+mod faults;
 mod files;
 mod golden_controls;
 mod golden_diagnostics;

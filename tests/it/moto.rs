@@ -23,75 +23,131 @@ static WORLD: OnceLock<()> = OnceLock::new();
 const INSTALL: &str = "the AWS tests need a moto server: install it with `pip install 'moto[server]'` (for the `python3` on PATH)";
 
 fn start() -> Result<Moto, String> {
-    let importable = Command::new("python3")
-        .args(["-c", "import moto.server, flask"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run python3 ({e}); {INSTALL}"))?;
-    if !importable.success() {
-        return Err(format!("python3 cannot import moto's server; {INSTALL}"));
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
-    let log = std::env::temp_dir().join(format!("coffer-moto-{port}.log"));
-    let (tx, rx) = mpsc::channel();
-    let log_path = log.clone();
-    // The child dies with the thread that spawned it (PR_SET_PDEATHSIG), so spawn it from a
-    // thread that lives as long as the test process.
-    std::thread::spawn(move || {
-        let stderr = std::fs::File::create(&log_path)
-            .map(Stdio::from)
-            .unwrap_or_else(|_| Stdio::null());
+    let server = Server::moto(&quotas_file())?;
+    let endpoint = server.endpoint.clone();
+    // the shared server lives as long as the test process
+    std::mem::forget(server);
+    Ok(Moto { endpoint })
+}
+
+/// A child server on a loopback port, killed when dropped (and when the test process exits:
+/// PR_SET_PDEATHSIG, from a thread that never ends).
+pub struct Server {
+    pub endpoint: String,
+    pid: i32,
+    /// Set once the child has been reaped, when its pid may belong to another process.
+    reaped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Server {
+    /// A moto server of its own (tests/moto_server.py), with RDS quotas from `quotas`.
+    pub fn moto(quotas: &std::path::Path) -> Result<Server, String> {
+        let importable = Command::new("python3")
+            .args(["-c", "import moto.server, flask"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(|e| format!("cannot run python3 ({e}); {INSTALL}"))?;
+        if !importable.success() {
+            return Err(format!("python3 cannot import moto's server; {INSTALL}"));
+        }
+        let port = free_port()?;
         // moto's own server, with the RDS quota API it lacks (tests/moto_server.py)
         let launcher = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/moto_server.py");
         let mut cmd = Command::new("python3");
         cmd.args([launcher, "-H", "127.0.0.1", "-p", &port.to_string()])
-            .env("COFFER_MOTO_QUOTAS", quotas_file())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr);
-        // SAFETY: prctl is async-signal-safe; this runs in the child between fork and exec.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        match cmd.spawn() {
-            Ok(child) => {
-                let _ = tx.send(Ok(()));
-                let _keep = child;
-                loop {
-                    std::thread::park();
+            .env("COFFER_MOTO_QUOTAS", quotas);
+        Server::spawn("moto", cmd, port).map_err(|e| format!("{e}; {INSTALL}"))
+    }
+
+    /// The fault-injecting proxy (tests/fault_proxy.py) in front of `upstream`, with its
+    /// arguments (`--seed`, `--throttle` …).
+    pub fn fault_proxy(upstream: &str, args: &[String]) -> Result<Server, String> {
+        let port = free_port()?;
+        let proxy = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fault_proxy.py");
+        let mut cmd = Command::new("python3");
+        cmd.args([proxy, "--port", &port.to_string(), "--upstream", upstream])
+            .args(args);
+        Server::spawn("fault_proxy", cmd, port)
+    }
+
+    fn spawn(name: &str, mut cmd: Command, port: u16) -> Result<Server, String> {
+        let log = std::env::temp_dir().join(format!("coffer-{name}-{port}.log"));
+        let (tx, rx) = mpsc::channel();
+        let log_path = log.clone();
+        let reaped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reaped_by_thread = reaped.clone();
+        std::thread::spawn(move || {
+            let stderr = std::fs::File::create(&log_path)
+                .map(Stdio::from)
+                .unwrap_or_else(|_| Stdio::null());
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(stderr);
+            // SAFETY: prctl is async-signal-safe; this runs in the child between fork and exec.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            match cmd.spawn() {
+                Ok(mut child) => {
+                    let _ = tx.send(Ok(child.id() as i32));
+                    // reaped here once killed, so no zombie is left
+                    let _ = child.wait();
+                    reaped_by_thread.store(true, std::sync::atomic::Ordering::SeqCst);
+                    loop {
+                        std::thread::park();
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
                 }
             }
-            Err(e) => {
-                let _ = tx.send(Err(e.to_string()));
+        });
+        let pid = match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(pid)) => pid,
+            Ok(Err(e)) => return Err(format!("cannot start {name} ({e})")),
+            Err(_) => return Err(format!("{name} did not start")),
+        };
+        let server = Server {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            pid,
+            reaped,
+        };
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(60) {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
             }
+            std::thread::sleep(Duration::from_millis(100));
         }
-    });
-    match rx.recv_timeout(Duration::from_secs(10)) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(format!("cannot start moto_server ({e}); {INSTALL}")),
-        Err(_) => return Err(format!("moto_server did not start; {INSTALL}")),
+        let mut text = String::new();
+        let _ = std::fs::File::open(&log).and_then(|mut f| f.read_to_string(&mut text));
+        Err(format!(
+            "{name} did not listen on port {port} within 60 s\nits output:\n{text}"
+        ))
     }
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(Moto {
-                endpoint: format!("http://127.0.0.1:{port}"),
-            });
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if self.reaped.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        // SAFETY: kill(2) on the child's pid, not yet reaped, so still the child's.
+        unsafe {
+            libc::kill(self.pid, libc::SIGKILL);
+        }
     }
-    let mut text = String::new();
-    let _ = std::fs::File::open(&log).and_then(|mut f| f.read_to_string(&mut text));
-    Err(format!(
-        "moto_server did not listen on port {port} within 60 s; {INSTALL}\nits output:\n{text}"
-    ))
+}
+
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
 }
 
 /// The JSON file the moto launcher reads RDS quota maxima from (per region).
@@ -109,7 +165,12 @@ pub fn moto() -> &'static Moto {
 
 /// Environment for a coffer process talking to moto (retries off, no real credentials).
 pub fn aws_env(cmd: &mut Command) -> &mut Command {
-    cmd.env("AWS_ENDPOINT_URL", &moto().endpoint)
+    aws_env_at(cmd, &moto().endpoint)
+}
+
+/// Environment for a coffer process talking to the AWS endpoint `endpoint`.
+pub fn aws_env_at<'a>(cmd: &'a mut Command, endpoint: &str) -> &'a mut Command {
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_MAX_ATTEMPTS", "1")
@@ -122,9 +183,14 @@ pub fn aws_env(cmd: &mut Command) -> &mut Command {
 
 /// SDK configuration for the test process itself (seeding), with retries off.
 pub async fn sdk(region: &str) -> aws_config::SdkConfig {
+    sdk_at(&moto().endpoint, region).await
+}
+
+/// SDK configuration against the endpoint `endpoint`, with retries off.
+pub async fn sdk_at(endpoint: &str, region: &str) -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))
-        .endpoint_url(&moto().endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(
             "testing",
             "testing",

@@ -78,6 +78,7 @@ impl Provider for Ec2Instances {
             .set_tags(Some(ec2_tags(tags)))
             .build();
         let out = c
+            .once
             .ec2
             .create_image()
             .instance_id(arn_id(&r.arn, "instance/"))
@@ -116,6 +117,7 @@ impl Provider for Ec2Instances {
             .set_tags(Some(ec2_tags(tags)))
             .build();
         let mut req = c
+            .once
             .ec2
             .copy_image()
             .source_image_id(source.native_id)
@@ -233,6 +235,7 @@ impl Provider for Ec2Instances {
             HttpTokensState::Optional
         };
         let out = c
+            .once
             .ec2
             .run_instances()
             .image_id(req.native_id)

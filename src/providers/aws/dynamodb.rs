@@ -99,6 +99,7 @@ impl Provider for DynamoDbTables {
     ) -> Result<String, ProviderError> {
         let c = self.regions.of(r)?;
         let out = c
+            .once
             .dynamodb
             .create_backup()
             .table_name(table_name(r))
@@ -235,7 +236,8 @@ impl Provider for DynamoDbTables {
             .get("targetTableName")
             .cloned()
             .ok_or_else(|| ProviderError::permanent("the restore names no targetTableName"))?;
-        c.dynamodb
+        c.once
+            .dynamodb
             .restore_table_from_backup()
             .target_table_name(&name)
             .backup_arn(req.native_id)

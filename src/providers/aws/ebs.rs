@@ -78,6 +78,7 @@ impl Provider for EbsVolumes {
             .set_tags(Some(ec2_tags(tags)))
             .build();
         let out = c
+            .once
             .ec2
             .create_snapshot()
             .volume_id(arn_id(&r.arn, "volume/"))
@@ -156,6 +157,7 @@ impl Provider for EbsVolumes {
             .set_tags(Some(ec2_tags(tags)))
             .build();
         let mut req = c
+            .once
             .ec2
             .copy_snapshot()
             .source_region(source_region)
@@ -196,6 +198,7 @@ impl Provider for EbsVolumes {
             .set_tags(Some(ec2_tags(req.tags)))
             .build();
         let out = c
+            .once
             .ec2
             .create_volume()
             .snapshot_id(req.native_id)

@@ -14,6 +14,7 @@ use crate::aws::error::{AwsError, Call};
 use crate::aws::Target;
 use crate::inventory::Resource;
 use crate::jobs::JOB_TAG;
+use aws_config::retry::RetryConfig;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -120,6 +121,23 @@ pub struct Clients {
     pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The same services with the SDK's retries off, for the calls that make something.
+    pub once: Once,
+}
+
+/// Clients whose calls the SDK does not retry, for the calls that make something and take no
+/// idempotency token (CreateSnapshot, CopySnapshot, CreateImage, CreateDBSnapshot,
+/// RestoreDBInstanceFromDBSnapshot, CreateBackup …), and those whose token not every
+/// endpoint honours (CreateVolume, RunInstances and CopyImage take a ClientToken, which moto
+/// ignores). A try whose answer was lost (a dropped
+/// connection, a truncated response, a timeout) may still have made the object: a blind
+/// retry makes it twice, or fails on the name the first try took. Their errors go to the
+/// job's own loop, which retries only after looking for what an earlier try made, by the
+/// job's tag or name.
+pub struct Once {
+    pub ec2: aws_sdk_ec2::Client,
+    pub rds: aws_sdk_rds::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 /// Where a vault's native points live: its `region` (else their resource's) in the account
@@ -151,6 +169,23 @@ fn clients(conf: &aws_config::SdkConfig) -> Clients {
         kms: aws_sdk_kms::Client::new(conf),
         sts: aws_sdk_sts::Client::new(conf),
         dynamodb: aws_sdk_dynamodb::Client::new(conf),
+        once: Once {
+            ec2: aws_sdk_ec2::Client::from_conf(
+                aws_sdk_ec2::config::Builder::from(conf)
+                    .retry_config(RetryConfig::disabled())
+                    .build(),
+            ),
+            rds: aws_sdk_rds::Client::from_conf(
+                aws_sdk_rds::config::Builder::from(conf)
+                    .retry_config(RetryConfig::disabled())
+                    .build(),
+            ),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(conf)
+                    .retry_config(RetryConfig::disabled())
+                    .build(),
+            ),
+        },
     }
 }
 

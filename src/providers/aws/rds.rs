@@ -470,6 +470,7 @@ impl Flavor for Instance {
         tags: &BTreeMap<String, String>,
     ) -> Result<Option<String>, AwsError> {
         let out = c
+            .once
             .rds
             .create_db_snapshot()
             .db_instance_identifier(source)
@@ -526,6 +527,7 @@ impl Flavor for Instance {
         tags: &BTreeMap<String, String>,
     ) -> Result<Option<String>, AwsError> {
         let out = c
+            .once
             .rds
             .copy_db_snapshot()
             .source_db_snapshot_identifier(source)
@@ -574,7 +576,8 @@ impl Flavor for Instance {
         m: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        c.rds
+        c.once
+            .rds
             .restore_db_instance_from_db_snapshot()
             .db_instance_identifier(m.get(Self::NAME_KEY).cloned().unwrap_or_default())
             .db_snapshot_identifier(snapshot)
@@ -713,6 +716,7 @@ impl Flavor for Cluster {
         tags: &BTreeMap<String, String>,
     ) -> Result<Option<String>, AwsError> {
         let out = c
+            .once
             .rds
             .create_db_cluster_snapshot()
             .db_cluster_identifier(source)
@@ -769,6 +773,7 @@ impl Flavor for Cluster {
         tags: &BTreeMap<String, String>,
     ) -> Result<Option<String>, AwsError> {
         let out = c
+            .once
             .rds
             .copy_db_cluster_snapshot()
             .source_db_cluster_snapshot_identifier(source)
@@ -818,7 +823,8 @@ impl Flavor for Cluster {
         m: &BTreeMap<String, String>,
         tags: &BTreeMap<String, String>,
     ) -> Result<(), AwsError> {
-        c.rds
+        c.once
+            .rds
             .restore_db_cluster_from_snapshot()
             .db_cluster_identifier(m.get(Self::NAME_KEY).cloned().unwrap_or_default())
             .snapshot_identifier(snapshot)
@@ -890,7 +896,8 @@ impl Flavor for Cluster {
                     "DB cluster {name} is restored, but its instance needs a class: set --set dbInstanceClass=db.r6g.large (or another), then delete the cluster and restore again"
                 )));
             };
-            c.rds
+            c.once
+                .rds
                 .create_db_instance()
                 .db_instance_identifier(&instance)
                 .db_cluster_identifier(name)

@@ -181,9 +181,20 @@ impl<'a, E: Provider> Executor<'a, E> {
         let mut delay = self.settings.retry_base;
         let longest = self.settings.poll_interval.max(self.settings.retry_base);
         let (mut calls, mut said) = (0, false);
+        // A try that failed on a lost answer may still have started the restore (an RDS or
+        // DynamoDB restore takes the name of what it makes, and asked again fails on it):
+        // every later try first looks for it.
         let asked = loop {
             calls += 1;
-            match self.provider.restore(resource, req).await {
+            let asking = async {
+                if calls > 1 {
+                    if let Some(made) = self.provider.find_restored(resource, req).await? {
+                        return Ok(made);
+                    }
+                }
+                self.provider.restore(resource, req).await
+            };
+            match asking.await {
                 Err(e) if e.transient && !self.stop.load(Ordering::SeqCst) => {
                     if !said {
                         (self.report)(super::Event::Warning(format!("{id}: {}", e.message)));
