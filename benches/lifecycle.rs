@@ -150,6 +150,7 @@ fn one_tick(template: &Path) -> (f64, f64, usize) {
             stop: &stop,
             report: &report,
             policies: &policies,
+            halted: Default::default(),
         };
         exec.run_all(deletions, &Default::default()).await.unwrap();
     });

@@ -61,6 +61,7 @@ fn one_tick() -> (f64, f64, usize) {
             stop: &stop,
             report: &report,
             policies: &Default::default(),
+            halted: Default::default(),
         };
         cycle::tick(&exec, &rules, &Default::default(), &coverage)
             .await

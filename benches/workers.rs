@@ -88,6 +88,7 @@ fn tick_until_done(
                 stop: &stop,
                 report: &report,
                 policies: &Default::default(),
+                halted: Default::default(),
             };
             cycle::tick(&exec, &world.rules, &Default::default(), &world.coverage).await
         });

@@ -21,6 +21,7 @@ pub mod apply;
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod disk;
 mod failpoint;
 pub mod notify_delivery;
 pub mod pg;

@@ -19,6 +19,9 @@ Each request draws one fault from a seeded generator (in arrival order):
   it is sent, and the connection closes.
 - latency (independent of the others): with the given probability, a delay of up to the
   given milliseconds before anything else happens.
+- expired credentials (`--expire-after N`): from the N+1th signed request on, every request
+  is refused as its service refuses expired temporary credentials: EC2's `RequestExpired`,
+  `ExpiredToken` from RDS, STS and S3, DynamoDB's `ExpiredTokenException`.
 
 GET /__coffer_faults/stats answers a JSON tally: requests per service and action, faults
 injected per kind and service. The stats path cannot be an S3 bucket (bucket names have no
@@ -49,6 +52,24 @@ def xml(body):
 
 def fault_response(service, kind, rng):
     """(status, headers, body) of an injected fault for `service`."""
+    if kind == "expired":
+        if service == "ec2":
+            return 400, {"Content-Type": "text/xml"}, xml(
+                "<Response><Errors><Error><Code>RequestExpired</Code>"
+                "<Message>Request has expired.</Message></Error></Errors>"
+                "<RequestID>fault-proxy</RequestID></Response>")
+        if service == "s3":
+            return 400, {"Content-Type": "application/xml"}, xml(
+                "<Error><Code>ExpiredToken</Code><Message>The provided token has expired.</Message>"
+                "<RequestId>fault-proxy</RequestId></Error>")
+        if service in JSON_SERVICES:
+            body = {"__type": "com.amazon.coral.service#ExpiredTokenException",
+                    "message": "The security token included in the request is expired"}
+            return 400, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(body).encode()
+        return 400, {"Content-Type": "text/xml"}, xml(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>ExpiredToken</Code>"
+            "<Message>The security token included in the request is expired</Message></Error>"
+            "<RequestId>fault-proxy</RequestId></ErrorResponse>")
     if kind == "throttle":
         if service == "ec2":
             return 503, {"Content-Type": "text/xml"}, xml(
@@ -109,6 +130,8 @@ class Faults:
                       ("drop", args.drop), ("truncate", args.truncate)]
         prob, _, ms = args.latency.partition(":")
         self.latency = (float(prob or 0), float(ms or 0))
+        self.expire_after = args.expire_after
+        self.signed = 0
         self.requests = {}
         self.injected = {}
 
@@ -117,6 +140,12 @@ class Faults:
         with self.lock:
             key = f"{service} {action}"
             self.requests[key] = self.requests.get(key, 0) + 1
+            if service != "unsigned":
+                self.signed += 1
+            if self.expire_after is not None and self.signed > self.expire_after:
+                tally = self.injected.setdefault("expired", {})
+                tally[service] = tally.get(service, 0) + 1
+                return "expired", 0.0, 0.0
             roll = self.rng.random()
             fault = None
             for kind, rate in self.rates:
@@ -220,7 +249,7 @@ def make_handler(faults, upstream):
             fault, delay, coin = faults.draw(service, action)
             if delay:
                 time.sleep(delay)
-            if fault in ("throttle", "error"):
+            if fault in ("throttle", "error", "expired"):
                 self.answer(*fault_response(service, fault, random.Random(coin)))
                 return
             if fault == "drop" and coin < 0.5:
@@ -258,6 +287,8 @@ def main():
     p.add_argument("--drop", type=float, default=0.0)
     p.add_argument("--truncate", type=float, default=0.0)
     p.add_argument("--latency", default="0:0", help="PROBABILITY:MAX_MS")
+    p.add_argument("--expire-after", type=int, default=None,
+                   help="refuse every signed request after this many as expired")
     args = p.parse_args()
     up = urllib.parse.urlsplit(args.upstream)
     server = http.server.ThreadingHTTPServer(

@@ -215,6 +215,8 @@ where
                 | "SignatureDoesNotMatch"
                 | "UnrecognizedClientException"
                 | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "RequestExpired"
                 | "InvalidAccessKeyId" => AwsError::BadCredentials {
                     region,
                     code,

@@ -182,6 +182,5 @@ fn list(location: &repository::Location, key: &str) -> Result<Vec<String>, Strin
         Err(RepositoryError::Failed(e)) => return Err(e),
         Ok(open) => open,
     };
-    let snaps = open.get_all_snapshots().map_err(|e| e.to_string())?;
-    Ok(snaps.iter().map(crate::providers::files::full_id).collect())
+    crate::providers::files::snapshot_ids(&open).map_err(|e| e.to_string())
 }

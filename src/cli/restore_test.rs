@@ -107,6 +107,7 @@ pub fn start(
             stop: &stop,
             report: &report,
             policies: &s.policies,
+            halted: Default::default(),
         };
         crate::runner::restore_test::run(&exec, &s.restore_tests, test, clock.now()).await
     })?;

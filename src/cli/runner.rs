@@ -457,9 +457,21 @@ pub(super) fn one_tick(
             stop,
             report: &report,
             policies: &s.policies,
+            halted: Default::default(),
         };
-        tick(&exec, &s.rules, &s.restore_tests, &s.coverage).await
+        let report = tick(&exec, &s.rules, &s.restore_tests, &s.coverage).await?;
+        match exec.halt_reason() {
+            Some(why) => Err(halted(&why)),
+            None => Ok(report),
+        }
     })
+}
+
+/// The error of a run that stopped by itself (credentials refused mid-run).
+fn halted(why: &str) -> CmdError {
+    format!(
+        "{why}\n  The run stopped there: no job was failed for it, and every unfinished job was left as it was for the next run. Renew the credentials and run again."
+    )
 }
 
 /// How an on-demand job is run.
@@ -515,9 +527,13 @@ pub(super) fn run_on_demand(
             stop: &stop,
             report: &report,
             policies: &s.policies,
+            halted: Default::default(),
         };
         let id = created.id.clone();
         crate::runner::cycle::run_jobs(&exec, vec![created]).await?;
+        if let Some(why) = exec.halt_reason() {
+            return Err(halted(&why));
+        }
         crate::runner::cycle::reload(&exec, &[id])
     })?;
     reporter.finish();

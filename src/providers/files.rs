@@ -171,7 +171,21 @@ impl ReadSource for Watched {
 }
 
 fn failed(e: impl std::fmt::Display) -> ProviderError {
-    ProviderError::permanent(e.to_string())
+    let text = e.to_string();
+    // a repository in S3 whose credentials expired or were revoked mid-run: nothing will
+    // succeed until they are renewed, so the run halts instead of failing the job
+    const REFUSED: &[&str] = &[
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "InvalidToken",
+    ];
+    if REFUSED.iter().any(|c| text.contains(c)) {
+        return ProviderError::credentials(format!(
+            "{text}\n  AWS rejected the credentials of the vault's S3 repository: check that the keys or profile are current."
+        ));
+    }
+    ProviderError::permanent(text)
 }
 
 /// The restic tag that names the job a snapshot belongs to.
@@ -186,12 +200,17 @@ fn backup(
     label: &str,
     tags: &BTreeMap<String, String>,
 ) -> Result<(String, Finished), ProviderError> {
-    let repo = open.repo.to_indexed_ids().map_err(failed)?;
+    // a full or read-only disk is said in words
+    let failed = |e: String| failed(crate::disk::explained(e, "the vault's repository"));
+    let repo = open
+        .repo
+        .to_indexed_ids()
+        .map_err(|e| failed(e.to_string()))?;
     open.files.store(0, Ordering::Relaxed);
     let mut snap = SnapshotOptions::default()
         .label(label.to_string())
         .to_snapshot()
-        .map_err(failed)?;
+        .map_err(|e| failed(e.to_string()))?;
     for (k, v) in tags {
         snap.tags.add(format!("{k}={v}"));
     }
@@ -254,6 +273,59 @@ fn open_cold(location: &Location, password: &str) -> Result<OpenRepository, Prov
 /// A snapshot's full id (its Display is restic's 8-character short form).
 pub(crate) fn full_id(snap: &SnapshotFile) -> String {
     snap.id.to_hex().as_str().to_string()
+}
+
+/// The ids of the snapshots in `repo` (a listing; no snapshot is read).
+pub(crate) fn snapshot_ids(repo: &OpenRepository) -> rustic_core::RusticResult<Vec<String>> {
+    Ok(repo
+        .list::<rustic_core::repofile::SnapshotId>()?
+        .map(|id| id.to_hex().as_str().to_string())
+        .collect())
+}
+
+/// Every snapshot in `repo`. Jobs on one repository run side by side, so a snapshot another
+/// job deleted between the listing and the reading is not an error: the snapshots are
+/// listed again.
+pub(crate) fn all_snapshots(repo: &OpenRepository) -> rustic_core::RusticResult<Vec<SnapshotFile>> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match repo.get_all_snapshots() {
+            Err(e) if tries < 3 && vanished(&e) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// The snapshot `id` (its full id) in `repo`, or `None` when it is not there, or was
+/// deleted by another job while it was being read.
+pub(crate) fn snapshot_by_id(
+    repo: &OpenRepository,
+    id: &str,
+) -> rustic_core::RusticResult<Option<SnapshotFile>> {
+    let listed = || snapshot_ids(repo).map(|ids| ids.iter().any(|i| i == id));
+    if !listed()? {
+        return Ok(None);
+    }
+    match repo.get_snapshots(&[id]) {
+        Ok(mut snaps) => Ok(snaps.pop()),
+        Err(e) if vanished(&e) && !listed()? => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a repository error says a file is not there (any more).
+fn vanished(e: &rustic_core::RusticError) -> bool {
+    let text = format!("{e:?}");
+    [
+        "NoSuchKey",
+        "os error 2",
+        "No such file",
+        "NotFound",
+        "not found",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
 }
 
 /// A finished backup: the snapshot `id` names, encrypted with the vault key.
@@ -468,7 +540,7 @@ impl Provider for FileBackups {
         let tag = job_tag(job_id);
         self.opened
             .with(vault, move |open| {
-                let snaps = open.repo.get_all_snapshots().map_err(failed)?;
+                let snaps = all_snapshots(&open.repo).map_err(failed)?;
                 Ok(snaps
                     .into_iter()
                     .find(|s| s.tags.contains(&tag))
@@ -557,10 +629,7 @@ impl Provider for FileBackups {
                         "copying snapshot {id} into vault `{dest_vault}`: {e}"
                     ))
                 })?;
-                let made = dest
-                    .get(&dest_vault)?
-                    .repo
-                    .get_all_snapshots()
+                let made = all_snapshots(&dest.get(&dest_vault)?.repo)
                     .map_err(failed)?
                     .into_iter()
                     .find(|s| s.tags.contains(&tag))
@@ -742,8 +811,7 @@ impl Provider for FileBackups {
                     .map(|(location, password)| open_cold(&location, &password))
                     .transpose()?;
                 for repo in std::iter::once(&open.repo).chain(cold.as_ref()) {
-                    let snaps = repo.get_all_snapshots().map_err(failed)?;
-                    if snaps.iter().any(|s| full_id(s) == id) {
+                    if snapshot_ids(repo).map_err(failed)?.contains(&id) {
                         return Ok(true);
                     }
                 }
@@ -769,8 +837,7 @@ impl Provider for FileBackups {
                     .map(|(location, password)| open_cold(&location, &password))
                     .transpose()?;
                 for repo in std::iter::once(&open.repo).chain(cold.as_ref()) {
-                    let snaps = repo.get_all_snapshots().map_err(failed)?;
-                    let Some(snap) = snaps.into_iter().find(|s| full_id(s) == id) else {
+                    let Some(snap) = snapshot_by_id(repo, &id).map_err(failed)? else {
                         continue;
                     };
                     if !snap.tags.contains(&tag) {
@@ -816,11 +883,9 @@ impl Provider for FileBackups {
         self.opened
             .with(vault, move |open| {
                 let cold = open_cold(&cold_location, &password)?;
-                let warm = open.repo.get_all_snapshots().map_err(failed)?;
-                let source = warm.into_iter().find(|s| full_id(s) == id);
+                let source = snapshot_by_id(&open.repo, &id).map_err(failed)?;
                 let copied = |cold: &OpenRepository| -> Result<Option<String>, ProviderError> {
-                    Ok(cold
-                        .get_all_snapshots()
+                    Ok(all_snapshots(cold)
                         .map_err(failed)?
                         .into_iter()
                         .find(|s| s.tags.contains(&tag))

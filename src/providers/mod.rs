@@ -22,6 +22,11 @@ use std::collections::BTreeMap;
 pub struct ProviderError {
     /// Throttling, a 5xx, a timeout, or a resource that is busy: retried inside the window.
     pub transient: bool,
+    /// The identity coffer acts as was refused (credentials that expired or were revoked
+    /// mid-run): no call succeeds until they are renewed, so the run stops and leaves every
+    /// job where it is for the next one, instead of failing jobs whose backups may be under
+    /// way. Such an error is also transient.
+    pub halts: bool,
     /// The AWS error, in words, with a hint where there is one.
     pub message: String,
 }
@@ -30,6 +35,7 @@ impl ProviderError {
     pub fn permanent(message: impl Into<String>) -> ProviderError {
         ProviderError {
             transient: false,
+            halts: false,
             message: message.into(),
         }
     }
@@ -37,6 +43,16 @@ impl ProviderError {
     pub fn transient(message: impl Into<String>) -> ProviderError {
         ProviderError {
             transient: true,
+            halts: false,
+            message: message.into(),
+        }
+    }
+
+    /// Credentials refused: see [`ProviderError::halts`].
+    pub fn credentials(message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            transient: true,
+            halts: true,
             message: message.into(),
         }
     }

@@ -43,7 +43,7 @@ impl std::fmt::Display for LockInfo {
 pub enum BackendError {
     #[error("cannot read the state file {path}: {source}")]
     Read { path: PathBuf, source: io::Error },
-    #[error("cannot write the state file {path}: {source}")]
+    #[error("cannot write the state file {path}: {source}\n  The previous state is intact.{}", disk_note(.source))]
     Write { path: PathBuf, source: io::Error },
     #[error("{path}: {source}\n  The file was not modified. Restore it from {backup} or fix it by hand.")]
     Invalid {
@@ -61,13 +61,20 @@ pub enum BackendError {
     },
     #[error("jobs are being run by another coffer ({holder})\n  Waited {waited:?}. Its jobs continue there; pass --lock-timeout to wait for it. The lock is an OS file lock, so it goes away with the process that held it.")]
     RunnerLocked { holder: String, waited: Duration },
-    #[error("cannot lock the state at {path}: {source}")]
+    #[error("cannot lock the state at {path}: {source}\n  The state was not changed.{}", disk_note(.source))]
     Lock { path: PathBuf, source: io::Error },
     #[error("{0}")]
     Unlock(String),
     /// The PostgreSQL backend's database refused or failed a request.
     #[error("{0}")]
     Database(String),
+}
+
+/// What a failed write under the state directory means, on a line of its own.
+fn disk_note(e: &io::Error) -> String {
+    crate::disk::hint(e, "the state directory")
+        .map(|h| format!("\n  {h}"))
+        .unwrap_or_default()
 }
 
 /// The state directory and its files.
@@ -366,18 +373,26 @@ impl LocalBackend {
             path: path.clone(),
             source,
         };
-        {
-            let mut f = File::create(&tmp).map_err(werr)?;
-            f.write_all(state.to_text().as_bytes()).map_err(werr)?;
-            f.sync_all().map_err(werr)?;
+        // a write that fails (a full disk) leaves no half-written file behind
+        let written = File::create(&tmp).and_then(|mut f| {
+            f.write_all(state.to_text().as_bytes())?;
+            f.sync_all()
+        });
+        if let Err(e) = written {
+            let _ = fs::remove_file(&tmp);
+            return Err(werr(e));
         }
         if path.exists() {
             let backup_tmp = self.dir.join("state.json.backup.tmp");
-            fs::copy(&path, &backup_tmp).map_err(werr)?;
-            File::open(&backup_tmp)
+            let kept = fs::copy(&path, &backup_tmp)
+                .and_then(|_| File::open(&backup_tmp))
                 .and_then(|f| f.sync_all())
-                .map_err(werr)?;
-            fs::rename(&backup_tmp, self.backup_path()).map_err(werr)?;
+                .and_then(|()| fs::rename(&backup_tmp, self.backup_path()));
+            if let Err(e) = kept {
+                let _ = fs::remove_file(&backup_tmp);
+                let _ = fs::remove_file(&tmp);
+                return Err(werr(e));
+            }
         }
         fs::rename(&tmp, &path).map_err(werr)?;
         sync_dir(&self.dir);

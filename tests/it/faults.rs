@@ -213,17 +213,7 @@ fn scenario(scale: Scale, proxy_args: &[String]) -> Outcome {
     let proxy = Server::fault_proxy(&moto.endpoint, proxy_args).unwrap_or_else(|e| panic!("{e}"));
     let endpoint = proxy.endpoint.clone();
 
-    let dir = crate::support::workspace(&config(scale.dirs));
-    for d in 0..scale.dirs {
-        let root = dir.path().join(format!("data/d{d}"));
-        std::fs::create_dir_all(&root).unwrap();
-        for f in 0..40 {
-            let body: Vec<u8> = (0..3000 + f * 101)
-                .map(|b| (b * 13 + f + d) as u8)
-                .collect();
-            std::fs::write(root.join(format!("f{f}")), body).unwrap();
-        }
-    }
+    let dir = files_workspace(scale);
     let c = || coffer_at(dir.path(), &endpoint);
     ok(&run(c().args(["apply", "--auto-approve"])), "apply");
 
@@ -298,6 +288,22 @@ fn scenario(scale: Scale, proxy_args: &[String]) -> Outcome {
         broken,
         seconds: started.elapsed().as_secs_f64(),
     }
+}
+
+/// A workspace with `config` and its directories, each of 40 small files.
+fn files_workspace(scale: Scale) -> tempfile::TempDir {
+    let dir = crate::support::workspace(&config(scale.dirs));
+    for d in 0..scale.dirs {
+        let root = dir.path().join(format!("data/d{d}"));
+        std::fs::create_dir_all(&root).unwrap();
+        for f in 0..40 {
+            let body: Vec<u8> = (0..3000 + f * 101)
+                .map(|b| (b * 13 + f + d) as u8)
+                .collect();
+            std::fs::write(root.join(format!("f{f}")), body).unwrap();
+        }
+    }
+    dir
 }
 
 fn jobs(dir: &Path) -> Vec<Value> {
@@ -490,10 +496,17 @@ fn check_natives(endpoint: &str, jobs: &[Value], points: &[Value]) -> Vec<String
             ));
         }
     }
+    let recorded: std::collections::BTreeSet<&str> =
+        points.iter().filter_map(|p| p["job_id"].as_str()).collect();
     for (t, per_job) in &natives.by_type {
         for (job, ids) in per_job {
             if ids.len() > 1 {
                 broken.push(format!("job {job} made {} {t} objects: {ids:?}", ids.len()));
+            }
+            if !recorded.contains(job.as_str()) {
+                broken.push(format!(
+                    "{t} objects {ids:?} of job {job} are no point's (orphans)"
+                ));
             }
         }
     }
@@ -593,3 +606,92 @@ fn every_job_completes_once_through_throttling_server_errors_and_dropped_connect
         faulty.stats
     );
 }
+
+/// Credentials that expire mid-tick: the run stops saying so, fails no job and leaves the
+/// rest as they were; once renewed, the next runs complete every job, each native object
+/// exactly once and none an orphan.
+#[test]
+fn credentials_that_expire_mid_tick_fail_no_job_and_lose_nothing() {
+    let scale = Scale::of(10);
+    let quotas = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(quotas.path(), "{}").unwrap();
+    let moto = Server::moto(quotas.path()).unwrap_or_else(|e| panic!("{e}"));
+    seed(&moto.endpoint, scale);
+    let renewed = Server::fault_proxy(&moto.endpoint, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let dir = files_workspace(scale);
+    ok(
+        &run(coffer_at(dir.path(), &renewed.endpoint).args(["apply", "--auto-approve"])),
+        "apply",
+    );
+
+    let expiring = Server::fault_proxy(
+        &moto.endpoint,
+        &["--expire-after".into(), EXPIRE_AFTER.to_string()],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = run(coffer_at(dir.path(), &expiring.endpoint).args([
+        "run",
+        "--at",
+        "2026-12-05T03:05:00Z",
+    ]));
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("AWS rejected the credentials")
+            && r.stderr.contains("The run stopped there"),
+        "{}",
+        r.stderr
+    );
+    let left = jobs(dir.path());
+    let failed: Vec<&Value> = left.iter().filter(|j| j["state"] == "FAILED").collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert!(
+        unfinished(&left) > 0,
+        "the credentials expired mid-tick: {left:#?}"
+    );
+    // mid-tick: some work was done before the credentials expired
+    assert!(
+        left.iter().any(|j| j["state"] == "COMPLETED"
+            || j["native_ids"].as_array().is_some_and(|n| !n.is_empty())),
+        "{left:#?}"
+    );
+    let states: BTreeMap<String, usize> = left.iter().fold(BTreeMap::new(), |mut m, j| {
+        *m.entry(format!("{} {}", j["kind"], j["state"]))
+            .or_default() += 1;
+        m
+    });
+    println!("when the credentials expired: {states:?}");
+
+    let c = || coffer_at(dir.path(), &renewed.endpoint);
+    for at in [
+        "2026-12-05T03:15:00Z",
+        "2026-12-05T03:25:00Z",
+        "2026-12-05T03:35:00Z",
+    ] {
+        ok(
+            &run(c().args(["run", "--at", at, "--json"])),
+            "run after renewal",
+        );
+        if unfinished(&jobs(dir.path())) == 0 {
+            break;
+        }
+    }
+    let jobs = jobs(dir.path());
+    let points = list_points(dir.path());
+    let mut broken: Vec<String> = jobs
+        .iter()
+        .filter(|j| j["state"] != "COMPLETED")
+        .map(|j| {
+            format!(
+                "{} job {} is {}: {}",
+                j["kind"], j["id"], j["state"], j["error"]
+            )
+        })
+        .collect();
+    broken.extend(check_natives(&moto.endpoint, &jobs, &points));
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+    let backups = jobs.iter().filter(|j| j["kind"] == "backup").count();
+    assert_eq!(backups, scale.aws() + scale.dirs);
+}
+
+/// Signed requests the expiring proxy lets through: discovery and the first backup requests.
+const EXPIRE_AFTER: u32 = 25;

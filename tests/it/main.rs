@@ -9,6 +9,7 @@ mod copies_aws;
 mod copies_files;
 mod core_purity;
 mod cron_reference;
+mod disks;
 mod drift;
 mod dynamodb;
 mod extreme_configs;

@@ -34,7 +34,8 @@ impl SqliteCatalog {
     fn err(path: &Path, e: impl std::fmt::Display) -> CatalogError {
         CatalogError {
             path: path.to_path_buf(),
-            message: e.to_string(),
+            // a full or read-only disk is said in words; SQLite rolled the write back
+            message: crate::disk::explained(e.to_string(), "the catalog"),
         }
     }
 

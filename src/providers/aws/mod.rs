@@ -410,9 +410,12 @@ pub async fn providers(targets: &[Target], vaults: BTreeMap<String, VaultHome>) 
 }
 
 pub(crate) fn fail(e: AwsError) -> ProviderError {
-    ProviderError {
-        transient: e.is_transient(),
-        message: e.with_hint(),
+    match e {
+        AwsError::BadCredentials { .. } | AwsError::NoCredentials { .. } => {
+            ProviderError::credentials(e.with_hint())
+        }
+        _ if e.is_transient() => ProviderError::transient(e.with_hint()),
+        _ => ProviderError::permanent(e.with_hint()),
     }
 }
 

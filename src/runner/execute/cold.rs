@@ -8,7 +8,6 @@ use super::{Executor, Outcome};
 use crate::catalog::{JobRecord, JobUpdate, PointChange};
 use crate::jobs::{DeletedBy, JobState, PointStatus};
 use crate::providers::{Archiving, Provider, Tiering};
-use std::sync::atomic::Ordering;
 
 impl<'a, E: Provider> Executor<'a, E> {
     pub(super) async fn run_cold(&self, job: JobRecord) -> Result<Outcome, String> {
@@ -57,7 +56,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             stays_warm(msg.clone())?;
             return self.end(&id, JobState::Failed, Some(&msg));
         };
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Ok(Outcome::Left);
         }
         if job.state() != JobState::Running {
@@ -108,7 +107,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             Err(e) => return self.retry_later(&id, &job, &point_id, &e.message),
         }
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopping() {
                 return Ok(Outcome::Left);
             }
             let (state, _) = self

@@ -15,7 +15,6 @@ use crate::jobs::{JobKind, JobState, PointStatus, StorageClass, Windows};
 use crate::providers::{CopySource, Progress, Provider};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use tokio::sync::Semaphore;
 
 /// A recorded point as the provider copies it.
@@ -137,7 +136,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             Some(s) => Some(s.acquire().await.map_err(|e| e.to_string())?),
             None => None,
         };
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Ok(Outcome::Left);
         }
         if state == JobState::Pending {
@@ -251,7 +250,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         let dest = &job.job.vault;
         let w = job.job.windows;
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopping() {
                 return Ok(Outcome::Left);
             }
             if self.clock.now() > w.complete_by {

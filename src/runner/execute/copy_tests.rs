@@ -97,6 +97,7 @@ impl Setup {
             stop: &stop,
             report: &report,
             policies: &Default::default(),
+            halted: Default::default(),
         };
         exec.run_all(jobs, &BTreeMap::new()).await.unwrap();
     }

@@ -11,7 +11,6 @@ use crate::catalog::{JobRecord, JobUpdate, PointChange};
 use crate::failpoint;
 use crate::jobs::{DeletedBy, JobState, PointStatus};
 use crate::providers::{Deletion, Provider};
-use std::sync::atomic::Ordering;
 use tokio::sync::Semaphore;
 
 #[cfg(test)]
@@ -89,7 +88,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             Some(s) => Some(s.acquire().await.map_err(|e| e.to_string())?),
             None => None,
         };
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Ok(Outcome::Left);
         }
         // A job that was RUNNING may have asked already: what it finds gone is its own work.

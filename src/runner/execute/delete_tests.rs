@@ -114,6 +114,7 @@ impl Setup {
             stop: &stop,
             report: &report,
             policies,
+            halted: Default::default(),
         };
         let current = self.catalog.borrow().job(&job.id).unwrap().unwrap();
         exec.run_all(vec![current], &BTreeMap::new()).await.unwrap();

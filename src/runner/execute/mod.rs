@@ -50,6 +50,9 @@ pub struct Executor<'a, E: Provider> {
     pub report: &'a dyn Fn(Event),
     /// The applied locks and holds, checked right before anything is deleted.
     pub policies: &'a crate::jobs::lifecycle::Policies,
+    /// Why this run stopped by itself: the first error that halts (credentials refused).
+    /// Every job is then left where it is, as when told to stop.
+    pub halted: std::sync::Mutex<Option<String>>,
 }
 
 /// The tags a job's recovery point carries: the rule's `recovery_point_tags`, then coffer's
@@ -111,7 +114,33 @@ impl<'a, E: Provider> Executor<'a, E> {
     /// Whether an error only stands because the runner was told to stop while it would have
     /// retried: the job is then left as it is for the next tick, not failed.
     fn left_by_stop(&self, e: &ProviderError) -> bool {
-        e.transient && self.stop.load(Ordering::SeqCst)
+        self.halt_on(e);
+        e.transient && self.stopping()
+    }
+
+    /// Whether jobs should stop where they are: told to stop, or halted by an error.
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.halt_reason().is_some()
+    }
+
+    /// Halts the run when `e` says nothing can succeed (see [`ProviderError::halts`]).
+    fn halt_on(&self, e: &ProviderError) {
+        if e.halts {
+            if let Ok(mut h) = self.halted.lock() {
+                if h.is_none() {
+                    (self.report)(Event::Warning(format!(
+                        "{}\n  coffer stops here and leaves its jobs as they are for the next run",
+                        e.message
+                    )));
+                    *h = Some(e.message.clone());
+                }
+            }
+        }
+    }
+
+    /// Why the run halted by itself, if it did.
+    pub fn halt_reason(&self) -> Option<String> {
+        self.halted.lock().ok().and_then(|h| h.clone())
     }
 
     /// Sleeps for `d`, or less when told to stop (Ctrl-C, SIGTERM): the flag is looked at
@@ -120,7 +149,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         const GLANCE: std::time::Duration = std::time::Duration::from_millis(100);
         let until = tokio::time::Instant::now() + d;
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopping() {
                 return false;
             }
             let now = tokio::time::Instant::now();
@@ -154,7 +183,11 @@ impl<'a, E: Provider> Executor<'a, E> {
         loop {
             calls += 1;
             match f().await {
-                Err(e) if e.transient && !self.stop.load(Ordering::SeqCst) => {
+                Err(e) if e.halts => {
+                    self.halt_on(&e);
+                    return (Err(e), calls);
+                }
+                Err(e) if e.transient && !self.stopping() => {
                     let wake = self.clock.now()
                         + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::zero());
                     if wake > deadline {
@@ -328,7 +361,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             // claims are taken in batches (when idle, or half the room is free), since each
             // is a transaction that every worker's claims wait for
             let worth = running.is_empty() || free * 2 >= room;
-            if !self.stop.load(Ordering::SeqCst) && worth && free > 0 && !wanted.is_empty() {
+            if !self.stopping() && worth && free > 0 && !wanted.is_empty() {
                 let claimed = self.catalog.borrow_mut().claim_jobs(
                     &wanted,
                     &worker.name,
@@ -506,7 +539,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             Some(s) => Some(s.acquire().await.map_err(|e| e.to_string())?),
             None => None,
         };
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Ok(Outcome::Left);
         }
         if state == JobState::Pending {
@@ -650,7 +683,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         let id = &job.id;
         let w = job.job.windows;
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopping() {
                 return Ok(Outcome::Left);
             }
             if forced_transition(JobState::Running, &w, self.clock.now())

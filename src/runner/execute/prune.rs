@@ -6,13 +6,12 @@ use super::{Executor, Outcome};
 use crate::catalog::{JobRecord, JobUpdate};
 use crate::jobs::JobState;
 use crate::providers::Provider;
-use std::sync::atomic::Ordering;
 
 impl<'a, E: Provider> Executor<'a, E> {
     pub(super) async fn run_prune(&self, job: JobRecord) -> Result<Outcome, String> {
         let id = job.id.clone();
         let vault = job.job.vault.clone();
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Ok(Outcome::Left);
         }
         for next in [JobState::Pending, JobState::Running] {

@@ -14,7 +14,6 @@ use crate::jobs::{JobKind, JobState};
 use crate::providers::aws::RESTORE_JOB_TAG;
 use crate::providers::{Provider, RestoreRequest, Restoring};
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use tokio::sync::Semaphore;
 
 /// Whether points of this type are restored from their files rather than by a provider.
@@ -109,7 +108,7 @@ impl<'a, E: Provider> Executor<'a, E> {
             state = JobState::Pending;
         }
         let _global = global.acquire().await.map_err(|e| e.to_string())?;
-        if self.stop.load(Ordering::SeqCst) {
+        if self.stopping() {
             return Ok(Outcome::Left);
         }
         if state == JobState::Pending {
@@ -195,7 +194,8 @@ impl<'a, E: Provider> Executor<'a, E> {
                 self.provider.restore(resource, req).await
             };
             match asking.await {
-                Err(e) if e.transient && !self.stop.load(Ordering::SeqCst) => {
+                Err(e) if e.halts => break Err(e),
+                Err(e) if e.transient && !self.stopping() => {
                     if !said {
                         (self.report)(super::Event::Warning(format!("{id}: {}", e.message)));
                         said = true;
@@ -256,7 +256,7 @@ impl<'a, E: Provider> Executor<'a, E> {
         deadline: chrono::DateTime<chrono::Utc>,
     ) -> Result<Outcome, String> {
         loop {
-            if self.stop.load(Ordering::SeqCst) {
+            if self.stopping() {
                 return Ok(Outcome::Left);
             }
             if self.clock.now() > deadline {

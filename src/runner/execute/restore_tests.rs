@@ -76,6 +76,7 @@ impl Setup {
             stop: &stop,
             report: &report,
             policies: &Default::default(),
+            halted: Default::default(),
         };
         let current = self.catalog.borrow().job(&self.job.id).unwrap().unwrap();
         exec.run_all(vec![current], &BTreeMap::new()).await.unwrap();

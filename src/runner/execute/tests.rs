@@ -304,6 +304,7 @@ async fn run_one_with(
         stop: &stop,
         report: &report,
         policies: &Default::default(),
+        halted: Default::default(),
     };
     let stopper = async {
         if let Some(after) = stop_after {
