@@ -559,6 +559,36 @@ async fn discover_one(
         .collect())
 }
 
+/// How many times one target's discovery is tried when it fails for now (throttling past the
+/// SDK's own retries, or its retry quota spent by a busy tick), and the first pause between.
+const DISCOVERY_TRIES: u32 = 6;
+const DISCOVERY_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// [`discover_one`], listed again from the start after a transient error (listing only
+/// reads), with doubling pauses.
+async fn discover_persistently(
+    target: Target,
+    mounts: Arc<BTreeMap<String, String>>,
+    calls: Counter,
+) -> Result<Vec<Resource>, AwsError> {
+    let mut pause = DISCOVERY_PAUSE;
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match discover_one(target.clone(), mounts.clone(), calls.clone()).await {
+            Err(e) if e.is_transient() && tries < DISCOVERY_TRIES => {
+                tracing::warn!(
+                    "discovery in {} failed for now ({e}); listing again in {pause:?}",
+                    target.region
+                );
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Discovers every target concurrently. `mounts` maps EFS file system IDs to mount paths.
 pub async fn discover(
     targets: Vec<Target>,
@@ -571,7 +601,7 @@ pub async fn discover(
     targets.sort();
     targets.dedup();
     for t in targets {
-        set.spawn(discover_one(t, mounts.clone(), calls.clone()));
+        set.spawn(discover_persistently(t, mounts.clone(), calls.clone()));
     }
     let mut resources = Vec::new();
     let mut first_error = None;

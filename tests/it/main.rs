@@ -3,6 +3,7 @@
 //! through the built binary.
 
 mod aws;
+mod chaos;
 mod ci_examples;
 mod cli;
 mod copies_aws;

@@ -8,6 +8,7 @@ pub mod functions;
 pub mod lower;
 pub mod model;
 pub mod names;
+pub mod nesting;
 pub mod suggest;
 pub mod variables;
 

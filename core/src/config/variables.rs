@@ -109,6 +109,12 @@ pub fn from_raw(raw: &str, ty: &VarType) -> Result<Value, String> {
         VarType::String | VarType::Any => Ok(Value::String(raw.to_string())),
         VarType::Number | VarType::Bool => convert(Value::String(raw.to_string()), ty),
         VarType::List(_) | VarType::Map(_) => {
+            use crate::config::nesting::{too_deep, MAX_DEPTH};
+            if too_deep(raw, MAX_DEPTH).is_some() {
+                return Err(format!(
+                    "not a valid {ty} literal: it nests more than {MAX_DEPTH} levels deep"
+                ));
+            }
             let expr = hcl_edit::parser::parse_expr(raw)
                 .map_err(|e| format!("not a valid {ty} literal: {}", e.message()))?;
             literal(&expr, raw)

@@ -51,6 +51,15 @@ impl std::error::Error for FormatError {}
 /// (check with `hcl_edit::parser::parse_body` first and refuse invalid input: message and offset from its error;
 /// hcl_edit::parser::Error has `.message()` and `.location().offset()`).
 pub fn format_hcl(src: &str) -> Result<String, FormatError> {
+    use crate::config::nesting::{too_deep, MAX_DEPTH};
+    if let Some(offset) = too_deep(src, MAX_DEPTH) {
+        return Err(FormatError {
+            message: format!(
+                "braces, brackets and parentheses nest more than {MAX_DEPTH} levels deep"
+            ),
+            offset,
+        });
+    }
     if let Err(err) = parse_body(src) {
         // hcl-edit clamps the offset to the last byte, which may be inside a character.
         let mut offset = err.location().offset().min(src.len());

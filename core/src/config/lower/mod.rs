@@ -169,19 +169,19 @@ pub fn load(input: ConfigInput) -> Loaded {
     for file in input.files {
         let text = file.text.clone();
         let id = sources.add(file);
-        match hcl_edit::parser::parse_body(&text) {
+        match parse(id, &text) {
             Ok(body) => parsed.push((id, body)),
-            Err(e) => diags.push(syntax_error(id, &text, &e)),
+            Err(d) => diags.push(*d),
         }
     }
     let mut var_files: Vec<(FileId, Option<Body>)> = Vec::new();
     for file in input.var_files {
         let text = file.text.clone();
         let id = sources.add(file);
-        match hcl_edit::parser::parse_body(&text) {
+        match parse(id, &text) {
             Ok(body) => var_files.push((id, Some(body))),
-            Err(e) => {
-                diags.push(syntax_error(id, &text, &e));
+            Err(d) => {
+                diags.push(*d);
                 var_files.push((id, None));
             }
         }
@@ -203,6 +203,23 @@ pub fn load(input: ConfigInput) -> Loaded {
         config: if has_errors { None } else { Some(config) },
         diagnostics,
     }
+}
+
+/// Parses one file, after refusing nesting deeper than [`nesting::MAX_DEPTH`] (which the
+/// parser would take exponential time over).
+fn parse(file: FileId, text: &str) -> Result<Body, Box<Diagnostic>> {
+    if let Some(at) = super::nesting::too_deep(text, super::nesting::MAX_DEPTH) {
+        return Err(Box::new(Diagnostic::error(
+            "coffer::nesting_too_deep",
+            format!(
+                "braces, brackets and parentheses nest more than {} levels deep here",
+                super::nesting::MAX_DEPTH
+            ),
+        )
+        .at(Span::new(file, at..at + 1), "too deep")
+        .with_help("close the blocks and expressions opened before this point; no configuration needs to nest this deeply")));
+    }
+    hcl_edit::parser::parse_body(text).map_err(|e| Box::new(syntax_error(file, text, &e)))
 }
 
 fn syntax_error(file: FileId, text: &str, e: &hcl_edit::parser::Error) -> Diagnostic {
