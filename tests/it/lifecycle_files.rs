@@ -481,7 +481,7 @@ fn a_compliance_lock_past_its_grace_period_cannot_be_removed_or_shortened() {
 }
 
 #[test]
-fn prune_holds_restics_exclusive_lock_and_waits_for_anothers() {
+fn prune_holds_restics_exclusive_lock_and_a_dead_holders_lock_is_stale() {
     let dir = applied(&config("delete_after = \"35d\"", "", ""));
     nightly(dir.path(), 1, "03:30:00");
     // a coffer killed while pruning leaves its lock behind, as a killed restic would
@@ -511,25 +511,13 @@ fn prune_holds_restics_exclusive_lock_and_waits_for_anothers() {
     );
     let lock: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(lock["exclusive"], true, "{lock}");
-    // restic will not back up meanwhile
+    // restic will not back up meanwhile (on another host, where the lock's process cannot
+    // be looked for)
     let out = restic(dir.path(), &["backup", "--host", "x", "main.hcl"]);
     assert!(!out.status.success());
-    // and the next prune waits for the lock to go
-    let r = run(coffer(dir.path()).args(["vault", "prune", "main"]));
-    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains("is locked by") || r.stderr.contains("is locked by"),
-        "{}\n{}",
-        r.stdout,
-        r.stderr
-    );
-    // its process is gone: restic unlock removes the stale lock, and pruning works again
-    let out = restic(dir.path(), &["unlock", "--remove-all"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // the next prune sees that the lock's process is gone from this host (stale by `restic
+    // unlock`'s rule), removes the lock and prunes (issue 17: a killed prune blocked every
+    // later one until someone ran `restic unlock`)
     let r = run(coffer(dir.path()).args(["vault", "prune", "main"]));
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let out = restic(dir.path(), &["list", "locks", "--no-lock"]);
