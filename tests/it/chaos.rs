@@ -154,7 +154,9 @@ fn write_day(dir: &Path, day: u32) {
 }
 
 fn at(day: u32) -> String {
-    format!("2026-12-{day:02}T03:10:00Z")
+    let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let date = first + chrono::Duration::days(i64::from(day) - 1);
+    format!("{date}T03:10:00Z")
 }
 
 fn restic(dir: &Path, vault: &str, args: &[&str]) -> std::process::Output {

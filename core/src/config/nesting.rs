@@ -8,57 +8,76 @@
 pub const MAX_DEPTH: usize = 20;
 
 /// The byte offset of the first opening brace, bracket or parenthesis that is deeper than
-/// `limit`, if any. Quoted strings, comments and heredoc bodies do not count.
+/// `limit`, if any. Comments do not count; quoted strings and heredoc bodies do (they are
+/// templates, whose `${…}` the parser parses as expressions), without ending a string or
+/// starting a comment inside them.
 pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
+    let mut count = |i: usize, depth: &mut usize| -> bool {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
+                *depth += 1;
+                *depth > limit
+            }
+            b'}' | b']' | b')' => {
+                *depth = depth.saturating_sub(1);
+                false
+            }
+            _ => false,
+        }
+    };
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'"' => i = skip_string(bytes, i + 1),
+            b'"' => {
+                // a string, up to its closing quote or the end of the line
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    } else if count(i, &mut depth) {
+                        return Some(i);
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
             b'#' => i = skip_line(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'/') => i = skip_line(bytes, i),
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
                 i = find(bytes, i + 2, b"*/").map_or(bytes.len(), |e| e + 2);
             }
-            b'<' if bytes.get(i + 1) == Some(&b'<') => i = skip_heredoc(bytes, i + 2),
-            b'{' | b'[' | b'(' => {
-                depth += 1;
-                if depth > limit {
+            b'<' if bytes.get(i + 1) == Some(&b'<') => match heredoc_body(bytes, i + 2) {
+                Some((body, end)) => {
+                    for j in body {
+                        if count(j, &mut depth) {
+                            return Some(j);
+                        }
+                    }
+                    i = end;
+                }
+                None => i += 2,
+            },
+            _ => {
+                if count(i, &mut depth) {
                     return Some(i);
                 }
                 i += 1;
             }
-            b'}' | b']' | b')' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            _ => i += 1,
         }
     }
     None
-}
-
-/// Past the closing quote of a string that starts at `i` (after its opening quote).
-fn skip_string(bytes: &[u8], mut i: usize) -> usize {
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            b'\n' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 fn skip_line(bytes: &[u8], i: usize) -> usize {
     find(bytes, i, b"\n").map_or(bytes.len(), |e| e + 1)
 }
 
-/// Past a heredoc's body, `<<EOF` or `<<-EOF` up to the line holding only its marker; text
-/// after `<<` that is no heredoc marker is skipped over as the operator it is.
-fn skip_heredoc(bytes: &[u8], mut i: usize) -> usize {
+/// A heredoc's body and where its closing marker's line ends, for `<<EOF` or `<<-EOF` at `i`
+/// (after the `<<`): `None` unless a marker and a newline follow and a line holding only the
+/// marker closes it.
+fn heredoc_body(bytes: &[u8], mut i: usize) -> Option<(std::ops::Range<usize>, usize)> {
     if bytes.get(i) == Some(&b'-') {
         i += 1;
     }
@@ -67,18 +86,19 @@ fn skip_heredoc(bytes: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     if i == start || bytes.get(i) != Some(&b'\n') {
-        return start;
+        return None;
     }
     let marker = &bytes[start..i];
-    let mut line = i + 1;
+    let body = i + 1;
+    let mut line = body;
     while line < bytes.len() {
         let end = find(bytes, line, b"\n").unwrap_or(bytes.len());
         if bytes[line..end].trim_ascii() == marker {
-            return end;
+            return Some((body..line, end));
         }
         line = end + 1;
     }
-    bytes.len()
+    None
 }
 
 fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -94,14 +114,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nesting_is_counted_outside_strings_comments_and_heredocs() {
+    fn nesting_is_counted_outside_comments_and_inside_templates() {
         assert_eq!(too_deep("a = { b = [ ( 1 ) ] }", 3), None);
         assert_eq!(too_deep("a = { b = [ ( 1 ) ] }", 2), Some(12));
         assert_eq!(
-            too_deep("a = \"{{{{{{\" # {{{{\n// [[[[\n/* (((( */", 1),
+            too_deep("a = \"{}{}\" # {{{{\n// [[[[\n/* (((( */", 1),
             None
         );
-        assert_eq!(too_deep("p = <<EOF\n{{{{{{\nEOF\nq = {{", 1), Some(26));
+        // strings and heredocs are templates, whose `${…}` are parsed: they count, and a
+        // `#` inside one starts no comment
+        assert_eq!(too_deep("a = \"${{{\"", 2), Some(8));
+        assert_eq!(too_deep("a = \"# {{{\"", 2), Some(9));
+        assert_eq!(too_deep("p = <<EOF\n{{{\nEOF\nq = 1", 2), Some(12));
+        // a `<<` that is no heredoc (no closing marker) hides nothing
+        assert_eq!(too_deep("p = <<nn\n{{{", 2), Some(11));
         assert_eq!(too_deep("x = 1 << 2 ? {{ : 0", 1), Some(14));
     }
 

@@ -225,3 +225,17 @@ fn collects_references() {
         ]
     );
 }
+
+/// Found by the `config` fuzz target (issue 17): `%66000000000v` asked for 66 GB of padding
+/// and aborted the process; widths and precisions past 10,000 are refused.
+#[test]
+fn issue_17_fuzz_crash_a_huge_format_width_is_an_error_not_an_abort() {
+    assert!(
+        err("format(\"%66000000000v\", \"x\")").contains("width at offset 0 is more than 10000")
+    );
+    assert!(err("format(\"%.99999999f\", 1)").contains("precision at offset 0 is more than 10000"));
+    assert_eq!(
+        ok("format(\"%3v|%.2f\", \"x\", 1.5)"),
+        Value::String("  x|1.50".into())
+    );
+}

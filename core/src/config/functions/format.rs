@@ -9,6 +9,9 @@ use crate::diag::Span;
 use crate::number::{format_float_verb, format_integer, FormatSpec, Number};
 use crate::value::Value;
 
+/// The largest width or precision a verb may ask for.
+const MAX_WIDTH: usize = 10_000;
+
 /// One verb as written.
 struct Verb {
     spec: FormatSpec,
@@ -90,6 +93,19 @@ pub(super) fn format(
                         format!("invalid format string starting at offset {at}"),
                     ))
                 }
+            }
+        }
+        // a width or precision no configuration needs would allocate that much text (found
+        // by the `config` fuzz target: `%66000000000v` aborted the process)
+        for (what, n) in [
+            ("width", verb.spec.width),
+            ("precision", verb.spec.precision),
+        ] {
+            if n.is_some_and(|n| n > MAX_WIDTH) {
+                return Err(f.fail(
+                    text_span,
+                    format!("the {what} at offset {at} is more than {MAX_WIDTH}"),
+                ));
             }
         }
         match chars.next() {
