@@ -14,7 +14,7 @@ pub const MAX_DEPTH: usize = 20;
 pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
-    let mut count = |i: usize, depth: &mut usize| -> bool {
+    let count = |i: usize, depth: &mut usize| -> bool {
         match bytes[i] {
             b'{' | b'[' | b'(' => {
                 *depth += 1;
