@@ -14,7 +14,7 @@
 //! CI runs 3 iterations of each; `COFFER_CHAOS_ITERATIONS=100 cargo test --test it chaos --
 //! --nocapture` is the long form README reports.
 
-use crate::support::{coffer, run, workspace, Run, VAULT_PASSWORD};
+use crate::support::{coffer, json_of as json, ok_run as ok, run, workspace, VAULT_PASSWORD};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -125,14 +125,6 @@ fn run_killed(cmd: &mut Command, after: Duration) -> (bool, Duration) {
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-fn ok(r: &Run, what: &str) {
-    assert_eq!(r.code, 0, "{what}:\n{}\n{}", r.stdout, r.stderr);
-}
-
-fn json(r: &Run) -> Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr))
 }
 
 /// New content for day `day`: one file changes in each directory, one is added.

@@ -7,7 +7,11 @@
 //! The filesystems are small tmpfs mounts made by the test, which needs root (CI runs as
 //! root); without it the test fails saying why.
 
-use crate::support::{coffer, coffer_bound_by_permissions, run, workspace, Run, VAULT_PASSWORD};
+use crate::files::noise;
+use crate::support::{
+    coffer, coffer_bound_by_permissions, json_of as json, ok_run as ok, run, workspace, Run,
+    VAULT_PASSWORD,
+};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -90,14 +94,6 @@ fn mount(args: &[&str], at: &Path) {
     );
 }
 
-/// Random bytes, which neither compress nor repeat.
-fn noise(len: usize) -> Vec<u8> {
-    (0..len.div_ceil(16))
-        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
-        .take(len)
-        .collect()
-}
-
 /// A workspace with `mib` MiB of incompressible files to back up.
 fn docs(mib: usize) -> tempfile::TempDir {
     let dir = workspace(CONFIG);
@@ -107,14 +103,6 @@ fn docs(mib: usize) -> tempfile::TempDir {
         std::fs::write(docs.join(format!("f{i}")), noise(256 * 1024)).unwrap();
     }
     dir
-}
-
-fn ok(r: &Run, what: &str) {
-    assert_eq!(r.code, 0, "{what}:\n{}\n{}", r.stdout, r.stderr);
-}
-
-fn json(r: &Run) -> Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr))
 }
 
 /// `restic check` on the workspace's vault; without a lock when the repository is read-only.

@@ -11,7 +11,7 @@
 //! (`cargo test --test it faults -- --nocapture` prints the figures).
 
 use crate::moto::{aws_env_at, cluster, db, instances, sdk_at, table, volume, Server};
-use crate::support::{coffer, run, Run};
+use crate::support::{coffer, json_of as json, ok_run as ok, run};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -193,14 +193,6 @@ fn coffer_at(dir: &Path, endpoint: &str) -> Command {
     // the SDK's own retries on, as a user runs coffer
     c.env_remove("AWS_MAX_ATTEMPTS");
     c
-}
-
-fn ok(r: &Run, what: &str) {
-    assert_eq!(r.code, 0, "{what}:\n{}\n{}", r.stdout, r.stderr);
-}
-
-fn json(r: &Run) -> Value {
-    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr))
 }
 
 /// Backs up, copies, restores and expires the world through `proxy_args` faults.

@@ -35,7 +35,7 @@ directory "docs" {
 "#;
 
 /// Random bytes, which neither compress nor repeat.
-fn noise(len: usize) -> Vec<u8> {
+pub fn noise(len: usize) -> Vec<u8> {
     (0..len.div_ceil(16))
         .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
         .take(len)

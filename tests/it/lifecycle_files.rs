@@ -3,7 +3,7 @@
 //! legal hold keep what they protect; a snapshot forgotten outside coffer is recorded as
 //! deleted from outside; and the mass-deletion breaker stops a clock that jumped.
 
-use crate::files::{apply, restic, restic_on, tick, vault_snapshots};
+use crate::files::{apply, noise, restic, restic_on, tick, vault_snapshots};
 use crate::support::{coffer, run, workspace};
 use serde_json::Value;
 use std::path::Path;
@@ -325,14 +325,6 @@ fn deletions_an_apply_approved_pass_the_breaker_and_a_saved_plan_keeps_its_forec
     assert_eq!(t["lifecycle"]["breaker"], serde_json::json!([]), "{t}");
     let p = points(dir.path());
     assert_eq!(p.iter().filter(|(_, s, _)| s == "DELETED").count(), 11);
-}
-
-/// Random bytes, which neither compress nor repeat.
-fn noise(len: usize) -> Vec<u8> {
-    (0..len.div_ceil(16))
-        .flat_map(|_| *uuid::Uuid::new_v4().as_bytes())
-        .take(len)
-        .collect()
 }
 
 #[test]

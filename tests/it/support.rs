@@ -64,6 +64,16 @@ pub fn run(cmd: &mut Command) -> Run {
     }
 }
 
+/// Asserts that a command exited 0, showing `what` and its output otherwise.
+pub fn ok_run(r: &Run, what: &str) {
+    assert_eq!(r.code, 0, "{what}:\n{}\n{}", r.stdout, r.stderr);
+}
+
+/// A command's standard output as JSON, or a panic that shows it.
+pub fn json_of(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}\n{}\n{}", r.stdout, r.stderr))
+}
+
 /// A temporary configuration directory holding `main.hcl`.
 pub fn workspace(main_hcl: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
