@@ -1,70 +1,148 @@
-//! How deeply a configuration text nests its braces, brackets and parentheses, checked before
-//! it is parsed: hcl-edit's parser backtracks exponentially in the depth of unclosed nesting
-//! (a 939-byte file found by the `config` fuzz target took minutes), so text nested deeper
-//! than any configuration needs is refused at the exact spot instead.
+//! How deeply a configuration text nests its braces, brackets, parentheses and template
+//! interpolations, checked before it is parsed: hcl-edit's parser backtracks exponentially in
+//! the depth of unclosed nesting (a 939-byte file found by the `config` fuzz target took
+//! minutes, a 778-byte one of interpolations over 20 s), so text nested deeper than any
+//! configuration needs is refused at the exact spot instead.
 
 /// The deepest nesting a configuration may use. coffer's deepest blocks nest four levels
 /// (`plan { rule { copy_to { lifecycle { … } } } }`), and expressions a few more.
 pub const MAX_DEPTH: usize = 20;
 
-/// The byte offset of the first opening brace, bracket or parenthesis that is deeper than
-/// `limit`, if any. Comments do not count; quoted strings and heredoc bodies do (they are
-/// templates, whose `${…}` the parser parses as expressions), without ending a string or
-/// starting a comment inside them.
-pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let count = |i: usize, depth: &mut usize| -> bool {
-        match bytes[i] {
-            b'{' | b'[' | b'(' => {
-                *depth += 1;
-                *depth > limit
-            }
-            b'}' | b']' | b')' => {
-                *depth = depth.saturating_sub(1);
-                false
-            }
-            _ => false,
+/// The deepest template interpolations may nest: a `${…}` (or `%{…}`) inside a string inside
+/// another interpolation. The parser's backtracking has a far larger base here than for
+/// braces (778 bytes of unclosed interpolations found by the fuzzer took over 20 s below
+/// [`MAX_DEPTH`]); configurations use one level, rarely two.
+pub const MAX_TEMPLATE_DEPTH: usize = 6;
+
+/// Where a text nests too deeply, and in what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooDeep {
+    /// The byte offset of the opening that went past the limit.
+    pub at: usize,
+    /// Whether template interpolations went past [`MAX_TEMPLATE_DEPTH`] (rather than all
+    /// nesting past the limit given).
+    pub templates: bool,
+}
+
+impl TooDeep {
+    /// What is too deep, in words, with the limit passed.
+    pub fn message(&self, limit: usize) -> String {
+        if self.templates {
+            format!(
+                "template interpolations (`${{…}}` inside strings inside interpolations) nest more than {MAX_TEMPLATE_DEPTH} levels deep"
+            )
+        } else {
+            format!("braces, brackets, parentheses and interpolations nest more than {limit} levels deep")
         }
-    };
+    }
+}
+
+/// What the scanner is inside of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// `{`, `[` or `(` in an expression or body.
+    Open,
+    /// `${` or `%{` in a template: an expression up to its `}`.
+    Interpolation,
+    /// A quoted string: a template up to its `"` (or the end of the line, where the parser
+    /// stops it too).
+    Quoted,
+    /// A heredoc's body, a template up to the byte offset of its closing marker's line, and
+    /// where that line ends.
+    Heredoc { body_end: usize, resume: usize },
+}
+
+/// The first opening deeper than `limit` (counting braces, brackets, parentheses and
+/// interpolations), or the first interpolation deeper than [`MAX_TEMPLATE_DEPTH`], if any.
+/// Comments do not count. Strings and heredoc bodies are scanned as the templates they are:
+/// their literal braces do not count, their `${…}` and `%{…}` do (`$${` and `%%{` are
+/// escapes), and a `"` inside an interpolation starts a string of its own.
+pub fn too_deep(text: &str, limit: usize) -> Option<TooDeep> {
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut depth, mut templates) = (0usize, 0usize);
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                // a string, up to its closing quote or the end of the line
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    if bytes[i] == b'\\' {
+        let b = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        match stack.last().copied() {
+            Some(Frame::Heredoc { body_end, resume }) if i >= body_end => {
+                stack.pop();
+                i = resume;
+            }
+            Some(frame @ (Frame::Quoted | Frame::Heredoc { .. })) => {
+                let quoted = frame == Frame::Quoted;
+                match b {
+                    b'\\' if quoted => i += 2,
+                    b'"' | b'\n' if quoted => {
+                        stack.pop();
                         i += 1;
-                    } else if count(i, &mut depth) {
-                        return Some(i);
+                    }
+                    b'$' | b'%' if next == Some(b) && bytes.get(i + 2) == Some(&b'{') => i += 3,
+                    b'$' | b'%' if next == Some(b'{') => {
+                        stack.push(Frame::Interpolation);
+                        depth += 1;
+                        templates += 1;
+                        if templates > MAX_TEMPLATE_DEPTH || depth > limit {
+                            return Some(TooDeep {
+                                at: i,
+                                templates: templates > MAX_TEMPLATE_DEPTH,
+                            });
+                        }
+                        i += 2;
+                    }
+                    _ => i += 1,
+                }
+            }
+            _ => match b {
+                b'"' => {
+                    stack.push(Frame::Quoted);
+                    i += 1;
+                }
+                b'#' => i = skip_line(bytes, i),
+                b'/' if next == Some(b'/') => i = skip_line(bytes, i),
+                b'/' if next == Some(b'*') => {
+                    i = find(bytes, i + 2, b"*/").map_or(bytes.len(), |e| e + 2);
+                }
+                b'<' if next == Some(b'<') => match heredoc_body(bytes, i + 2) {
+                    Some((body, resume)) => {
+                        stack.push(Frame::Heredoc {
+                            body_end: body.end,
+                            resume,
+                        });
+                        i = body.start;
+                    }
+                    None => i += 2,
+                },
+                b'{' | b'[' | b'(' => {
+                    stack.push(Frame::Open);
+                    depth += 1;
+                    if depth > limit {
+                        return Some(TooDeep {
+                            at: i,
+                            templates: false,
+                        });
                     }
                     i += 1;
                 }
-                i += 1;
-            }
-            b'#' => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'/') => i = skip_line(bytes, i),
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = find(bytes, i + 2, b"*/").map_or(bytes.len(), |e| e + 2);
-            }
-            b'<' if bytes.get(i + 1) == Some(&b'<') => match heredoc_body(bytes, i + 2) {
-                Some((body, end)) => {
-                    for j in body {
-                        if count(j, &mut depth) {
-                            return Some(j);
+                b'}' | b']' | b')' => {
+                    match stack.last() {
+                        Some(Frame::Open) => depth -= 1,
+                        Some(Frame::Interpolation) if b == b'}' => {
+                            depth -= 1;
+                            templates -= 1;
+                        }
+                        // a stray closer: the parser reports it; nothing to unwind
+                        _ => {
+                            i += 1;
+                            continue;
                         }
                     }
-                    i = end;
+                    stack.pop();
+                    i += 1;
                 }
-                None => i += 2,
+                _ => i += 1,
             },
-            _ => {
-                if count(i, &mut depth) {
-                    return Some(i);
-                }
-                i += 1;
-            }
         }
     }
     None
@@ -113,22 +191,54 @@ fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    fn at(text: &str, limit: usize) -> Option<usize> {
+        too_deep(text, limit).map(|d| d.at)
+    }
+
     #[test]
     fn nesting_is_counted_outside_comments_and_inside_templates() {
-        assert_eq!(too_deep("a = { b = [ ( 1 ) ] }", 3), None);
-        assert_eq!(too_deep("a = { b = [ ( 1 ) ] }", 2), Some(12));
-        assert_eq!(
-            too_deep("a = \"{}{}\" # {{{{\n// [[[[\n/* (((( */", 1),
-            None
-        );
-        // strings and heredocs are templates, whose `${…}` are parsed: they count, and a
-        // `#` inside one starts no comment
-        assert_eq!(too_deep("a = \"${{{\"", 2), Some(8));
-        assert_eq!(too_deep("a = \"# {{{\"", 2), Some(9));
-        assert_eq!(too_deep("p = <<EOF\n{{{\nEOF\nq = 1", 2), Some(12));
+        assert_eq!(at("a = { b = [ ( 1 ) ] }", 3), None);
+        assert_eq!(at("a = { b = [ ( 1 ) ] }", 2), Some(12));
+        // braces in comments and literal braces in strings do not nest
+        assert_eq!(at("a = \"{}{}\" # {{{{\n// [[[[\n/* (((( */", 1), None);
+        assert_eq!(at("a = \"# {{{\"", 1), None);
+        assert_eq!(at("p = <<EOF\n{{{\nEOF\nq = 1", 1), None);
+        // a template's `${…}` is an expression: it and what it opens count, and a `#` inside a
+        // string starts no comment
+        assert_eq!(at("a = \"${{{\"", 2), Some(8));
+        assert_eq!(at("a = \"# ${{{\"", 2), Some(10));
+        assert_eq!(at("p = <<EOF\n${{{\nEOF\nq = 1", 2), Some(13));
+        // `$${` is an escape; a closed interpolation returns to the string
+        assert_eq!(at("a = \"$${{{{\"", 1), None);
+        assert_eq!(at("a = \"${b}{{{{\" {", 1), None);
         // a `<<` that is no heredoc (no closing marker) hides nothing
-        assert_eq!(too_deep("p = <<nn\n{{{", 2), Some(11));
-        assert_eq!(too_deep("x = 1 << 2 ? {{ : 0", 1), Some(14));
+        assert_eq!(at("p = <<nn\n{{{", 2), Some(11));
+        assert_eq!(at("x = 1 << 2 ? {{ : 0", 1), Some(14));
+    }
+
+    #[test]
+    fn a_string_inside_an_interpolation_is_a_template_of_its_own() {
+        // "${"${"${ … : each `"` inside an interpolation opens a string, not closes one
+        let nested = |n: usize| format!("a = {}", "\"${".repeat(n));
+        let deep = too_deep(&nested(MAX_TEMPLATE_DEPTH + 1), MAX_DEPTH).expect("too deep");
+        assert!(deep.templates);
+        assert_eq!(deep.at, 4 + 3 * MAX_TEMPLATE_DEPTH + 1);
+        assert_eq!(too_deep(&nested(MAX_TEMPLATE_DEPTH), MAX_DEPTH), None);
+        // closed, the same depth of templates is fine however often it recurs
+        let closed = "a = \"${\"${\"${x}\"}\"}\"\n".repeat(50);
+        assert_eq!(too_deep(&closed, MAX_DEPTH), None);
+    }
+
+    /// Found by the `config` fuzz target: 778 bytes of unclosed `${` interpolations, each
+    /// inside a string inside the one before, took hcl-edit over 20 s while their braces
+    /// stayed below [`MAX_DEPTH`].
+    #[test]
+    fn issue_17_fuzz_timeout_unclosed_template_interpolations_are_refused_before_parsing() {
+        let text = include_str!(
+            "../../../fuzz/seeds/config/issue-17-unclosed-template-interpolations.hcl"
+        );
+        let deep = too_deep(text, MAX_DEPTH).expect("too deep");
+        assert!(deep.templates, "{deep:?}");
     }
 
     /// Found by the `config` fuzz target: 22 unclosed braces in 400 bytes took 0.3 s to
@@ -137,8 +247,9 @@ mod tests {
     fn issue_17_fuzz_timeout_deep_unclosed_braces_are_refused_before_parsing() {
         let text =
             "ws ={l.e/s >{TTPTTTTTTTTs ={l.e/s >{TTPTTTTTTTTTTTTTTTTTTT.e/s >{TTPT".repeat(20);
-        let at = too_deep(&text, MAX_DEPTH).expect("too deep");
-        assert_eq!(text[..at].matches('{').count(), MAX_DEPTH);
+        let deep = too_deep(&text, MAX_DEPTH).expect("too deep");
+        assert!(!deep.templates);
+        assert_eq!(text[..deep.at].matches('{').count(), MAX_DEPTH);
     }
 
     #[test]

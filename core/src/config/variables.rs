@@ -110,9 +110,10 @@ pub fn from_raw(raw: &str, ty: &VarType) -> Result<Value, String> {
         VarType::Number | VarType::Bool => convert(Value::String(raw.to_string()), ty),
         VarType::List(_) | VarType::Map(_) => {
             use crate::config::nesting::{too_deep, MAX_DEPTH};
-            if too_deep(raw, MAX_DEPTH).is_some() {
+            if let Some(deep) = too_deep(raw, MAX_DEPTH) {
                 return Err(format!(
-                    "not a valid {ty} literal: it nests more than {MAX_DEPTH} levels deep"
+                    "not a valid {ty} literal: its {}",
+                    deep.message(MAX_DEPTH)
                 ));
             }
             let expr = hcl_edit::parser::parse_expr(raw)

@@ -52,12 +52,10 @@ impl std::error::Error for FormatError {}
 /// hcl_edit::parser::Error has `.message()` and `.location().offset()`).
 pub fn format_hcl(src: &str) -> Result<String, FormatError> {
     use crate::config::nesting::{too_deep, MAX_DEPTH};
-    if let Some(offset) = too_deep(src, MAX_DEPTH) {
+    if let Some(deep) = too_deep(src, MAX_DEPTH) {
         return Err(FormatError {
-            message: format!(
-                "braces, brackets and parentheses nest more than {MAX_DEPTH} levels deep"
-            ),
-            offset,
+            message: deep.message(MAX_DEPTH),
+            offset: deep.at,
         });
     }
     if let Err(err) = parse_body(src) {

@@ -205,19 +205,20 @@ pub fn load(input: ConfigInput) -> Loaded {
     }
 }
 
-/// Parses one file, after refusing nesting deeper than [`nesting::MAX_DEPTH`] (which the
-/// parser would take exponential time over).
+/// Parses one file, after refusing nesting deeper than [`nesting::MAX_DEPTH`], or templates
+/// deeper than [`nesting::MAX_TEMPLATE_DEPTH`] (which the parser would take exponential time
+/// over).
 fn parse(file: FileId, text: &str) -> Result<Body, Box<Diagnostic>> {
-    if let Some(at) = super::nesting::too_deep(text, super::nesting::MAX_DEPTH) {
-        return Err(Box::new(Diagnostic::error(
-            "coffer::nesting_too_deep",
-            format!(
-                "braces, brackets and parentheses nest more than {} levels deep here",
-                super::nesting::MAX_DEPTH
-            ),
-        )
-        .at(Span::new(file, at..at + 1), "too deep")
-        .with_help("close the blocks and expressions opened before this point; no configuration needs to nest this deeply")));
+    let limit = super::nesting::MAX_DEPTH;
+    if let Some(deep) = super::nesting::too_deep(text, limit) {
+        return Err(Box::new(
+            Diagnostic::error(
+                "coffer::nesting_too_deep",
+                format!("{} here", deep.message(limit)),
+            )
+            .at(Span::new(file, deep.at..deep.at + 1), "too deep")
+            .with_help("close the blocks, expressions and strings opened before this point; no configuration needs to nest this deeply"),
+        ));
     }
     hcl_edit::parser::parse_body(text).map_err(|e| Box::new(syntax_error(file, text, &e)))
 }
