@@ -71,14 +71,41 @@ const TRANSIENT_CODES: &[&str] = &[
     "InvalidDBClusterStateFault",
     "IncorrectState",
     "ConcurrentSnapshotLimitExceeded",
+    // the request's clock was off: the SDK corrects its skew before trying again
+    "RequestTimeTooSkewed",
 ];
+
+/// Error codes that mean the credentials themselves were refused (expired, revoked, or not
+/// the account's): nothing succeeds until they are renewed.
+const CREDENTIAL_CODES: &[&str] = &[
+    "AuthFailure",
+    "InvalidClientTokenId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+];
+
+/// Whether AWS's error `code` means "not now" (throttling, server trouble, a busy
+/// resource): the one list every AWS and S3 caller in coffer retries by.
+pub fn is_transient_code(code: &str) -> bool {
+    TRANSIENT_CODES.contains(&code)
+}
+
+/// Whether AWS's error `code` means the credentials were refused.
+pub fn is_credential_code(code: &str) -> bool {
+    CREDENTIAL_CODES.contains(&code)
+}
 
 impl AwsError {
     /// Whether trying again later may succeed.
     pub fn is_transient(&self) -> bool {
         match self {
             AwsError::Unreachable { .. } => true,
-            AwsError::Service { code, .. } => TRANSIENT_CODES.contains(&code.as_str()),
+            AwsError::Service { code, .. } => is_transient_code(code),
             _ => false,
         }
     }
@@ -210,14 +237,7 @@ where
                     code,
                     message,
                 },
-                "AuthFailure"
-                | "InvalidClientTokenId"
-                | "SignatureDoesNotMatch"
-                | "UnrecognizedClientException"
-                | "ExpiredToken"
-                | "ExpiredTokenException"
-                | "RequestExpired"
-                | "InvalidAccessKeyId" => AwsError::BadCredentials {
+                c if is_credential_code(c) => AwsError::BadCredentials {
                     region,
                     code,
                     message,

@@ -174,13 +174,10 @@ fn failed(e: impl std::fmt::Display) -> ProviderError {
     let text = e.to_string();
     // a repository in S3 whose credentials expired or were revoked mid-run: nothing will
     // succeed until they are renewed, so the run halts instead of failing the job
-    const REFUSED: &[&str] = &[
-        "ExpiredToken",
-        "InvalidAccessKeyId",
-        "SignatureDoesNotMatch",
-        "InvalidToken",
-    ];
-    if REFUSED.iter().any(|c| text.contains(c)) {
+    let refused = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(crate::aws::error::is_credential_code);
+    if refused {
         return ProviderError::credentials(format!(
             "{text}\n  AWS rejected the credentials of the vault's S3 repository: check that the keys or profile are current."
         ));

@@ -73,21 +73,13 @@ impl Failure {
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        const FOR_NOW: &[&str] = &[
-            "SlowDown",
-            "Throttling",
-            "ThrottlingException",
-            "RequestTimeout",
-            "RequestTimeTooSkewed",
-            "InternalError",
-            "ServiceUnavailable",
-        ];
         let transient = match &e {
             SdkError::DispatchFailure(_)
             | SdkError::TimeoutError(_)
             | SdkError::ResponseError(_) => true,
             SdkError::ServiceError(s) => {
-                e.code().is_some_and(|c| FOR_NOW.contains(&c)) || s.raw().status().is_server_error()
+                e.code().is_some_and(crate::aws::error::is_transient_code)
+                    || s.raw().status().is_server_error()
             }
             _ => false,
         };
