@@ -221,6 +221,11 @@ pub enum Command {
         /// rest for other workers and leaving (e.g. 30s, 2m)
         #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_wait)]
         shutdown_timeout: Duration,
+        /// How long this worker's claim on a job lives unless renewed (it renews every
+        /// third of it): when a worker is lost, its jobs go to others this long after its
+        /// last renewal (at least 3s)
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_wait)]
+        lease: Duration,
         #[command(flatten)]
         serve: ServeArgs,
         #[command(flatten)]

@@ -55,7 +55,15 @@ pub fn worker(
     serve: &ServeArgs,
     name: Option<String>,
     shutdown_timeout: std::time::Duration,
+    lease: std::time::Duration,
 ) -> Result<Exit, CmdError> {
+    if lease < MIN_LEASE {
+        return Err(format!(
+            "--lease {}s is too short: a worker renews its claims every third of the lease, so it must be at least {}s",
+            lease.as_secs_f64(),
+            MIN_LEASE.as_secs()
+        ));
+    }
     let name = name.unwrap_or_else(|| {
         format!(
             "{}-{}",
@@ -71,6 +79,7 @@ pub fn worker(
         Some(Worker {
             name,
             shutdown_timeout,
+            lease,
         }),
     )
 }
@@ -80,6 +89,8 @@ pub struct Worker {
     name: String,
     /// How long held jobs may take to finish once told to stop.
     shutdown_timeout: std::time::Duration,
+    /// How long a claim on a job lives unless renewed.
+    lease: std::time::Duration,
 }
 
 /// Once `stop` is set, gives the worker's held jobs `timeout` to finish; if the worker is
@@ -162,8 +173,9 @@ fn heartbeat(
         .map_err(|e| e.to_string())
 }
 
-/// How long a worker's claim on a job lives unless renewed.
-const WORKER_LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+/// The shortest `--lease`: below it a renewal every third of the lease would race a slow
+/// database round trip.
+const MIN_LEASE: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub fn daemon(
     ctx: &Ctx,
@@ -188,7 +200,7 @@ pub fn daemon(
         }
         settings.worker = Some(crate::runner::WorkerSettings {
             name: w.name.clone(),
-            lease: WORKER_LEASE,
+            lease: w.lease,
         });
         heartbeat(&s.backend, &w.name, true)?;
         if let crate::state::backend::Backend::Postgres { target, .. } = &s.backend {

@@ -225,10 +225,11 @@ pub fn run(cli: Cli) -> Exit {
         Command::Worker {
             name,
             shutdown_timeout,
+            lease,
             serve,
             runner: r,
             vars,
-        } => daemon::worker(&ctx, &r, &vars, &serve, name, shutdown_timeout),
+        } => daemon::worker(&ctx, &r, &vars, &serve, name, shutdown_timeout, lease),
         Command::Workers(WorkersCommand::List { json }) => workers::list(&ctx, json),
         Command::Report(r) => report::report(&ctx, r),
         Command::Backup(BackupCommand::Start {

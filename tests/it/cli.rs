@@ -1011,3 +1011,17 @@ fn plan_warns_at_a_vault_whose_key_cannot_be_found() {
     let r = run(coffer(dir.path()).arg("plan"));
     assert!(!r.stderr.contains("vault_key_missing"), "{}", r.stderr);
 }
+
+/// Issue 17: a worker's lease below 3 s is refused before it claims anything (a renewal
+/// every third of it would race a slow round trip to the database).
+#[test]
+fn a_worker_lease_shorter_than_three_seconds_is_refused() {
+    let dir = workspace(BASIC);
+    let r = run(coffer(dir.path()).args(["worker", "--lease", "1s"]));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("--lease 1s is too short") && r.stderr.contains("at least 3s"),
+        "{}",
+        r.stderr
+    );
+}
