@@ -88,10 +88,10 @@ legal_hold "first-day" {
 }
 
 /// A seeded xorshift generator: the same seed kills at the same moments.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -99,7 +99,7 @@ impl Rng {
     }
 
     /// A duration in [0, max).
-    fn below(&mut self, max: Duration) -> Duration {
+    pub(crate) fn below(&mut self, max: Duration) -> Duration {
         let micros = max.as_micros().max(1) as u64;
         Duration::from_micros(self.next() % micros)
     }
@@ -107,7 +107,7 @@ impl Rng {
 
 /// Runs `cmd`, killing it with SIGKILL after `after` if it is still running. Returns whether
 /// it was killed, and how long it ran.
-fn run_killed(cmd: &mut Command, after: Duration) -> (bool, Duration) {
+pub(crate) fn run_killed(cmd: &mut Command, after: Duration) -> (bool, Duration) {
     let started = Instant::now();
     let mut child = cmd
         .stdout(std::process::Stdio::null())
@@ -145,7 +145,7 @@ fn write_day(dir: &Path, day: u32) {
     }
 }
 
-fn at(day: u32) -> String {
+pub(crate) fn at(day: u32) -> String {
     let first = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
     let date = first + chrono::Duration::days(i64::from(day) - 1);
     format!("{date}T03:10:00Z")
@@ -258,17 +258,25 @@ fn broken(dir: &Path) -> Vec<String> {
             ));
         }
     }
-    for p in points {
-        let held = p["holds"].as_array().is_some_and(|h| !h.is_empty())
-            || p["created_at"]
-                .as_str()
-                .is_some_and(|c| c.starts_with("2026-12-01"))
-                && p["vault"] == "main";
-        if held && p["status"] != "COMPLETED" {
-            out.push(format!("held point {} is {}", p["id"], p["status"]));
-        }
-    }
+    out.extend(held_points_lost(points));
     out
+}
+
+/// Points under a hold (or of the first day in `main`, which the `first-day` legal hold
+/// keeps) that are no longer COMPLETED.
+pub(crate) fn held_points_lost(points: &[Value]) -> Vec<String> {
+    points
+        .iter()
+        .filter(|p| {
+            p["holds"].as_array().is_some_and(|h| !h.is_empty())
+                || p["created_at"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("2026-12-01"))
+                    && p["vault"] == "main"
+        })
+        .filter(|p| p["status"] != "COMPLETED")
+        .map(|p| format!("held point {} is {}", p["id"], p["status"]))
+        .collect()
 }
 
 /// What one kind's iterations did.
@@ -278,7 +286,7 @@ struct Tally {
     killed: usize,
 }
 
-fn iterations() -> usize {
+pub(crate) fn iterations() -> usize {
     std::env::var("COFFER_CHAOS_ITERATIONS")
         .ok()
         .and_then(|v| v.parse().ok())

@@ -17,20 +17,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-const SOURCE: &str = "us-east-1";
-const DEST: &str = "us-west-2";
+pub(crate) const SOURCE: &str = "us-east-1";
+pub(crate) const DEST: &str = "us-west-2";
 const BUCKET: &str = "coffer-faults";
 
 /// How many resources of each type: volumes, instances, DB instances, clusters, tables,
 /// directories.
 #[derive(Debug, Clone, Copy)]
-struct Scale {
-    volumes: usize,
-    instances: usize,
-    dbs: usize,
-    clusters: usize,
-    tables: usize,
-    dirs: usize,
+pub(crate) struct Scale {
+    pub(crate) volumes: usize,
+    pub(crate) instances: usize,
+    pub(crate) dbs: usize,
+    pub(crate) clusters: usize,
+    pub(crate) tables: usize,
+    pub(crate) dirs: usize,
 }
 
 impl Scale {
@@ -149,7 +149,7 @@ selection "dirs" {{
 }
 
 /// The world, made straight in moto (not through the proxy).
-fn seed(endpoint: &str, scale: Scale) {
+pub(crate) fn seed(endpoint: &str, scale: Scale) {
     crate::moto::runtime().block_on(async {
         let conf = sdk_at(endpoint, SOURCE).await;
         let ec2 = aws_sdk_ec2::Client::new(&conf);
@@ -463,7 +463,7 @@ impl Natives {
 
 /// Each live point's native object exists exactly once, a deleted point's not at all, and
 /// no object was made twice by one job; each EBS or EC2 restore made one resource.
-fn check_natives(endpoint: &str, jobs: &[Value], points: &[Value]) -> Vec<String> {
+pub(crate) fn check_natives(endpoint: &str, jobs: &[Value], points: &[Value]) -> Vec<String> {
     let natives = natives(endpoint);
     let mut broken = Vec::new();
     for p in points {

@@ -4,6 +4,8 @@
 
 mod aws;
 mod chaos;
+mod chaos_aws;
+mod chaos_workers;
 mod ci_examples;
 mod cli;
 mod copies_aws;

@@ -10,7 +10,7 @@ use std::path::Path;
 
 #[path = "../../src/pg_test.rs"]
 #[allow(dead_code)]
-mod pg_test;
+pub(crate) mod pg_test;
 
 /// A configuration on the database `conn` whose vault and directory are under `shared`, so
 /// that every workspace made from it describes the same things.
