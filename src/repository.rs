@@ -235,9 +235,10 @@ pub fn delete_repository(location: &Location) -> Result<(), String> {
     }
 }
 
-/// The zstd level of new repositories. rustic_core compresses every blob with a fresh
-/// encoder, whose tables grow with the level; level 1 keeps them small, which makes backups of
-/// many small files markedly faster (benches/files.py) for a little less compression.
+/// The zstd level of new repositories. Level 1 keeps a compression context's tables small,
+/// which makes backups of many small files markedly faster (benches/files.py) for a little
+/// less compression; rustic_core (patched, vendor/rustic_core/PATCHED.md) reuses one context
+/// per worker thread.
 const COMPRESSION_LEVEL: i32 = 1;
 
 /// An open repository.
