@@ -761,3 +761,58 @@ fn a_run_logs_json_lines_with_rustic_cores_messages_at_debug() {
     ]));
     assert!(!r.stderr.contains("rustic_core"), "{}", r.stderr);
 }
+
+/// Issue 18: every blob is still verified before it is stored. A blob damaged between its
+/// compression and its storage (the `corrupt-blob-before-verify` fail point) fails the job
+/// instead of being stored, the repository keeps no snapshot of it and still checks clean,
+/// and the next backup without the fault stores the data.
+#[test]
+fn issue_18_a_blob_corrupted_before_it_is_stored_fails_the_backup() {
+    let dir = workspace(CONFIG);
+    let docs = dir.path().join("data/docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    for i in 0..50 {
+        std::fs::write(docs.join(format!("f{i}")), noise(3000 + i * 37)).unwrap();
+    }
+    apply(dir.path());
+    let arn = format!("dir:{}", docs.display());
+    let backup = |fault: bool| {
+        let mut c = coffer(dir.path());
+        if fault {
+            c.env("COFFER_FAILPOINT", "corrupt-blob-before-verify");
+        }
+        run(c.args([
+            "backup",
+            "start",
+            "--resource",
+            &arn,
+            "--vault",
+            "main",
+            "--json",
+        ]))
+    };
+    let r = backup(true);
+    assert_ne!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let jobs: Value = serde_json::from_str(
+        &run(coffer(dir.path()).args(["jobs", "list", "--kind", "backup", "--json"])).stdout,
+    )
+    .unwrap();
+    let job = &jobs.as_array().unwrap()[0];
+    assert_eq!(job["state"], "FAILED", "{job:#}");
+    assert!(
+        job["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Verification failed")),
+        "{job:#}"
+    );
+    assert!(vault_snapshots(dir.path()).is_empty());
+    let check = restic(dir.path(), &["check", "--read-data"]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let r = backup(false);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(vault_snapshots(dir.path()).len(), 1);
+}
