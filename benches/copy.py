@@ -110,7 +110,7 @@ def main():
                            dict(env, RESTIC_PASSWORD=DST_KEY, RESTIC_FROM_PASSWORD=SRC_KEY)),
             }
             for name in order:
-                wall, rss = timed(cmds[name][0], cmds[name][1], work)
+                wall, rss, _cpu = timed(cmds[name][0], cmds[name][1], work)
                 samples[name].append(wall)
                 peaks[name].append(rss)
                 log(f"{name}: {wall:.2f} s")

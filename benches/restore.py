@@ -118,7 +118,7 @@ def main():
                     "restic": [RESTIC, "-r", repo, "restore", native, "--target", target],
                     "restic --verify": [RESTIC, "-r", repo, "restore", native, "--target", target, "--verify"],
                 }[name]
-                wall, rss = timed(cmd, env, work)
+                wall, rss, _cpu = timed(cmd, env, work)
                 got = files_and_bytes(restored_root(target, data))
                 if got != expected:
                     raise SystemExit(f"{name} restored {got} (files, bytes), expected {expected}")
