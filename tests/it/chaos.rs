@@ -151,7 +151,7 @@ pub(crate) fn at(day: u32) -> String {
     format!("{date}T03:10:00Z")
 }
 
-fn restic(dir: &Path, vault: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn restic(dir: &Path, vault: &str, args: &[&str]) -> std::process::Output {
     Command::new("restic")
         .arg("-r")
         .arg(dir.join("vaults").join(vault))

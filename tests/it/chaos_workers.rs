@@ -15,9 +15,9 @@
 //! CI kills 3 times; `COFFER_CHAOS_ITERATIONS=100 cargo test --test it chaos_workers --
 //! --nocapture` is the long form README reports.
 
-use crate::chaos::{iterations, Rng};
+use crate::chaos::{iterations, restic, Rng};
 use crate::chaos_aws::coffer_at;
-use crate::faults::{check_natives, seed, Scale, DEST, SOURCE};
+use crate::faults::{check_natives, seed, unfinished, Scale, DEST, SOURCE};
 use crate::moto::Server;
 use crate::postgres::pg_test;
 use crate::support::{json_of as json, ok_run as ok, run, workspace};
@@ -142,12 +142,6 @@ fn jobs(dir: &Path, endpoint: &str) -> Option<Vec<Value>> {
     (r.code == 0).then(|| json(&r).as_array().cloned().unwrap_or_default())
 }
 
-fn unfinished(jobs: &[Value]) -> usize {
-    jobs.iter()
-        .filter(|j| matches!(j["state"].as_str(), Some("CREATED" | "PENDING" | "RUNNING")))
-        .count()
-}
-
 /// How many jobs worker `name` holds now, as `workers list` counts them.
 fn held_by(dir: &Path, endpoint: &str, name: &str) -> u64 {
     let r = run(coffer_at(dir, endpoint).args(["workers", "list", "--json"]));
@@ -165,14 +159,7 @@ fn held_by(dir: &Path, endpoint: &str, name: &str) -> u64 {
 
 /// The snapshots in the file vault, by the job that made them.
 fn vault_snapshots(dir: &Path) -> Vec<(String, String)> {
-    let out = std::process::Command::new("restic")
-        .arg("-r")
-        .arg(dir.join("vaults/files"))
-        .args(["snapshots", "--json", "--no-lock"])
-        .env("RESTIC_PASSWORD", crate::support::VAULT_PASSWORD)
-        .env("RESTIC_CACHE_DIR", dir.join("restic-cache"))
-        .output()
-        .expect("restic runs");
+    let out = restic(dir, "files", &["snapshots", "--json", "--no-lock"]);
     assert!(
         out.status.success(),
         "{}",
@@ -342,14 +329,7 @@ fn workers_killed_at_random_moments_lose_and_duplicate_nothing() {
             "the file vault's snapshots {snapshot_ids:?} are not its points' {file_points:?}"
         ));
     }
-    let check = std::process::Command::new("restic")
-        .arg("-r")
-        .arg(path.join("vaults/files"))
-        .args(["check", "--no-lock"])
-        .env("RESTIC_PASSWORD", crate::support::VAULT_PASSWORD)
-        .env("RESTIC_CACHE_DIR", path.join("restic-cache"))
-        .output()
-        .unwrap();
+    let check = restic(path, "files", &["check", "--no-lock"]);
     if !check.status.success() {
         problems.push(format!(
             "restic check: {}",

@@ -308,7 +308,7 @@ fn list_points(dir: &Path) -> Vec<Value> {
     json(&r).as_array().cloned().unwrap_or_default()
 }
 
-fn unfinished(jobs: &[Value]) -> usize {
+pub(crate) fn unfinished(jobs: &[Value]) -> usize {
     jobs.iter()
         .filter(|j| matches!(j["state"].as_str(), Some("CREATED" | "PENDING" | "RUNNING")))
         .count()
