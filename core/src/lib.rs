@@ -14,6 +14,7 @@ pub mod address;
 pub mod config;
 pub mod controls;
 pub mod coverage;
+pub mod dashboard;
 pub mod diag;
 pub mod graph;
 pub mod inventory;
