@@ -12,8 +12,8 @@
 //! [`repository`], [`aws`], [`providers`] (one per resource type), [`cli`]; and the use cases the CLI calls, in [`app`].
 
 pub use coffer_core::{
-    address, config, controls, coverage, diag, graph, inventory, jobs, metrics, notify, objects,
-    plan, render, schedule, value, VERSION,
+    address, config, controls, coverage, dashboard, diag, graph, inventory, jobs, metrics, notify,
+    objects, plan, render, schedule, value, VERSION,
 };
 
 pub mod app;

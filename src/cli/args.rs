@@ -233,6 +233,21 @@ pub enum Command {
         #[command(flatten)]
         vars: VarArgs,
     },
+    /// Serve the read-only web dashboard (overview, protection matrix, jobs, resources,
+    /// vaults, schedule, compliance and restore tests) and its JSON from the recorded state,
+    /// inventory and catalog; runs no job and calls no cloud API
+    Serve {
+        /// HOST:PORT, or :PORT or PORT for loopback (127.0.0.1)
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9464")]
+        listen: String,
+        #[command(flatten)]
+        auth: AuthArgs,
+        /// Show the dashboard as of this time (RFC 3339, e.g. 2026-12-05T03:10:00Z; default now)
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        #[command(flatten)]
+        vars: VarArgs,
+    },
     /// The workers that run jobs from the shared backend
     #[command(subcommand)]
     Workers(WorkersCommand),
@@ -344,25 +359,57 @@ impl LogLevel {
     }
 }
 
-/// What `--listen` serves: `/metrics`, `/healthz` and `/readyz`.
+/// What `--listen` serves: the dashboard, `/metrics`, `/healthz` and `/readyz`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ServeArgs {
-    /// Serve /metrics (Prometheus), /healthz and /readyz on ADDR: HOST:PORT, or :PORT or PORT
-    /// for loopback (127.0.0.1); the usual port is 9464. Nothing is served without it
+    /// Serve the read-only dashboard, its JSON (/api/v1), /metrics (Prometheus), /healthz and
+    /// /readyz on ADDR: HOST:PORT, or :PORT or PORT for loopback (127.0.0.1); the usual port
+    /// is 9464. Nothing is served without it
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// Who may read what `--listen` serves.
+#[derive(Debug, Args, Clone, Default)]
+pub struct AuthArgs {
+    /// Require `Authorization: Bearer <token>` on every request but /healthz and /readyz,
+    /// the token read from the environment variable NAME; required to listen beyond loopback
+    #[arg(long, value_name = "NAME")]
+    pub auth_token_env: Option<String>,
 }
 
 impl ServeArgs {
     /// The address to bind: a bare port, or `:PORT`, is on loopback.
     pub fn address(&self) -> Option<String> {
-        let a = self.listen.as_deref()?.trim();
-        let port = a.strip_prefix(':').unwrap_or(a);
-        Some(if port.bytes().all(|b| b.is_ascii_digit()) {
-            format!("127.0.0.1:{port}")
-        } else {
-            a.to_string()
-        })
+        Some(bind_address(self.listen.as_deref()?))
+    }
+}
+
+/// `PORT` and `:PORT` are on loopback; anything else is HOST:PORT as given.
+pub fn bind_address(listen: &str) -> String {
+    let a = listen.trim();
+    let port = a.strip_prefix(':').unwrap_or(a);
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) {
+        format!("127.0.0.1:{port}")
+    } else {
+        a.to_string()
+    }
+}
+
+impl AuthArgs {
+    /// The token, read from the environment variable named; an unset or empty one is an
+    /// error, never an open server.
+    pub fn token(&self) -> Result<Option<String>, String> {
+        let Some(name) = &self.auth_token_env else {
+            return Ok(None);
+        };
+        match std::env::var(name) {
+            Ok(t) if !t.trim().is_empty() => Ok(Some(t.trim().to_string())),
+            Ok(_) => Err(format!("--auth-token-env {name}: the environment variable {name} is empty; put the token in it")),
+            Err(_) => Err(format!("--auth-token-env {name}: the environment variable {name} is not set; put the token in it")),
+        }
     }
 }
 

@@ -220,11 +220,13 @@ pub fn daemon(
     }
     let live = Arc::new(crate::serve::Liveness::default());
     if let Some(addr) = serve.address() {
-        let bound = crate::serve::start(&addr, s.backend.spec(), live.clone())?;
+        let (config, loaded) = ctx.load(vars)?;
+        let opts = super::serve::options(addr, &serve.auth, &config, &loaded, None)?;
+        let bound = crate::serve::start(opts, s.backend.spec(), live.clone())?;
         say!(
             reporter,
             info,
-            format!("serving /metrics, /healthz and /readyz on http://{bound}"),
+            format!("serving the dashboard, /metrics, /healthz and /readyz on http://{bound}"),
             event = "listening",
             address = bound.to_string().as_str(),
         );

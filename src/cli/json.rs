@@ -218,6 +218,38 @@ pub fn schemas() -> Vec<(&'static str, schemars::Schema)> {
             schemars::schema_for!(Vec<super::schedule::RuleJson>),
         ),
         (
+            "dashboard-overview",
+            schemars::schema_for!(crate::dashboard::overview::Overview),
+        ),
+        (
+            "dashboard-matrix",
+            schemars::schema_for!(crate::dashboard::matrix::Matrix),
+        ),
+        (
+            "dashboard-jobs",
+            schemars::schema_for!(crate::dashboard::jobs::Jobs),
+        ),
+        (
+            "dashboard-job",
+            schemars::schema_for!(crate::dashboard::jobs::JobDetail),
+        ),
+        (
+            "dashboard-resource",
+            schemars::schema_for!(crate::dashboard::resource::ResourceView),
+        ),
+        (
+            "dashboard-vaults",
+            schemars::schema_for!(crate::dashboard::vaults::Vaults),
+        ),
+        (
+            "dashboard-schedule",
+            schemars::schema_for!(crate::dashboard::schedule::ScheduleView),
+        ),
+        (
+            "dashboard-audit",
+            schemars::schema_for!(crate::dashboard::audit::Audit),
+        ),
+        (
             "workers",
             schemars::schema_for!(Vec<crate::catalog::WorkerRecord>),
         ),

@@ -31,6 +31,7 @@ mod restore_aws;
 mod restore_test;
 mod run;
 mod schedule;
+mod serve;
 mod show;
 mod state;
 mod validate;
@@ -230,6 +231,12 @@ pub fn run(cli: Cli) -> Exit {
             runner: r,
             vars,
         } => daemon::worker(&ctx, &r, &vars, &serve, name, shutdown_timeout, lease),
+        Command::Serve {
+            listen,
+            auth,
+            at,
+            vars,
+        } => serve::serve(&ctx, &listen, &auth, at.as_deref(), &vars),
         Command::Workers(WorkersCommand::List { json }) => workers::list(&ctx, json),
         Command::Report(r) => report::report(&ctx, r),
         Command::Backup(BackupCommand::Start {

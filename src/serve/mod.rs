@@ -1,8 +1,11 @@
-//! `--listen ADDR` on `coffer daemon` and `coffer worker`: a small HTTP server on a thread of
-//! its own serving `/metrics` (the Prometheus text format, [`metrics`]), `/healthz` (the
-//! process is alive) and `/readyz` (the catalog answers and the runner's loop is not stuck).
-//! GET only; it reads through a backend connection of its own and runs no job.
+//! `coffer serve`, and `--listen ADDR` on `coffer daemon` and `coffer worker`: a small HTTP
+//! server on a thread of its own serving the read-only dashboard ([`dashboard`]), `/metrics`
+//! (the Prometheus text format, [`metrics`]), `/healthz` (the process is alive) and `/readyz`
+//! (the catalog answers and the runner's loop is not stuck). GET only, behind a bearer token
+//! when it listens beyond loopback, with a strict Content-Security-Policy; it reads through a
+//! backend connection of its own and runs no job.
 
+pub mod dashboard;
 pub mod metrics;
 
 use crate::inventory::Inventory;
@@ -86,6 +89,12 @@ impl Liveness {
     fn snapshot(&self) -> Live {
         self.with(|l| l.clone())
     }
+
+    /// What the loop discovered last (none before its first discovery, or in `coffer
+    /// serve`) and the vaults' accounts.
+    pub fn discovered_now(&self) -> (Option<Arc<Inventory>>, Arc<BTreeMap<String, String>>) {
+        self.with(|l| (l.inventory.clone(), l.vault_accounts.clone()))
+    }
 }
 
 /// How late past its planned wake the loop may be before it counts as stuck.
@@ -113,22 +122,58 @@ struct Shared {
     metrics: metrics::Cache,
 }
 
-/// Binds `addr` now (so a bad or busy address fails the command at once) and serves on a
-/// thread of its own; returns the address bound (a port of 0 gets a free one).
-pub fn start(addr: &str, backend: BackendSpec, live: Arc<Liveness>) -> Result<SocketAddr, String> {
+/// What to serve, and to whom.
+pub struct Options {
+    /// HOST:PORT to bind (a port of 0 gets a free one).
+    pub addr: String,
+    /// The bearer token every request but `/healthz` and `/readyz` must carry; required
+    /// beyond loopback.
+    pub token: Option<String>,
+    /// The name of the environment variable the token came from, for messages.
+    pub token_env: Option<String>,
+    /// Where each configured selection is written, for the resource page.
+    pub sources: BTreeMap<crate::address::Address, String>,
+    /// A fixed `now` for the dashboard (`coffer serve --at`).
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// The Content-Security-Policy of every response: no script at all, styles and images
+/// from coffer only, no framing, forms only back to coffer.
+pub const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Binds `opts.addr` now (so a bad or busy address, or a public one without a token, fails
+/// the command at once) and serves on a thread of its own; returns the address bound.
+pub fn start(
+    opts: Options,
+    backend: BackendSpec,
+    live: Arc<Liveness>,
+) -> Result<SocketAddr, String> {
+    let addr = opts.addr.as_str();
     let listener =
         std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener
         .local_addr()
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    if !bound.ip().is_loopback() && opts.token.is_none() {
+        return Err(format!(
+            "{addr} is not a loopback address, so anyone who can reach it could read the dashboard and metrics; put a secret in an environment variable and pass --auth-token-env NAME (clients send `Authorization: Bearer <secret>`), or listen on 127.0.0.1"
+        ));
+    }
     listener
         .set_nonblocking(true)
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let source = Arc::new(dashboard::source::Source::new(
+        backend.clone(),
+        live.clone(),
+        opts.sources,
+        opts.at,
+    ));
     let shared = Arc::new(Shared {
         backend,
         live,
         metrics: metrics::Cache::default(),
     });
+    let token = opts.token.map(Arc::<str>::from);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -140,16 +185,73 @@ pub fn start(addr: &str, backend: BackendSpec, live: Arc<Liveness>) -> Result<So
                 let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                     return;
                 };
-                let app = axum::Router::new()
+                let guarded = axum::Router::new()
                     .route("/metrics", get(serve_metrics))
+                    .with_state(shared.clone())
+                    .merge(dashboard::routes(source))
+                    .layer(axum::middleware::from_fn(move |req, next| {
+                        authorize(token.clone(), req, next)
+                    }));
+                let app = axum::Router::new()
                     .route("/healthz", get(healthz))
                     .route("/readyz", get(readyz))
-                    .with_state(shared);
+                    .with_state(shared)
+                    .merge(guarded)
+                    .layer(axum::middleware::from_fn(harden));
                 let _ = axum::serve(listener, app).await;
             })
         })
         .map_err(|e| format!("cannot start the HTTP server: {e}"))?;
     Ok(bound)
+}
+
+/// Compares in time that does not depend on where the two differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// Lets a request through only with the bearer token, when there is one.
+async fn authorize(
+    token: Option<Arc<str>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(token) = token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| same(g.trim().as_bytes(), token.as_bytes())) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"coffer\"")],
+                "401 Unauthorized: send `Authorization: Bearer <token>` with the token of --auth-token-env\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Security headers on every response.
+async fn harden(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.insert(k, axum::http::HeaderValue::from_static(v));
+    };
+    set(h, header::CONTENT_SECURITY_POLICY, CSP);
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    res
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -12,6 +12,7 @@ mod copies_aws;
 mod copies_files;
 mod core_purity;
 mod cron_reference;
+mod dashboard;
 mod disks;
 mod drift;
 mod dynamodb;

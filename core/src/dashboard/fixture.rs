@@ -110,7 +110,7 @@ impl Estate {
             .filter(|p| p.point.resource_arn == arn)
             .cloned()
             .collect();
-        p.sort_by(|a, b| b.point.created_at.cmp(&a.point.created_at));
+        p.sort_by_key(|p| std::cmp::Reverse(p.point.created_at));
         p
     }
 }
@@ -382,7 +382,7 @@ pub fn scaled(resources: usize, days: i64) -> Estate {
             + Duration::days(d);
         for arn in &arns {
             k += 1;
-            let failed = k % 97 == 0;
+            let failed = k.is_multiple_of(97);
             let state = if failed {
                 JobState::Failed
             } else {

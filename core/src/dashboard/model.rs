@@ -120,8 +120,10 @@ pub struct ResourceRoll {
     /// Scheduled runs that ended without a point, counted back from the newest.
     pub failures_in_row: u32,
     pub last_error: Option<(DateTime<Utc>, String)>,
-    /// Its newest run's status.
+    /// Its newest run's status (of runs that ended, or were missed).
     pub latest: Option<Status>,
+    /// Whether a backup of it is under way.
+    pub running: bool,
     pub live_points: u64,
 }
 
@@ -152,6 +154,8 @@ impl ResourceRoll {
         match (self.failures_in_row, latest, self.stale) {
             (n, _, _) if n >= 2 => Some(Status::Failed),
             (_, Some(s), _) => Some(s),
+            // past its RPO with a backup under way: it is late, not lost
+            (_, None, true) if self.running => Some(Status::Running),
             (_, None, true) => Some(Status::Missed),
             _ => None,
         }
@@ -390,6 +394,7 @@ impl Model {
                     failures_in_row: 0,
                     last_error: None,
                     latest: None,
+                    running: false,
                     live_points: 0,
                 }
             })
@@ -506,7 +511,7 @@ impl Model {
                 });
             }
         }
-        missed.sort_by(|a, b| b.scheduled_at.cmp(&a.scheduled_at));
+        missed.sort_by_key(|m| std::cmp::Reverse(m.scheduled_at));
         missed.truncate(MISSED_KEPT);
         jobs.sort_by(|a, b| (b.scheduled_at, &b.id).cmp(&(a.scheduled_at, &a.id)));
         restore_tests.sort_by(|a, b| (b.scheduled_at, &b.id).cmp(&(a.scheduled_at, &a.id)));
@@ -525,6 +530,7 @@ impl Model {
                 .rev()
                 .find(|x| x.1 != Status::Running)
                 .map(|x| x.1);
+            r.running = list.iter().any(|x| x.1 == Status::Running);
             r.failures_in_row = list
                 .iter()
                 .rev()
