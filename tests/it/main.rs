@@ -3,6 +3,7 @@
 //! through the built binary.
 
 mod aws;
+mod browser;
 mod chaos;
 mod chaos_aws;
 mod chaos_workers;

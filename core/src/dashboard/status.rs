@@ -72,7 +72,7 @@ impl Status {
             Status::Failed => "✕",
             Status::Running => "↻",
             Status::Missed => "◌",
-            Status::Expired => "⌛",
+            Status::Expired => "⊘",
             Status::NotYetProtected => "–",
         }
     }

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const CSS: &str = include_str!("assets/coffer.css");
+const ICON: &str = include_str!("assets/favicon.svg");
 
 /// The JSON endpoints, with the schema each follows (in schema/).
 pub const ENDPOINTS: [(&str, &str); 8] = [
@@ -85,6 +86,8 @@ pub fn routes(source: Arc<Source>) -> Router {
             get(|s, p| one_resource(s, p, Format::Json)),
         )
         .route("/assets/coffer.css", get(css))
+        .route("/assets/favicon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .with_state(source)
 }
 
@@ -407,6 +410,16 @@ async fn api_index() -> Response {
         .map(|(path, schema)| serde_json::json!({ "path": path, "schema": format!("schema/{schema}.schema.json") }))
         .collect();
     json(&serde_json::json!({ "endpoints": list }))
+}
+
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
 }
 
 async fn css() -> impl IntoResponse {

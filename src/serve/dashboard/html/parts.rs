@@ -26,6 +26,7 @@ pub fn page(title: &str, active: &str, api: &str, now: DateTime<Utc>, body: Mark
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · coffer" }
                 link rel="stylesheet" href="/assets/coffer.css";
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
             }
             body {
                 a.skip href="#main" { "Skip to content" }
