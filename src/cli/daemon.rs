@@ -220,8 +220,10 @@ pub fn daemon(
     }
     let live = Arc::new(crate::serve::Liveness::default());
     if let Some(addr) = serve.address() {
-        let (config, loaded) = ctx.load(vars)?;
-        let opts = super::serve::options(addr, &serve.auth, &config, &loaded, None)?;
+        // the session loaded (and reported on) the configuration already; this reads it
+        // again only for where its selections are written
+        let loaded = ctx.load_raw(vars)?;
+        let opts = super::serve::options(addr, &serve.auth, &loaded, None)?;
         let bound = crate::serve::start(opts, s.backend.spec(), live.clone())?;
         say!(
             reporter,

@@ -7,19 +7,22 @@ use super::Exit;
 use crate::serve::dashboard::source::selection_sources;
 use std::sync::Arc;
 
-/// What `--listen` serves, with the token and the selections' source lines.
+/// What `--listen` serves, with the token and the selections' source lines (none when the
+/// configuration does not load).
 pub(super) fn options(
     addr: String,
     auth: &AuthArgs,
-    config: &crate::config::model::Config,
     loaded: &crate::config::Loaded,
     at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<crate::serve::Options, CmdError> {
     Ok(crate::serve::Options {
         addr,
         token: auth.token()?,
-        token_env: auth.auth_token_env.clone(),
-        sources: selection_sources(config, &loaded.sources),
+        sources: loaded
+            .config
+            .as_ref()
+            .map(|c| selection_sources(c, &loaded.sources))
+            .unwrap_or_default(),
         at,
     })
 }
@@ -34,7 +37,7 @@ pub fn serve(
     let at = at.map(|t| super::schedule::instant("at", t)).transpose()?;
     let (config, loaded) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config))?;
-    let opts = options(bind_address(listen), auth, &config, &loaded, at)?;
+    let opts = options(bind_address(listen), auth, &loaded, at)?;
     let live = Arc::new(crate::serve::Liveness::default());
     let bound = crate::serve::start(opts, backend.spec(), live)?;
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -129,8 +129,6 @@ pub struct Options {
     /// The bearer token every request but `/healthz` and `/readyz` must carry; required
     /// beyond loopback.
     pub token: Option<String>,
-    /// The name of the environment variable the token came from, for messages.
-    pub token_env: Option<String>,
     /// Where each configured selection is written, for the resource page.
     pub sources: BTreeMap<crate::address::Address, String>,
     /// A fixed `now` for the dashboard (`coffer serve --at`).

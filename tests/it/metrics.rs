@@ -84,6 +84,10 @@ fn the_daemon_serves_metrics_health_and_readiness() {
 
     assert_eq!(get(&addr, "/healthz"), (200, "ok\n".to_string()));
     assert_eq!(get(&addr, "/readyz"), (200, "ready\n".to_string()));
+    // the dashboard is served beside them (issue 19)
+    let (code, page) = get(&addr, "/matrix");
+    assert_eq!(code, 200, "{page}");
+    assert!(page.contains("Protection matrix"), "{page}");
     let (code, text) = get(&addr, "/metrics");
     assert_eq!(code, 200, "{text}");
     let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string())))
