@@ -145,6 +145,16 @@ fn state(applied: DateTime<Utc>) -> (State, BTreeMap<Address, serde_json::Value>
     (state, objects)
 }
 
+/// The nightly rule's run (03:00 UTC) `d` days after the apply.
+fn nightly_run(applied: DateTime<Utc>, d: i64) -> DateTime<Utc> {
+    applied
+        .date_naive()
+        .and_hms_opt(3, 0, 0)
+        .expect("a time")
+        .and_utc()
+        + Duration::days(d)
+}
+
 fn volume(arn: &str, env: &str, name: &str) -> Resource {
     let mut r = Resource::new(arn, ResourceType::EbsVolume, "eu-west-1", "111122223333")
         .with_tags(&[("Env", env)]);
@@ -248,12 +258,7 @@ pub fn small() -> Estate {
     let mut points = Vec::new();
     const GIB: u64 = 1 << 30;
     for d in 1..=10 {
-        let run = applied
-            .date_naive()
-            .and_hms_opt(3, 0, 0)
-            .expect("a time")
-            .and_utc()
-            + Duration::days(d);
+        let run = nightly_run(applied, d);
         let done = run + Duration::minutes(20);
         for (arn, kind, size) in [
             (WEB, "EBS", 8 * GIB),
@@ -374,12 +379,7 @@ pub fn scaled(resources: usize, days: i64) -> Estate {
     let mut points = Vec::with_capacity(resources * days as usize);
     let mut k = 0usize;
     for d in 1..=days {
-        let run = applied
-            .date_naive()
-            .and_hms_opt(3, 0, 0)
-            .expect("a time")
-            .and_utc()
-            + Duration::days(d);
+        let run = nightly_run(applied, d);
         for arn in &arns {
             k += 1;
             let failed = k.is_multiple_of(97);

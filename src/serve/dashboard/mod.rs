@@ -185,6 +185,18 @@ fn json<T: Serialize>(value: &T) -> Response {
     }
 }
 
+/// A view as JSON, or as the page `render` makes of it.
+fn respond<T: Serialize>(
+    format: Format,
+    view: &T,
+    render: impl FnOnce(&T) -> maud::Markup,
+) -> Response {
+    match format {
+        Format::Json => json(view),
+        Format::Html => html_page(render(view)),
+    }
+}
+
 fn html_page(m: maud::Markup) -> Response {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -230,13 +242,7 @@ async fn view(
     let q = parse_query(raw.as_deref());
     let bad = |e: String| problem(StatusCode::BAD_REQUEST, &e, format, m.now);
     match view {
-        View::Overview => {
-            let o = overview::build(&m);
-            match format {
-                Format::Json => json(&o),
-                Format::Html => html_page(html::overview::render(&o)),
-            }
-        }
+        View::Overview => respond(format, &overview::build(&m), html::overview::render),
         View::Matrix => {
             let query = match (number(&q, "days", 30), number(&q, "page", 1)) {
                 (Ok(days), Ok(page)) => matrix::Query {
@@ -248,11 +254,7 @@ async fn view(
                 },
                 (Err(e), _) | (_, Err(e)) => return bad(e),
             };
-            let x = matrix::build(&m, query);
-            match format {
-                Format::Json => json(&x),
-                Format::Html => html_page(html::matrix::render(&x)),
-            }
+            respond(format, &matrix::build(&m, query), html::matrix::render)
         }
         View::Jobs => {
             let kind = match q.get("kind") {
@@ -273,41 +275,23 @@ async fn view(
                 Ok(p) => p.max(1) as usize,
                 Err(e) => return bad(e),
             };
-            let x = jobs::build(
-                &m,
-                jobs::Query {
-                    kind,
-                    status,
-                    resource: q.get("resource").cloned(),
-                    page,
-                },
-            );
-            match format {
-                Format::Json => json(&x),
-                Format::Html => html_page(html::jobs::render(&x)),
-            }
+            respond(
+                format,
+                &jobs::build(
+                    &m,
+                    jobs::Query {
+                        kind,
+                        status,
+                        resource: q.get("resource").cloned(),
+                        page,
+                    },
+                ),
+                html::jobs::render,
+            )
         }
-        View::Vaults => {
-            let x = vaults::build(&m);
-            match format {
-                Format::Json => json(&x),
-                Format::Html => html_page(html::vaults::render(&x)),
-            }
-        }
-        View::Schedule => {
-            let x = schedule::build(&m);
-            match format {
-                Format::Json => json(&x),
-                Format::Html => html_page(html::schedule::render(&x)),
-            }
-        }
-        View::Audit => {
-            let x = audit::build(&m);
-            match format {
-                Format::Json => json(&x),
-                Format::Html => html_page(html::audit::render(&x)),
-            }
-        }
+        View::Vaults => respond(format, &vaults::build(&m), html::vaults::render),
+        View::Schedule => respond(format, &schedule::build(&m), html::schedule::render),
+        View::Audit => respond(format, &audit::build(&m), html::audit::render),
     }
 }
 
@@ -340,13 +324,9 @@ async fn job(
             format,
             now,
         ),
-        Ok(Some(j)) => {
-            let d = jobs::detail(&j);
-            match format {
-                Format::Json => json(&d),
-                Format::Html => html_page(html::jobs::render_detail(&d, now)),
-            }
-        }
+        Ok(Some(j)) => respond(format, &jobs::detail(&j), |d| {
+            html::jobs::render_detail(d, now)
+        }),
     }
 }
 
@@ -397,10 +377,7 @@ async fn one_resource(
             format,
             m.now,
         ),
-        Some(r) => match format {
-            Format::Json => json(&r),
-            Format::Html => html_page(html::resource::render(&r)),
-        },
+        Some(r) => respond(format, &r, html::resource::render),
     }
 }
 

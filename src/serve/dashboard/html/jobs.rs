@@ -1,7 +1,7 @@
 //! The jobs page and a job's page.
 
 use super::parts::{
-    badge, bytes, encode, job_link, maybe_time, page, resource_link, seconds, time,
+    badge, bytes, encode, job_link, maybe_time, page, pager, resource_link, seconds, time,
 };
 use super::svg::stacked_bars;
 use crate::dashboard::jobs::{JobDetail, Jobs};
@@ -112,10 +112,7 @@ pub fn render(j: &Jobs) -> Markup {
             button type="submit" { "Show" }
         }
         (table(&format!("{} jobs, page {} of {}", j.total, j.page, j.pages), &j.rows, now))
-        nav.pager aria-label="Pages" {
-            @if j.page > 1 { a href=(query(j, j.page - 1)) rel="prev" { "Previous page" } }
-            @if j.page < j.pages { a href=(query(j, j.page + 1)) rel="next" { "Next page" } }
-        }
+        (pager(j.page, j.pages, |p| query(j, p)))
     };
     page(
         "Jobs",

@@ -1,6 +1,6 @@
 //! The protection matrix page.
 
-use super::parts::{badge, encode, legend, maybe_time, page, resource_link, seconds};
+use super::parts::{badge, encode, legend, maybe_time, page, pager, resource_link, seconds};
 use super::svg::day_cells;
 use crate::dashboard::matrix::Matrix;
 use crate::dashboard::Status;
@@ -93,10 +93,7 @@ pub fn render(m: &Matrix) -> Markup {
                 }
             }
         }
-        nav.pager aria-label="Pages" {
-            @if m.page > 1 { a href=(query(m, m.page - 1)) rel="prev" { "Previous page" } }
-            @if m.page < m.pages { a href=(query(m, m.page + 1)) rel="next" { "Next page" } }
-        }
+        (pager(m.page, m.pages, |p| query(m, p)))
     };
     page(
         "Protection matrix",

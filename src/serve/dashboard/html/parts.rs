@@ -110,20 +110,9 @@ pub fn maybe_time(t: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Markup {
     }
 }
 
-/// Bytes in binary units, as restic prints them.
+/// Bytes in binary units, as `jobs list` writes them.
 pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    crate::render::jobs::size(Some(n))
 }
 
 /// Seconds as people say them: `45s`, `12m`, `3h 5m`, `2d 4h`.
@@ -169,6 +158,16 @@ pub fn resource_link(arn: &str, name: Option<&str>) -> Markup {
 
 pub fn job_link(id: &str) -> Markup {
     html! { a href={ "/jobs/" (encode(id)) } { code { (id) } } }
+}
+
+/// Links to the previous and next page, `href` giving a page's address.
+pub fn pager(page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        nav.pager aria-label="Pages" {
+            @if page > 1 { a href=(href(page - 1)) rel="prev" { "Previous page" } }
+            @if page < pages { a href=(href(page + 1)) rel="next" { "Next page" } }
+        }
+    }
 }
 
 /// The legend of the status vocabulary.
