@@ -470,6 +470,44 @@ fn the_tick_cursor_only_moves_forward(c: &mut dyn Catalog) {
     assert_eq!(c.tick_cursor().unwrap(), Some(at("2026-12-05T04:00:00.5Z")));
 }
 
+fn the_newest_check_of_each_vault_is_the_last(c: &mut dyn Catalog) {
+    assert!(c.last_vault_checks().unwrap().is_empty());
+    let check = |vault: &str, t: &str, errors: u64| VaultCheck {
+        vault: vault.into(),
+        checked_at: at(t),
+        location: format!("file:///srv/{vault}"),
+        snapshots: 7,
+        read_data_subset: (errors == 0).then(|| "10%".to_string()),
+        missing: false,
+        errors,
+        warnings: 1,
+        first_error: (errors > 0).then(|| "pack 3f2a is missing".to_string()),
+    };
+    let damaged = check("main", "2026-12-05T04:00:00.123456Z", 2);
+    c.record_vault_check(&check("main", "2026-12-04T04:00:00Z", 0))
+        .unwrap();
+    c.record_vault_check(&damaged).unwrap();
+    c.record_vault_check(&check("main", "2026-12-03T04:00:00Z", 0))
+        .unwrap();
+    let intact = check("dr", "2026-12-01T04:00:00Z", 0);
+    c.record_vault_check(&intact).unwrap();
+    let last = c.last_vault_checks().unwrap();
+    assert_eq!(last.len(), 2);
+    assert_eq!(
+        last["main"], damaged,
+        "the newest check, not the last recorded"
+    );
+    assert_eq!(last["dr"], intact);
+    // the same vault and instant again replaces the record
+    let repaired = VaultCheck {
+        errors: 0,
+        first_error: None,
+        ..damaged.clone()
+    };
+    c.record_vault_check(&repaired).unwrap();
+    assert_eq!(c.last_vault_checks().unwrap()["main"], repaired);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -503,6 +541,7 @@ suite!(
     due_points_come_once_by_their_earliest_date_and_changes_stick,
     approved_deletions_are_remembered_while_their_points_live,
     the_tick_cursor_only_moves_forward,
+    the_newest_check_of_each_vault_is_the_last,
 );
 
 /// Asks to claim `ids` with no limit but the lease.
@@ -705,5 +744,57 @@ fn limits_hold_across_workers_per_service_and_per_copy_destination() {
             .unwrap()
             .claimed,
         more[..1]
+    );
+}
+
+/// `init -migrate-state`'s copy: what a SQLite catalog holds arrives in PostgreSQL whole,
+/// vault checks included (every one, so the newest is still the last).
+#[test]
+fn a_sqlite_catalog_moves_into_postgres_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut local = SqliteCatalog::open(&dir.path().join("c.db")).unwrap();
+    let id = local.add_recovery_point(&point("main", "snap-1")).unwrap();
+    local
+        .create_job(
+            &job(JobKind::Backup, "arn:vol-1"),
+            at("2026-12-05T03:00:01Z"),
+        )
+        .unwrap()
+        .unwrap();
+    local
+        .advance_tick_cursor(at("2026-12-05T03:10:00Z"))
+        .unwrap();
+    for (t, errors) in [("2026-12-04T04:00:00Z", 1), ("2026-12-05T04:00:00Z", 0)] {
+        local
+            .record_vault_check(&VaultCheck {
+                vault: "main".into(),
+                checked_at: at(t),
+                location: "file:///srv/main".into(),
+                snapshots: 3,
+                read_data_subset: None,
+                missing: false,
+                errors,
+                warnings: 0,
+                first_error: (errors > 0).then(|| "pack 3f2a is missing".into()),
+            })
+            .unwrap();
+    }
+    let dump = local.dump().unwrap();
+    assert_eq!(dump.checks.len(), 2);
+    let (_, mut pg, _) = pg_catalog();
+    pg.import(dump).unwrap();
+    assert_eq!(
+        pg.last_vault_checks().unwrap(),
+        local.last_vault_checks().unwrap()
+    );
+    assert_eq!(pg.last_vault_checks().unwrap()["main"].errors, 0);
+    assert_eq!(
+        pg.recovery_point(&id).unwrap(),
+        local.recovery_point(&id).unwrap()
+    );
+    assert_eq!(pg.tick_cursor().unwrap(), local.tick_cursor().unwrap());
+    assert_eq!(
+        pg.jobs(&JobFilter::default()).unwrap().len(),
+        local.jobs(&JobFilter::default()).unwrap().len()
     );
 }

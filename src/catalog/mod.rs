@@ -10,7 +10,7 @@ mod sqlite;
 
 pub use crate::jobs::record::{
     JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange, PointFilter,
-    RecoveryPoint, VaultPoints,
+    RecoveryPoint, VaultCheck, VaultPoints,
 };
 pub use postgres::{CatalogDump, PgCatalog, WorkerRecord};
 pub use sqlite::SqliteCatalog;
@@ -91,6 +91,11 @@ pub trait Catalog {
     fn tick_cursor(&self) -> Result<Option<DateTime<Utc>>, CatalogError>;
     /// Moves the scheduler cursor forward (never back).
     fn advance_tick_cursor(&mut self, to: DateTime<Utc>) -> Result<(), CatalogError>;
+    /// Records what a `coffer vault check` found (a second record for the same vault at the
+    /// same instant replaces the first).
+    fn record_vault_check(&mut self, check: &VaultCheck) -> Result<(), CatalogError>;
+    /// The newest check of each vault that has been checked.
+    fn last_vault_checks(&self) -> Result<BTreeMap<String, VaultCheck>, CatalogError>;
     /// Claims for `worker`, for `lease`, up to `limits.jobs` of the unfinished jobs `wanted`
     /// (given oldest run first) that no worker holds a live claim on, taking no job of a
     /// resource any worker holds an unfinished claimed job of, and none that would put more

@@ -86,6 +86,11 @@ pub struct VaultCheckJson {
     pub missing: bool,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
+    /// When the check ended.
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// Whether the check was recorded in the catalog (the dashboard's last check of the
+    /// vault); a warning on stderr says why not.
+    pub recorded: bool,
 }
 
 /// `coffer validate --json`; schema/validate.schema.json.

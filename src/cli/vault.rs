@@ -6,6 +6,7 @@ use super::context::{CmdError, Ctx};
 use super::json::VaultCheckJson;
 use super::restore::*;
 use super::Exit;
+use crate::catalog::VaultCheck;
 use crate::repository::{self, RepositoryError};
 
 pub fn vault_check(
@@ -18,39 +19,53 @@ pub fn vault_check(
     let (config, _) = ctx.load(vars)?;
     let backend = ctx.backend(Some(&config))?;
     let (location, password) = vault_repository(ctx, &backend, name)?;
-    let checked = match repository::check(&location, &password, read_data_subset) {
-        Ok(c) => c,
+    let (checked, missing) = match repository::check(&location, &password, read_data_subset) {
+        Ok(c) => (c, false),
         Err(RepositoryError::Missing(_)) => {
             let why = RepositoryError::Missing(location.to_string()).for_vault(name);
-            if json {
-                super::json::print(&VaultCheckJson {
-                    vault: name.to_string(),
-                    location: location.to_string(),
-                    snapshots: 0,
-                    read_data_subset: read_data_subset.map(str::to_string),
-                    ok: false,
-                    missing: true,
-                    errors: vec![why],
-                    warnings: Vec::new(),
-                });
-            } else {
-                println!("Vault {name} ({location}) is missing: {why}.");
-            }
-            return Ok(Exit::Error);
+            let checked = repository::Checked {
+                errors: vec![why],
+                warnings: Vec::new(),
+                snapshots: 0,
+            };
+            (checked, true)
         }
         Err(e) => return Err(e.for_vault(name)),
     };
+    let record = VaultCheck {
+        vault: name.to_string(),
+        checked_at: to_micros(chrono::Utc::now()),
+        location: location.to_string(),
+        snapshots: checked.snapshots as u64,
+        read_data_subset: read_data_subset.map(str::to_string),
+        missing,
+        errors: checked.errors.len() as u64,
+        warnings: checked.warnings.len() as u64,
+        first_error: checked.errors.first().cloned(),
+    };
+    // What was found is said whether or not it could be recorded; a check that could not be
+    // recorded says so, and the dashboard's last check stays the one before.
+    let recorded = ctx
+        .catalog(&backend)
+        .and_then(|mut c| c.record_vault_check(&record).map_err(|e| e.to_string()));
     if json {
         super::json::print(&VaultCheckJson {
             vault: name.to_string(),
             location: location.to_string(),
             snapshots: checked.snapshots,
             read_data_subset: read_data_subset.map(str::to_string),
-            ok: checked.errors.is_empty(),
-            missing: false,
+            ok: record.ok(),
+            missing,
             errors: checked.errors.clone(),
             warnings: checked.warnings.clone(),
+            checked_at: record.checked_at,
+            recorded: recorded.is_ok(),
         });
+    } else if missing {
+        println!(
+            "Vault {name} ({location}) is missing: {}.",
+            checked.errors.join("; ")
+        );
     } else {
         for w in &checked.warnings {
             println!("warning: {w}");
@@ -75,11 +90,20 @@ pub fn vault_check(
             );
         }
     }
-    Ok(if checked.errors.is_empty() {
+    if let Err(e) = recorded {
+        eprintln!("warning: this check of vault {name} was not recorded in the catalog: {e}");
+    }
+    Ok(if record.ok() {
         Exit::Success
     } else {
         Exit::Error
     })
+}
+
+/// `t` to the microsecond, as both catalogs keep it.
+fn to_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::Timelike;
+    t.with_nanosecond(t.nanosecond() / 1000 * 1000).unwrap_or(t)
 }
 
 /// `coffer vault prune NAME`: one prune job for the vault, run now.

@@ -77,6 +77,10 @@ pub fn seeded() -> (tempfile::TempDir, String) {
         run(coffer(path).args(["run", "--at", &night(3)])),
         "night 3",
     );
+    ok(
+        run(coffer(path).args(["vault", "check", "main"])),
+        "vault check",
+    );
     let noon = (Utc::now().date_naive() + Duration::days(3))
         .and_hms_opt(12, 0, 0)
         .unwrap()
@@ -240,6 +244,61 @@ fn every_view_and_its_json_is_served_and_the_matrix_shows_the_failed_and_missed_
     assert_eq!(request(&addr, "DELETE", "/api/v1/jobs", None).0, 405);
     assert_eq!(get(&addr, "/jobs/no-such-job").0, 404);
     assert_eq!(get(&addr, "/api/v1/matrix?days=lots").0, 400);
+}
+
+/// The vault page shows each vault's newest `coffer vault check`: intact after the seeding's
+/// check, then missing once a check finds its repository gone.
+#[test]
+fn the_vault_page_shows_the_last_check() {
+    let (dir, noon) = seeded();
+    let last_check = |want: &str| -> (Value, String) {
+        let (child, addr) = serve(dir.path(), &["--listen", "127.0.0.1:0", "--at", &noon], &[]);
+        let _stop = Stop(child);
+        let (code, body) = get(&addr, "/api/v1/vaults");
+        assert_eq!(code, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_valid("dashboard-vaults", &v);
+        let main = v["vaults"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "main")
+            .unwrap()
+            .clone();
+        assert_eq!(main["last_check_status"], want, "{main:#}");
+        (main["last_check"].clone(), get(&addr, "/vaults").1)
+    };
+    let (check, page) = last_check("ok");
+    assert_eq!(
+        check["snapshots"], 2,
+        "night 3 made a point of each directory: {check:#}"
+    );
+    assert_eq!(
+        (check["missing"].clone(), check["errors"].clone()),
+        (Value::Bool(false), 0.into())
+    );
+    assert!(page.contains("intact, 2 snapshots"), "{page}");
+
+    let repo = dir.path().join("vaults/main");
+    let away = dir.path().join("vaults/main.away");
+    std::fs::rename(&repo, &away).unwrap();
+    let r = run(coffer(dir.path()).args(["vault", "check", "main", "--json"]));
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let out: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_valid("vault-check", &out);
+    assert_eq!(
+        (out["missing"].clone(), out["recorded"].clone()),
+        (Value::Bool(true), Value::Bool(true)),
+        "{out:#}"
+    );
+    let (check, page) = last_check("failed");
+    assert_eq!(check["missing"], true, "{check:#}");
+    assert_eq!(
+        check["checked_at"], out["checked_at"],
+        "the check recorded is the one made"
+    );
+    assert!(page.contains("repository missing"), "{page}");
+    std::fs::rename(&away, &repo).unwrap();
 }
 
 #[test]

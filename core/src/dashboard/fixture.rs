@@ -10,7 +10,7 @@ use crate::config::{load, ConfigInput};
 use crate::controls::{self, ControlResult};
 use crate::diag::SourceFile;
 use crate::inventory::{Inventory, Resource, ResourceType};
-use crate::jobs::record::{JobRecord, NewJob, NewRecoveryPoint, RecoveryPoint};
+use crate::jobs::record::{JobRecord, NewJob, NewRecoveryPoint, RecoveryPoint, VaultCheck};
 use crate::jobs::{
     restore_test, History, JobKind, JobOptions, JobState, PointStatus, StorageClass, Windows,
 };
@@ -68,6 +68,10 @@ framework "ops" {
     max_restore_time = "1h"
   }
 }
+
+vault "files" {
+  storage = "file:///srv/coffer/files"
+}
 "#;
 
 pub fn at(s: &str) -> DateTime<Utc> {
@@ -85,6 +89,7 @@ pub struct Estate {
     pub points: Vec<RecoveryPoint>,
     pub controls: Vec<ControlResult>,
     pub sources: BTreeMap<Address, String>,
+    pub checks: BTreeMap<String, VaultCheck>,
     pub now: DateTime<Utc>,
 }
 
@@ -97,6 +102,7 @@ impl Estate {
             jobs: &self.jobs,
             points: &self.points,
             controls: &self.controls,
+            checks: &self.checks,
             sources: &self.sources,
             now: self.now,
         })
@@ -350,7 +356,26 @@ pub fn small() -> Estate {
         points,
         controls,
         sources,
+        checks: BTreeMap::from([(
+            "files".to_string(),
+            checked("files", now - Duration::hours(20)),
+        )]),
         now,
+    }
+}
+
+/// A check of `vault` at `at` that found it intact.
+pub fn checked(vault: &str, at: DateTime<Utc>) -> VaultCheck {
+    VaultCheck {
+        vault: vault.into(),
+        checked_at: at,
+        location: format!("file:///srv/coffer/{vault}"),
+        snapshots: 12,
+        read_data_subset: Some("10%".into()),
+        missing: false,
+        errors: 0,
+        warnings: 0,
+        first_error: None,
     }
 }
 
@@ -419,6 +444,7 @@ pub fn scaled(resources: usize, days: i64) -> Estate {
         points,
         controls,
         sources: BTreeMap::new(),
+        checks: BTreeMap::new(),
         now,
     }
 }

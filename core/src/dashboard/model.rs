@@ -12,7 +12,7 @@ use crate::coverage::{self, Coverage, Rules};
 use crate::inventory::Inventory;
 use crate::jobs::due::{due, rules_from_objects, RuleInfo};
 use crate::jobs::lifecycle::Hold;
-use crate::jobs::record::{JobRecord, RecoveryPoint};
+use crate::jobs::record::{JobRecord, RecoveryPoint, VaultCheck};
 use crate::jobs::{restore_test, JobKind, PointStatus, StorageClass};
 use crate::objects::attrs::{self, LegalHoldAttrs, LockAttrs, VaultAttrs};
 use crate::state::model::State;
@@ -42,6 +42,8 @@ pub struct Inputs<'a> {
     pub jobs: &'a [JobRecord],
     pub points: &'a [RecoveryPoint],
     pub controls: &'a [ControlResult],
+    /// The newest `coffer vault check` of each vault checked.
+    pub checks: &'a BTreeMap<String, VaultCheck>,
     /// Where each configured block is written (`main.hcl:12`), when the configuration loads.
     pub sources: &'a BTreeMap<Address, String>,
     pub now: DateTime<Utc>,
@@ -186,6 +188,7 @@ pub struct VaultRoll {
     pub added: BTreeMap<NaiveDate, u64>,
     pub removed: BTreeMap<NaiveDate, u64>,
     pub last_prune: Option<JobRow>,
+    pub last_check: Option<VaultCheck>,
 }
 
 impl VaultRoll {
@@ -586,6 +589,7 @@ impl Model {
                 .map(|h| h.name.clone())
                 .collect();
             v.last_prune = prunes.remove(&v.name);
+            v.last_check = i.checks.get(&v.name).cloned();
         }
         for p in i.points {
             let v = vaults

@@ -69,6 +69,8 @@ pub struct VaultStorage {
     pub vault: String,
     pub points: u64,
     pub bytes: u64,
+    /// What its newest `coffer vault check` found (none: never checked).
+    pub last_check_status: Option<Status>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -213,6 +215,7 @@ pub fn build(model: &Model) -> Overview {
                 vault: v.name.clone(),
                 points: v.live_points(),
                 bytes: v.live_bytes(),
+                last_check_status: v.last_check.as_ref().map(super::vaults::check_status),
             })
             .collect(),
         last_apply: model.last_apply,

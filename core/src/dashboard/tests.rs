@@ -192,3 +192,44 @@ fn jobs_resource_vaults_schedule_and_audit_read_the_model() {
     assert_eq!(a.restore_tests[0].within_rto, Some(true));
     assert!(a.controls.iter().any(|c| c.non_compliant > 0));
 }
+
+#[test]
+fn a_vault_shows_its_newest_check_and_a_damaged_one_fails() {
+    let mut estate = fixture::small();
+    let v = vaults::build(&estate.model());
+    let files = v.vaults.iter().find(|v| v.name == "files").unwrap();
+    assert_eq!(files.last_check_status, Some(Status::Ok));
+    assert_eq!(files.last_check.as_ref().unwrap().snapshots, 12);
+    let main = v.vaults.iter().find(|v| v.name == "main").unwrap();
+    assert_eq!((&main.last_check, main.last_check_status), (&None, None));
+
+    let check = estate.checks.get_mut("files").unwrap();
+    check.warnings = 2;
+    let warned = vaults::build(&estate.model());
+    assert_eq!(
+        warned
+            .vaults
+            .iter()
+            .find(|v| v.name == "files")
+            .unwrap()
+            .last_check_status,
+        Some(Status::OkWithIssues)
+    );
+    let check = estate.checks.get_mut("files").unwrap();
+    check.errors = 1;
+    check.first_error = Some("pack 3f2a is missing".into());
+    let m = estate.model();
+    let damaged = vaults::build(&m);
+    assert_eq!(
+        damaged
+            .vaults
+            .iter()
+            .find(|v| v.name == "files")
+            .unwrap()
+            .last_check_status,
+        Some(Status::Failed)
+    );
+    let o = overview::build(&m);
+    let files = o.vaults.iter().find(|v| v.vault == "files").unwrap();
+    assert_eq!(files.last_check_status, Some(Status::Failed));
+}

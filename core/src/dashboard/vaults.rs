@@ -1,7 +1,9 @@
 //! Vaults (`/vaults`): points and bytes per vault and storage class, 30-day growth, the
-//! vault's lock and the legal holds on it, and its last prune.
+//! vault's lock and the legal holds on it, and its last check and prune.
 
 use super::model::{JobRow, Model};
+use super::status::Status;
+use crate::jobs::record::VaultCheck;
 use crate::jobs::{PointStatus, StorageClass};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -31,6 +33,10 @@ pub struct VaultView {
     pub lock: Option<LockView>,
     pub holds: Vec<String>,
     pub last_prune: Option<JobRow>,
+    /// The newest `coffer vault check` (none: never checked).
+    pub last_check: Option<VaultCheck>,
+    /// What that check means: ok, ok with issues (warnings), failed (damaged or missing).
+    pub last_check_status: Option<Status>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -107,8 +113,22 @@ pub fn build(model: &Model) -> Vaults {
                     }),
                     holds: v.holds.clone(),
                     last_prune: v.last_prune.clone(),
+                    last_check: v.last_check.clone(),
+                    last_check_status: v.last_check.as_ref().map(check_status),
                 }
             })
             .collect(),
+    }
+}
+
+/// A vault check's status: failed when the repository is damaged or missing, ok with issues
+/// when it only warned.
+pub fn check_status(c: &VaultCheck) -> Status {
+    if !c.ok() {
+        Status::Failed
+    } else if c.warnings > 0 {
+        Status::OkWithIssues
+    } else {
+        Status::Ok
     }
 }

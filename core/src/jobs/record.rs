@@ -228,3 +228,31 @@ pub struct VaultPoints {
     /// When the newest point completed (or was created, if it records no completion).
     pub newest: Option<DateTime<Utc>>,
 }
+
+/// What one `coffer vault check` found, as the catalog records it (the newest per vault is
+/// what the dashboard's vault page shows as its last check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct VaultCheck {
+    pub vault: String,
+    pub checked_at: DateTime<Utc>,
+    /// Where the repository checked is.
+    pub location: String,
+    /// Snapshots the check read.
+    pub snapshots: u64,
+    /// How much of the stored data was read back (`--read-data-subset`), if any was.
+    pub read_data_subset: Option<String>,
+    /// The repository was not there at all.
+    pub missing: bool,
+    /// Errors found (none: the repository is intact).
+    pub errors: u64,
+    pub warnings: u64,
+    /// The first error, to say what is wrong.
+    pub first_error: Option<String>,
+}
+
+impl VaultCheck {
+    /// Whether the check found the repository there and intact.
+    pub fn ok(&self) -> bool {
+        !self.missing && self.errors == 0
+    }
+}

@@ -10,7 +10,7 @@ mod schema;
 use super::columns::{JOB_COLUMNS, LIVE_POINT_COLUMNS, POINT_COLUMNS};
 use super::{
     Catalog, CatalogError, ClaimLimits, ClaimRequest, Claimed, JobFilter, JobRecord, JobUpdate,
-    NewJob, NewRecoveryPoint, PointChange, PointFilter, RecoveryPoint, VaultPoints,
+    NewJob, NewRecoveryPoint, PointChange, PointFilter, RecoveryPoint, VaultCheck, VaultPoints,
 };
 use crate::jobs::live::LivePoints;
 use crate::jobs::{DeletedBy, History, JobKind, JobState, PointStatus, StorageClass};
@@ -861,6 +861,70 @@ impl Catalog for PgCatalog {
             Ok(())
         })
     }
+
+    fn record_vault_check(&mut self, check: &VaultCheck) -> Result<(), CatalogError> {
+        let c = check.clone();
+        self.call(move |conn| {
+            insert_vault_check(conn, &c)?;
+            Ok(())
+        })
+    }
+
+    fn last_vault_checks(&self) -> Result<BTreeMap<String, VaultCheck>, CatalogError> {
+        self.call(|c| {
+            Ok(c.query(
+                "SELECT DISTINCT ON (vault) vault, checked_at, location, snapshots,
+                        read_data_subset, missing, errors, warnings, first_error
+                 FROM vault_checks ORDER BY vault, checked_at DESC",
+                &[],
+            )?
+            .iter()
+            .map(|r| {
+                let check = VaultCheck {
+                    vault: r.get(0),
+                    checked_at: r.get(1),
+                    location: r.get(2),
+                    snapshots: r.get::<_, i64>(3) as u64,
+                    read_data_subset: r.get(4),
+                    missing: r.get(5),
+                    errors: r.get::<_, i64>(6) as u64,
+                    warnings: r.get::<_, i64>(7) as u64,
+                    first_error: r.get(8),
+                };
+                (check.vault.clone(), check)
+            })
+            .collect())
+        })
+    }
+}
+
+/// Writes one vault check, replacing one of the same vault and instant.
+fn insert_vault_check(
+    c: &mut impl postgres::GenericClient,
+    check: &VaultCheck,
+) -> Result<(), PgFail> {
+    c.execute(
+        "INSERT INTO vault_checks
+         (vault, checked_at, location, snapshots, read_data_subset, missing, errors, warnings, first_error)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (vault, checked_at) DO UPDATE SET
+           location = EXCLUDED.location, snapshots = EXCLUDED.snapshots,
+           read_data_subset = EXCLUDED.read_data_subset, missing = EXCLUDED.missing,
+           errors = EXCLUDED.errors, warnings = EXCLUDED.warnings,
+           first_error = EXCLUDED.first_error",
+        &[
+            &check.vault,
+            &check.checked_at,
+            &check.location,
+            &(check.snapshots as i64),
+            &check.read_data_subset,
+            &check.missing,
+            &(check.errors as i64),
+            &(check.warnings as i64),
+            &check.first_error,
+        ],
+    )?;
+    Ok(())
 }
 
 /// Everything a catalog holds, as `init -migrate-state` copies it from one backend to
@@ -872,6 +936,8 @@ pub struct CatalogDump {
     pub jobs: Vec<JobRecord>,
     pub approved: BTreeMap<String, DateTime<Utc>>,
     pub tick_cursor: Option<DateTime<Utc>>,
+    /// Every vault check recorded, not only the newest.
+    pub checks: Vec<VaultCheck>,
 }
 
 impl PgCatalog {
@@ -981,6 +1047,9 @@ impl PgCatalog {
                     "INSERT INTO scheduler (key, value) VALUES ('tick_cursor', $1)",
                     &[&cursor],
                 )?;
+            }
+            for check in &dump.checks {
+                insert_vault_check(&mut tx, check)?;
             }
             tx.commit()?;
             Ok(())

@@ -1,5 +1,5 @@
-//! The PostgreSQL catalog's tables: the SQLite catalog's schema as of its migration 10 (jobs,
-//! their transitions, recovery points, the scheduler cursor, approved deletions) in
+//! The PostgreSQL catalog's tables: the SQLite catalog's schema (jobs, their transitions,
+//! recovery points, the scheduler cursor, approved deletions, vault checks) in
 //! PostgreSQL's types: `timestamptz` times, `jsonb` documents, `bigint` sizes. Migrations
 //! are counted separately from SQLite's (component `catalog` in `schema_migrations`).
 
@@ -114,4 +114,17 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN claim_service text;
     ALTER TABLE jobs ADD COLUMN claim_copy_slot text;
     CREATE INDEX jobs_by_live_claim ON jobs (lease_expires_at) WHERE claim_token IS NOT NULL;",
+    // 5: what each `coffer vault check` found (SQLite's migration 11)
+    "CREATE TABLE vault_checks (
+        vault             text NOT NULL,
+        checked_at        timestamptz NOT NULL,
+        location          text NOT NULL,
+        snapshots         bigint NOT NULL,
+        read_data_subset  text,
+        missing           boolean NOT NULL,
+        errors            bigint NOT NULL,
+        warnings          bigint NOT NULL,
+        first_error       text,
+        PRIMARY KEY (vault, checked_at)
+    );",
 ];

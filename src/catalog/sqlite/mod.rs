@@ -5,7 +5,7 @@
 
 use super::{
     Catalog, CatalogError, JobFilter, JobRecord, JobUpdate, NewJob, NewRecoveryPoint, PointChange,
-    PointFilter, RecoveryPoint, VaultPoints,
+    PointFilter, RecoveryPoint, VaultCheck, VaultPoints,
 };
 use crate::jobs::live::LivePoints;
 use crate::jobs::{
@@ -89,6 +89,20 @@ impl SqliteCatalog {
 }
 
 impl SqliteCatalog {
+    /// Every vault check recorded, oldest first.
+    fn vault_check_history(&self) -> Result<Vec<VaultCheck>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(Vec::new());
+        };
+        vault_checks(
+            conn,
+            "SELECT vault, checked_at, location, snapshots, read_data_subset,
+                    missing, errors, warnings, first_error
+             FROM vault_checks ORDER BY checked_at, vault",
+        )
+        .map_err(|e| Self::err(&self.path, e))
+    }
+
     /// Everything this catalog holds, for `init -migrate-state`.
     pub fn dump(&self) -> Result<crate::catalog::CatalogDump, CatalogError> {
         let points = self.recovery_points(&PointFilter::default())?;
@@ -101,6 +115,7 @@ impl SqliteCatalog {
                 jobs,
                 approved: BTreeMap::new(),
                 tick_cursor,
+                checks: Vec::new(),
             });
         };
         let e = |e: rusqlite::Error| Self::err(&self.path, e);
@@ -122,6 +137,7 @@ impl SqliteCatalog {
             jobs,
             approved: pairs("SELECT point_id, approved_at FROM approved_deletions")?,
             tick_cursor,
+            checks: self.vault_check_history()?,
         })
     }
 
@@ -696,5 +712,45 @@ impl Catalog for SqliteCatalog {
         )
         .map_err(|e| Self::err(&path, e))?;
         Ok(())
+    }
+
+    fn record_vault_check(&mut self, check: &VaultCheck) -> Result<(), CatalogError> {
+        let (conn, path) = self.writable()?;
+        exec(
+            conn,
+            "INSERT OR REPLACE INTO vault_checks
+             (vault, checked_at, location, snapshots, read_data_subset, missing, errors, warnings, first_error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![
+                check.vault,
+                ts(check.checked_at),
+                check.location,
+                check.snapshots as i64,
+                check.read_data_subset,
+                check.missing,
+                check.errors as i64,
+                check.warnings as i64,
+                check.first_error,
+            ],
+        )
+        .map_err(|e| Self::err(&path, e))?;
+        Ok(())
+    }
+
+    fn last_vault_checks(&self) -> Result<BTreeMap<String, VaultCheck>, CatalogError> {
+        let Some(conn) = &self.conn else {
+            return Ok(BTreeMap::new());
+        };
+        // timestamps are written in one fixed-width format, so max() is the newest
+        let checks = vault_checks(
+            conn,
+            "SELECT c.vault, c.checked_at, c.location, c.snapshots, c.read_data_subset,
+                    c.missing, c.errors, c.warnings, c.first_error
+             FROM vault_checks c
+             JOIN (SELECT vault, max(checked_at) AS at FROM vault_checks GROUP BY vault) n
+               ON n.vault = c.vault AND n.at = c.checked_at",
+        )
+        .map_err(|e| Self::err(&self.path, e))?;
+        Ok(checks.into_iter().map(|c| (c.vault.clone(), c)).collect())
     }
 }

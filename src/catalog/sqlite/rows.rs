@@ -200,3 +200,22 @@ pub(super) fn point_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecoveryPoint
         },
     })
 }
+
+/// Vault checks that `sql` selects, in its order (columns as `vault_checks` has them).
+pub(super) fn vault_checks(conn: &Connection, sql: &str) -> rusqlite::Result<Vec<VaultCheck>> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        Ok(VaultCheck {
+            vault: r.get(0)?,
+            checked_at: parse_ts(&r.get::<_, String>(1)?)?,
+            location: r.get(2)?,
+            snapshots: r.get::<_, i64>(3)? as u64,
+            read_data_subset: r.get(4)?,
+            missing: r.get(5)?,
+            errors: r.get::<_, i64>(6)? as u64,
+            warnings: r.get::<_, i64>(7)? as u64,
+            first_error: r.get(8)?,
+        })
+    })?;
+    rows.collect()
+}

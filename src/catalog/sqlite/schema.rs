@@ -141,6 +141,19 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "ALTER TABLE jobs ADD COLUMN validation_status TEXT;
     ALTER TABLE jobs ADD COLUMN validation_message TEXT;
     ALTER TABLE jobs ADD COLUMN deletion_status TEXT;",
+    // 11: what each `coffer vault check` found, for the dashboard's last check of a vault
+    "CREATE TABLE vault_checks (
+        vault             TEXT NOT NULL,
+        checked_at        TEXT NOT NULL,
+        location          TEXT NOT NULL,
+        snapshots         INTEGER NOT NULL,
+        read_data_subset  TEXT,
+        missing           INTEGER NOT NULL,
+        errors            INTEGER NOT NULL,
+        warnings          INTEGER NOT NULL,
+        first_error       TEXT,
+        PRIMARY KEY (vault, checked_at)
+    );",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.

@@ -102,6 +102,7 @@ impl Source {
         let points = catalog
             .recovery_points(&PointFilter::default())
             .map_err(|e| e.to_string())?;
+        let checks = catalog.last_vault_checks().map_err(|e| e.to_string())?;
         let (discovered, vault_accounts) = self.live.discovered_now();
         let recorded = state.inventory.clone().unwrap_or_default();
         let inventory = discovered.as_deref().unwrap_or(&recorded);
@@ -120,6 +121,7 @@ impl Source {
             jobs: &jobs,
             points: &points,
             controls: &controls,
+            checks: &checks,
             sources: &self.sources,
             now,
         }))

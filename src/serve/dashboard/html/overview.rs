@@ -79,9 +79,13 @@ pub fn render(o: &Overview) -> Markup {
         p { a href="/schedule" { "The next 48 hours" } }
         h2 { "Storage" }
         table {
-            thead { tr { th scope="col" { "Vault" } th.num scope="col" { "Recovery points" } th.num scope="col" { "Size" } } }
+            thead { tr {
+                th scope="col" { "Vault" } th.num scope="col" { "Recovery points" } th.num scope="col" { "Size" }
+                th scope="col" { "Last check" }
+            } }
             tbody { @for v in &o.vaults { tr {
                 td { a href="/vaults" { (v.vault) } } td.num { (v.points) } td.num { (bytes(v.bytes)) }
+                td { @match v.last_check_status { Some(s) => { (badge(s)) }, None => { span.muted { "none" } } } }
             } } }
         }
         h2 { "Configuration" }

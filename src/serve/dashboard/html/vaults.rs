@@ -2,7 +2,8 @@
 
 use super::parts::{badge, bytes, job_link, page, time};
 use super::svg::sparkline;
-use crate::dashboard::vaults::Vaults;
+use crate::dashboard::vaults::{VaultView, Vaults};
+use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 
 pub fn render(v: &Vaults) -> Markup {
@@ -13,7 +14,8 @@ pub fn render(v: &Vaults) -> Markup {
                 th scope="col" { "Vault" } th scope="col" { "Storage" }
                 th.num scope="col" { "Points" } th.num scope="col" { "Size" }
                 th scope="col" { "By storage class" } th scope="col" { "Last 30 days" }
-                th scope="col" { "Lock" } th scope="col" { "Legal holds" } th scope="col" { "Last prune" }
+                th scope="col" { "Lock" } th scope="col" { "Legal holds" }
+                th scope="col" { "Last check" } th scope="col" { "Last prune" }
             } }
             tbody { @for x in &v.vaults { tr {
                 th scope="row" { (x.name) }
@@ -34,6 +36,7 @@ pub fn render(v: &Vaults) -> Markup {
                     None => { span.muted { "none" } },
                 } }
                 td { @if x.holds.is_empty() { span.muted { "none" } } @for h in &x.holds { code { (h) } " " } }
+                td { (last_check(x, now)) }
                 td { @match &x.last_prune {
                     Some(p) => { (badge(p.status)) " " (time(p.scheduled_at, now)) " " (job_link(&p.id)) },
                     None => { span.muted { "never" } },
@@ -51,4 +54,23 @@ pub fn render(v: &Vaults) -> Markup {
         }
     };
     page("Vaults", "/vaults", "/api/v1/vaults", now, body)
+}
+
+/// What a vault's newest `coffer vault check` found, with the first error of a damaged one.
+fn last_check(v: &VaultView, now: DateTime<Utc>) -> Markup {
+    let (Some(c), Some(status)) = (&v.last_check, v.last_check_status) else {
+        return html! { span.muted { @if v.storage.is_some() { "never" } @else { "not applicable (AWS)" } } };
+    };
+    let plural = |n: u64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    html! {
+        (badge(status)) " "
+        @if c.missing { "repository missing" }
+        @else if c.errors > 0 { "damaged: " (plural(c.errors, "error")) }
+        @else { "intact, " (plural(c.snapshots, "snapshot")) }
+        @if c.warnings > 0 { ", " (plural(c.warnings, "warning")) }
+        @if let Some(d) = &c.read_data_subset { ", " (d) " of the data read back" }
+        br;
+        (time(c.checked_at, now))
+        @if let Some(e) = &c.first_error { br; span.muted { (e) } }
+    }
 }
