@@ -24,7 +24,7 @@ use crate::support::{json_of as json, ok_run as ok, run, workspace};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DIRS: usize = 2;
@@ -110,6 +110,15 @@ selection "dirs" {{
     text
 }
 
+/// coffer through the proxy with the SDK's own retries on, as a user runs it (the proxy
+/// throttles: without them nearly every listing of a tick's discovery meets a fault, and
+/// discovery's own tries can all fail).
+fn coffer_retrying(dir: &Path, endpoint: &str) -> Command {
+    let mut c = coffer_at(dir, endpoint);
+    c.env_remove("AWS_MAX_ATTEMPTS");
+    c
+}
+
 /// Worker `name`, with a short lease so that a dead worker's jobs move on within seconds.
 fn worker(dir: &Path, endpoint: &str, name: &str) -> Child {
     let log = std::fs::OpenOptions::new()
@@ -117,9 +126,7 @@ fn worker(dir: &Path, endpoint: &str, name: &str) -> Child {
         .append(true)
         .open(dir.join(format!("{name}.log")))
         .unwrap();
-    coffer_at(dir, endpoint)
-        // the SDK's own retries on, as a user runs coffer (the proxy throttles)
-        .env_remove("AWS_MAX_ATTEMPTS")
+    coffer_retrying(dir, endpoint)
         .args([
             "worker",
             "--name",
@@ -226,7 +233,7 @@ fn workers_killed_at_random_moments_lose_and_duplicate_nothing() {
         }
     }
     ok(
-        &run(coffer_at(path, &endpoint).args(["apply", "--auto-approve"])),
+        &run(coffer_retrying(path, &endpoint).args(["apply", "--auto-approve"])),
         "apply",
     );
     let names = ["w0", "w1"];
@@ -280,7 +287,7 @@ fn workers_killed_at_random_moments_lose_and_duplicate_nothing() {
     }
     // whatever a stopping worker handed back (a new minute's run) is carried on here
     ok(
-        &run(coffer_at(path, &endpoint).args(["run"])),
+        &run(coffer_retrying(path, &endpoint).args(["run"])),
         "the run after the workers",
     );
     let logs: String = names
