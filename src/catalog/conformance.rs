@@ -508,6 +508,45 @@ fn the_newest_check_of_each_vault_is_the_last(c: &mut dyn Catalog) {
     assert_eq!(c.last_vault_checks().unwrap()["main"], repaired);
 }
 
+fn a_control_becomes_non_compliant_once_per_change(c: &mut dyn Catalog) {
+    let mut note = |compliant: bool, t: &str| {
+        c.note_control_status(
+            "ops",
+            "BACKUP_LAST_RECOVERY_POINT_CREATED",
+            compliant,
+            at(t),
+        )
+        .unwrap()
+    };
+    // never recorded, then NON_COMPLIANT: a change, announced once
+    assert!(note(false, "2026-12-05T03:00:00Z"));
+    assert!(!note(false, "2026-12-05T03:05:00Z"), "still NON_COMPLIANT");
+    assert!(
+        !note(true, "2026-12-05T03:10:00Z"),
+        "becoming compliant is not announced"
+    );
+    assert!(!note(true, "2026-12-05T03:15:00Z"));
+    assert!(note(false, "2026-12-05T03:20:00Z"), "NON_COMPLIANT again");
+    // a first record that is compliant is not a change to NON_COMPLIANT
+    assert!(!c
+        .note_control_status(
+            "ops",
+            "BACKUP_RESOURCES_PROTECTED_BY_BACKUP_PLAN",
+            true,
+            at("2026-12-05T03:00:00Z")
+        )
+        .unwrap());
+    // controls are told apart by framework too
+    assert!(c
+        .note_control_status(
+            "audit",
+            "BACKUP_LAST_RECOVERY_POINT_CREATED",
+            false,
+            at("2026-12-05T03:00:00Z")
+        )
+        .unwrap());
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -542,6 +581,7 @@ suite!(
     approved_deletions_are_remembered_while_their_points_live,
     the_tick_cursor_only_moves_forward,
     the_newest_check_of_each_vault_is_the_last,
+    a_control_becomes_non_compliant_once_per_change,
 );
 
 /// Asks to claim `ids` with no limit but the lease.
@@ -797,4 +837,39 @@ fn a_sqlite_catalog_moves_into_postgres_whole() {
         pg.jobs(&JobFilter::default()).unwrap().len(),
         local.jobs(&JobFilter::default()).unwrap().len()
     );
+}
+
+/// Two workers noting the same changes at the same moments: for each change to
+/// NON_COMPLIANT exactly one of them is told.
+#[test]
+fn of_racing_workers_one_sees_a_control_become_non_compliant() {
+    let (target, _, _) = pg_catalog();
+    let rounds = 20;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let racers: Vec<_> = (0..2)
+        .map(|_| {
+            let (target, start) = (target.clone(), start.clone());
+            std::thread::spawn(move || {
+                let mut c = PgCatalog::open(&target).unwrap();
+                (0..rounds)
+                    .map(|round| {
+                        start.wait();
+                        let t = at("2026-12-05T03:00:00Z") + chrono::Duration::minutes(round);
+                        c.note_control_status(
+                            "ops",
+                            "BACKUP_LAST_RECOVERY_POINT_CREATED",
+                            round % 2 == 1,
+                            t,
+                        )
+                        .unwrap()
+                    })
+                    .collect::<Vec<bool>>()
+            })
+        })
+        .collect();
+    let told: Vec<Vec<bool>> = racers.into_iter().map(|h| h.join().unwrap()).collect();
+    for round in 0..rounds as usize {
+        let n = told.iter().filter(|t| t[round]).count();
+        assert_eq!(n, usize::from(round % 2 == 0), "round {round}: {told:?}");
+    }
 }

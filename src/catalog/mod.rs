@@ -96,6 +96,18 @@ pub trait Catalog {
     fn record_vault_check(&mut self, check: &VaultCheck) -> Result<(), CatalogError>;
     /// The newest check of each vault that has been checked.
     fn last_vault_checks(&self) -> Result<BTreeMap<String, VaultCheck>, CatalogError>;
+    /// Records whether `framework`'s `control` is compliant at `at`, and returns whether it
+    /// became NON_COMPLIANT with this record (it was compliant, or never recorded): when
+    /// `CONTROL_NON_COMPLIANT` is sent. The check and the record are one atomic step, so of
+    /// the daemons and workers sharing a catalog exactly one sees each change, and a restart
+    /// does not announce a control that was already NON_COMPLIANT again.
+    fn note_control_status(
+        &mut self,
+        framework: &str,
+        control: &str,
+        compliant: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError>;
     /// Claims for `worker`, for `lease`, up to `limits.jobs` of the unfinished jobs `wanted`
     /// (given oldest run first) that no worker holds a live claim on, taking no job of a
     /// resource any worker holds an unfinished claimed job of, and none that would put more

@@ -240,7 +240,6 @@ pub fn daemon(
     let notifier =
         crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone());
     live.notifications(notifier.counts.clone());
-    let mut controls = ControlWatch::default();
     say!(
         reporter,
         info,
@@ -307,7 +306,7 @@ pub fn daemon(
         };
         let tick_failed = tick_result.is_err();
         if notifier.wants(crate::notify::NotificationEvent::ControlNonCompliant) {
-            if let Err(e) = controls.check(ctx, &s, &notifier) {
+            if let Err(e) = notify_controls(ctx, &s, &notifier) {
                 say!(
                     reporter,
                     warn,
@@ -471,61 +470,57 @@ pub fn daemon(
     Ok(Exit::Success)
 }
 
-/// The controls' last statuses, to notify when one becomes NON_COMPLIANT (and of those that
-/// are when the daemon starts).
-#[derive(Default)]
-struct ControlWatch {
-    last: std::collections::BTreeMap<(String, crate::controls::ControlKind), bool>,
-}
-
-impl ControlWatch {
-    fn check(
-        &mut self,
-        ctx: &Ctx,
-        s: &Session,
-        notifier: &crate::notify_delivery::Notifier,
-    ) -> Result<(), CmdError> {
-        let Some(state) = s
-            .backend
-            .read()
-            .map_err(|e| e.to_string())?
-            .map(|l| l.state)
-        else {
-            return Ok(());
-        };
-        let catalog = ctx.catalog_read_only(&s.backend)?;
-        let (points, restores) = crate::app::compliance::read(&*catalog)?;
-        let now = Utc::now();
-        let results = crate::app::compliance::evaluate(
-            &state,
-            &s.inventory,
-            &points,
-            &restores,
-            &crate::controls::vault_accounts(&s.config),
-            now,
-        );
-        for c in results {
-            let ok = c.status == crate::controls::Status::Compliant;
-            let was = self.last.insert((c.framework.clone(), c.control), ok);
-            if !ok && was != Some(false) {
-                let bad: Vec<_> = c
-                    .resources
-                    .iter()
-                    .filter(|r| r.status == crate::controls::Status::NonCompliant)
-                    .collect();
-                let first = bad
-                    .first()
-                    .map(|r| format!("{}: {}", r.arn, r.reason))
-                    .unwrap_or_default();
-                notifier.send(crate::notify::control_non_compliant(
-                    &c.framework,
-                    c.control.name(),
-                    bad.len(),
-                    &first,
-                    now,
-                ));
-            }
+/// Evaluates the controls and sends `CONTROL_NON_COMPLIANT` for each that became
+/// NON_COMPLIANT since the catalog last recorded its status (the first time, for each that
+/// is): the catalog decides, so daemons and workers sharing it send each change once, and a
+/// restart does not send it again.
+fn notify_controls(
+    ctx: &Ctx,
+    s: &Session,
+    notifier: &crate::notify_delivery::Notifier,
+) -> Result<(), CmdError> {
+    let Some(state) = s
+        .backend
+        .read()
+        .map_err(|e| e.to_string())?
+        .map(|l| l.state)
+    else {
+        return Ok(());
+    };
+    let mut catalog = ctx.catalog(&s.backend)?;
+    let (points, restores) = crate::app::compliance::read(&*catalog)?;
+    let now = Utc::now();
+    let results = crate::app::compliance::evaluate(
+        &state,
+        &s.inventory,
+        &points,
+        &restores,
+        &crate::controls::vault_accounts(&s.config),
+        now,
+    );
+    for c in results {
+        let ok = c.status == crate::controls::Status::Compliant;
+        let became_non_compliant = catalog
+            .note_control_status(&c.framework, c.control.name(), ok, now)
+            .map_err(|e| e.to_string())?;
+        if became_non_compliant {
+            let bad: Vec<_> = c
+                .resources
+                .iter()
+                .filter(|r| r.status == crate::controls::Status::NonCompliant)
+                .collect();
+            let first = bad
+                .first()
+                .map(|r| format!("{}: {}", r.arn, r.reason))
+                .unwrap_or_default();
+            notifier.send(crate::notify::control_non_compliant(
+                &c.framework,
+                c.control.name(),
+                bad.len(),
+                &first,
+                now,
+            ));
         }
-        Ok(())
     }
+    Ok(())
 }

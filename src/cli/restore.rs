@@ -1,7 +1,6 @@
 //! File-level recovery points in vault repositories: `coffer restore start` restores one (or
 //! one path in it) into a directory (AWS points go to `restore_aws`), refuses to write over existing files unless asked, reads
-//! everything back to verify it, and records the restore as a job; `coffer vault check`
-//! checks a repository's integrity.
+//! everything back to verify it, records the restore as a job and notifies its end.
 
 use super::args::VarArgs;
 use super::context::{interruptible, CmdError, Ctx};
@@ -54,6 +53,28 @@ pub(super) fn vault_repositories(
         .ok_or_else(|| format!("{address} has no storage, so no repository"))?;
     let key = repo.key()?;
     Ok((repo.location, repo.cold, key))
+}
+
+/// Delivers what the restore's end raises (`RESTORE_JOB_COMPLETED` or `RESTORE_JOB_FAILED`)
+/// to the applied notifications, as the runner does for the jobs it runs, waiting for the
+/// deliveries as a one-shot command does.
+fn notify_ended(
+    ctx: &Ctx,
+    backend: &crate::state::backend::Backend,
+    job: &crate::catalog::JobRecord,
+) {
+    let Ok(Some(loaded)) = backend.read() else {
+        return;
+    };
+    let subscriptions = crate::notify_delivery::subscriptions(&loaded.state);
+    if subscriptions.is_empty() {
+        return;
+    }
+    let notifier = crate::notify_delivery::Notifier::start(subscriptions, ctx.dir.clone());
+    for payload in crate::notify::job_ended(job, Utc::now()) {
+        notifier.send(payload);
+    }
+    notifier.finish(super::runner::DELIVERY_WAIT);
 }
 
 pub fn start(
@@ -140,6 +161,7 @@ pub fn start(
     );
     let ended = restore::finish(&mut *catalog, &job, &point, &target, &outcome, Utc::now())
         .map_err(|e| e.to_string())?;
+    notify_ended(ctx, &backend, &ended);
     match outcome {
         restore::Outcome::Failed(e) => Err(e),
         restore::Outcome::Interrupted => {

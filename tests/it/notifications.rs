@@ -205,6 +205,114 @@ notification "script" {{
     );
 }
 
+/// A file restore (`restore start --target`, which runs outside the job runner) notifies its
+/// end as the runner's jobs do.
+#[test]
+fn a_file_restore_notifies_that_it_completed() {
+    let dir = workspace(&config(
+        r#"
+notification "script" {
+  events  = ["RESTORE_JOB_COMPLETED", "RESTORE_JOB_FAILED"]
+  command = ["sh", "-c", "cat >> notified.jsonl; echo >> notified.jsonl"]
+}
+"#,
+    ));
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/a.txt"), "hello").unwrap();
+    apply(dir.path());
+    let r = run(coffer(dir.path()).args(["run", "--at", "2026-12-05T03:10:00Z", "--json"]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let point = report["jobs"][0]["recovery_point_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !dir.path().join("notified.jsonl").exists(),
+        "a backup is not a restore"
+    );
+    let r = run(coffer(dir.path()).args([
+        "restore",
+        "start",
+        "--recovery-point",
+        &point,
+        "--target",
+        "restored",
+        "--json",
+    ]));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let restored: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let lines = std::fs::read_to_string(dir.path().join("notified.jsonl")).unwrap();
+    let payloads: Vec<serde_json::Value> = lines
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(payloads.len(), 1, "{lines}");
+    crate::schemas::assert_valid("notification", &payloads[0]);
+    assert_eq!(payloads[0]["event"], "RESTORE_JOB_COMPLETED");
+    assert_eq!(payloads[0]["job_kind"], "restore");
+    assert_eq!(payloads[0]["job_id"], restored["job_id"]);
+    assert_eq!(payloads[0]["recovery_point_id"], point.as_str());
+}
+
+/// The `CONTROL_NON_COMPLIANT` lines a command notification appended to `notified.jsonl`.
+pub(crate) fn control_notifications(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(dir.join("notified.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["event"] == "CONTROL_NON_COMPLIANT")
+        .collect()
+}
+
+/// A command notification of `CONTROL_NON_COMPLIANT`, and a control the never backed up
+/// directory fails.
+pub(crate) const CONTROL_NOTIFICATION: &str = r#"
+notification "compliance" {
+  events  = ["CONTROL_NON_COMPLIANT"]
+  command = ["sh", "-c", "cat >> notified.jsonl; echo >> notified.jsonl"]
+}
+framework "ops" {
+  control "BACKUP_LAST_RECOVERY_POINT_CREATED" {
+    max_age = "1d"
+  }
+}
+"#;
+
+/// A daemon started, ticked and stopped twice over a control that is NON_COMPLIANT sends
+/// `CONTROL_NON_COMPLIANT` once: the catalog remembers it was sent.
+#[test]
+fn a_control_that_stays_non_compliant_is_announced_once_across_restarts() {
+    use std::io::BufRead;
+    // a rule the daemon never finds due, so nothing is backed up and the control stays failed
+    let dir = workspace(
+        &config(CONTROL_NOTIFICATION).replace("cron(0 3 * * ? *)", "cron(0 3 1 1 ? 2199)"),
+    );
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    apply(dir.path());
+    for start in 0..2 {
+        let mut child = coffer(dir.path())
+            .args(["daemon", "--log-format", "json"])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        crate::cli::wait_for_event(&mut lines, "tick", &mut seen);
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        crate::cli::wait_for_event(&mut lines, "stopped", &mut seen);
+        assert!(child.wait().unwrap().success(), "{}", seen.join("\n"));
+        let sent = control_notifications(dir.path());
+        assert_eq!(sent.len(), 1, "after start {start}: {sent:#?}");
+        crate::schemas::assert_valid("notification", &sent[0]);
+        assert_eq!(sent[0]["framework"], "ops");
+        assert_eq!(sent[0]["control"], "BACKUP_LAST_RECOVERY_POINT_CREATED");
+    }
+}
+
 #[test]
 fn notification_mistakes_are_pointed_at() {
     let dir = workspace(&config(

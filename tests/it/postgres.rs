@@ -923,3 +923,52 @@ fn a_stopped_worker_hands_back_what_it_holds_after_its_shutdown_timeout() {
         "the backup the first worker started was finished, not made again"
     );
 }
+
+/// Two workers sharing one database, each ticking over a control that is NON_COMPLIANT,
+/// send `CONTROL_NON_COMPLIANT` once between them: the catalog records the change once.
+#[test]
+fn two_workers_announce_a_control_becoming_non_compliant_once() {
+    use std::io::BufRead;
+    let (conn, data) = (pg_test::database(), shared());
+    let text = config(&conn, data.path()).replace("cron(0 3 * * ? *)", "cron(0 3 1 1 ? 2199)")
+        + crate::notifications::CONTROL_NOTIFICATION;
+    let dir = workspace(&text);
+    ok(dir.path(), &["apply", "--auto-approve"]);
+    let mut workers: Vec<std::process::Child> = (0..2)
+        .map(|i| {
+            coffer(dir.path())
+                .args([
+                    "worker",
+                    "--name",
+                    &format!("w{i}"),
+                    "--poll-interval",
+                    "1s",
+                    "--log-format",
+                    "json",
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // each has ticked, and evaluated the controls after its tick
+    let mut logs: Vec<_> = workers
+        .iter_mut()
+        .map(|w| std::io::BufReader::new(w.stderr.take().unwrap()).lines())
+        .collect();
+    let mut seen = Vec::new();
+    for lines in &mut logs {
+        crate::cli::wait_for_event(lines, "tick", &mut seen);
+    }
+    for w in &mut workers {
+        unsafe { libc::kill(w.id() as i32, libc::SIGTERM) };
+    }
+    for (w, lines) in workers.iter_mut().zip(&mut logs) {
+        crate::cli::wait_for_event(lines, "stopped", &mut seen);
+        assert!(w.wait().unwrap().success(), "{}", seen.join("\n"));
+    }
+    let sent = crate::notifications::control_notifications(dir.path());
+    assert_eq!(sent.len(), 1, "{sent:#?}\n{}", seen.join("\n"));
+    assert_eq!(sent[0]["control"], "BACKUP_LAST_RECOVERY_POINT_CREATED");
+}

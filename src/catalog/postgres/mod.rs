@@ -870,6 +870,30 @@ impl Catalog for PgCatalog {
         })
     }
 
+    fn note_control_status(
+        &mut self,
+        framework: &str,
+        control: &str,
+        compliant: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError> {
+        let (framework, control) = (framework.to_string(), control.to_string());
+        // A racing worker's upsert waits for this one's row lock, then finds the status
+        // unchanged and returns no row: each change is seen once.
+        self.call(move |c| {
+            let changed = c.query_opt(
+                "INSERT INTO control_statuses (framework, control, compliant, since)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (framework, control) DO UPDATE
+                   SET compliant = EXCLUDED.compliant, since = EXCLUDED.since
+                   WHERE control_statuses.compliant <> EXCLUDED.compliant
+                 RETURNING compliant",
+                &[&framework, &control, &compliant, &at],
+            )?;
+            Ok(changed.is_some() && !compliant)
+        })
+    }
+
     fn last_vault_checks(&self) -> Result<BTreeMap<String, VaultCheck>, CatalogError> {
         self.call(|c| {
             Ok(c.query(

@@ -1,5 +1,5 @@
 //! The PostgreSQL catalog's tables: the SQLite catalog's schema (jobs, their transitions,
-//! recovery points, the scheduler cursor, approved deletions, vault checks) in
+//! recovery points, the scheduler cursor, approved deletions, vault checks, control statuses) in
 //! PostgreSQL's types: `timestamptz` times, `jsonb` documents, `bigint` sizes. Migrations
 //! are counted separately from SQLite's (component `catalog` in `schema_migrations`).
 
@@ -126,5 +126,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
         warnings          bigint NOT NULL,
         first_error       text,
         PRIMARY KEY (vault, checked_at)
+    );",
+    // 6: each control's last status (SQLite's migration 12)
+    "CREATE TABLE control_statuses (
+        framework  text NOT NULL,
+        control    text NOT NULL,
+        compliant  boolean NOT NULL,
+        since      timestamptz NOT NULL,
+        PRIMARY KEY (framework, control)
     );",
 ];

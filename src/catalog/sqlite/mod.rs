@@ -737,6 +737,25 @@ impl Catalog for SqliteCatalog {
         Ok(())
     }
 
+    fn note_control_status(
+        &mut self,
+        framework: &str,
+        control: &str,
+        compliant: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, CatalogError> {
+        let (conn, path) = self.writable()?;
+        // a row comes back only when the status was recorded anew or changed
+        let changed = conn
+            .prepare_cached(CONTROL_STATUS_UPSERT)
+            .and_then(|mut st| {
+                st.query_row(params![framework, control, compliant, ts(at)], |_| Ok(()))
+                    .optional()
+            })
+            .map_err(|e| Self::err(&path, e))?;
+        Ok(changed.is_some() && !compliant)
+    }
+
     fn last_vault_checks(&self) -> Result<BTreeMap<String, VaultCheck>, CatalogError> {
         let Some(conn) = &self.conn else {
             return Ok(BTreeMap::new());

@@ -219,3 +219,10 @@ pub(super) fn vault_checks(conn: &Connection, sql: &str) -> rusqlite::Result<Vec
     })?;
     rows.collect()
 }
+
+/// Records a control's status, returning a row only when it is new or changed.
+pub(super) const CONTROL_STATUS_UPSERT: &str = "INSERT INTO control_statuses (framework, control, compliant, since)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (framework, control) DO UPDATE SET compliant = excluded.compliant, since = excluded.since
+       WHERE control_statuses.compliant <> excluded.compliant
+     RETURNING compliant";

@@ -154,6 +154,14 @@ pub(super) const MIGRATIONS: &[&str] = &[
         first_error       TEXT,
         PRIMARY KEY (vault, checked_at)
     );",
+    // 12: each control's last status, so CONTROL_NON_COMPLIANT is sent once per change
+    "CREATE TABLE control_statuses (
+        framework  TEXT NOT NULL,
+        control    TEXT NOT NULL,
+        compliant  INTEGER NOT NULL,
+        since      TEXT NOT NULL,
+        PRIMARY KEY (framework, control)
+    );",
 ];
 
 /// A point's id, creation, completion, cold and delete times, as text.
