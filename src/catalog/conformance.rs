@@ -788,7 +788,7 @@ fn limits_hold_across_workers_per_service_and_per_copy_destination() {
 }
 
 /// `init -migrate-state`'s copy: what a SQLite catalog holds arrives in PostgreSQL whole,
-/// vault checks included (every one, so the newest is still the last).
+/// vault checks (every one, so the newest is still the last) and control statuses included.
 #[test]
 fn a_sqlite_catalog_moves_into_postgres_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -819,10 +819,28 @@ fn a_sqlite_catalog_moves_into_postgres_whole() {
             })
             .unwrap();
     }
+    assert!(local
+        .note_control_status(
+            "ops",
+            "BACKUP_LAST_RECOVERY_POINT_CREATED",
+            false,
+            at("2026-12-05T04:00:00Z")
+        )
+        .unwrap());
     let dump = local.dump().unwrap();
     assert_eq!(dump.checks.len(), 2);
     let (_, mut pg, _) = pg_catalog();
     pg.import(dump).unwrap();
+    assert!(
+        !pg.note_control_status(
+            "ops",
+            "BACKUP_LAST_RECOVERY_POINT_CREATED",
+            false,
+            at("2026-12-05T05:00:00Z")
+        )
+        .unwrap(),
+        "the control's status came along: it is not announced again"
+    );
     assert_eq!(
         pg.last_vault_checks().unwrap(),
         local.last_vault_checks().unwrap()

@@ -144,6 +144,16 @@ pub trait Catalog {
     }
 }
 
+/// A control's last recorded status, as `init -migrate-state` copies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlStatus {
+    pub framework: String,
+    pub control: String,
+    pub compliant: bool,
+    /// When it last changed.
+    pub since: DateTime<Utc>,
+}
+
 /// A job a worker asks to claim, with what it counts against while claimed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimRequest {

@@ -962,6 +962,8 @@ pub struct CatalogDump {
     pub tick_cursor: Option<DateTime<Utc>>,
     /// Every vault check recorded, not only the newest.
     pub checks: Vec<VaultCheck>,
+    /// Each control's last status.
+    pub controls: Vec<super::ControlStatus>,
 }
 
 impl PgCatalog {
@@ -1074,6 +1076,13 @@ impl PgCatalog {
             }
             for check in &dump.checks {
                 insert_vault_check(&mut tx, check)?;
+            }
+            for c in &dump.controls {
+                tx.execute(
+                    "INSERT INTO control_statuses (framework, control, compliant, since)
+                     VALUES ($1, $2, $3, $4)",
+                    &[&c.framework, &c.control, &c.compliant, &c.since],
+                )?;
             }
             tx.commit()?;
             Ok(())

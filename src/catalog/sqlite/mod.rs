@@ -116,6 +116,7 @@ impl SqliteCatalog {
                 approved: BTreeMap::new(),
                 tick_cursor,
                 checks: Vec::new(),
+                controls: Vec::new(),
             });
         };
         let e = |e: rusqlite::Error| Self::err(&self.path, e);
@@ -138,6 +139,7 @@ impl SqliteCatalog {
             approved: pairs("SELECT point_id, approved_at FROM approved_deletions")?,
             tick_cursor,
             checks: self.vault_check_history()?,
+            controls: control_statuses(conn).map_err(e)?,
         })
     }
 

@@ -220,6 +220,23 @@ pub(super) fn vault_checks(conn: &Connection, sql: &str) -> rusqlite::Result<Vec
     rows.collect()
 }
 
+/// Every control's last status.
+pub(super) fn control_statuses(
+    conn: &Connection,
+) -> rusqlite::Result<Vec<crate::catalog::ControlStatus>> {
+    let mut stmt =
+        conn.prepare("SELECT framework, control, compliant, since FROM control_statuses")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(crate::catalog::ControlStatus {
+            framework: r.get(0)?,
+            control: r.get(1)?,
+            compliant: r.get(2)?,
+            since: parse_ts(&r.get::<_, String>(3)?)?,
+        })
+    })?;
+    rows.collect()
+}
+
 /// Records a control's status, returning a row only when it is new or changed.
 pub(super) const CONTROL_STATUS_UPSERT: &str = "INSERT INTO control_statuses (framework, control, compliant, since)
      VALUES (?1, ?2, ?3, ?4)
