@@ -32,59 +32,37 @@ pub const ENDPOINTS: [(&str, &str); 8] = [
     ("/api/v1/audit", "dashboard-audit"),
 ];
 
+/// Each view of the whole estate: its page, and its JSON under `/api/v1`.
+const VIEWS: [(&str, &str, View); 6] = [
+    ("/", "/api/v1/overview", View::Overview),
+    ("/matrix", "/api/v1/matrix", View::Matrix),
+    ("/jobs", "/api/v1/jobs", View::Jobs),
+    ("/vaults", "/api/v1/vaults", View::Vaults),
+    ("/schedule", "/api/v1/schedule", View::Schedule),
+    ("/audit", "/api/v1/audit", View::Audit),
+];
+
 /// The dashboard's routes.
 pub fn routes(source: Arc<Source>) -> Router {
-    Router::new()
-        .route("/", get(|s, q| view(s, q, View::Overview, Format::Html)))
-        .route(
-            "/matrix",
-            get(|s, q| view(s, q, View::Matrix, Format::Html)),
-        )
-        .route("/jobs", get(|s, q| view(s, q, View::Jobs, Format::Html)))
-        .route(
-            "/vaults",
-            get(|s, q| view(s, q, View::Vaults, Format::Html)),
-        )
-        .route(
-            "/schedule",
-            get(|s, q| view(s, q, View::Schedule, Format::Html)),
-        )
-        .route("/audit", get(|s, q| view(s, q, View::Audit, Format::Html)))
-        .route("/jobs/{id}", get(|s, p| job(s, p, Format::Html)))
-        .route(
-            "/resources/{arn}",
-            get(|s, p| one_resource(s, p, Format::Html)),
-        )
+    let mut router = Router::new();
+    for (page, api, v) in VIEWS {
+        router = router
+            .route(page, get(move |s, q| view(s, q, v, Format::Html)))
+            .route(api, get(move |s, q| view(s, q, v, Format::Json)));
+    }
+    for (prefix, format) in [("", Format::Html), ("/api/v1", Format::Json)] {
+        router = router
+            .route(
+                &format!("{prefix}/jobs/{{id}}"),
+                get(move |s, p| job(s, p, format)),
+            )
+            .route(
+                &format!("{prefix}/resources/{{arn}}"),
+                get(move |s, p| one_resource(s, p, format)),
+            );
+    }
+    router
         .route("/api/v1", get(api_index))
-        .route(
-            "/api/v1/overview",
-            get(|s, q| view(s, q, View::Overview, Format::Json)),
-        )
-        .route(
-            "/api/v1/matrix",
-            get(|s, q| view(s, q, View::Matrix, Format::Json)),
-        )
-        .route(
-            "/api/v1/jobs",
-            get(|s, q| view(s, q, View::Jobs, Format::Json)),
-        )
-        .route(
-            "/api/v1/vaults",
-            get(|s, q| view(s, q, View::Vaults, Format::Json)),
-        )
-        .route(
-            "/api/v1/schedule",
-            get(|s, q| view(s, q, View::Schedule, Format::Json)),
-        )
-        .route(
-            "/api/v1/audit",
-            get(|s, q| view(s, q, View::Audit, Format::Json)),
-        )
-        .route("/api/v1/jobs/{id}", get(|s, p| job(s, p, Format::Json)))
-        .route(
-            "/api/v1/resources/{arn}",
-            get(|s, p| one_resource(s, p, Format::Json)),
-        )
         .route("/assets/coffer.css", get(css))
         .route("/assets/favicon.svg", get(icon))
         .route("/favicon.ico", get(icon))
