@@ -67,10 +67,9 @@ fn notify_ended(
         return;
     };
     let subscriptions = crate::notify_delivery::subscriptions(&loaded.state);
-    if subscriptions.is_empty() {
+    let Some(notifier) = super::runner::notifier_for(ctx, &subscriptions) else {
         return;
-    }
-    let notifier = crate::notify_delivery::Notifier::start(subscriptions, ctx.dir.clone());
+    };
     for payload in crate::notify::job_ended(job, Utc::now()) {
         notifier.send(payload);
     }

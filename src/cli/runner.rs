@@ -421,8 +421,16 @@ pub(super) async fn providers(
 /// One tick, with everything loaded; returns the report.
 /// The notifier a command that runs jobs once uses, when notifications are applied.
 pub(super) fn notifier(ctx: &Ctx, s: &Session) -> Option<crate::notify_delivery::Notifier> {
-    (!s.notifications.is_empty())
-        .then(|| crate::notify_delivery::Notifier::start(s.notifications.clone(), ctx.dir.clone()))
+    notifier_for(ctx, &s.notifications)
+}
+
+/// The notifier for `subscriptions`, when there are any.
+pub(super) fn notifier_for(
+    ctx: &Ctx,
+    subscriptions: &[crate::notify_delivery::Subscription],
+) -> Option<crate::notify_delivery::Notifier> {
+    (!subscriptions.is_empty())
+        .then(|| crate::notify_delivery::Notifier::start(subscriptions.to_vec(), ctx.dir.clone()))
 }
 
 /// What a one-shot command raised is delivered before it ends, within a minute.
