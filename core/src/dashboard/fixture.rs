@@ -94,6 +94,35 @@ pub struct Estate {
 }
 
 impl Estate {
+    /// The estate with its controls evaluated over it, no source lines and no vault checks.
+    fn evaluated(
+        state: State,
+        objects: &BTreeMap<Address, serde_json::Value>,
+        inventory: Inventory,
+        jobs: Vec<JobRecord>,
+        points: Vec<RecoveryPoint>,
+        now: DateTime<Utc>,
+    ) -> Estate {
+        let controls = controls::evaluate(&controls::Evidence {
+            objects,
+            inventory: &inventory,
+            points: &points,
+            restores: &jobs,
+            vault_accounts: &BTreeMap::new(),
+            now,
+        });
+        Estate {
+            state,
+            inventory,
+            jobs,
+            points,
+            controls,
+            sources: BTreeMap::new(),
+            checks: BTreeMap::new(),
+            now,
+        }
+    }
+
     pub fn model(&self) -> Model {
         Model::build(Inputs {
             state: &self.state,
@@ -340,27 +369,13 @@ pub fn small() -> Estate {
     t.validation_status = Some("SUCCESSFUL".into());
     t.validation_message = Some("the volume attached and its file system checked clean".into());
     jobs.push(t);
-    let controls = controls::evaluate(&controls::Evidence {
-        objects: &objects,
-        inventory: &inventory,
-        points: &points,
-        restores: &jobs,
-        vault_accounts: &BTreeMap::new(),
-        now,
-    });
-    let sources = BTreeMap::from([(Address::Selection("prod".into()), "main.hcl:25".into())]);
     Estate {
-        state,
-        inventory,
-        jobs,
-        points,
-        controls,
-        sources,
+        sources: BTreeMap::from([(Address::Selection("prod".into()), "main.hcl:25".into())]),
         checks: BTreeMap::from([(
             "files".to_string(),
             checked("files", now - Duration::hours(20)),
         )]),
-        now,
+        ..Estate::evaluated(state, &objects, inventory, jobs, points, now)
     }
 }
 
@@ -429,22 +444,5 @@ pub fn scaled(resources: usize, days: i64) -> Estate {
             jobs.push(j);
         }
     }
-    let controls = controls::evaluate(&controls::Evidence {
-        objects: &objects,
-        inventory: &inventory,
-        points: &points,
-        restores: &jobs,
-        vault_accounts: &BTreeMap::new(),
-        now,
-    });
-    Estate {
-        state,
-        inventory,
-        jobs,
-        points,
-        controls,
-        sources: BTreeMap::new(),
-        checks: BTreeMap::new(),
-        now,
-    }
+    Estate::evaluated(state, &objects, inventory, jobs, points, now)
 }
